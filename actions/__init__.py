@@ -1,0 +1,1 @@
+"""Rasa SDK custom actions of the OIM assistant (`rasa run actions` from the repo root)."""

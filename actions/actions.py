@@ -1,0 +1,115 @@
+"""Rasa SDK actions: thin adapters from a tracker to `actions.answers` and back.
+
+Why thin: the behaviour lives in `actions.answers` (tested on real knowledge files); here we only
+read the message and slots, call it, and turn its Reply into bot messages and slot events.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answers
+from actions.knowledge_store import current_knowledge
+from bot.knowledge import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+# Passage search scores at or above this are offered to the user; see bot/search.py.
+MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", "0.35"))
+
+Composer = Callable[[KnowledgeBase, answers.Turn, Dict[str, Any]], answers.Reply]
+
+
+def _entity(tracker: Tracker, name: str) -> Optional[str]:
+    values = [
+        e.get("value")
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == name and e.get("value")
+    ]
+    return str(values[-1]) if values else None
+
+
+def turn_from_tracker(tracker: Tracker) -> answers.Turn:
+    """The latest message's intent and entities plus the context slots."""
+    message = tracker.latest_message or {}
+    return answers.Turn(
+        intent=(message.get("intent") or {}).get("name") or "",
+        text=message.get("text") or "",
+        programme=_entity(tracker, "programme"),
+        country=_entity(tracker, "country"),
+        contact_target=_entity(tracker, "contact_target"),
+        topic=tracker.get_slot("topic"),
+        programme_slot=tracker.get_slot("programme"),
+    )
+
+
+def send(reply: answers.Reply, dispatcher: CollectingDispatcher) -> List[EventType]:
+    """Utter the reply's messages and return its slot updates as events."""
+    for message in reply.messages:
+        variables = dict(message)
+        dispatcher.utter_message(response=variables.pop("response"), **variables)
+    return [SlotSet(name, value) for name, value in reply.slots.items()]
+
+
+class _KnowledgeAction(Action):
+    """Runs one composer over the current knowledge; a failure becomes a polite message."""
+
+    action_name: Text = ""
+    compose: Composer
+
+    def name(self) -> Text:
+        return self.action_name
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[EventType]:
+        try:
+            reply = type(self).compose(current_knowledge(), turn_from_tracker(tracker), domain)
+        except Exception:  # one broken answer must not take the conversation down
+            logger.exception("action %s failed", self.action_name)
+            dispatcher.utter_message(response="utter_action_error")
+            return []
+        return send(reply, dispatcher)
+
+
+class ActionAnswerQuestion(_KnowledgeAction):
+    action_name = "action_answer_question"
+    compose = staticmethod(answers.answer_question)
+
+
+class ActionAnswerContact(_KnowledgeAction):
+    action_name = "action_answer_contact"
+    compose = staticmethod(answers.answer_contact)
+
+
+class ActionHumanHandoff(_KnowledgeAction):
+    action_name = "action_human_handoff"
+    compose = staticmethod(answers.answer_handoff)
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[EventType]:
+        # Staff find these conversations by the handoff_requested slot; the id is not personal data.
+        logger.info("human handoff requested in conversation %s", tracker.sender_id)
+        return await super().run(dispatcher, tracker, domain)
+
+
+def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: Dict[str, Any]) -> answers.Reply:
+    return answers.answer_fallback(kb, turn, domain, MIN_PASSAGE_SCORE)
+
+
+class ActionSearchFallback(_KnowledgeAction):
+    action_name = "action_search_fallback"
+    compose = staticmethod(_fallback)

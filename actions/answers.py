@@ -1,0 +1,264 @@
+"""Compose answers from the knowledge base: which entry, which aspect, which contacts.
+
+Why a module apart from the Rasa actions: the choices here (what to say for a follow-up, when the
+documents are silent, which contact fits) are the product's behaviour; they are plain functions of
+(knowledge, message, slots) so tests run them on the real knowledge files without a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from bot.knowledge import Contact, Entry, KnowledgeBase
+from bot.textnorm import fold
+
+from actions.texts import DomainDict, join_french, response_text
+
+# Intents that ask for one aspect of a programme rather than the programme itself.
+ASPECT_INTENTS = {"ask_programme_eligibility": "who", "ask_how_to_apply": "how"}
+FOLLOW_UP_INTENT = "inform"
+# Passages shown to a user are cut to this many characters (a phone screen).
+EXCERPT_CHARS = 420
+
+
+@dataclass
+class Reply:
+    """What an action sends: response names with their variables, and slot updates."""
+
+    messages: List[Dict[str, Any]] = field(default_factory=list)
+    slots: Dict[str, Any] = field(default_factory=dict)
+
+    def say(self, response: str, **variables: str) -> None:
+        self.messages.append({"response": response, **variables})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The parts of the latest user message and of the conversation state the answer needs."""
+
+    intent: str
+    text: str = ""
+    programme: Optional[str] = None  # entity in this message
+    country: Optional[str] = None  # entity in this message
+    contact_target: Optional[str] = None  # entity in this message
+    topic: Optional[str] = None  # slot: last entry answered
+    programme_slot: Optional[str] = None  # slot: last programme talked about
+
+
+def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:
+    """Unique page titles of the cited passages, in citation order."""
+    titles: List[str] = []
+    for passage_id in passage_ids:
+        title = kb.source_title(passage_id)
+        if title and title not in titles:
+            titles.append(title)
+    return " ; ".join(titles)
+
+
+def _entry_sources(entry: Entry, aspect: Optional[str] = None) -> List[str]:
+    facts = entry.aspects[aspect].facts if aspect else entry.facts
+    return [fact.source for fact in facts]
+
+
+def resolve_entry(kb: KnowledgeBase, turn: Turn) -> Optional[Entry]:
+    """The entry the user asks about: the intent's own, else the programme named, else the topic."""
+    if turn.intent not in ASPECT_INTENTS and turn.intent != FOLLOW_UP_INTENT:
+        entry = kb.entry_for_intent(turn.intent)
+        if entry is not None:
+            return entry
+    for programme in (turn.programme, None if turn.intent == FOLLOW_UP_INTENT else turn.programme_slot):
+        if programme:
+            entry = kb.entry_for_programme(programme)
+            if entry is not None:
+                return entry
+    if turn.topic:
+        entry = kb.entry(turn.topic)
+        if entry is not None:
+            return entry
+    if turn.programme_slot:
+        return kb.entry_for_programme(turn.programme_slot)
+    return None
+
+
+def _country_key(entry: Entry, country: str) -> Optional[str]:
+    wanted = fold(country)
+    for name in entry.countries:
+        if fold(name) == wanted:
+            return name
+    return None
+
+
+def _entries_naming_country(kb: KnowledgeBase, country: str, exclude: str) -> List[Entry]:
+    return [e for e in kb.entries() if e.id != exclude and _country_key(e, country) is not None]
+
+
+def _say_country(reply: Reply, kb: KnowledgeBase, entry: Entry, country: str, domain: DomainDict) -> None:
+    """Whether the documents name this country for the entry, with the quote that says so."""
+    key = _country_key(entry, country)
+    if key is not None:
+        mention = entry.countries[key]
+        reply.say(
+            "utter_country_mentioned",
+            country=key,
+            title=entry.title,
+            quote=mention.quote,
+        )
+        reply.messages[-1]["sources"] = sources_line(kb, [mention.source])
+        return
+    reply.say("utter_country_not_mentioned", country=country, title=entry.title)
+    elsewhere = _entries_naming_country(kb, country, exclude=entry.id)
+    if elsewhere:
+        reply.say(
+            "utter_country_elsewhere",
+            country=country,
+            titles=join_french([f"« {e.title} »" for e in elsewhere], domain),
+        )
+
+
+def _programme_menu(kb: KnowledgeBase, domain: DomainDict) -> str:
+    titles = [e.title for e in kb.entries() if e.kind == "programme"]
+    return join_french(titles, domain)
+
+
+def answer_question(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """Answer a knowledge question or a follow-up from the entry it is about."""
+    reply = Reply()
+    entry = resolve_entry(kb, turn)
+    if entry is None:
+        if turn.intent in ASPECT_INTENTS or turn.intent == FOLLOW_UP_INTENT:
+            reply.say("utter_which_programme", programmes=_programme_menu(kb, domain))
+        else:
+            reply.say("utter_no_information")
+        return reply
+
+    reply.slots["topic"] = entry.id
+    if entry.programme:
+        reply.slots["programme"] = entry.programme
+
+    aspect = ASPECT_INTENTS.get(turn.intent)
+    follow_up_country_only = (
+        turn.intent == FOLLOW_UP_INTENT and turn.country and not turn.programme
+    )
+    if aspect:
+        if aspect in entry.aspects:
+            reply.say(
+                "utter_knowledge_answer",
+                answer=entry.aspects[aspect].answer,
+                sources=sources_line(kb, _entry_sources(entry, aspect)),
+            )
+        else:
+            reply.say(
+                "utter_aspect_unknown",
+                aspect=response_text(domain, f"utter_label_aspect_{aspect}"),
+                title=entry.title,
+            )
+            _say_contacts(reply, kb, contacts_for_entry(kb, entry), entry, domain)
+    elif not follow_up_country_only:
+        reply.say(
+            "utter_knowledge_answer",
+            answer=entry.answer,
+            sources=sources_line(kb, _entry_sources(entry)),
+        )
+    if turn.country:
+        _say_country(reply, kb, entry, turn.country, domain)
+        reply.slots["country"] = turn.country
+    return reply
+
+
+def contacts_for_entry(kb: KnowledgeBase, entry: Optional[Entry]) -> List[Contact]:
+    """The entry's own contacts; none means the documents give no specific one."""
+    if entry is None:
+        return []
+    return kb.contacts_for(entry_id=entry.id)
+
+
+def contact_card(contact: Contact, domain: DomainDict) -> str:
+    """A contact as short lines: who, what for, then each channel exactly as in the documents."""
+    lines = [f"{contact.name} ({contact.organisation})" if contact.organisation else contact.name]
+    if contact.purpose:
+        lines.append(contact.purpose)
+    channels: Sequence[tuple] = (
+        ("utter_label_phone", contact.phones),
+        ("utter_label_fax", contact.faxes),
+        ("utter_label_email", contact.emails),
+    )
+    for label, values in channels:
+        for value in values:
+            lines.append(f"{response_text(domain, label)} : {value}")
+    if contact.address:
+        lines.append(f"{response_text(domain, 'utter_label_address')} : {contact.address}")
+    return "\n".join(lines)
+
+
+def _say_contacts(
+    reply: Reply,
+    kb: KnowledgeBase,
+    contacts: List[Contact],
+    entry: Optional[Entry],
+    domain: DomainDict,
+) -> None:
+    if not contacts:
+        if entry is not None:
+            reply.say("utter_no_specific_contact", title=entry.title)
+        else:
+            reply.say("utter_contacts_intro")
+        contacts = kb.contacts_for()
+    else:
+        reply.say("utter_contact_intro" if len(contacts) == 1 else "utter_contacts_intro")
+    for contact in contacts:
+        reply.say(
+            "utter_contact_card",
+            card=contact_card(contact, domain),
+            sources=sources_line(kb, [contact.source]),
+        )
+
+
+def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """Contacts for the named target, else for the current topic, else every contact."""
+    reply = Reply()
+    if turn.contact_target:
+        contacts = kb.contacts_for(target=turn.contact_target)
+        if contacts:
+            reply.slots["contact_target"] = turn.contact_target
+            _say_contacts(reply, kb, contacts, None, domain)
+            return reply
+    entry = kb.entry(turn.topic) if turn.topic else None
+    _say_contacts(reply, kb, contacts_for_entry(kb, entry), entry, domain)
+    return reply
+
+
+def answer_handoff(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """Record the request for a human and give the contact the documents allow."""
+    reply = Reply()
+    reply.slots["handoff_requested"] = True
+    reply.say("utter_human_handoff")
+    entry = kb.entry(turn.topic) if turn.topic else None
+    _say_contacts(reply, kb, contacts_for_entry(kb, entry), entry, domain)
+    return reply
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The passage cut at a word boundary, so a phone screen shows it whole."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return f"{cut}…"
+
+
+def answer_fallback(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:
+    """No intent fits: offer the closest passage only if search finds a good one, then contacts."""
+    reply = Reply()
+    hits = kb.search(turn.text, k=1) if turn.text.strip() else []
+    if hits and hits[0].score >= min_score:
+        hit = hits[0]
+        reply.say(
+            "utter_closest_passage",
+            excerpt=excerpt(hit.text),
+            sources=sources_line(kb, [hit.passage_id]),
+        )
+    else:
+        reply.say("utter_no_information")
+        _say_contacts(reply, kb, [], None, domain)
+    return reply

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sets up (cached venv, cached model) and runs the assistant: action server on :5055 and Rasa
+# server on :5005 with the REST and socket.io channels, both bound to 127.0.0.1 by default.
+# Embedded default: conversations in a local SQLite file, no Redis needed.
+#   OIM_STORE=redis   use Redis tracker + lock stores (endpoints.redis.yml; REDIS_* variables)
+#   OIM_HOST=0.0.0.0  listen on every interface (the HTTP API still needs the token)
+source "$(dirname "$0")/lib.sh"
+venv="$(bash "$REPO_ROOT/scripts/setup.sh")"
+cd "$REPO_ROOT"
+model="$("$venv/bin/python" -m bot.model_cache)"
+
+host="${OIM_HOST:-127.0.0.1}"
+rasa_port="${OIM_RASA_PORT:-5005}"
+actions_port="${OIM_ACTIONS_PORT:-5055}"
+endpoints="endpoints.yml"
+if [ "${OIM_STORE:-sqlite}" = "redis" ]; then
+  endpoints="endpoints.redis.yml"
+  export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" \
+    REDIS_DB="${REDIS_DB:-0}" REDIS_PASSWORD="${REDIS_PASSWORD:-}" \
+    REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-oim}" REDIS_RECORD_EXP="${REDIS_RECORD_EXP:-2592000}" \
+    ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$actions_port/webhook}"
+fi
+
+# The Rasa HTTP API (models, trackers) is only ever enabled behind a token.
+token_file="$CACHE_ROOT/rasa-api-token"
+if [ -z "${OIM_RASA_TOKEN:-}" ]; then
+  if [ ! -s "$token_file" ]; then
+    mkdir -p "$CACHE_ROOT"
+    (umask 077; "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$token_file")
+  fi
+  OIM_RASA_TOKEN="$(cat "$token_file")"
+fi
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+wait_http() {  # url, seconds
+  for _ in $(seq "$2"); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 1
+  done
+  log "ERROR: $1 did not answer in $2 s"; return 1
+}
+
+SANIC_HOST="$host" "$venv/bin/rasa" run actions --actions actions --port "$actions_port" &
+pids+=($!)
+"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials credentials.yml \
+  --interface "$host" --port "$rasa_port" --enable-api --auth-token "$OIM_RASA_TOKEN" &
+pids+=($!)
+wait_http "http://127.0.0.1:$actions_port/health" 120
+wait_http "http://127.0.0.1:$rasa_port/" 180
+
+cat >&2 <<MSG
+
+[oim] The assistant is running (Ctrl-C stops it).
+  REST:        curl -s -XPOST http://$host:$rasa_port/webhooks/rest/webhook \\
+                 -d '{"sender": "moi", "message": "bonjour"}'
+  Terminal:    .venv/bin/python -m bot chat        (interactive chat, like rasa shell)
+  Store:       $endpoints
+  HTTP API:    token in $token_file
+MSG
+wait -n "${pids[@]}"
