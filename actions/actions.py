@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Dict, List, Optional, Text
+from collections.abc import Callable
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -17,16 +18,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers
 from actions.knowledge_store import current_knowledge
 from bot.knowledge import KnowledgeBase
+from bot.search import GOOD_SCORE
 
 logger = logging.getLogger(__name__)
 
-# Passage search scores at or above this are offered to the user; see bot/search.py.
-MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", "0.35"))
+# Passage search scores at or above this are offered to the user (calibrated in bot/search.py).
+MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", str(GOOD_SCORE)))
 
-Composer = Callable[[KnowledgeBase, answers.Turn, Dict[str, Any]], answers.Reply]
+Composer = Callable[[KnowledgeBase, answers.Turn, dict[str, Any]], answers.Reply]
 
 
-def _entity(tracker: Tracker, name: str) -> Optional[str]:
+def _entity(tracker: Tracker, name: str) -> str | None:
     values = [
         e.get("value")
         for e in tracker.latest_message.get("entities", [])
@@ -49,7 +51,7 @@ def turn_from_tracker(tracker: Tracker) -> answers.Turn:
     )
 
 
-def send(reply: answers.Reply, dispatcher: CollectingDispatcher) -> List[EventType]:
+def send(reply: answers.Reply, dispatcher: CollectingDispatcher) -> list[EventType]:
     """Utter the reply's messages and return its slot updates as events."""
     for message in reply.messages:
         variables = dict(message)
@@ -60,18 +62,18 @@ def send(reply: answers.Reply, dispatcher: CollectingDispatcher) -> List[EventTy
 class _KnowledgeAction(Action):
     """Runs one composer over the current knowledge; a failure becomes a polite message."""
 
-    action_name: Text = ""
+    action_name: str = ""
     compose: Composer
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return self.action_name
 
     async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[EventType]:
+        domain: dict[str, Any],
+    ) -> list[EventType]:
         try:
             reply = type(self).compose(current_knowledge(), turn_from_tracker(tracker), domain)
         except Exception:  # one broken answer must not take the conversation down
@@ -99,14 +101,14 @@ class ActionHumanHandoff(_KnowledgeAction):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[EventType]:
+        domain: dict[str, Any],
+    ) -> list[EventType]:
         # Staff find these conversations by the handoff_requested slot; the id is not personal data.
         logger.info("human handoff requested in conversation %s", tracker.sender_id)
         return await super().run(dispatcher, tracker, domain)
 
 
-def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: Dict[str, Any]) -> answers.Reply:
+def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
     return answers.answer_fallback(kb, turn, domain, MIN_PASSAGE_SCORE)
 
 

@@ -7,27 +7,28 @@ documents are silent, which contact fits) are the product's behaviour; they are 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence
-
-from bot.knowledge import Contact, Entry, KnowledgeBase
-from bot.textnorm import fold
+from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
+from bot.knowledge import Contact, Entry, KnowledgeBase
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
 ASPECT_INTENTS = {"ask_programme_eligibility": "who", "ask_how_to_apply": "how"}
 FOLLOW_UP_INTENT = "inform"
 # Passages shown to a user are cut to this many characters (a phone screen).
 EXCERPT_CHARS = 420
+# A source line names at most this many pages: short enough for a phone, enough to check.
+MAX_SOURCES = 2
 
 
 @dataclass
 class Reply:
     """What an action sends: response names with their variables, and slot updates."""
 
-    messages: List[Dict[str, Any]] = field(default_factory=list)
-    slots: Dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
 
     def say(self, response: str, **variables: str) -> None:
         self.messages.append({"response": response, **variables})
@@ -39,29 +40,29 @@ class Turn:
 
     intent: str
     text: str = ""
-    programme: Optional[str] = None  # entity in this message
-    country: Optional[str] = None  # entity in this message
-    contact_target: Optional[str] = None  # entity in this message
-    topic: Optional[str] = None  # slot: last entry answered
-    programme_slot: Optional[str] = None  # slot: last programme talked about
+    programme: str | None = None  # entity in this message
+    country: str | None = None  # entity in this message
+    contact_target: str | None = None  # entity in this message
+    topic: str | None = None  # slot: last entry answered
+    programme_slot: str | None = None  # slot: last programme talked about
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:
     """Unique page titles of the cited passages, in citation order."""
-    titles: List[str] = []
+    titles: list[str] = []
     for passage_id in passage_ids:
         title = kb.source_title(passage_id)
         if title and title not in titles:
             titles.append(title)
-    return " ; ".join(titles)
+    return " ; ".join(titles[:MAX_SOURCES])
 
 
-def _entry_sources(entry: Entry, aspect: Optional[str] = None) -> List[str]:
+def _entry_sources(entry: Entry, aspect: str | None = None) -> list[str]:
     facts = entry.aspects[aspect].facts if aspect else entry.facts
     return [fact.source for fact in facts]
 
 
-def resolve_entry(kb: KnowledgeBase, turn: Turn) -> Optional[Entry]:
+def resolve_entry(kb: KnowledgeBase, turn: Turn) -> Entry | None:
     """The entry the user asks about: the intent's own, else the programme named, else the topic."""
     if turn.intent not in ASPECT_INTENTS and turn.intent != FOLLOW_UP_INTENT:
         entry = kb.entry_for_intent(turn.intent)
@@ -81,33 +82,20 @@ def resolve_entry(kb: KnowledgeBase, turn: Turn) -> Optional[Entry]:
     return None
 
 
-def _country_key(entry: Entry, country: str) -> Optional[str]:
-    wanted = fold(country)
-    for name in entry.countries:
-        if fold(name) == wanted:
-            return name
-    return None
-
-
-def _entries_naming_country(kb: KnowledgeBase, country: str, exclude: str) -> List[Entry]:
-    return [e for e in kb.entries() if e.id != exclude and _country_key(e, country) is not None]
-
-
 def _say_country(reply: Reply, kb: KnowledgeBase, entry: Entry, country: str, domain: DomainDict) -> None:
     """Whether the documents name this country for the entry, with the quote that says so."""
-    key = _country_key(entry, country)
-    if key is not None:
-        mention = entry.countries[key]
+    mention = entry.country(country)
+    if mention is not None:
         reply.say(
             "utter_country_mentioned",
-            country=key,
+            country=mention.name,
             title=entry.title,
             quote=mention.quote,
+            sources=sources_line(kb, [mention.source]),
         )
-        reply.messages[-1]["sources"] = sources_line(kb, [mention.source])
         return
     reply.say("utter_country_not_mentioned", country=country, title=entry.title)
-    elsewhere = _entries_naming_country(kb, country, exclude=entry.id)
+    elsewhere = [e for e in kb.entries_for_country(country) if e.id != entry.id]
     if elsewhere:
         reply.say(
             "utter_country_elsewhere",
@@ -166,7 +154,7 @@ def answer_question(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     return reply
 
 
-def contacts_for_entry(kb: KnowledgeBase, entry: Optional[Entry]) -> List[Contact]:
+def contacts_for_entry(kb: KnowledgeBase, entry: Entry | None) -> list[Contact]:
     """The entry's own contacts; none means the documents give no specific one."""
     if entry is None:
         return []
@@ -175,7 +163,8 @@ def contacts_for_entry(kb: KnowledgeBase, entry: Optional[Entry]) -> List[Contac
 
 def contact_card(contact: Contact, domain: DomainDict) -> str:
     """A contact as short lines: who, what for, then each channel exactly as in the documents."""
-    lines = [f"{contact.name} ({contact.organisation})" if contact.organisation else contact.name]
+    who = [part for part in (contact.name, contact.organisation) if part]
+    lines = [f"{who[0]} ({who[1]})" if len(who) == 2 else (who[0] if who else contact.id)]
     if contact.purpose:
         lines.append(contact.purpose)
     channels: Sequence[tuple] = (
@@ -194,8 +183,8 @@ def contact_card(contact: Contact, domain: DomainDict) -> str:
 def _say_contacts(
     reply: Reply,
     kb: KnowledgeBase,
-    contacts: List[Contact],
-    entry: Optional[Entry],
+    contacts: list[Contact],
+    entry: Entry | None,
     domain: DomainDict,
 ) -> None:
     if not contacts:

@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Tuple
 
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.paths import knowledge_dir
@@ -22,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = float(os.environ.get("OIM_KNOWLEDGE_CHECK_INTERVAL", "1.0"))
 
-Signature = Tuple[Tuple[str, int, int], ...]
+Signature = tuple[tuple[str, int, int], ...]
 
 
 def files_signature(directory: Path) -> Signature:
@@ -68,7 +67,7 @@ class KnowledgeStore:
             return True
 
 
-_store: Optional[KnowledgeStore] = None
+_store: KnowledgeStore | None = None
 
 
 def current_knowledge() -> KnowledgeBase:

@@ -6,9 +6,10 @@ card, a list) read their labels from the domain they are given instead of hard-c
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List
+from collections.abc import Iterable
+from typing import Any
 
-DomainDict = Dict[str, Any]
+DomainDict = dict[str, Any]
 
 
 def response_text(domain: DomainDict, name: str, **variables: str) -> str:
@@ -22,7 +23,7 @@ def response_text(domain: DomainDict, name: str, **variables: str) -> str:
 
 def join_french(items: Iterable[str], domain: DomainDict) -> str:
     """'a, b et c': French enumeration with the domain's word for 'and'."""
-    parts: List[str] = [item for item in items if item]
+    parts: list[str] = [item for item in items if item]
     if len(parts) <= 1:
         return "".join(parts)
     return f"{', '.join(parts[:-1])} {response_text(domain, 'utter_label_and')} {parts[-1]}"

@@ -1,0 +1,75 @@
+"""Deterministic YAML reading and atomic writing for the knowledge files.
+
+Why: re-running ingest on the same input must produce byte-identical files (reviewable diffs, no
+spurious changes), and a crash must never leave a half-written knowledge file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LINE_WIDTH = 100
+
+try:  # the C loader is ~10x faster; KnowledgeBase.load runs inside the action server
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe dumper: long or multi-line strings as literal blocks (one paragraph = one line), indented lists."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value or len(value) > LINE_WIDTH - 20 else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text for data: keys in the given order, UTF-8 characters kept, fixed width."""
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=LINE_WIDTH,
+        default_flow_style=False,
+    )
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a UTF-8 YAML file (safe loader)."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_Loader)  # noqa: S506 - safe loader
+
+
+def write_atomic(path: Path, text: str) -> bool:
+    """Write text to path via a temp file + os.replace; skip if unchanged. Returns True if written."""
+    data = text.encode("utf-8")
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; knowledge files are ordinary repo files
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    return True

@@ -1,0 +1,196 @@
+"""Action behaviour on the real knowledge files and the real domain texts (no server needed)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answers
+from actions.actions import ActionAnswerQuestion, ActionHumanHandoff
+from bot.knowledge import KnowledgeBase
+from bot.paths import repo_root, seeds_dir
+from bot.search import GOOD_SCORE
+from bot.textnorm import digits_only, fold
+
+DOMAIN: dict[str, Any] = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))
+KNOWLEDGE_INTENTS = [i for i in DOMAIN["intents"] if i.startswith("ask_") and i not in (
+    "ask_human", "ask_asylum_visa", "ask_capabilities", "ask_contact",
+    "ask_programme_eligibility", "ask_how_to_apply",
+)]
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"\+\s?\d[\d\s.-]{6,}\d")
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+@pytest.fixture(scope="module")
+def seeds_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(seeds_dir().glob("*.txt")))
+
+
+def render(reply: answers.Reply) -> str:
+    """The texts a user would read, filled exactly as Rasa fills domain templates."""
+    texts = []
+    for message in reply.messages:
+        variables = dict(message)
+        template = DOMAIN["responses"][variables.pop("response")][0]["text"]
+        texts.append(template.format(**variables))
+    return "\n".join(texts)
+
+
+def ask(kb: KnowledgeBase, intent: str, **fields: Any) -> tuple[answers.Reply, str]:
+    reply = answers.answer_question(kb, answers.Turn(intent=intent, **fields), DOMAIN)
+    return reply, render(reply)
+
+
+@pytest.mark.parametrize("intent", KNOWLEDGE_INTENTS)
+def test_every_knowledge_intent_has_a_sourced_answer(kb: KnowledgeBase, intent: str) -> None:
+    reply, text = ask(kb, intent)
+    assert "Source : " in text and text.split("Source : ")[1].strip(), text
+    assert reply.slots["topic"] == kb.entry_for_intent(intent).id
+
+
+def test_voluntary_return_names_libya_and_yemen(kb: KnowledgeBase) -> None:
+    _, text = ask(kb, "ask_voluntary_return")
+    assert "Libye" in text and "Yémen" in text
+
+
+def test_follow_up_country_uses_the_current_topic(kb: KnowledgeBase) -> None:
+    reply, text = ask(kb, "inform", country="yemen", topic="programme.voluntary_return")
+    assert reply.messages[0]["response"] == "utter_country_mentioned"
+    assert "Yémen" in text and "Source : " in text
+    assert reply.slots["topic"] == "programme.voluntary_return"
+
+
+def test_follow_up_with_a_country_the_documents_do_not_name(kb: KnowledgeBase) -> None:
+    reply, text = ask(kb, "inform", country="Maroc", topic="programme.voluntary_return")
+    assert reply.messages[0]["response"] == "utter_country_not_mentioned"
+    assert "ne citent pas ce pays (Maroc)" in text
+
+
+def test_follow_up_programme_switches_topic(kb: KnowledgeBase) -> None:
+    reply, text = ask(kb, "inform", programme="relocation", topic="programme.resettlement")
+    assert reply.slots["topic"] == "programme.relocation"
+    assert "UE" in text or "Union européenne" in text
+
+
+def test_eligibility_follow_up_answers_for_the_programme_in_context(kb: KnowledgeBase) -> None:
+    entry = kb.entry("programme.voluntary_return")
+    reply, text = ask(kb, "ask_programme_eligibility", topic=entry.id, programme_slot=entry.programme)
+    if entry.aspect("who"):
+        assert fold(entry.aspect("who").answer)[:40] in fold(text)
+    else:
+        assert reply.messages[0]["response"] == "utter_aspect_unknown"
+
+
+def test_how_to_apply_without_documented_procedure_says_so_and_gives_contacts(kb: KnowledgeBase) -> None:
+    silent = [e for e in kb.entries() if e.kind == "programme" and e.aspect("how") is None]
+    if not silent:
+        pytest.skip("every programme documents how to ask for it")
+    reply, text = ask(kb, "ask_how_to_apply", topic=silent[0].id)
+    responses = [m["response"] for m in reply.messages]
+    assert responses[0] == "utter_aspect_unknown"
+    assert "utter_contact_card" in responses
+    assert "ne disent pas" in text
+
+
+def test_aspect_question_without_context_asks_which_programme(kb: KnowledgeBase) -> None:
+    reply, text = ask(kb, "ask_programme_eligibility")
+    assert reply.messages[0]["response"] == "utter_which_programme"
+    assert "Retour humanitaire volontaire" in text or "retour" in fold(text)
+
+
+def test_contact_by_target(kb: KnowledgeBase) -> None:
+    reply = answers.answer_contact(kb, answers.Turn(intent="ask_contact", contact_target="md_unit"), DOMAIN)
+    text = render(reply)
+    assert "migration4development@iom.int" in text
+    assert "ldoyle@iom.int" not in text
+
+
+def test_press_contact_gives_phone_and_email(kb: KnowledgeBase) -> None:
+    reply = answers.answer_contact(kb, answers.Turn(intent="ask_contact", contact_target="press"), DOMAIN)
+    text = render(reply)
+    assert "+41 79 285 7123" in text and "ldoyle@iom.int" in text
+
+
+def test_un_desa_contact_gives_fax_email_and_address(kb: KnowledgeBase) -> None:
+    reply = answers.answer_contact(kb, answers.Turn(intent="ask_contact", contact_target="un_desa"), DOMAIN)
+    text = render(reply)
+    assert "migrationp@un.org" in text and "963-2147" in text and "New York" in text
+
+
+def test_contact_follow_up_uses_topic(kb: KnowledgeBase) -> None:
+    turn = answers.Turn(intent="ask_contact", topic="framework.migration_development")
+    text = render(answers.answer_contact(kb, turn, DOMAIN))
+    assert "migration4development@iom.int" in text
+
+
+def test_fallback_without_a_good_passage_is_honest(kb: KnowledgeBase) -> None:
+    turn = answers.Turn(intent="nlu_fallback", text="zzkq wxv plorp")
+    reply = answers.answer_fallback(kb, turn, DOMAIN, min_score=GOOD_SCORE)
+    assert reply.messages[0]["response"] == "utter_no_information"
+    assert any(m["response"] == "utter_contact_card" for m in reply.messages)
+
+
+def test_fallback_offers_the_closest_passage_with_its_source(kb: KnowledgeBase) -> None:
+    turn = answers.Turn(intent="nlu_fallback", text="parrainage communautaire privé et bourses d'études")
+    reply = answers.answer_fallback(kb, turn, DOMAIN, min_score=GOOD_SCORE)
+    text = render(reply)
+    assert reply.messages[0]["response"] == "utter_closest_passage", text
+    assert "parrainage communautaire" in text and "Source : " in text
+
+
+def test_no_reply_ever_contains_an_email_or_phone_absent_from_the_seeds(
+    kb: KnowledgeBase, seeds_text: str
+) -> None:
+    """Every composed reply, for every intent and context: contacts come from the pages only."""
+    seed_digits = digits_only(seeds_text)
+    texts = []
+    for intent in [*KNOWLEDGE_INTENTS, "ask_programme_eligibility", "ask_how_to_apply", "inform"]:
+        for entry in kb.entries():
+            texts.append(ask(kb, intent, topic=entry.id, country="Libye")[1])
+    for target in (None, "press", "md_unit", "un_desa"):
+        texts.append(render(answers.answer_contact(kb, answers.Turn("ask_contact", contact_target=target), DOMAIN)))
+    texts.append(render(answers.answer_handoff(kb, answers.Turn("ask_human"), DOMAIN)))
+    for text in texts:
+        for email in EMAIL.findall(text):
+            assert email in seeds_text, email
+        for phone in PHONE.findall(text):
+            assert digits_only(phone) in seed_digits, phone
+
+
+def _tracker(intent: str, slots: dict[str, Any], entities: list[dict[str, Any]] | None = None) -> Tracker:
+    return Tracker(
+        sender_id="test",
+        slots=slots,
+        latest_message={"intent": {"name": intent}, "entities": entities or [], "text": "x"},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def test_rasa_action_sets_topic_and_utters_template() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerQuestion().run(
+        dispatcher, _tracker("ask_resettlement", {"topic": None, "programme": None}), DOMAIN
+    )
+    assert dispatcher.messages[0]["response"] == "utter_knowledge_answer"
+    assert {"event": "slot", "name": "topic", "value": "programme.resettlement", "timestamp": None} in events
+
+
+async def test_handoff_action_records_the_request() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHumanHandoff().run(dispatcher, _tracker("ask_human", {"topic": None}), DOMAIN)
+    assert any(e.get("name") == "handoff_requested" and e.get("value") is True for e in events)
+    assert dispatcher.messages[0]["response"] == "utter_human_handoff"

@@ -1,0 +1,88 @@
+"""Passage search: right passage in the top 3 for real-world questions (typos, no accents)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge import KnowledgeBase, SearchHit
+from bot.search import GOOD_SCORE, TypoMatcher, edit_distance
+
+QUESTIONS = yaml.safe_load((Path(__file__).with_name("search_questions.yml")).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    knowledge = KnowledgeBase.load()
+    knowledge.search("OIM")  # builds the index (loads spaCy once)
+    return knowledge
+
+
+def test_there_are_at_least_30_questions() -> None:
+    assert len(QUESTIONS["questions"]) >= 30
+    assert sum(1 for item in QUESTIONS["questions"] if item["q"] == item["q"].lower()) >= 10
+
+
+@pytest.mark.parametrize("item", QUESTIONS["questions"], ids=lambda item: item["q"])
+def test_the_right_passage_is_in_the_top_3(kb: KnowledgeBase, item: dict) -> None:
+    hits = kb.search(item["q"], k=3)
+    assert {hit.passage_id for hit in hits} & set(item["expected"]), [(h.passage_id, h.score) for h in hits]
+    assert hits[0].score >= GOOD_SCORE  # the action would offer a passage
+
+
+@pytest.mark.parametrize("question", QUESTIONS["off_topic"])
+def test_off_topic_questions_score_below_the_threshold(kb: KnowledgeBase, question: str) -> None:
+    hits = kb.search(question, k=1)
+    assert not hits or hits[0].score < GOOD_SCORE, hits
+
+
+def test_hits_are_ranked_normalised_and_carry_their_source(kb: KnowledgeBase) -> None:
+    hits = kb.search("réinstallation des réfugiés", k=5)
+    assert len(hits) == 5
+    scores = [hit.score for hit in hits]
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+    top: SearchHit = hits[0]
+    assert top.source_file == "002_e7c62706a1bc81c1.txt"
+    assert top.title.startswith("L’aide au mouvement de l’OIM")
+    assert top.section == "Réinstallation, relocalisation et voies complémentaires"
+    passage = kb.passage(top.passage_id)
+    assert passage is not None and top.text == passage.text
+
+
+def test_search_ignores_accents_case_and_apostrophe_variants(kb: KnowledgeBase) -> None:
+    reference = [h.passage_id for h in kb.search("l’évacuation humanitaire d’urgence")]
+    assert [h.passage_id for h in kb.search("L'EVACUATION HUMANITAIRE D'URGENCE")] == reference
+
+
+def test_typos_are_corrected_only_for_unknown_words(kb: KnowledgeBase) -> None:
+    assert kb.search("rapatriment")[0].passage_id == "002_e7c62706a1bc81c1.p011"
+    assert kb.search("libie")[0].passage_id in {"002_e7c62706a1bc81c1.p007", "002_e7c62706a1bc81c1.p010"}
+    assert kb.search("tarte aux pommes") == []  # real words absent from the pages: no guess
+
+
+def test_navigation_is_never_returned(kb: KnowledgeBase) -> None:
+    hits = kb.search("Travailler avec nous Engagez-vous Agir Partenariats", k=10)
+    assert all(".p" in hit.passage_id for hit in hits)
+
+
+def test_queries_take_milliseconds(kb: KnowledgeBase) -> None:
+    questions = [item["q"] for item in QUESTIONS["questions"]]
+    start = time.perf_counter()
+    for question in questions:
+        kb.search(question)
+    assert (time.perf_counter() - start) / len(questions) < 0.05
+
+
+def test_edit_distance_and_typo_matcher() -> None:
+    assert edit_distance("libie", "libye") == 1
+    assert edit_distance("reinstalation", "reinstallation") == 1
+    assert edit_distance("retuor", "retour") == 1  # transposition
+    matcher = TypoMatcher(Counter({"reinstallation": 5, "rapatriement": 2, "libye": 3, "liban": 4}))
+    assert matcher.closest("reinstalation") == "reinstallation"
+    assert matcher.closest("rapatriment") == "rapatriement"
+    assert matcher.closest("libie") == "libye"
+    assert matcher.closest("lib") is None and matcher.closest("inconnu") is None
