@@ -10,14 +10,13 @@ import argparse
 import asyncio
 import sys
 import uuid
-from typing import List, Optional
 
 import aiohttp
 
 DEFAULT_URL = "http://127.0.0.1:5005/webhooks/rest/webhook"
 
 
-async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> List[str]:
+async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> list[str]:
     """One user message in, the bot's text replies out."""
     async with session.post(url, json={"sender": sender, "message": text}) as response:
         response.raise_for_status()
@@ -44,11 +43,11 @@ async def chat(url: str, sender: str) -> None:
                 print(f"OIM> {reply}\n")
 
 
-def register(subparsers: "argparse._SubParsersAction") -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("chat", help="chat in the terminal with the running assistant")
     parser.add_argument("--url", default=DEFAULT_URL, help="REST webhook of the Rasa server")
     parser.add_argument("--sender", default=None, help="conversation id (default: a new one)")
-    parser.set_defaults(handler=run_from_args)
+    parser.set_defaults(func=run_from_args)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -56,12 +55,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.chat_cli")
     sub = parser.add_subparsers(dest="command", required=True)
     register(sub)
     args = parser.parse_args(["chat", *(argv or sys.argv[1:])])
-    return int(args.handler(args))
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

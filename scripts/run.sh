@@ -31,6 +31,9 @@ if [ -z "${OIM_RASA_TOKEN:-}" ]; then
   OIM_RASA_TOKEN="$(cat "$token_file")"
 fi
 
+# credentials.yml + Telegram / Messenger / WhatsApp when their variables are set (README, Channels).
+credentials="$("$venv/bin/python" -m bot.channels)"
+
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
@@ -45,17 +48,36 @@ wait_http() {  # url, seconds
 
 SANIC_HOST="$host" "$venv/bin/rasa" run actions --actions actions --port "$actions_port" &
 pids+=($!)
-"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials credentials.yml \
+"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
   --interface "$host" --port "$rasa_port" --enable-api --auth-token "$OIM_RASA_TOKEN" &
 pids+=($!)
 wait_http "http://127.0.0.1:$actions_port/health" 120
 wait_http "http://127.0.0.1:$rasa_port/" 180
+
+# Web service: chat page for migrants, staff console, /health (in front of the Rasa REST channel).
+web_port="${OIM_WEB_PORT:-8080}"
+staff_token_file="$CACHE_ROOT/staff-token"
+if [ -z "${OIM_STAFF_TOKEN:-}" ]; then
+  if [ ! -s "$staff_token_file" ]; then
+    mkdir -p "$CACHE_ROOT"
+    (umask 077; "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$staff_token_file")
+  fi
+  OIM_STAFF_TOKEN="$(cat "$staff_token_file")"
+fi
+OIM_STAFF_TOKEN="$OIM_STAFF_TOKEN" OIM_ENDPOINTS="$REPO_ROOT/$endpoints" \
+  OIM_RASA_URL="http://127.0.0.1:$rasa_port" OIM_ACTIONS_URL="http://127.0.0.1:$actions_port" \
+  "$venv/bin/python" -m bot web --host "$host" --port "$web_port" &
+pids+=($!)
+wait_http "http://127.0.0.1:$web_port/" 60
 
 cat >&2 <<MSG
 
 [oim] The assistant is running (Ctrl-C stops it).
   REST:        curl -s -XPOST http://$host:$rasa_port/webhooks/rest/webhook \\
                  -d '{"sender": "moi", "message": "bonjour"}'
+  Web chat:    http://$host:$web_port/          (where migrants chat)
+  Staff:       http://$host:$web_port/staff     (token in $staff_token_file or \$OIM_STAFF_TOKEN)
+  Health:      http://$host:$web_port/health
   Terminal:    .venv/bin/python -m bot chat        (interactive chat, like rasa shell)
   Store:       $endpoints
   HTTP API:    token in $token_file

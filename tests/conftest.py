@@ -29,3 +29,98 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         rasa.stop()
         actions.stop()
+
+
+# --- Redis topology (docker-compose.yml without Docker) ---------------------------------------
+
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from bot.paths import repo_root  # noqa: E402
+from tests.stack import RedisServer, WebServer, base_env, compose_environment  # noqa: E402
+
+TOPOLOGY_STAFF_TOKEN = "topology-staff-token-0123456789"
+
+
+@dataclass
+class Topology:
+    """Redis + action server + two Rasa replicas on Redis + the web service, as local processes."""
+
+    redis: RedisServer
+    actions: ActionServer
+    rasa: list[RasaServer]
+    web: WebServer
+
+
+def localize(environment: dict[str, str], redis: RedisServer, actions: ActionServer, rasa_urls: list[str]) -> dict[str, str]:
+    """Compose service names (redis, actions, rasa) replaced by the local processes' addresses."""
+    local = {}
+    for key, value in environment.items():
+        value = value.replace("http://actions:5055", actions.url).replace("http://rasa:5005", ",".join(rasa_urls))
+        local[key] = value
+    local.update(REDIS_HOST="127.0.0.1", REDIS_PORT=str(redis.port))
+    return local
+
+
+@pytest.fixture(scope="session")
+def redis_topology(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    """The docker-compose.yml topology with the environment docker-compose.yml sets."""
+    workdir = tmp_path_factory.mktemp("topology")
+    redis = RedisServer(port=free_port(), workdir=workdir).start()
+    started: list = [redis]
+    try:
+        actions = ActionServer(port=free_port(), log_path=workdir / "actions.log").start()
+        started.append(actions)
+        ports = [free_port(), free_port()]
+        rasa_urls = [f"http://127.0.0.1:{port}" for port in ports]
+        rasa_env = {**base_env(), **localize(compose_environment("rasa"), redis, actions, rasa_urls)}
+        replicas = [
+            RasaServer(port=port, model=model_path, endpoints=repo_root() / "endpoints.redis.yml",
+                       log_path=workdir / f"rasa-{i}.log", env=dict(rasa_env))
+            for i, port in enumerate(ports, 1)
+        ]
+        started.extend(replicas)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # both replicas load the model at once
+            list(pool.map(lambda server: server.start(), replicas))
+        web_env = localize(compose_environment("web"), redis, actions, rasa_urls)
+        web_env["OIM_STAFF_TOKEN"] = TOPOLOGY_STAFF_TOKEN
+        web = WebServer(port=free_port(), log_path=workdir / "web.log", settings=web_env).start()
+        started.append(web)
+        yield Topology(redis, actions, replicas, web)
+    finally:
+        # The web service first: its keep-alive connections would hold Rasa's graceful shutdown.
+        for process in [p for p in started if isinstance(p, WebServer)]:
+            process.stop()
+        with ThreadPoolExecutor(max_workers=len(started)) as pool:  # Rasa takes seconds to stop
+            list(pool.map(lambda process: process.stop(), started))
+
+
+# --- Web service in front of the SQLite stack ---------------------------------------------------
+
+WEB_STAFF_TOKEN = "web-tests-staff-token-0123456789"
+WEB_PARTNER_ORIGIN = "https://partner.example.org"
+
+
+def web_settings(rasa: RasaServer, **extra: str) -> dict[str, str]:
+    """OIM_* variables for a web service in front of `rasa` (the `stack` fixture) and its store."""
+    return {
+        "OIM_RASA_URL": rasa.url,
+        "OIM_ACTIONS_URL": rasa.actions.url,  # type: ignore[attr-defined]
+        "OIM_ENDPOINTS": str(rasa.endpoints),
+        "OIM_RASA_TIMEOUT": "60",
+        "OIM_RATE_IP_PER_MIN": "100000",
+        "OIM_RATE_SENDER_PER_MIN": "1000",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def web_service(stack: RasaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    """`python -m bot -v web` (debug logs on, to check they are redacted) in front of `stack`."""
+    workdir = tmp_path_factory.mktemp("web")
+    settings = web_settings(stack, OIM_STAFF_TOKEN=WEB_STAFF_TOKEN, OIM_CORS_ORIGINS=WEB_PARTNER_ORIGIN)
+    web = WebServer(port=free_port(), log_path=workdir / "web.log", settings=settings, verbose=True).start()
+    try:
+        yield web
+    finally:
+        web.stop()

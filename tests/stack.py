@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,9 +20,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
-from bot.paths import REPO_ROOT
+from bot.paths import repo_root
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -32,7 +33,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, timeout_s: float, process: Optional[subprocess.Popen] = None) -> None:
+def wait_http(url: str, timeout_s: float, process: subprocess.Popen | None = None) -> None:
     """Poll `url` until it answers 2xx; fail early if the process died."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -46,13 +47,13 @@ def wait_http(url: str, timeout_s: float, process: Optional[subprocess.Popen] = 
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
 
-def base_env() -> Dict[str, str]:
+def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
-        PYTHONPATH=str(REPO_ROOT),
+        PYTHONPATH=str(repo_root()),
         SANIC_HOST="127.0.0.1",
     )
     return env
@@ -62,18 +63,18 @@ def base_env() -> Dict[str, str]:
 class ActionServer:
     port: int
     log_path: Path
-    env: Dict[str, str] = field(default_factory=base_env)
-    process: Optional[subprocess.Popen] = None
+    env: dict[str, str] = field(default_factory=base_env)
+    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 90) -> "ActionServer":
-        log = open(self.log_path, "ab")
+    def start(self, timeout_s: float = 90) -> ActionServer:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it while it runs
         self.process = subprocess.Popen(
             [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.port)],
-            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         wait_http(f"{self.url}/health", timeout_s, self.process)
@@ -91,23 +92,33 @@ class RasaServer:
     endpoints: Path
     log_path: Path
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    env: Dict[str, str] = field(default_factory=base_env)
-    process: Optional[subprocess.Popen] = None
+    env: dict[str, str] = field(default_factory=base_env)
+    process: subprocess.Popen | None = None
+    credentials: Path | None = None  # default: written by bot.channels next to the log, as run.sh does
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 240) -> "RasaServer":
-        log = open(self.log_path, "ab")
+    def effective_credentials(self) -> Path:
+        """credentials.yml + the connectors whose variables are set in `env` (bot.channels)."""
+        if self.credentials is None:
+            from bot.channels import write_effective_credentials
+
+            self.credentials = self.log_path.with_name(f"credentials-{self.port}.yml")
+            write_effective_credentials(out=self.credentials, env=self.env)
+        return self.credentials
+
+    def start(self, timeout_s: float = 240) -> RasaServer:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it while it runs
         self.process = subprocess.Popen(
             [
                 str(VENV_BIN / "rasa"), "run", "--model", str(self.model),
-                "--endpoints", str(self.endpoints), "--credentials", str(REPO_ROOT / "credentials.yml"),
+                "--endpoints", str(self.endpoints), "--credentials", str(self.effective_credentials()),
                 "--interface", "127.0.0.1", "--port", str(self.port),
                 "--enable-api", "--auth-token", self.token,
             ],
-            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         wait_http(f"{self.url}/status?token={self.token}", timeout_s, self.process)
@@ -117,23 +128,23 @@ class RasaServer:
         stop_process(self.process)
         self.process = None
 
-    def send(self, sender: str, message: Any, timeout_s: float = 30) -> List[Dict[str, Any]]:
+    def send(self, sender: str, message: Any, timeout_s: float = 30) -> list[dict[str, Any]]:
         """POST to the REST channel; returns the bot messages."""
         status, body = post_json(f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": message}, timeout_s)
         if status != 200:
             raise AssertionError(f"REST webhook answered {status}: {body!r}")
         return json.loads(body)
 
-    def texts(self, sender: str, message: str) -> List[str]:
+    def texts(self, sender: str, message: str) -> list[str]:
         return [m["text"] for m in self.send(sender, message) if m.get("text")]
 
-    def tracker(self, sender: str) -> Dict[str, Any]:
+    def tracker(self, sender: str) -> dict[str, Any]:
         url = f"{self.url}/conversations/{sender}/tracker?token={self.token}"
         with urllib.request.urlopen(url, timeout=10) as response:
             return json.loads(response.read())
 
 
-def post_json(url: str, payload: Any, timeout_s: float = 30, raw: Optional[bytes] = None) -> tuple:
+def post_json(url: str, payload: Any, timeout_s: float = 30, raw: bytes | None = None) -> tuple:
     """POST JSON (or raw bytes); returns (status, body text) without raising on 4xx/5xx."""
     data = raw if raw is not None else json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
@@ -144,7 +155,7 @@ def post_json(url: str, payload: Any, timeout_s: float = 30, raw: Optional[bytes
         return error.code, error.read().decode("utf-8", "replace")
 
 
-def stop_process(process: Optional[subprocess.Popen], timeout_s: float = 20) -> None:
+def stop_process(process: subprocess.Popen | None, timeout_s: float = 20) -> None:
     """SIGTERM the process group, then SIGKILL if it lingers."""
     if process is None or process.poll() is not None:
         return
@@ -177,3 +188,123 @@ def trained_model() -> Path:
     from bot.model_cache import ensure_model
 
     return ensure_model()
+
+
+@dataclass
+class RedisServer:
+    """A throwaway redis-server on a free port: no persistence, never a developer's data."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 15) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: run scripts/system_deps.sh (apt-get install redis-server)")
+        log = open(self.workdir / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not self.ping():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {self.port} did not start (see {log.name})")
+            time.sleep(0.1)
+        return self
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self.process = None
+
+    def env(self, key_prefix: str = "oim", record_exp: str = "3600") -> dict[str, str]:
+        """The REDIS_* variables endpoints.redis.yml reads, pointing at this server."""
+        return {
+            "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port), "REDIS_DB": "0",
+            "REDIS_PASSWORD": "", "REDIS_KEY_PREFIX": key_prefix, "REDIS_RECORD_EXP": record_exp,
+        }
+
+
+def http_request(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None,
+    timeout_s: float = 30,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request, no redirect following, no raising on 4xx/5xx: (status, headers, body)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    try:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, path or "/", body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class WebServer:
+    """`python -m bot web` as a real process, configured only through environment variables."""
+
+    port: int
+    log_path: Path
+    settings: dict[str, str] = field(default_factory=dict)  # OIM_* and REDIS_* variables
+    verbose: bool = False
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 90) -> WebServer:
+        env = {k: v for k, v in base_env().items() if not k.startswith(("OIM_", "REDIS_"))}
+        env.update(self.settings)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it while it runs
+        command = [sys.executable, "-m", "bot", *(["-v"] if self.verbose else []), "web", "--port", str(self.port)]
+        self.process = subprocess.Popen(command, cwd=repo_root(), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        wait_http(f"{self.url}/static/chat.css", timeout_s, self.process)
+        return self
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self.process = None
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout_s: float = 30) -> tuple[int, dict[str, str], bytes]:
+        return http_request(self.url + path, method, body, headers, timeout_s)
+
+    def chat(self, sender: str, message: Any, **extra: Any) -> tuple[int, dict[str, Any]]:
+        """POST /api/chat; returns (status, decoded JSON body)."""
+        payload = json.dumps({"sender": sender, "message": message, **extra}).encode()
+        status, _, body = self.request("POST", "/api/chat", payload, {"Content-Type": "application/json"})
+        return status, json.loads(body)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def compose_environment(service: str) -> dict[str, str]:
+    """The environment docker-compose.yml gives `service`, with no variable set on this machine."""
+    import yaml
+
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        raise RuntimeError("docker-compose is not installed: run scripts/system_deps.sh")
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    result = subprocess.run([binary, "config"], cwd=repo_root(), env=clean, capture_output=True, text=True,
+                            timeout=60, check=True)
+    environment = yaml.safe_load(result.stdout)["services"][service].get("environment") or {}
+    return {str(k): "" if v is None else str(v) for k, v in environment.items()}

@@ -1,0 +1,79 @@
+"""Send a user message to the Rasa REST channel and bring back the bot's texts.
+
+Why a class apart from the handler: the failure cases (Rasa down, slow, erroring, or answering
+nothing because the action server is down) are the product's behaviour. They all become one
+exception, AssistantUnavailable, that the handler turns into the polite French message. With
+several Rasa replicas (OIM_RASA_URL=a,b) messages go round-robin and a replica that refuses the
+connection is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+REST_WEBHOOK = "/webhooks/rest/webhook"
+
+
+class AssistantUnavailable(Exception):
+    """Rasa gave no usable answer; the reason is for logs, never for users."""
+
+
+class RasaClient:
+    """REST-channel client over a shared aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, urls: Sequence[str], timeout_s: float) -> None:
+        self.session = session
+        self.urls = list(urls)
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._next = itertools.cycle(range(len(self.urls)))
+
+    def _order(self) -> list[str]:
+        start = next(self._next)
+        return self.urls[start:] + self.urls[:start]
+
+    async def send(self, sender: str, text: str) -> list[dict[str, str]]:
+        """The bot's messages ([{"text": ...}]) for one user message, or AssistantUnavailable."""
+        last_error = "no Rasa URL"
+        for url in self._order():
+            try:
+                return await self._post(url, sender, text)
+            except aiohttp.ClientConnectionError as error:  # replica down: try the next one
+                last_error = f"{url}: {type(error).__name__}"
+                logger.warning("Rasa replica unreachable: %s", last_error)
+        raise AssistantUnavailable(last_error)
+
+    async def _post(self, url: str, sender: str, text: str) -> list[dict[str, str]]:
+        try:
+            async with self.session.post(
+                url + REST_WEBHOOK, json={"sender": sender, "message": text}, timeout=self.timeout
+            ) as response:
+                if response.status != 200:
+                    raise AssistantUnavailable(f"{url} answered HTTP {response.status}")
+                payload = await response.json(content_type=None)
+        except asyncio.TimeoutError:
+            raise AssistantUnavailable(f"{url} timed out") from None
+        except (aiohttp.ContentTypeError, ValueError) as error:
+            raise AssistantUnavailable(f"{url} answered invalid JSON: {error}") from None
+        messages = bot_texts(payload)
+        if not messages:
+            raise AssistantUnavailable(f"{url} answered no message (action server down?)")
+        return messages
+
+
+def bot_texts(payload: Any) -> list[dict[str, str]]:
+    """The text messages of a REST-channel answer; anything else (images, custom) is dropped."""
+    if not isinstance(payload, list):
+        return []
+    return [
+        {"text": item["text"]}
+        for item in payload
+        if isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip()
+    ]

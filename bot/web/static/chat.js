@@ -1,0 +1,225 @@
+// Web chat for migrants: sends each message to POST /api/chat and shows the answers.
+// Every text (typed by the person or sent by the assistant) is inserted with textContent,
+// never as HTML. The conversation id is random, made here, and kept in localStorage so a
+// reload continues the same conversation; "Nouvelle conversation" forgets it.
+"use strict";
+
+(function () {
+  var STORAGE_KEY = "oim-chat-sender";
+  var MAX_CHARS = 2000;
+  var TIMEOUT_MS = 30000;
+  var TEXTS = {
+    network: "Connexion impossible. Vérifiez votre connexion Internet et réessayez.",
+    unavailable: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans quelques minutes.",
+    empty: "Écrivez votre question avant d'envoyer.",
+    tooLong: "Votre message est trop long (2000 caractères au maximum).",
+    you: "Vous",
+    bot: "Assistant OIM",
+    source: "Source :"
+  };
+
+  var form = document.getElementById("chat-form");
+  var input = document.getElementById("message");
+  var sendButton = document.getElementById("send");
+  var list = document.getElementById("messages");
+  var typing = document.getElementById("typing");
+  var counter = document.getElementById("counter");
+  var formError = document.getElementById("form-error");
+  var resetButton = document.getElementById("reset");
+  var memorySender = null;
+  var busy = false;
+
+  function randomId() {
+    if (window.crypto && window.crypto.randomUUID) {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function senderId() {
+    try {
+      var stored = window.localStorage.getItem(STORAGE_KEY);
+      if (stored && /^[A-Za-z0-9_-]{8,64}$/.test(stored)) {
+        return stored;
+      }
+      var fresh = randomId();
+      window.localStorage.setItem(STORAGE_KEY, fresh);
+      return fresh;
+    } catch (e) {
+      // localStorage blocked (private mode): keep the id for this page only.
+      memorySender = memorySender || randomId();
+      return memorySender;
+    }
+  }
+
+  function forgetSender() {
+    memorySender = null;
+    try {
+      window.localStorage.removeItem(STORAGE_KEY);
+    } catch (e) {
+      /* nothing stored */
+    }
+  }
+
+  // One bubble. Lines starting with "Source :" get their own, visible style.
+  function addMessage(role, text, kind) {
+    var item = document.createElement("li");
+    item.className = "message " + role + (kind ? " " + kind : "");
+    var who = document.createElement("p");
+    who.className = "who";
+    who.textContent = role === "user" ? TEXTS.you : TEXTS.bot;
+    item.appendChild(who);
+
+    var body = [];
+    String(text).split("\n").forEach(function (line) {
+      if (line.trim().indexOf(TEXTS.source) === 0) {
+        flush(item, body);
+        var source = document.createElement("p");
+        source.className = "source";
+        source.textContent = line.trim();
+        item.appendChild(source);
+      } else {
+        body.push(line);
+      }
+    });
+    flush(item, body);
+    list.appendChild(item);
+    scrollToLatest();
+    return item;
+  }
+
+  // The composer is sticky at the bottom: scroll the page to its end, not the message into view
+  // (which would leave the message under the composer).
+  function scrollToLatest() {
+    window.scrollTo({ top: document.documentElement.scrollHeight, behavior: "smooth" });
+  }
+
+  function flush(item, lines) {
+    var text = lines.join("\n").replace(/^\n+|\n+$/g, "");
+    lines.length = 0;
+    if (!text) {
+      return;
+    }
+    var paragraph = document.createElement("p");
+    paragraph.className = "text";
+    paragraph.textContent = text;
+    item.appendChild(paragraph);
+  }
+
+  function showFormError(text) {
+    formError.textContent = text;
+    formError.hidden = !text;
+  }
+
+  function setBusy(value) {
+    busy = value;
+    sendButton.disabled = value;
+    typing.hidden = !value;
+  }
+
+  function updateCounter() {
+    counter.textContent = input.value.length + " / " + MAX_CHARS;
+  }
+
+  function send(text) {
+    var clean = text.trim();
+    if (!clean) {
+      showFormError(TEXTS.empty);
+      return;
+    }
+    if (clean.length > MAX_CHARS) {
+      showFormError(TEXTS.tooLong);
+      return;
+    }
+    if (busy) {
+      return;
+    }
+    showFormError("");
+    addMessage("user", clean);
+    input.value = "";
+    updateCounter();
+    setBusy(true);
+
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () {
+      if (controller) {
+        controller.abort();
+      }
+    }, TIMEOUT_MS);
+
+    fetch("/api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: senderId(), message: clean }),
+      signal: controller ? controller.signal : undefined,
+      credentials: "same-origin"
+    })
+      .then(function (response) {
+        return response.json().then(
+          function (data) { return { ok: response.ok, data: data }; },
+          function () { return { ok: false, data: {} }; }
+        );
+      })
+      .then(function (result) {
+        if (result.ok && result.data && Array.isArray(result.data.messages)) {
+          // Rasa splits one answer into several messages at blank lines: show one bubble per reply.
+          var parts = result.data.messages.filter(function (message) {
+            return message && typeof message.text === "string";
+          }).map(function (message) { return message.text; });
+          addMessage("bot", parts.length ? parts.join("\n\n") : TEXTS.unavailable, parts.length ? "" : "notice");
+        } else {
+          var text = (result.data && typeof result.data.message === "string")
+            ? result.data.message : TEXTS.unavailable;
+          addMessage("bot", text, "notice");
+        }
+      })
+      .catch(function () {
+        addMessage("bot", TEXTS.network, "notice");
+      })
+      .then(function () {
+        clearTimeout(timer);
+        setBusy(false);
+        input.focus();
+      });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    send(input.value);
+  });
+
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send(input.value);
+    }
+  });
+
+  input.addEventListener("input", function () {
+    updateCounter();
+    if (input.value.trim()) {
+      showFormError("");
+    }
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll(".suggestion"), function (button) {
+    button.addEventListener("click", function () {
+      send(button.getAttribute("data-question") || "");
+    });
+  });
+
+  resetButton.addEventListener("click", function () {
+    forgetSender();
+    while (list.firstChild) {
+      list.removeChild(list.firstChild);
+    }
+    showFormError("");
+    input.focus();
+  });
+
+  updateCounter();
+})();

@@ -1,0 +1,121 @@
+"""The web chat and the staff console in real headless Chromium, on a phone-sized screen.
+
+Screenshots go to tests/screenshots/ (git-ignored) for a human look.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WEB_STAFF_TOKEN
+from tests.stack import WebServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+PHONE = {"width": 390, "height": 844}
+ANSWER_TIMEOUT_MS = 60_000
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail("Chromium is missing: run scripts/system_deps.sh")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def phone(browser) -> Iterator[object]:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  locale="fr-FR")
+    page = context.new_page()
+    page.problems = []  # console errors and CSP violations must stay empty
+    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_migrant_asks_what_the_oim_is(web_service: WebServer, phone) -> None:
+    page = phone
+    page.goto(web_service.url + "/")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    page.get_by_label("Votre message").fill("c'est quoi l'OIM ?")
+    page.get_by_role("button", name="Envoyer").click()
+
+    page.locator("li.message.bot").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator("#typing").wait_for(state="hidden", timeout=ANSWER_TIMEOUT_MS)  # every message shown
+    page.wait_for_timeout(800)  # smooth scroll to the latest message
+    page.screenshot(path=str(SCREENSHOTS / "chat-phone.png"), full_page=False)
+    answers = page.locator("li.message.bot")
+    text = "\n".join(answers.all_inner_texts())
+    assert "OIM" in text
+    source = answers.locator("p.source")
+    assert source.count() >= 1, text
+    assert source.first.inner_text().startswith("Source :") and source.first.is_visible()
+
+    # Touch targets are large enough for a thumb.
+    for selector in ("#send", ".suggestion", "#reset", "#message"):
+        box = page.locator(selector).first.bounding_box()
+        assert box and box["height"] >= 44, selector
+    assert page.problems == []
+
+
+def test_typed_markup_stays_text_and_the_conversation_id_is_kept(web_service: WebServer, phone) -> None:
+    page = phone
+    page.goto(web_service.url + "/")
+    page.get_by_label("Votre message").fill('<img src=x onerror="window.__xss=1"><b>gras</b>')
+    page.keyboard.press("Enter")
+    mine = page.locator("li.message.user").first
+    mine.wait_for()
+    assert "<b>gras</b>" in mine.inner_text()
+    assert mine.locator("img, b").count() == 0
+    page.locator("li.message.bot").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.evaluate("window.__xss") is None
+
+    sender = page.evaluate("localStorage.getItem('oim-chat-sender')")
+    assert sender
+    page.reload()
+    assert page.evaluate("localStorage.getItem('oim-chat-sender')") == sender
+    page.get_by_role("button", name="Nouvelle conversation").click()
+    assert page.evaluate("localStorage.getItem('oim-chat-sender')") is None
+
+
+def test_empty_message_is_refused_on_the_page(web_service: WebServer, phone) -> None:
+    page = phone
+    page.goto(web_service.url + "/")
+    page.get_by_role("button", name="Envoyer").click()
+    assert page.locator("#form-error").inner_text().startswith("Écrivez votre question")
+    assert page.locator("li.message").count() == 0
+
+
+def test_staff_logs_in_and_searches(web_service: WebServer, phone) -> None:
+    page = phone
+    page.goto(web_service.url + "/staff")
+    page.get_by_label("Jeton du personnel").fill(WEB_STAFF_TOKEN)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Mots recherchés").fill("retour volontaire")
+    page.get_by_role("button", name="Rechercher").click()
+
+    first = page.locator("li.hit").first
+    first.wait_for()
+    text = first.inner_text()
+    assert "Source :" in text and "passage" in text and "score" in text
+    assert first.locator("mark").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "staff-search-phone.png"), full_page=False)
+
+    page.get_by_role("link", name="Fiches et contacts").click()
+    page.locator("article.entry").first.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "staff-knowledge-phone.png"), full_page=False)
+    assert page.problems == []
