@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
-from bot.knowledge import Contact, Entry, KnowledgeBase
+from bot.knowledge import Contact, Entry, Fact, KnowledgeBase
+from bot.textnorm import numbers_in
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
 ASPECT_INTENTS = {"ask_programme_eligibility": "who", "ask_how_to_apply": "how"}
@@ -21,6 +22,8 @@ FOLLOW_UP_INTENT = "inform"
 EXCERPT_CHARS = 420
 # A source line names at most this many pages: short enough for a phone, enough to check.
 MAX_SOURCES = 2
+# Figures of an entry that its short answer leaves out, listed under it for hotline staff.
+MAX_EXTRA_FIGURES = 4
 
 
 @dataclass
@@ -55,6 +58,18 @@ def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:
         if title and title not in titles:
             titles.append(title)
     return " ; ".join(titles[:MAX_SOURCES])
+
+
+def extra_figures(answer: str, facts: Sequence[Fact]) -> str:
+    """'• label : value' lines for facts carrying a number the answer does not already give."""
+    given = numbers_in(answer)
+    lines: list[str] = []
+    for fact in facts:
+        numbers = numbers_in(fact.value)
+        if numbers and not numbers <= given:
+            lines.append(f"• {fact.label} : {fact.value}")
+            given |= numbers
+    return "\n\n" + "\n".join(lines[:MAX_EXTRA_FIGURES]) if lines else ""
 
 
 def _entry_sources(entry: Entry, aspect: str | None = None) -> list[str]:
@@ -133,6 +148,7 @@ def answer_question(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
             reply.say(
                 "utter_knowledge_answer",
                 answer=entry.aspects[aspect].answer,
+                details="",
                 sources=sources_line(kb, _entry_sources(entry, aspect)),
             )
         else:
@@ -146,6 +162,7 @@ def answer_question(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
         reply.say(
             "utter_knowledge_answer",
             answer=entry.answer,
+            details=extra_figures(entry.answer, entry.facts),
             sources=sources_line(kb, _entry_sources(entry)),
         )
     if turn.country:
@@ -194,7 +211,7 @@ def _say_contacts(
             reply.say("utter_contacts_intro")
         contacts = kb.contacts_for()
     else:
-        reply.say("utter_contact_intro" if len(contacts) == 1 else "utter_contacts_intro")
+        reply.say("utter_contact_intro")
     for contact in contacts:
         reply.say(
             "utter_contact_card",
@@ -212,6 +229,11 @@ def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
             reply.slots["contact_target"] = turn.contact_target
             _say_contacts(reply, kb, contacts, None, domain)
             return reply
+    if turn.country:
+        # "numéro de l'OIM au Maroc": the documents give no contact by country; say so first.
+        reply.say("utter_no_contact_for_country", country=turn.country)
+        _say_contacts(reply, kb, [], None, domain)
+        return reply
     entry = kb.entry(turn.topic) if turn.topic else None
     _say_contacts(reply, kb, contacts_for_entry(kb, entry), entry, domain)
     return reply
