@@ -7,13 +7,14 @@ documents are silent, which contact fits) are the product's behaviour; they are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
 from bot.knowledge import Contact, Entry, Fact, KnowledgeBase
-from bot.textnorm import numbers_in
+from bot.textnorm import fold, numbers_in
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
 ASPECT_INTENTS = {"ask_programme_eligibility": "who", "ask_how_to_apply": "how"}
@@ -249,13 +250,36 @@ def answer_handoff(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     return reply
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The passage cut at a word boundary, so a phone screen shows it whole."""
+_SENTENCE_END = re.compile(r"(?<=[.!?…»])\s+")
+_WORD = re.compile(r"\w{4,}")
+
+
+def excerpt(text: str, query: str = "", limit: int = EXCERPT_CHARS) -> str:
+    """The part of the passage that best matches the query, cut at sentence or word boundaries.
+
+    Why: a long passage cut at its start often stops just before the sentence the user asked
+    about; starting at the sentence sharing the most words with the question keeps it on screen.
+    """
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return f"{cut}…"
+    sentences = _SENTENCE_END.split(text)
+    wanted = {w[:6] for w in _WORD.findall(fold(query))}
+
+    def overlap(sentence: str) -> int:
+        return len(wanted & {w[:6] for w in _WORD.findall(fold(sentence))})
+
+    best = max(range(len(sentences)), key=lambda i: (overlap(sentences[i]), -i)) if wanted else 0
+    start = best
+    # Keep the sentence before when it fits: it usually carries the subject.
+    if best > 0 and len(" ".join(sentences[best - 1 : best + 1])) <= limit:
+        start = best - 1
+    window = " ".join(sentences[start:])
+    prefix = "… " if start > 0 else ""
+    if len(window) <= limit:
+        return prefix + window
+    cut = window[:limit].rsplit(" ", 1)[0]
+    return f"{prefix}{cut}…"
 
 
 def answer_fallback(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:
@@ -266,7 +290,7 @@ def answer_fallback(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score
         hit = hits[0]
         reply.say(
             "utter_closest_passage",
-            excerpt=excerpt(hit.text),
+            excerpt=excerpt(hit.text, turn.text),
             sources=sources_line(kb, [hit.passage_id]),
         )
     else:

@@ -21,15 +21,25 @@ if [ "${OIM_STORE:-sqlite}" = "redis" ]; then
     ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$actions_port/webhook}"
 fi
 
+if [ "$endpoints" = "endpoints.yml" ] && [ "$actions_port" != 5055 ]; then
+  # The embedded endpoints file names the standard action server port; follow OIM_ACTIONS_PORT.
+  mkdir -p "$REPO_ROOT/.runtime"
+  sed "s#localhost:5055#127.0.0.1:$actions_port#" endpoints.yml > "$REPO_ROOT/.runtime/endpoints.yml"
+  endpoints=".runtime/endpoints.yml"
+fi
+
+# A secret kept in the cache folder (mode 600), made once: prints it.
+cached_secret() {
+  if [ ! -s "$1" ]; then
+    mkdir -p "$(dirname "$1")"
+    (umask 077; "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$1")
+  fi
+  cat "$1"
+}
+
 # The Rasa HTTP API (models, trackers) is only ever enabled behind a token.
 token_file="$CACHE_ROOT/rasa-api-token"
-if [ -z "${OIM_RASA_TOKEN:-}" ]; then
-  if [ ! -s "$token_file" ]; then
-    mkdir -p "$CACHE_ROOT"
-    (umask 077; "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$token_file")
-  fi
-  OIM_RASA_TOKEN="$(cat "$token_file")"
-fi
+OIM_RASA_TOKEN="${OIM_RASA_TOKEN:-$(cached_secret "$token_file")}"
 
 # credentials.yml + Telegram / Messenger / WhatsApp when their variables are set (README, Channels).
 credentials="$("$venv/bin/python" -m bot.channels)"
@@ -57,13 +67,7 @@ wait_http "http://127.0.0.1:$rasa_port/" 180
 # Web service: chat page for migrants, staff console, /health (in front of the Rasa REST channel).
 web_port="${OIM_WEB_PORT:-8080}"
 staff_token_file="$CACHE_ROOT/staff-token"
-if [ -z "${OIM_STAFF_TOKEN:-}" ]; then
-  if [ ! -s "$staff_token_file" ]; then
-    mkdir -p "$CACHE_ROOT"
-    (umask 077; "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$staff_token_file")
-  fi
-  OIM_STAFF_TOKEN="$(cat "$staff_token_file")"
-fi
+OIM_STAFF_TOKEN="${OIM_STAFF_TOKEN:-$(cached_secret "$staff_token_file")}"
 OIM_STAFF_TOKEN="$OIM_STAFF_TOKEN" OIM_ENDPOINTS="$REPO_ROOT/$endpoints" \
   OIM_RASA_URL="http://127.0.0.1:$rasa_port" OIM_ACTIONS_URL="http://127.0.0.1:$actions_port" \
   "$venv/bin/python" -m bot web --host "$host" --port "$web_port" &

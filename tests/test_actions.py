@@ -73,7 +73,7 @@ def test_follow_up_country_uses_the_current_topic(kb: KnowledgeBase) -> None:
 def test_follow_up_with_a_country_the_documents_do_not_name(kb: KnowledgeBase) -> None:
     reply, text = ask(kb, "inform", country="Maroc", topic="programme.voluntary_return")
     assert reply.messages[0]["response"] == "utter_country_not_mentioned"
-    assert "ne citent pas ce pays (Maroc)" in text
+    assert "ne mentionnent pas ce pays (Maroc)" in text
 
 
 def test_follow_up_programme_switches_topic(kb: KnowledgeBase) -> None:
@@ -146,6 +146,12 @@ def test_fallback_offers_the_closest_passage_with_its_source(kb: KnowledgeBase) 
     text = render(reply)
     assert reply.messages[0]["response"] == "utter_closest_passage", text
     assert "parrainage communautaire" in text and "Source : " in text
+
+
+def test_excerpt_starts_near_the_sentence_the_question_is_about(kb: KnowledgeBase) -> None:
+    passage = next(p for p in kb.passages() if "trois premiers pays de réinstallation" in p.text)
+    text = answers.excerpt(passage.text, "quels sont les 3 premiers pays de réinstallation ?")
+    assert "Canada" in text and len(text) <= answers.EXCERPT_CHARS + 2
 
 
 def test_no_reply_ever_contains_an_email_or_phone_absent_from_the_seeds(
