@@ -1,5 +1,5 @@
 # Friendly entry points; every target sets itself up (cached venv and model).
-.PHONY: run test train setup validate shell lock
+.PHONY: run test train setup validate shell lock update rollback evaluate
 
 run:            ## set up, train if needed, run the assistant (REST on :5005, actions on :5055)
 	bash scripts/run.sh
@@ -20,7 +20,21 @@ validate: setup ## check knowledge files and Rasa data
 shell: setup    ## talk to a running assistant in the terminal
 	.venv/bin/python -m bot chat
 
+update: setup   ## new pages in, tested model live: make update PAGES="a.txt b.txt" [MODE=holdout]
+	.venv/bin/python -m bot update $(PAGES) $(if $(MODE),--mode $(MODE))
+
+rollback: setup ## put the previous model and knowledge back live
+	.venv/bin/python -m bot rollback
+
+evaluate: setup ## all quality gates (NLU 5-fold cross-validation), report in reports/latest/
+	.venv/bin/python -m bot evaluate $(if $(MODE),--mode $(MODE))
+
 lock: setup     ## regenerate requirements.lock from the current venv
 	.venv/bin/pip freeze --all --exclude-editable | grep -v '^pip==' | sort -f > requirements.lock
 
 -include Makefile.knowledge
+
+.PHONY: bench
+bench: setup    ## speed figures vs the stock `rasa init` bot (~10 min, not a test; BENCH_ARGS=--train|--quick)
+	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 \
+		.venv/bin/python -m benchmarks.bench $(BENCH_ARGS)

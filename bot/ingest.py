@@ -242,7 +242,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """CLI entry point of `ingest`; returns the exit code."""
-    inputs = list(args.inputs) or [paths.seeds_dir()]
+    # Default: the seeds plus the pages maintainers added with `python -m bot update` (data/pages).
+    added = [paths.pages_dir()] if any(paths.pages_dir().glob("*.txt")) else []
+    inputs = list(args.inputs) or [paths.seeds_dir(), *added]
     out = args.out or paths.knowledge_dir()
     report = ingest(inputs, out)
     for message in report.warnings:

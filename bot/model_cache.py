@@ -17,10 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List, Optional
 
-from bot.paths import REPO_ROOT
+from bot.paths import repo_root
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ def cache_root() -> Path:
     return Path(base) / "oim-assistant"
 
 
-def _input_files(root: Path, inputs: Iterable[str]) -> List[Path]:
-    files: List[Path] = []
+def _input_files(root: Path, inputs: Iterable[str]) -> list[Path]:
+    files: list[Path] = []
     for name in inputs:
         path = root / name
         if path.is_dir():
@@ -49,8 +49,9 @@ def _input_files(root: Path, inputs: Iterable[str]) -> List[Path]:
     return files
 
 
-def model_hash(root: Path = REPO_ROOT, inputs: Iterable[str] = MODEL_INPUTS) -> str:
+def model_hash(root: Path | None = None, inputs: Iterable[str] = MODEL_INPUTS) -> str:
     """Hash of the names and contents of the files the model is trained from."""
+    root = root or repo_root()
     digest = hashlib.sha256()
     for path in _input_files(root, inputs):
         digest.update(str(path.relative_to(root)).encode())
@@ -60,11 +61,12 @@ def model_hash(root: Path = REPO_ROOT, inputs: Iterable[str] = MODEL_INPUTS) -> 
     return digest.hexdigest()[:16]
 
 
-def cached_model_path(root: Path = REPO_ROOT) -> Path:
+def cached_model_path(root: Path | None = None) -> Path:
+    """Where the model for the current inputs of `root` is (or will be) cached."""
     return cache_root() / "models" / f"{model_hash(root)}.tar.gz"
 
 
-def train(root: Path, out_file: Path, extra_args: Optional[List[str]] = None) -> float:
+def train(root: Path, out_file: Path, extra_args: list[str] | None = None) -> float:
     """Run `rasa train` into a temp folder and move the model to out_file; returns seconds."""
     rasa = Path(sys.executable).with_name("rasa")
     out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +85,9 @@ def train(root: Path, out_file: Path, extra_args: Optional[List[str]] = None) ->
     return time.monotonic() - started
 
 
-def ensure_model(root: Path = REPO_ROOT, force: bool = False) -> Path:
+def ensure_model(root: Path | None = None, force: bool = False) -> Path:
     """The cached model for the current inputs, training it first if needed; copied to models/."""
+    root = root or repo_root()
     target = cached_model_path(root)
     if force or not target.exists():
         seconds = train(root, target)
@@ -98,7 +101,7 @@ def ensure_model(root: Path = REPO_ROOT, force: bool = False) -> Path:
     return target
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.model_cache", description=__doc__)
     parser.add_argument("--force", action="store_true", help="train even if a cached model exists")
     parser.add_argument("--print-hash", action="store_true", help="print the model key and exit")

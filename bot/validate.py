@@ -421,6 +421,8 @@ def check_against_seeds(raw: RawKnowledge, seeds: Path) -> list[Problem]:
             continue
         source = kfile.data["source"]
         seed = seeds / str(source["file"])
+        if not seed.is_file() and (paths.pages_dir() / seed.name).is_file():
+            seed = paths.pages_dir() / seed.name  # a page added by a maintainer (`bot update`)
         if not seed.is_file():
             problems.append(Problem(kfile.name, None, f"source page {seed} not found"))
             continue

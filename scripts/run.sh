@@ -59,7 +59,7 @@ wait_http() {  # url, seconds
 SANIC_HOST="$host" "$venv/bin/rasa" run actions --actions actions --port "$actions_port" &
 pids+=($!)
 "$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
-  --interface "$host" --port "$rasa_port" --enable-api --auth-token "$OIM_RASA_TOKEN" &
+  --interface "$host" --port "$rasa_port" --enable-api --auth-token="$OIM_RASA_TOKEN" &
 pids+=($!)
 wait_http "http://127.0.0.1:$actions_port/health" 120
 wait_http "http://127.0.0.1:$rasa_port/" 180

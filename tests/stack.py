@@ -33,6 +33,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports: bound all at once, since two free_port() calls may repeat."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def wait_http(url: str, timeout_s: float, process: subprocess.Popen | None = None) -> None:
     """Poll `url` until it answers 2xx; fail early if the process died."""
     deadline = time.monotonic() + timeout_s
@@ -116,7 +128,7 @@ class RasaServer:
                 str(VENV_BIN / "rasa"), "run", "--model", str(self.model),
                 "--endpoints", str(self.endpoints), "--credentials", str(self.effective_credentials()),
                 "--interface", "127.0.0.1", "--port", str(self.port),
-                "--enable-api", "--auth-token", self.token,
+                "--enable-api", f"--auth-token={self.token}",  # "=": a token may start with "-"
             ],
             cwd=repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,

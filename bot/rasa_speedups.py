@@ -1,0 +1,178 @@
+"""Five measured fixes for Rasa 3.6 hot paths, applied inside the Rasa server process.
+
+Why: profiling a turn (benchmarks/profile_turn.py) showed two costs that are not the model's:
+
+1. After every custom action Rasa checks the action server's answer with `jsonschema.validate`,
+   which first re-validates Rasa's own events schema against the JSON-Schema meta-schema: about
+   45 of the ~50 ms per action call on our 2-core machine. Here the validator is built once and the
+   answer is checked against the same schema, raising the same error.
+2. The SQLite tracker store (endpoints.yml) opens a connection per operation and commits 2-3 times
+   per turn in SQLite's default rollback-journal mode, each commit waiting for the disk (~15 ms
+   here). WAL journal with synchronous=NORMAL keeps every committed turn across a crash of Rasa;
+   only a power loss or OS crash may drop the last few turns, an acceptable trade for a
+   conversation log. One connection per database file stays open in the process so that closing
+   the others does not checkpoint and delete the WAL each time (another disk wait). Other
+   processes (web service, purge) read the same file normally.
+3. SpacyNLP runs spaCy's named-entity recogniser on every message (~11 of ~14 ms per message
+   here) although no component of config.yml reads spaCy entities: tokens, lemmas, POS tags and
+   vectors, all the pipeline uses, are identical without it. It stays on if config.yml lists
+   SpacyEntityExtractor. Rasa also loads the same spaCy model twice (the graph's provide_ and run_
+   SpacyNLP nodes, ~350 MB and several seconds each): one loaded copy per model name is shared.
+4. Loading a conversation turns each stored event back into an object by searching the whole
+   Event class tree for its type name (`Event.resolve_by_type`): ~0.2 ms per event, every turn,
+   for every event of the conversation. The answer is cached per type name.
+
+5. Loading a model, Rasa rebuilds each TensorFlow model (DIET, TED) by tracing and running one
+   *training* step (backpropagation, Adam optimizer state) before loading the trained weights:
+   most of the start-up time and a few hundred MB per process, for nothing a server uses. Here
+   the trained weights are restored as the prediction graph creates its variables (TensorFlow's
+   restore-on-create), then one prediction is traced, as Rasa does. Predictions are identical
+   (`python -m benchmarks.check_speedups` compares both loads message by message). Fine-tuning
+   (`rasa train --finetune`) keeps Rasa's own path.
+
+`apply()` runs when Rasa imports bot.rasa_channel (listed in credentials.yml), so every
+`rasa run` of this project gets them; it is idempotent. OIM_RASA_SPEEDUPS=0 turns them all off
+(to compare, or to rule them out when debugging).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from typing import Any
+
+import yaml
+
+from bot.paths import repo_root
+
+logger = logging.getLogger(__name__)
+
+_applied = False
+_validator: Any = None
+_wal_keepers: dict[str, sqlite3.Connection] = {}  # database file -> connection kept open
+
+
+def _action_result_validator() -> Any:
+    global _validator
+    if _validator is None:
+        from jsonschema.validators import validator_for
+        from rasa.core.actions.action import RemoteAction
+
+        schema = RemoteAction.action_response_format_spec()
+        cls = validator_for(schema)
+        cls.check_schema(schema)  # once, instead of on every action call
+        _validator = cls(schema)
+    return _validator
+
+
+def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """Same check and error as RemoteAction._validate_action_result, with a prebuilt validator."""
+    from jsonschema.exceptions import best_match
+    from rasa.core.actions.action import DOCS_BASE_URL
+
+    error = best_match(_action_result_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response from "
+            f"the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+def sqlite_fast_commits(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLAlchemy connect hook: WAL journal + synchronous=NORMAL on SQLite connections only."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
+    finally:
+        cursor.close()
+    for path in files:
+        if path not in _wal_keepers:
+            keeper = sqlite3.connect(path, check_same_thread=False)
+            keeper.execute("SELECT count(*) FROM sqlite_master").fetchall()  # opens the WAL: holds it
+            _wal_keepers[path] = keeper
+
+
+def pipeline_uses_spacy_entities() -> bool:
+    """Whether config.yml has a component that reads spaCy's entities (SpacyEntityExtractor)."""
+    try:
+        config = yaml.safe_load((repo_root() / "config.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return True  # unknown: keep spaCy as Rasa loads it
+    return any("SpacyEntityExtractor" in str(c.get("name", "")) for c in config.get("pipeline") or [])
+
+
+def _load_spacy_once(original: Any, without_ner: bool) -> Any:
+    loaded: dict[str, Any] = {}
+
+    def load_model(spacy_model_name: str) -> Any:
+        if spacy_model_name not in loaded:  # spaCy models are only read at inference: shareable
+            spacy_model = original(spacy_model_name)
+            if without_ner and "ner" in spacy_model.model.pipe_names:
+                spacy_model.model.disable_pipe("ner")
+            loaded[spacy_model_name] = spacy_model
+        return loaded[spacy_model_name]
+    return staticmethod(load_model)
+
+
+def _cached_event_types(original: Any) -> Any:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    by_name: dict[str, Any] = {}
+
+    def refresh() -> None:
+        by_name.clear()
+        for cls in all_subclasses(Event):  # same order as Rasa's search: first match wins
+            by_name.setdefault(cls.type_name, cls)
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        if type_name not in by_name:
+            refresh()  # an event class imported since the last look
+        found = by_name.get(type_name)
+        return found if found is not None else original(type_name, default)
+
+    return staticmethod(resolve_by_type)
+
+
+def _load_for_inference(original: Any) -> Any:
+    def load(cls: Any, model_file_name: str, model_data_example: Any, predict_data_example: Any = None,
+             finetune_mode: bool = False, *args: Any, **kwargs: Any) -> Any:
+        if finetune_mode or predict_data_example is None:
+            return original.__func__(cls, model_file_name, model_data_example, predict_data_example,
+                                     finetune_mode, *args, **kwargs)
+        model = cls(*args, **kwargs)
+        # Variables do not exist yet: each one gets its trained value when the graph creates it.
+        model.load_weights(model_file_name).expect_partial()  # optimizer slots are not needed
+        model.run_inference(predict_data_example)
+        return model
+    return classmethod(load)
+
+
+def apply() -> None:
+    """Install the fixes in this process (once), unless OIM_RASA_SPEEDUPS=0."""
+    global _applied
+    if _applied or os.environ.get("OIM_RASA_SPEEDUPS", "1") == "0":
+        return
+    from rasa.core.actions.action import RemoteAction
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+    from rasa.shared.core.events import Event
+    from rasa.utils.tensorflow.models import RasaModel
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    RasaModel.load = _load_for_inference(RasaModel.load)  # type: ignore[method-assign]
+    Event.resolve_by_type = _cached_event_types(Event.resolve_by_type)  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    event.listen(Engine, "connect", sqlite_fast_commits)
+    SpacyNLP.load_model = _load_spacy_once(  # type: ignore[method-assign]
+        SpacyNLP.load_model, without_ner=not pipeline_uses_spacy_entities())
+    _applied = True
+    logger.debug("Rasa speed-ups applied: action answer validator, SQLite WAL, spaCy once without NER, event types, model load")

@@ -1,0 +1,262 @@
+"""The gates' own logic, on the real project files and Rasa's own report code (fast: no server).
+
+Each broken input a maintainer could produce is rejected with a message naming the file, the
+entry or the intent and the numbers; the held-out NLU set stays held out.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.evaluate import cached_gate, check_knowledge, combined_pages
+from bot.gates import FAIL, PASS, GateConfigError, GateResult, load_gate_config
+from bot.knowledge_diff import diff_knowledge
+from bot.paths import knowledge_dir, pages_dir, repo_root, seeds_dir
+from bot.prechecks import check_training_data, domain_intents, nlu_example_counts
+from bot.qa_set import QAItem, judge
+from bot.textnorm import fold
+from bot.yamlio import dump_yaml
+
+ROOT = repo_root()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The files the training-data checks read, copied so they can be broken."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("domain.yml", "config.yml", "gates.yml"):
+        shutil.copy2(ROOT / name, copy / name)
+    for folder in ("data/nlu", "data/rules", "data/stories"):
+        shutil.copytree(ROOT / folder, copy / folder)
+    return copy
+
+
+def test_gate_thresholds_come_from_gates_yml(tmp_path: Path) -> None:
+    config = load_gate_config(ROOT)
+    assert 0.5 <= config.nlu_cv_macro_f1_min <= 1 and 0.5 <= config.nlu_holdout_macro_f1_min <= 1
+    assert 0.5 <= config.qa_pass_rate_min <= 1
+    assert config.min_examples_per_intent >= 5  # 5-fold cross-validation drops intents below 5
+    assert config.stories_max_failed == 0
+    assert config.nlu_default_mode == "cross_validation"
+
+    (tmp_path / "gates.yml").write_text("version: 1\nnlu: {}\n", encoding="utf-8")
+    with pytest.raises(GateConfigError, match="missing setting"):
+        load_gate_config(tmp_path)
+
+
+def test_current_training_data_passes(project: Path) -> None:
+    result = check_training_data(project, load_gate_config(ROOT))
+    assert result.status == PASS, result.problems
+
+
+def test_bad_yaml_is_rejected_with_file_and_line(project: Path) -> None:
+    broken = project / "data" / "nlu" / "zz_broken.yml"
+    broken.write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - salut\n  bad: [unclosed\n',
+        encoding="utf-8",
+    )
+    result = check_training_data(project, load_gate_config(ROOT))
+    assert result.status == FAIL
+    assert "data/nlu/zz_broken.yml" in result.summary and "line" in result.summary
+    assert "invalid YAML" in result.summary
+
+
+def test_intent_with_too_few_examples_is_rejected_before_training(project: Path) -> None:
+    domain = yaml.safe_load((project / "domain.yml").read_text(encoding="utf-8"))
+    domain["intents"].append("ask_test_topic")
+    (project / "domain.yml").write_text(
+        yaml.safe_dump(domain, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    (project / "data" / "nlu" / "test_topic.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: ask_test_topic\n  examples: |\n    - parle moi du sujet de test\n',
+        encoding="utf-8",
+    )
+    result = check_training_data(project, load_gate_config(ROOT))
+    assert result.status == FAIL
+    assert "intent 'ask_test_topic' has 1 NLU example(s)" in result.summary
+    assert "at least 5" in result.summary
+
+
+def test_intent_missing_from_domain_is_rejected(project: Path) -> None:
+    (project / "data" / "nlu" / "orphan.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: ask_orphan\n  examples: |\n'
+        + "".join(f"    - question orpheline numero {n}\n" for n in range(6)),
+        encoding="utf-8",
+    )
+    result = check_training_data(project, load_gate_config(ROOT))
+    assert result.status == FAIL
+    assert any("'ask_orphan'" in p and "domain.yml" in p for p in result.problems)
+
+
+def test_fact_quote_absent_from_its_passage_is_rejected(tmp_path: Path) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), copy)
+    path = sorted((copy / "entries").glob("*.yml"))[0]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entry = data["entries"][0]
+    entry["facts"][0]["quote"] = "Une phrase que aucune page ne contient"
+    path.write_text(dump_yaml(data), encoding="utf-8")
+    pages = combined_pages(tmp_path / "pages", [seeds_dir(), pages_dir()])
+    result = check_knowledge(copy, pages, load_gate_config(ROOT))
+    assert result.status == FAIL
+    assert any(entry["id"] in problem for problem in result.problems), result.problems
+
+
+def test_current_knowledge_passes(tmp_path: Path) -> None:
+    pages = combined_pages(tmp_path / "pages", [seeds_dir(), pages_dir()])
+    result = check_knowledge(knowledge_dir(), pages, load_gate_config(ROOT))
+    assert result.status == PASS, result.problems
+
+
+def test_knowledge_diff_names_entries_facts_contacts_and_passages(tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    new = tmp_path / "new"
+    shutil.copytree(knowledge_dir(), old)
+    shutil.copytree(knowledge_dir(), new)
+    assert diff_knowledge(old, new).empty
+
+    entries_file = sorted((new / "entries").glob("*.yml"))[0]
+    data = yaml.safe_load(entries_file.read_text(encoding="utf-8"))
+    entry = data["entries"][0]
+    old_value = entry["facts"][0]["value"]
+    entry["facts"][0]["value"] = old_value + " (corrigé)"
+    entries_file.write_text(dump_yaml(data), encoding="utf-8")
+
+    contacts_file = new / "contacts.yml"
+    contacts = yaml.safe_load(contacts_file.read_text(encoding="utf-8"))
+    added = dict(contacts["contacts"][0], id="contact.test_example_org", emails=["test@example.org"])
+    contacts["contacts"].append(added)
+    contacts_file.write_text(dump_yaml(contacts), encoding="utf-8")
+
+    passage_file = sorted((new / "passages").glob("*.yml"))[0]
+    passages = yaml.safe_load(passage_file.read_text(encoding="utf-8"))
+    removed = passages["passages"].pop()["id"]
+    passage_file.write_text(dump_yaml(passages), encoding="utf-8")
+
+    diff = diff_knowledge(old, new, baseline="test")
+    described = "\n".join(change.describe() for change in diff.changes)
+    assert f"changed facts `{entry['id']} / {entry['facts'][0]['label']}`" in described
+    assert "(corrigé)" in described
+    assert "added contacts `contact.test_example_org`" in described
+    assert f"removed passages `{removed}`" in described
+    counts = diff.counts()
+    assert counts["contacts"]["added"] == 1 and counts["passages"]["removed"] == 1
+    assert "contacts: 1 added" in diff.summary()
+
+
+def _examples(path: Path) -> list[tuple[str, str]]:
+    out = []
+    for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+        if "intent" not in block:
+            continue
+        for line in str(block.get("examples", "")).splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                out.append((block["intent"], re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line[2:])))
+    return out
+
+
+def test_holdout_set_is_held_out_and_covers_every_intent() -> None:
+    config = load_gate_config(ROOT)
+    holdout = _examples(ROOT / config.nlu_holdout_file)
+    assert len(holdout) >= 80
+    intents = set(domain_intents(ROOT)) - set(config.intents_without_examples)
+    per_intent = {intent: sum(1 for i, _ in holdout if i == intent) for intent in intents}
+    assert all(count >= 2 for count in per_intent.values()), per_intent
+    training = {
+        fold(text) for path in sorted((ROOT / "data" / "nlu").glob("*.yml")) for _, text in _examples(path)
+    }
+    copies = [text for _, text in holdout if fold(text) in training]
+    assert copies == [], f"held-out messages copied from data/nlu: {copies}"
+    assert set(nlu_example_counts(ROOT)) >= intents
+
+
+def test_nlu_gate_reads_rasa_intent_report(tmp_path: Path) -> None:
+    """Rasa's evaluate_intents writes the report and plots; the gate compares macro-F1 to gates.yml."""
+    from rasa.nlu.test import IntentEvaluationResult, evaluate_intents
+
+    from bot.nlu_eval import nlu_gate
+
+    results = [IntentEvaluationResult("greet", "greet", f"bonjour {n}", 0.9) for n in range(5)]
+    results += [IntentEvaluationResult("goodbye", "goodbye", f"au revoir {n}", 0.8) for n in range(4)]
+    results += [IntentEvaluationResult("goodbye", "greet", "bye", 0.7)]
+    evaluate_intents(
+        results, str(tmp_path), successes=False, errors=True, disable_plotting=False, report_as_dict=True
+    )
+    config = load_gate_config(ROOT)
+    gate = nlu_gate("holdout", tmp_path, config, seconds=1.0)
+    assert gate.details["macro_f1"] == pytest.approx(0.9, abs=0.02)
+    assert gate.status == (PASS if gate.details["macro_f1"] >= config.nlu_holdout_macro_f1_min else FAIL)
+    assert gate.details["errors"][0] == {
+        "text": "bye",
+        "expected": "goodbye",
+        "predicted": "greet",
+        "confidence": 0.7,
+    }
+    assert {"intent_confusion_matrix.png", "intent_histogram.png"} <= set(gate.details["artifacts"])
+    assert "macro-F1 0.899 " in gate.summary
+
+
+def test_gate_results_are_cached_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OIM_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def compute(folder: Path) -> GateResult:
+        calls.append(folder)
+        return GateResult("demo", PASS, "computed")
+
+    first = cached_gate("demo-key", compute)
+    second = cached_gate("demo-key", compute)
+    assert len(calls) == 1 and not first.cached and second.cached and second.summary == "computed"
+
+
+def test_qa_judging_follows_the_qa_readme() -> None:
+    item = QAItem("x", ["q"], expect_all=["Yémen"], expect_any=["Libye", "Liban"], forbid=["+212"])
+    assert judge(item, "Depuis la LIBYE et le yemen") == []
+    assert judge(item, "Depuis la Libye") == ["missing «Yémen»"]
+    assert judge(item, "Yémen, Libye, appelez le +212 000") == ["forbidden «+212» present"]
+    assert "none of" in judge(item, "Yémen")[0]
+
+
+def test_report_links_rasa_plots_and_lists_every_gate(tmp_path: Path) -> None:
+    """The Markdown/HTML report a maintainer reads: gates, per-intent table, plots copied next to it."""
+    from rasa.nlu.test import IntentEvaluationResult, evaluate_intents
+
+    from bot.nlu_eval import nlu_gate
+    from bot.report import RunRecord, write_report
+
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
+    results = [IntentEvaluationResult("greet", "greet", f"salut {n}", 0.9) for n in range(4)]
+    results += [IntentEvaluationResult("thanks", "greet", "merci bcp", 0.8)]
+    evaluate_intents(
+        results, str(results_dir), successes=False, errors=True, disable_plotting=False, report_as_dict=True
+    )
+    config = load_gate_config(ROOT)
+    gates = [
+        GateResult("training data", PASS, "37 intents"),
+        nlu_gate("holdout", results_dir, config, seconds=2.0),
+        GateResult("qa", FAIL, "1/2 conversations pass", problems=["x-01: missing «175»"], details={
+            "failed": [{"id": "x-01", "question": "combien d'États membres ?", "expected_all": ["175"],
+                        "expected_any": [], "forbid": [], "got": "Je ne sais pas", "reasons": ["missing «175»"]}],
+        }),
+    ]  # fmt: skip
+    record = RunRecord(kind="update", root=tmp_path, nlu_mode="holdout", gates=gates, outcome="REJECTED")
+    report = write_report(record, reports_root=tmp_path / "reports")
+    text = report.read_text(encoding="utf-8")
+    assert "**REJECTED**" in text and "| qa | **FAIL** | 1/2 conversations pass |" in text
+    assert "| thanks | 0.00 |" in text  # per-intent row, worst first
+    assert "![confusion matrix](nlu/intent_confusion_matrix.png)" in text
+    assert (report.parent / "nlu" / "intent_confusion_matrix.png").exists()
+    assert (report.parent / "nlu" / "intent_histogram.png").exists()
+    assert "| x-01 | combien d'États membres ? | all of: 175 | Je ne sais pas |" in text
+    assert "<table>" in (report.parent / "report.html").read_text(encoding="utf-8")
+    latest = tmp_path / "reports" / "latest"
+    assert latest.resolve() == report.parent.resolve()
+    assert record.id in (tmp_path / "reports" / "index.md").read_text(encoding="utf-8")
