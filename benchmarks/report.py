@@ -117,7 +117,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         load_table(results),
         "",
-        "- Start to first answer: " + ", ".join(f"{k} {v} s" for k, v in ready.items()),
+        "- Start to first answer (process start to first reply; for stock and ours the fastest of "
+        f"{results.get('ready_samples_s', {})}): " + ", ".join(f"{k} {v} s" for k, v in ready.items()),
         f"- Resident memory after load: {rss_lines}",
         f"- Knowledge-only update live after: {_cell(ku.get('seconds'), ' s')} {ku.get('note', '')}".rstrip(),
         f"- Full training: {_cell(training.get('seconds'), ' s')}"

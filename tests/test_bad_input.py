@@ -150,3 +150,12 @@ def test_server_is_still_healthy_after_bad_input(stack: RasaServer) -> None:
         assert json.loads(response.read()) == {"status": "ok"}
     answer = " ".join(stack.texts(f"after-{uuid.uuid4().hex}", "qui dirige l'OIM ?"))
     assert "Source" in answer, answer
+
+
+def test_stream_mode_answers_json_lines(stack: RasaServer) -> None:
+    """Rasa's `?stream=true` still works through our channel: one JSON message per line."""
+    status, body = post_json(f"{webhook(stack)}?stream=true", {"sender": f"stream-{uuid.uuid4().hex}",
+                                                               "message": "bonjour"}, 60)
+    assert status == 200, body[:200]
+    messages = [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert messages and "OIM" in " ".join(m["text"] for m in messages)

@@ -236,3 +236,80 @@ def test_redis_down_gives_a_polite_message_and_health_says_so_then_recovers(redi
     assert redis_stack.rasa.process.pid == rasa_pid and redis_stack.rasa.process.poll() is None  # type: ignore[union-attr]
     status, body = health(redis_stack.web)
     assert status == 200, body
+
+
+# --- bot/balancer.py in front of real HTTP replicas ------------------------------------------------
+
+
+class _Replica:
+    """A tiny real HTTP server that answers with its own name (stands for one Rasa replica)."""
+
+    def __init__(self, name: str, port: int) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.dumps({"replica": name, "path": self.path,
+                                   "echo": self.rfile.read(length).decode()}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer  # noqa: N815 - http.server's naming
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def test_balancer_spreads_requests_skips_a_dead_replica_and_says_when_none_is_left(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.stack import http_request, stop_process, wait_http
+
+    port_a, port_b, port_lb = free_ports(3)
+    replicas = [_Replica("a", port_a), _Replica("b", port_b)]
+    balancer = subprocess.Popen(
+        [sys.executable, "-m", "bot.balancer", "--port", str(port_lb),
+         "--backend", f"http://127.0.0.1:{port_a}", "--backend", f"http://127.0.0.1:{port_b}"],
+        cwd=repo_root(), env=base_env(), stdout=open(tmp_path / "lb.log", "ab"),  # noqa: SIM115
+        stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port_lb}"
+    try:
+        wait_http(f"{url}/balancer/health", 30, balancer)
+        seen = []
+        for i in range(4):
+            status, _, body = http_request(f"{url}/webhooks/rest/webhook?x={i}", "POST", b'{"m": 1}',
+                                           {"Content-Type": "application/json"})
+            answer = json.loads(body)
+            assert status == 200 and answer["echo"] == '{"m": 1}' and answer["path"].endswith(f"?x={i}")
+            seen.append(answer["replica"])
+        assert sorted(seen) == ["a", "a", "b", "b"], seen  # round-robin
+
+        replicas[0].stop()
+        for _ in range(4):  # a refused connection is retried on the other replica: no error
+            status, _, body = http_request(f"{url}/", timeout_s=10)
+            assert status == 200 and json.loads(body)["replica"] == "b"
+        replicas[1].stop()
+        status, _, body = http_request(f"{url}/webhooks/rest/webhook", "POST", b"{}", timeout_s=10)
+        assert status == 503 and "error" in json.loads(body)
+        time.sleep(2.5)  # the health loop (every second) has seen both down
+        status, _, body = http_request(f"{url}/balancer/health", timeout_s=10)
+        assert status == 503 and {b["status"] for b in json.loads(body)["backends"]} == {"down"}
+    finally:
+        stop_process(balancer)
+        for replica in replicas:
+            replica.stop()
