@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,15 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# One implementation for the tests and `bot update`; re-exported for the test modules.
+from bot.candidate_stack import free_port, stop_process  # noqa: F401
 from bot.paths import repo_root
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def free_ports(count: int) -> list[int]:
@@ -165,21 +160,6 @@ def post_json(url: str, payload: Any, timeout_s: float = 30, raw: bytes | None =
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode("utf-8", "replace")
-
-
-def stop_process(process: subprocess.Popen | None, timeout_s: float = 20) -> None:
-    """SIGTERM the process group, then SIGKILL if it lingers."""
-    if process is None or process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout_s)
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=timeout_s)
 
 
 def write_sqlite_endpoints(path: Path, actions_url: str, db_path: Path) -> Path:
