@@ -1,8 +1,8 @@
 """Measure candidate config.yml changes (config_variants.yml) against the current config.
 
 Why: a faster config is only worth proposing with its price in quality next to its gain. For the
-current config and each variant, on one snapshot of the data: full training time (empty Rasa
-cache, under the shared training lock), model size, in-process load time and per-turn cost
+current config and each variant, on one snapshot of the data: full training wall and CPU time and per
+component (empty Rasa cache, under the shared training lock), model size, in-process load time and per-turn cost
 (benchmarks/profile_turn.py), intent accuracy / macro-F1 on tests/nlu_holdout.yml, and the share
 of tests/test_stories.yml predicted right. Writes benchmarks/results/config_variants.json.
 
@@ -16,6 +16,8 @@ import copy
 import fcntl
 import json
 import os
+import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -69,17 +71,42 @@ def snapshot(workdir: Path) -> Path:
     return base
 
 
-def train(inputs: Path, config: dict[str, Any], out: Path) -> float:
+HOOK_LINE = re.compile(r"^\S+ (\d\d):(\d\d):(\d\d) .*(Starting to train|Finished training) component '(\w+)'")
+
+
+def component_seconds(log: str) -> dict[str, int]:
+    """Seconds each component trained, from the timestamps of Rasa's training hooks."""
+    started: dict[str, int] = {}
+    took: dict[str, int] = {}
+    for line in log.splitlines():
+        match = HOOK_LINE.match(line)
+        if match:
+            hh, mm, ss, what, name = match.groups()
+            at = int(hh) * 3600 + int(mm) * 60 + int(ss)
+            if what.startswith("Starting"):
+                started[name] = at
+            elif name in started:
+                took[name] = took.get(name, 0) + (at - started.pop(name)) % 86400
+    return {name: seconds for name, seconds in took.items() if seconds >= 1}
+
+
+def train(inputs: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Wall and CPU seconds of a full training (CPU time is the figure the shared machine disturbs least)."""
     out.mkdir(parents=True)
     (out / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     command = [RASA, "train", "--config", str(out / "config.yml"), "--domain", str(inputs / "domain.yml"),
                "--data", *(str(inputs / d) for d in INPUTS[2:]), "--out", str(out), "--fixed-model-name", "model"]
-    with open(TRAIN_LOCK, "w") as lock:
+    with open(TRAIN_LOCK, "w") as lock, open(out / "train.log", "w") as log:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one training at a time on the shared machine
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
-        subprocess.run(command, cwd=out, env=_env(out / "rasa-cache"), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.monotonic() - started
+        subprocess.run(command, cwd=out, env=_env(out / "rasa-cache"), check=True, stdout=log,
+                       stderr=subprocess.STDOUT)
+        wall = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"training_s": round(wall, 1), "training_cpu_s": round(cpu, 1),
+            "components_s": component_seconds((out / "train.log").read_text(encoding="utf-8", errors="replace"))}
 
 
 def nlu_holdout(model: Path, out: Path) -> dict[str, float]:
@@ -103,13 +130,13 @@ def stories(model: Path, out: Path) -> dict[str, Any]:
 def measure(name: str, inputs: Path, config: dict[str, Any], workdir: Path) -> dict[str, Any]:
     out = workdir / name
     print(f"[variants] {name}: training")
-    seconds = train(inputs, config, out)
+    training = train(inputs, config, out)
     model = out / "model.tar.gz"
-    print(f"[variants] {name}: trained in {seconds:.0f} s; evaluating")
+    print(f"[variants] {name}: trained in {training['training_s']:.0f} s; evaluating")
     endpoints = write_sqlite_endpoints(out / "endpoints.yml", "http://127.0.0.1:9", out / "trackers.db")
     turn = profile(model, endpoints, OUR_MESSAGES, speedups=True)
     return {
-        "training_s": round(seconds, 1),
+        **training,
         "model_mb": round(model.stat().st_size / 1e6, 1),
         "load_s": turn.get("model_load_s"),
         "ms_per_turn": turn.get("ms_per_turn"),

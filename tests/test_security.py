@@ -53,6 +53,10 @@ class RunScript:
 @pytest.fixture(scope="module")
 def run_sh(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunScript]:
     """`bash scripts/run.sh` as `make run` starts it, with a known token and free ports."""
+    from bot.model_cache import cached_model_path
+
+    if not cached_model_path().exists():  # run.sh would spend minutes training it first
+        pytest.fail("no cached model for the current config and data: run `make train` first")
     log = tmp_path_factory.mktemp("run_sh") / "run.log"
     # Defaults as a developer has them: only the cache location is kept from this environment.
     env = {k: v for k, v in os.environ.items()
