@@ -1,6 +1,6 @@
-"""Five measured fixes for Rasa 3.6 hot paths, applied inside the Rasa server process.
+"""Seven measured fixes for Rasa 3.6 hot paths, applied inside the Rasa server process.
 
-Why: profiling a turn (benchmarks/profile_turn.py) showed two costs that are not the model's:
+Why: profiling a turn (benchmarks/profile_turn.py) showed costs that are not the model's:
 
 1. After every custom action Rasa checks the action server's answer with `jsonschema.validate`,
    which first re-validates Rasa's own events schema against the JSON-Schema meta-schema: about
@@ -29,10 +29,18 @@ Why: profiling a turn (benchmarks/profile_turn.py) showed two costs that are not
    restore-on-create), then one prediction is traced, as Rasa does. Predictions are identical
    (`python -m benchmarks.check_speedups` compares both loads message by message). Fine-tuning
    (`rasa train --finetune`) keeps Rasa's own path.
+6. `rasa test nlu` reverts each FallbackClassifier prediction to the intent below it (so that
+   nlu_fallback does not hide the real guess) with a `copy.deepcopy` of the whole parse result,
+   which holds the spaCy Doc and with it the vocabulary and vectors: ~1 s per message, 95% of a
+   cross-validation run (py-spy). Here only the two keys it changes are replaced in a shallow copy;
+   the evaluated intent, confidence and ranking are the same.
+7. spaCy's French tokenizer compiles a 1.4 MB regular expression at import (2-3 s per start):
+   bot/regex_cache.py keeps the compiled program on disk (installed here, before the model loads).
 
 `apply()` runs when Rasa imports bot.rasa_channel (listed in credentials.yml), so every
-`rasa run` of this project gets them; it is idempotent. OIM_RASA_SPEEDUPS=0 turns them all off
-(to compare, or to rule them out when debugging).
+`rasa run` of this project gets them; `python -m bot.rasa_cli ...` is Rasa's CLI with them applied
+first (what `make evaluate` runs `rasa test nlu` with); it is idempotent. OIM_RASA_SPEEDUPS=0
+turns them all off (to compare, or to rule them out when debugging).
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ logger = logging.getLogger(__name__)
 _applied = False
 _validator: Any = None
 _wal_keepers: dict[str, sqlite3.Connection] = {}  # database file -> connection kept open
+rasa_undo_fallback_prediction: Any = None  # Rasa's own, kept to compare (tests)
 
 
 def _action_result_validator() -> Any:
@@ -156,17 +165,32 @@ def _load_for_inference(original: Any) -> Any:
     return classmethod(load)
 
 
+def undo_fallback_prediction(prediction: dict[str, Any]) -> dict[str, Any]:
+    """Same result as Rasa's fallback_classifier.undo_fallback_prediction, without the deep copy."""
+    from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+
+    ranking = prediction.get(INTENT_RANKING_KEY, [])
+    if len(ranking) < 2:
+        return prediction
+    return {**prediction, INTENT: dict(ranking[1]), INTENT_RANKING_KEY: [dict(r) for r in ranking[1:]]}
+
+
 def apply() -> None:
     """Install the fixes in this process (once), unless OIM_RASA_SPEEDUPS=0."""
-    global _applied
+    global _applied, rasa_undo_fallback_prediction
     if _applied or os.environ.get("OIM_RASA_SPEEDUPS", "1") == "0":
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.nlu.classifiers import fallback_classifier
     from rasa.nlu.utils.spacy_utils import SpacyNLP
     from rasa.shared.core.events import Event
     from rasa.utils.tensorflow.models import RasaModel
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+
+    from bot import regex_cache
+
+    regex_cache.install()  # before the model loads spaCy's French (see bot/regex_cache.py)
 
     RasaModel.load = _load_for_inference(RasaModel.load)  # type: ignore[method-assign]
     Event.resolve_by_type = _cached_event_types(Event.resolve_by_type)  # type: ignore[method-assign]
@@ -174,5 +198,7 @@ def apply() -> None:
     event.listen(Engine, "connect", sqlite_fast_commits)
     SpacyNLP.load_model = _load_spacy_once(  # type: ignore[method-assign]
         SpacyNLP.load_model, without_ner=not pipeline_uses_spacy_entities())
+    rasa_undo_fallback_prediction = fallback_classifier.undo_fallback_prediction
+    fallback_classifier.undo_fallback_prediction = undo_fallback_prediction
     _applied = True
-    logger.debug("Rasa speed-ups applied: action answer validator, SQLite WAL, spaCy once without NER, event types, model load")
+    logger.debug("Rasa speed-ups applied: action answer validator, SQLite WAL, spaCy once without NER, event types, model load, evaluation copies, regex cache")

@@ -109,6 +109,31 @@ def test_speedups_keep_rasas_check_of_action_answers() -> None:
         action._validate_action_result({"events": [{"event": "no_such_event"}]})
 
 
+@pytest.mark.parametrize("ranking_length", [0, 1, 3])
+def test_speedups_undo_fallback_like_rasa(ranking_length: int) -> None:
+    """`rasa test nlu` reads the same intent and ranking after the shallow undo as after Rasa's."""
+    import copy
+
+    from rasa.nlu.classifiers import fallback_classifier
+
+    from bot import rasa_speedups
+
+    rasa_speedups.apply()
+    names = ["nlu_fallback", "greet", "goodbye"][:ranking_length]
+    parse = {
+        "text": "bjr", "intent": {"name": "nlu_fallback", "confidence": 0.55},
+        "intent_ranking": [{"name": n, "confidence": 0.5 - i / 10} for i, n in enumerate(names)],
+        "entities": [], "text_tokens": [object()],
+    }
+    before = copy.deepcopy({k: v for k, v in parse.items() if k != "text_tokens"})
+    assert fallback_classifier.undo_fallback_prediction is rasa_speedups.undo_fallback_prediction
+    ours = fallback_classifier.undo_fallback_prediction(parse)
+    rasas = rasa_speedups.rasa_undo_fallback_prediction(copy.deepcopy({k: v for k, v in parse.items() if k != "text_tokens"}))
+    assert {k: v for k, v in ours.items() if k != "text_tokens"} == rasas
+    assert {k: v for k, v in parse.items() if k != "text_tokens"} == before  # input left untouched
+
+
+
 # --- Faults on a Redis-backed stack of this module's own ------------------------------------------
 
 REPLY_TIMEOUT_S = 4.0  # OIM_REPLY_TIMEOUT_S of this stack: a hung action server is noticed fast
