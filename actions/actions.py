@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +19,20 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers
 from actions.knowledge_store import current_knowledge
 from bot.knowledge import KnowledgeBase
-from bot.search import GOOD_SCORE
+from bot.search import GOOD_SCORE, spacy_terms
 
 logger = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    """Load spaCy (search lemmatises questions) now, not during the first user's question."""
+    try:
+        spacy_terms(["Qu'est-ce que l'OIM ?"])
+    except Exception:  # noqa: BLE001 - the first real request will report the same problem
+        logger.exception("warm-up of the knowledge search failed")
+
+
+threading.Thread(target=_warm_up, name="spacy-warm-up", daemon=True).start()
 
 # Passage search scores at or above this are offered to the user (calibrated in bot/search.py).
 MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", str(GOOD_SCORE)))
