@@ -40,8 +40,13 @@ RASA = str(Path(sys.executable).with_name("rasa"))
 
 
 def apply_variant(config: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `config` with the variant's pipeline settings and policy removals applied."""
+    """A copy of `config` with the variant's inserted components, settings and policy removals applied."""
     config = copy.deepcopy(config)
+    for insert in variant.get("insert", []):
+        names = [c.get("name") for c in config["pipeline"]]
+        if insert["before"] not in names:
+            raise ValueError(f"variant {variant['name']}: no component {insert['before']} to insert before")
+        config["pipeline"].insert(names.index(insert["before"]), dict(insert["component"]))
     for change in variant.get("pipeline", []):
         matches = [c for c in config["pipeline"] if all(c.get(k) == v for k, v in change["match"].items())]
         if len(matches) != 1:
