@@ -442,7 +442,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="run the quality gates on the current data and model, write a report",
         description="Run the gates of gates.yml on the current training data, model and knowledge "
-        "(NLU cross-validation by default, ~10 min; cached by model) and write reports/<time>/report.md.",
+        "(NLU cross-validation by default, ~15 min; cached by model) and write reports/<time>/report.md.",
     )
     parser.add_argument(
         "--mode",

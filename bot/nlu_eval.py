@@ -1,7 +1,7 @@
 """NLU evaluation in two modes, both producing Rasa's own report files.
 
 Why two modes: 5-fold cross-validation (`rasa test nlu --cross-validation`) is the honest measure
-of the training data but trains five models (~10 min on 2 cores): maintainers run it with
+of the training data but trains five models (~15 min on 2 cores): maintainers run it with
 `make evaluate`. The held-out mode has the candidate model parse tests/nlu_holdout.yml, messages
 written apart from the training data, through a running server (seconds): the automated tests and
 quick updates use it. Both write intent_report.json, intent_errors.json, intent_confusion_matrix.png

@@ -340,7 +340,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--mode",
         choices=NLU_MODES,
         default=None,
-        help="NLU gate: cross_validation (default of gates.yml, ~10 min unless cached) or holdout (fast)",
+        help="NLU gate: cross_validation (default of gates.yml, ~15 min unless cached) or holdout (fast)",
     )
     parser.add_argument(
         "--full-train",
