@@ -12,19 +12,18 @@ any problem with the cache (unreadable, unwritable, malformed) falls back to it 
 
 from __future__ import annotations
 
+import _sre
 import hashlib
 import json
 import logging
 import os
+import sre_compile
+import sre_parse
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import _sre
-import sre_compile
-import sre_parse
 
 from bot.model_cache import cache_root
 
