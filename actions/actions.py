@@ -34,6 +34,8 @@ def _warm_up() -> None:
 
 threading.Thread(target=_warm_up, name="spacy-warm-up", daemon=True).start()
 
+# Messages of the conversation the answer looks back on (what the user said about themselves).
+RECENT_MESSAGES = 10
 # Passage search scores at or above this are offered to the user (calibrated in bot/search.py).
 MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", str(GOOD_SCORE)))
 
@@ -60,6 +62,9 @@ def turn_from_tracker(tracker: Tracker) -> answers.Turn:
         contact_target=_entity(tracker, "contact_target"),
         topic=tracker.get_slot("topic"),
         programme_slot=tracker.get_slot("programme"),
+        said=tuple(
+            str(event.get("text") or "") for event in tracker.events if event.get("event") == "user"
+        )[-RECENT_MESSAGES:],
     )
 
 

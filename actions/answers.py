@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
-from bot.knowledge import Contact, Entry, Fact, KnowledgeBase
+from bot.knowledge import Audience, Contact, Entry, Fact, KnowledgeBase
 from bot.textnorm import fold, numbers_in
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
@@ -25,6 +25,10 @@ EXCERPT_CHARS = 420
 MAX_SOURCES = 2
 # Figures of an entry that its short answer leaves out, listed under it for hotline staff.
 MAX_EXTRA_FIGURES = 4
+# "je ne suis pas réfugié": a word of an audience right after one of these does not count.
+NEGATIONS = frozenset({"pas", "plus", "jamais", "non", "ni", "aucun", "aucune"})
+NEGATION_REACH = 3  # words
+_WORDS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Turn:
     contact_target: str | None = None  # entity in this message
     topic: str | None = None  # slot: last entry answered
     programme_slot: str | None = None  # slot: last programme talked about
+    said: tuple[str, ...] = ()  # the user's recent messages, oldest first, this one included
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:
@@ -98,6 +103,38 @@ def resolve_entry(kb: KnowledgeBase, turn: Turn) -> Entry | None:
     return None
 
 
+def said_to_be(audience: Audience, messages: Sequence[str]) -> bool:
+    """Whether the user's latest word on it says they are this audience ("pas réfugié" says no)."""
+    verdict = False
+    for message in messages:
+        words = _WORDS.findall(fold(message))
+        for i, word in enumerate(words):
+            if word in audience.said:
+                verdict = not NEGATIONS.intersection(words[max(0, i - NEGATION_REACH) : i])
+    return verdict
+
+
+def _redirect_for_audience(kb: KnowledgeBase, entry: Entry, turn: Turn, reply: Reply) -> Entry:
+    """The entry for who the user said they are (a refugee who wants to go home), saying why.
+
+    Only when the user did not name the programme: "et le retour volontaire ?" gets that programme.
+    """
+    if turn.programme:
+        return entry
+    for audience in entry.audiences:
+        target = kb.entry(audience.answer_with)
+        if target is not None and said_to_be(audience, turn.said):
+            reply.say(
+                "utter_audience_redirect",
+                who=audience.who,
+                quote=audience.quote,
+                title=target.title,
+                sources=sources_line(kb, [audience.source]),
+            )
+            return target
+    return entry
+
+
 def _say_country(reply: Reply, kb: KnowledgeBase, entry: Entry, country: str, domain: DomainDict) -> None:
     """Whether the documents name this country for the entry, with the quote that says so."""
     mention = entry.country(country)
@@ -136,6 +173,7 @@ def answer_question(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
             reply.say("utter_no_information")
         return reply
 
+    entry = _redirect_for_audience(kb, entry, turn, reply)
     reply.slots["topic"] = entry.id
     if entry.programme:
         reply.slots["programme"] = entry.programme

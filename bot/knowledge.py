@@ -65,6 +65,21 @@ class CountryMention:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Who a user may say they are, and the entry that answers them instead, with the quote why.
+
+    Why: the same words ("je veux rentrer") call for another programme when the user said earlier
+    that they are a refugee; which one is a fact of the documents, so it lives in the entry.
+    """
+
+    who: str
+    said: frozenset[str]  # folded words (no accents, lower case)
+    answer_with: str  # entry id
+    quote: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Entry:
     """A curated topic (organisation fact sheet, programme, event, framework)."""
 
@@ -78,6 +93,7 @@ class Entry:
     aspects: Mapping[str, Aspect] = field(default_factory=lambda: MappingProxyType({}))
     countries: Mapping[str, CountryMention] = field(default_factory=lambda: MappingProxyType({}))
     contacts: tuple[str, ...] = ()
+    audiences: tuple[Audience, ...] = ()
 
     def aspect(self, name: str) -> Aspect | None:
         """The aspect `who`, `how` or `figures`, or None when the documents say nothing about it."""
@@ -108,6 +124,7 @@ class Entry:
         ids = [f.source for f in self.facts]
         ids += [f.source for aspect in self.aspects.values() for f in aspect.facts]
         ids += [m.source for m in self.countries.values()]
+        ids += [a.source for a in self.audiences]
         return tuple(dict.fromkeys(ids))
 
 
@@ -180,6 +197,10 @@ def _entry(record: Mapping[str, Any]) -> Entry:
         aspects=MappingProxyType(aspects),
         countries=MappingProxyType(countries),
         contacts=tuple(record.get("contacts") or []),
+        audiences=tuple(
+            Audience(a["who"], frozenset(fold(w) for w in a["said"]), a["answer_with"], a["quote"], a["source"])
+            for a in record.get("audiences") or []
+        ),
     )
 
 

@@ -48,7 +48,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 FieldType = type | tuple[type, ...]
 ENTRY_FIELDS: dict[str, FieldType] = {
     "id": str, "kind": str, "title": str, "intents": list, "answer": str, "facts": list,
-    "programme": str, "aspects": dict, "countries": dict, "contacts": list,
+    "programme": str, "aspects": dict, "countries": dict, "contacts": list, "audiences": list,
 }  # fmt: skip
 ENTRY_REQUIRED = ("id", "kind", "title", "intents", "answer", "facts")
 FACT_FIELDS: dict[str, FieldType] = {"label": str, "value": str, "quote": str, "source": str, "current": bool}
@@ -56,6 +56,7 @@ FACT_REQUIRED = ("label", "value", "quote", "source")
 COUNTRY_FIELDS: dict[str, FieldType] = {"quote": str, "source": str, "role": str}
 COUNTRY_REQUIRED = ("quote", "source")
 ASPECT_FIELDS: dict[str, FieldType] = {"answer": str, "facts": list}
+AUDIENCE_FIELDS: dict[str, FieldType] = {"who": str, "said": list, "answer_with": str, "quote": str, "source": str}
 CONTACT_FIELDS: dict[str, FieldType] = {
     "id": str, "target": (str, type(None)), "name": (str, type(None)),
     "organisation": (str, type(None)), "purpose": str, "emails": list, "phones": list,
@@ -272,6 +273,7 @@ class _Checker:
     def check_entries(self) -> None:
         seen_ids: set[str] = set()
         owners: dict[tuple[str, str], str] = {}
+        redirects: list[tuple[str, str, str]] = []
         for kfile in self.raw.entry_files:
             if not self.check_version(kfile):
                 continue
@@ -297,6 +299,12 @@ class _Checker:
                             f"intent {intent} already answered by {owners[('intent', intent)]}",
                         )
                 self.check_entry(kfile.name, record, owners)
+                for audience in record.get("audiences") or []:
+                    if isinstance(audience, dict) and isinstance(audience.get("answer_with"), str):
+                        redirects.append((kfile.name, eid, audience["answer_with"]))
+        for file, eid, target in redirects:
+            if target not in seen_ids or target == eid:
+                self.add(file, eid, f"audience: answer_with {target!r} is not another entry (dangling reference)")
 
     def check_entry(self, file: str, record: dict[str, Any], owners: dict[tuple[str, str], str]) -> None:
         eid = record["id"]
@@ -329,6 +337,8 @@ class _Checker:
             evidence.add(mention["quote"])
             if "role" in mention:
                 self.check_supported(file, eid, f"{what} role", mention["role"], evidence)
+        for audience in record.get("audiences") or []:
+            self.check_audience(file, eid, audience)
         for cid in record.get("contacts") or []:
             if cid not in self.contact_ids:
                 self.add(file, eid, f"contact {cid!r} does not exist in contacts.yml (dangling reference)")
@@ -343,6 +353,19 @@ class _Checker:
         for name, aspect in aspects.items():
             if isinstance(aspect, dict) and isinstance(aspect.get("answer"), str):
                 self.check_supported(file, eid, f"aspect {name} answer", aspect["answer"], evidence)
+
+    def check_audience(self, file: str, eid: str, audience: Any) -> None:
+        """Its quote is verbatim and uses one of the words that make it apply (so it says why)."""
+        required = tuple(AUDIENCE_FIELDS)
+        if not self.check_fields(audience, AUDIENCE_FIELDS, required, file, eid, "audience"):
+            return
+        said = {fold(str(word)) for word in audience["said"] if isinstance(word, str) and word.strip()}
+        if not said:
+            self.add(file, eid, "audience: `said` needs at least one word")
+            return
+        self.check_quote(file, eid, "audience", audience["quote"], audience["source"])
+        if not said & set(_WORD.findall(fold(audience["quote"]))):
+            self.add(file, eid, f"audience {audience['who']}: the quote uses none of the words in `said`")
 
     def check_facts(self, file: str, eid: str, what: str, facts: list[Any], evidence: _Evidence) -> None:
         by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -63,6 +63,32 @@ def test_voluntary_return_names_libya_and_yemen(kb: KnowledgeBase) -> None:
     assert "Libye" in text and "Yémen" in text
 
 
+def test_a_refugee_who_wants_to_go_home_gets_the_repatriation(kb: KnowledgeBase) -> None:
+    """"je suis réfugié au kenya" then "je veux rentrer": the page gives refugees the repatriation."""
+    said = ("je suis réfugié au kenya", "je veux rentrer dans mon pays")
+    reply, text = ask(kb, "ask_voluntary_return", said=said)
+    assert reply.messages[0]["response"] == "utter_audience_redirect"
+    assert reply.slots["topic"] == "programme.repatriation"
+    assert "HCR" in text and "aux réfugiés" in text and "Source : " in text
+
+
+@pytest.mark.parametrize(
+    ("said", "programme"),
+    [
+        (("je ne suis pas réfugié", "je veux rentrer"), None),
+        (("jsui refugier", "en fait non, pas refugier", "je veux rentrer"), None),
+        (("je suis migrant", "je veux rentrer"), None),
+        (("je suis réfugié", "et le retour volontaire ?"), "voluntary_return"),
+    ],
+)
+def test_the_voluntary_return_stays_when_the_user_is_not_a_refugee_or_names_it(
+    kb: KnowledgeBase, said: tuple[str, ...], programme: str | None
+) -> None:
+    reply, text = ask(kb, "ask_voluntary_return", said=said, programme=programme)
+    assert reply.slots["topic"] == "programme.voluntary_return"
+    assert "Libye" in text and "HCR" not in text
+
+
 def test_follow_up_country_uses_the_current_topic(kb: KnowledgeBase) -> None:
     reply, text = ask(kb, "inform", country="yemen", topic="programme.voluntary_return")
     assert reply.messages[0]["response"] == "utter_country_mentioned"
@@ -173,12 +199,17 @@ def test_no_reply_ever_contains_an_email_or_phone_absent_from_the_seeds(
             assert digits_only(phone) in seed_digits, phone
 
 
-def _tracker(intent: str, slots: dict[str, Any], entities: list[dict[str, Any]] | None = None) -> Tracker:
+def _tracker(
+    intent: str,
+    slots: dict[str, Any],
+    entities: list[dict[str, Any]] | None = None,
+    said: tuple[str, ...] = (),
+) -> Tracker:
     return Tracker(
         sender_id="test",
         slots=slots,
         latest_message={"intent": {"name": intent}, "entities": entities or [], "text": "x"},
-        events=[],
+        events=[{"event": "user", "text": text} for text in said],
         paused=False,
         followup_action=None,
         active_loop={},
@@ -193,6 +224,15 @@ async def test_rasa_action_sets_topic_and_utters_template() -> None:
     )
     assert dispatcher.messages[0]["response"] == "utter_knowledge_answer"
     assert {"event": "slot", "name": "topic", "value": "programme.resettlement", "timestamp": None} in events
+
+
+async def test_rasa_action_reads_what_the_user_said_earlier_from_the_events() -> None:
+    dispatcher = CollectingDispatcher()
+    said = ("bonjour", "je suis réfugiée au Kenya", "je veux rentrer")
+    tracker = _tracker("ask_voluntary_return", {"topic": None, "programme": None}, said=said)
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages][:2] == ["utter_audience_redirect", "utter_knowledge_answer"]
+    assert {"event": "slot", "name": "topic", "value": "programme.repatriation", "timestamp": None} in events
 
 
 async def test_handoff_action_records_the_request() -> None:

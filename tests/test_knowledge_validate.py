@@ -128,6 +128,21 @@ def test_validation_of_references_and_contacts(tmp_path: Path) -> None:
                for m in _messages(country))  # fmt: skip
 
 
+def test_validation_of_audience_redirects(tmp_path: Path) -> None:
+    """An audience must point to another entry and quote, verbatim, a passage using its words."""
+    redirect = "answer_with: programme.repatriation"
+    dangling = _tampered(tmp_path / "a", "entries/programmes.yml", redirect, "answer_with: programme.nowhere")
+    assert any(
+        "programme.voluntary_return: audience: answer_with 'programme.nowhere' is not another entry" in m
+        for m in _messages(dangling)
+    )
+    quote = 'quote: "L\'OIM fournit une aide au rapatriement volontaire aux réfugiés"'
+    unrelated = _tampered(tmp_path / "b", "entries/programmes.yml", quote, 'quote: "L\'OIM fournit une aide au rapatriement volontaire"')
+    assert any("audience réfugié(e): the quote uses none of the words in `said`" in m for m in _messages(unrelated))
+    invented = _tampered(tmp_path / "c", "entries/programmes.yml", quote, 'quote: "L\'OIM rapatrie tous les réfugiés"')
+    assert any("audience: quote not found in passage" in m for m in _messages(invented))
+
+
 def test_validation_against_the_pages_detects_edited_passages(tmp_path: Path) -> None:
     seeds = paths.seeds_dir()
     if not seeds.is_dir():
