@@ -1,4 +1,4 @@
-"""Seven measured fixes for Rasa 3.6 hot paths, applied inside the Rasa server process.
+"""Eight measured fixes for Rasa 3.6 hot paths, applied inside the Rasa server process.
 
 Why: profiling a turn (benchmarks/profile_turn.py) showed costs that are not the model's:
 
@@ -36,6 +36,13 @@ Why: profiling a turn (benchmarks/profile_turn.py) showed costs that are not the
    the evaluated intent, confidence and ranking are the same.
 7. spaCy's French tokenizer compiles a 1.4 MB regular expression at import (2-3 s per start):
    bot/regex_cache.py keeps the compiled program on disk (installed here, before the model loads).
+8. Training DIET, every batch is padded to its longest message. Batches are drawn at random, so
+   nearly every one holds a 20-28-token message while the median is 7 tokens: most of the
+   transformer's work is on padding. Here, after Rasa's own shuffle and class balancing, the
+   examples of each run of 8 batches are grouped by length before being cut into batches, and the
+   batch order is shuffled: the same examples, epochs, batch sizes and class mix over 8 batches,
+   with little padding. Training only; `rasa train` without this module gives a model of the
+   same kind and quality (benchmarks/RESULTS.md), only slower.
 
 `apply()` runs when Rasa imports bot.rasa_channel (listed in credentials.yml), so every
 `rasa run` of this project gets them; `python -m bot.rasa_cli ...` is Rasa's CLI with them applied
@@ -175,6 +182,46 @@ def undo_fallback_prediction(prediction: dict[str, Any]) -> dict[str, Any]:
     return {**prediction, INTENT: dict(ranking[1]), INTENT_RANKING_KEY: [dict(r) for r in ranking[1:]]}
 
 
+# Fix 8: batches per length bucket (class balance is kept across this many consecutive batches).
+BUCKET_BATCHES = 8
+
+
+def length_bucketed_order(lengths: Any, batch_size: int, rng: Any) -> Any:
+    """A permutation of the examples: groups of `BUCKET_BATCHES` batches sorted by length, cut into
+    batches, the full batches in random order, a last incomplete batch kept last (Rasa slices
+    batches at fixed offsets, so it must stay at the end)."""
+    import numpy as np
+
+    count = len(lengths)
+    span = batch_size * BUCKET_BATCHES
+    batches = []
+    for start in range(0, count, span):
+        ids = np.arange(start, min(start + span, count))
+        ids = ids[np.argsort(lengths[ids], kind="stable")]
+        batches += [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+    last = [batches.pop()] if batches and len(batches[-1]) < batch_size else []
+    order = [batches[i] for i in rng.permutation(len(batches))] + last
+    return np.concatenate(order) if order else np.arange(0)
+
+
+def _length_bucketed(original: Any) -> Any:
+    def shuffle_and_balance(self: Any, batch_size: int) -> Any:
+        import numpy as np
+        from rasa.shared.nlu.constants import TEXT
+        from rasa.utils.tensorflow.constants import SEQUENCE_LENGTH
+        from rasa.utils.tensorflow.model_data import RasaModelData
+
+        data = original(self, batch_size)
+        lengths = (data.get(TEXT) or {}).get(SEQUENCE_LENGTH) if self.shuffle else None
+        if not lengths or np.asarray(lengths[0]).ndim != 1:
+            return data  # not a DIET-like text model (e.g. TED's dialogue data): Rasa's order
+        order = length_bucketed_order(np.asarray(lengths[0]), batch_size, np.random)
+        return RasaModelData._data_for_ids(data, order)
+
+    shuffle_and_balance.__wrapped__ = original  # type: ignore[attr-defined]
+    return shuffle_and_balance
+
+
 def apply() -> None:
     """Install the fixes in this process (once), unless OIM_RASA_SPEEDUPS=0."""
     global _applied, rasa_undo_fallback_prediction
@@ -184,6 +231,7 @@ def apply() -> None:
     from rasa.nlu.classifiers import fallback_classifier
     from rasa.nlu.utils.spacy_utils import SpacyNLP
     from rasa.shared.core.events import Event
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
     from rasa.utils.tensorflow.models import RasaModel
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -200,5 +248,7 @@ def apply() -> None:
         SpacyNLP.load_model, without_ner=not pipeline_uses_spacy_entities())
     rasa_undo_fallback_prediction = fallback_classifier.undo_fallback_prediction
     fallback_classifier.undo_fallback_prediction = undo_fallback_prediction
+    RasaBatchDataGenerator._shuffle_and_balance = _length_bucketed(  # type: ignore[method-assign]
+        RasaBatchDataGenerator._shuffle_and_balance)
     _applied = True
-    logger.debug("Rasa speed-ups applied: action answer validator, SQLite WAL, spaCy once without NER, event types, model load, evaluation copies, regex cache")
+    logger.debug("Rasa speed-ups applied: action answer validator, SQLite WAL, spaCy once without NER, event types, model load, evaluation copies, regex cache, length-bucketed batches")
