@@ -137,8 +137,10 @@ def test_validation_of_audience_redirects(tmp_path: Path) -> None:
         for m in _messages(dangling)
     )
     quote = 'quote: "L\'OIM fournit une aide au rapatriement volontaire aux réfugiés"'
-    unrelated = _tampered(tmp_path / "b", "entries/programmes.yml", quote, 'quote: "L\'OIM fournit une aide au rapatriement volontaire"')
-    assert any("audience réfugié(e): the quote uses none of the words in `said`" in m for m in _messages(unrelated))
+    without_the_word = 'quote: "L\'OIM fournit une aide au rapatriement volontaire"'
+    unrelated = _tampered(tmp_path / "b", "entries/programmes.yml", quote, without_the_word)
+    expected = "audience réfugié(e): the quote uses none of the words in `said`"
+    assert any(expected in m for m in _messages(unrelated))
     invented = _tampered(tmp_path / "c", "entries/programmes.yml", quote, 'quote: "L\'OIM rapatrie tous les réfugiés"')
     assert any("audience: quote not found in passage" in m for m in _messages(invented))
 

@@ -40,7 +40,7 @@ def _epoch(generator: Any) -> tuple[Counter, int, list[int]]:
     padded, sizes = 0, []
     for index in range(len(generator)):
         (sequence, lengths, _labels), _ = generator[index]
-        for row, length in zip(sequence, lengths):
+        for row, length in zip(sequence, lengths, strict=True):
             seen[int(row[0, 0])] += 1
             assert (row[: int(length)] == row[0, 0]).all()  # a message's tokens stay together
         padded += sequence.shape[0] * sequence.shape[1]
