@@ -70,7 +70,7 @@ def train(root: Path, out_file: Path, extra_args: list[str] | None = None) -> fl
     """Run `rasa train` into a temp folder and move the model to out_file; returns seconds.
 
     Through bot.rasa_cli: Rasa's own command with bot/rasa_speedups.py (spaCy without its unused
-    entity recogniser, DIET batches grouped by length), about a third faster than plain `rasa train`.
+    entity recogniser, DIET batches grouped by length: epochs ~1.4x faster, benchmarks/RESULTS.md).
     """
     out_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
