@@ -14,7 +14,7 @@ from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
 from bot.knowledge import Audience, Contact, Entry, Fact, KnowledgeBase
-from bot.textnorm import fold, numbers_in
+from bot.textnorm import fold, folded_words, numbers_in
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
 ASPECT_INTENTS = {"ask_programme_eligibility": "who", "ask_how_to_apply": "how"}
@@ -28,7 +28,6 @@ MAX_EXTRA_FIGURES = 4
 # "je ne suis pas réfugié": a word of an audience right after one of these does not count.
 NEGATIONS = frozenset({"pas", "plus", "jamais", "non", "ni", "aucun", "aucune"})
 NEGATION_REACH = 3  # words
-_WORDS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass
@@ -107,7 +106,7 @@ def said_to_be(audience: Audience, messages: Sequence[str]) -> bool:
     """Whether the user's latest word on it says they are this audience ("pas réfugié" says no)."""
     verdict = False
     for message in messages:
-        words = _WORDS.findall(fold(message))
+        words = folded_words(message)
         for i, word in enumerate(words):
             if word in audience.said:
                 verdict = not NEGATIONS.intersection(words[max(0, i - NEGATION_REACH) : i])

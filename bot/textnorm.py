@@ -13,6 +13,8 @@ import unicodedata
 # Typographic apostrophes and quote-like marks that people (and web pages) use for "'".
 _APOSTROPHES = dict.fromkeys(map(ord, "’‘ʼ`´′"), "'")
 _SPACES = re.compile(r"\s+")
+# A word: letters only (no digits, no underscore).
+_WORD = re.compile(r"[^\W\d_]+")
 # A number as written in French pages: "118 000", "45 000", "2030", "90 %" -> digits only.
 _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f.]\d{3}(?!\d))*")
 
@@ -37,6 +39,11 @@ def fold(text: str) -> str:
     """Accent-, case-, apostrophe- and whitespace-insensitive form, for matching user text."""
     folded = strip_accents(fold_apostrophes(text)).casefold()
     return collapse_whitespace(folded.replace("œ", "oe").replace("æ", "ae"))
+
+
+def folded_words(text: str) -> list[str]:
+    """The words of the folded text, in order: what validation and the answers compare word by word."""
+    return _WORD.findall(fold(text))
 
 
 def quote_form(text: str) -> str:

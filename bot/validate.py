@@ -22,7 +22,7 @@ from typing import Any
 from bot import paths
 from bot.contacts_extract import find_emails, find_numbers
 from bot.knowledge_files import KnowledgeFile, Problem, RawKnowledge, read_knowledge
-from bot.textnorm import digits_only, fold, numbers_in, quote_form
+from bot.textnorm import digits_only, fold, folded_words, numbers_in, quote_form
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ NUMBER_WORDS = frozenset(
 MIN_QUOTE_CHARS = 8
 _PASSAGE_ID = re.compile(r"^(?P<stem>.+)\.(?P<kind>[pn])(?P<number>\d{3})$")
 _INTENT = re.compile(r"^[a-z][a-z0-9_]*$")
-_WORD = re.compile(r"[^\W\d_]+")
 
 FieldType = type | tuple[type, ...]
 ENTRY_FIELDS: dict[str, FieldType] = {
@@ -84,7 +83,7 @@ class _Evidence:
         self.numbers |= numbers_in(text)
         self.emails |= {email.lower() for email in find_emails(text)}
         self.phones |= {digits_only(n.value) for n in find_numbers(text)}
-        self.words |= set(_WORD.findall(fold(text)))
+        self.words |= set(folded_words(text))
 
 
 class _Checker:
@@ -364,7 +363,7 @@ class _Checker:
             self.add(file, eid, "audience: `said` needs at least one word")
             return
         self.check_quote(file, eid, "audience", audience["quote"], audience["source"])
-        if not said & set(_WORD.findall(fold(audience["quote"]))):
+        if not said & set(folded_words(audience["quote"])):
             self.add(file, eid, f"audience {audience['who']}: the quote uses none of the words in `said`")
 
     def check_facts(self, file: str, eid: str, what: str, facts: list[Any], evidence: _Evidence) -> None:
@@ -400,7 +399,7 @@ class _Checker:
         for found in find_numbers(text):
             if digits_only(found.value) not in evidence.phones:
                 self.add(file, eid, f"{what}: phone {found.value} appears in none of its quotes or contacts")
-        words = set(_WORD.findall(fold(text))) & NUMBER_WORDS
+        words = set(folded_words(text)) & NUMBER_WORDS
         for word in sorted(words - evidence.words):
             self.add(file, eid, f"{what}: number word {word!r} appears in none of its quotes")
 
