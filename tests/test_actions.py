@@ -172,6 +172,8 @@ def test_fallback_offers_the_closest_passage_with_its_source(kb: KnowledgeBase) 
     text = render(reply)
     assert reply.messages[0]["response"] == "utter_closest_passage", text
     assert "parrainage communautaire" in text and "Source : " in text
+    # A passage is not an answer: the reply says so first and points to the contacts.
+    assert text.startswith("Je n'ai pas d'information précise") and "contacts" in text
 
 
 def test_excerpt_starts_near_the_sentence_the_question_is_about(kb: KnowledgeBase) -> None:
