@@ -40,8 +40,10 @@ RASA = str(Path(sys.executable).with_name("rasa"))
 
 
 def apply_variant(config: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `config` with the variant's inserted components, settings and policy removals applied."""
+    """A copy of `config` with the variant's removed and inserted components, settings and policy removals applied."""
     config = copy.deepcopy(config)
+    dropped = set(variant.get("remove_components", []))
+    config["pipeline"] = [c for c in config["pipeline"] if c.get("name") not in dropped]
     for insert in variant.get("insert", []):
         names = [c.get("name") for c in config["pipeline"]]
         if insert["before"] not in names:

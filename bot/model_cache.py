@@ -24,8 +24,12 @@ from bot.paths import repo_root
 
 logger = logging.getLogger(__name__)
 
-# What a trained model depends on (the knowledge files are read by the action server at run time).
-MODEL_INPUTS = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock")
+# What a trained model depends on (the knowledge files are read by the action server at run time),
+# including our own pipeline component and the text folding it trains on.
+MODEL_INPUTS = (
+    "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
+    "bot/linear_intent_classifier.py", "bot/textnorm.py",
+)
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 
 
