@@ -42,24 +42,30 @@ MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", str(GOOD_SCORE
 Composer = Callable[[KnowledgeBase, answers.Turn, dict[str, Any]], answers.Reply]
 
 
-def _entity(tracker: Tracker, name: str) -> str | None:
+def _entity(tracker: Tracker, name: str, known: Callable[[str], bool] | None = None) -> str | None:
+    """The last value of this entity in the latest message, preferring one the knowledge knows.
+
+    Why: the entity tagger sometimes adds a stray short tag ("mail du service de presse" gives
+    contact_target "du" and "press"); a value the knowledge base recognises is the one meant.
+    """
     values = [
-        e.get("value")
+        str(e.get("value"))
         for e in tracker.latest_message.get("entities", [])
         if e.get("entity") == name and e.get("value")
     ]
-    return str(values[-1]) if values else None
+    recognised = [value for value in values if known is not None and known(value)]
+    return (recognised or values or [None])[-1]
 
 
-def turn_from_tracker(tracker: Tracker) -> answers.Turn:
+def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
     """The latest message's intent and entities plus the context slots."""
     message = tracker.latest_message or {}
     return answers.Turn(
         intent=(message.get("intent") or {}).get("name") or "",
         text=message.get("text") or "",
-        programme=_entity(tracker, "programme"),
+        programme=_entity(tracker, "programme", lambda v: kb.entry_for_programme(v) is not None),
         country=_entity(tracker, "country"),
-        contact_target=_entity(tracker, "contact_target"),
+        contact_target=_entity(tracker, "contact_target", lambda v: bool(kb.contacts_for(target=v))),
         topic=tracker.get_slot("topic"),
         programme_slot=tracker.get_slot("programme"),
         said=tuple(
@@ -92,7 +98,8 @@ class _KnowledgeAction(Action):
         domain: dict[str, Any],
     ) -> list[EventType]:
         try:
-            reply = type(self).compose(current_knowledge(), turn_from_tracker(tracker), domain)
+            kb = current_knowledge()
+            reply = type(self).compose(kb, turn_from_tracker(tracker, kb), domain)
         except Exception:  # one broken answer must not take the conversation down
             logger.exception("action %s failed", self.action_name)
             dispatcher.utter_message(response="utter_action_error")
@@ -132,3 +139,12 @@ def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> 
 class ActionSearchFallback(_KnowledgeAction):
     action_name = "action_search_fallback"
     compose = staticmethod(_fallback)
+
+
+def _out_of_scope(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    return answers.answer_out_of_scope(kb, turn, domain, MIN_PASSAGE_SCORE)
+
+
+class ActionOutOfScope(_KnowledgeAction):
+    action_name = "action_out_of_scope"
+    compose = staticmethod(_out_of_scope)

@@ -319,6 +319,35 @@ def excerpt(text: str, query: str = "", limit: int = EXCERPT_CHARS) -> str:
     return f"{prefix}{cut}…"
 
 
+def _entry_passages(entry: Entry) -> set[str]:
+    """The passages an entry's facts are quoted from: what the documents say on that topic."""
+    facts = [*entry.facts, *(fact for aspect in entry.aspects.values() for fact in aspect.facts)]
+    return {fact.source for fact in facts}
+
+
+def answer_out_of_scope(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:
+    """Out of scope, unless it is a follow-up that a passage of the current topic answers.
+
+    Why: "c'est quoi les 3 premiers pays ?" is out of scope on its own, but right after the
+    resettlement answer it asks about the passage that names them. Only a good match inside the
+    topic's own passages counts, so "il fait beau ?" or "combien de pays en Afrique ?" after the
+    same answer stay out of scope.
+    """
+    reply = Reply()
+    entry = kb.entry(turn.topic) if turn.topic else None
+    hits = kb.search(turn.text, k=1) if entry is not None and turn.text.strip() else []
+    if entry is not None and hits and hits[0].score >= min_score and hits[0].passage_id in _entry_passages(entry):
+        hit = hits[0]
+        reply.say(
+            "utter_closest_passage",
+            excerpt=excerpt(hit.text, turn.text),
+            sources=sources_line(kb, [hit.passage_id]),
+        )
+    else:
+        reply.say("utter_out_of_scope")
+    return reply
+
+
 def answer_fallback(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:
     """No intent fits: offer the closest passage only if search finds a good one, then contacts."""
     reply = Reply()

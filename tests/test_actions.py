@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
-from actions.actions import ActionAnswerQuestion, ActionHumanHandoff
+from actions.actions import ActionAnswerContact, ActionAnswerQuestion, ActionHumanHandoff
 from bot.knowledge import KnowledgeBase
 from bot.paths import repo_root, seeds_dir
 from bot.search import GOOD_SCORE
@@ -176,6 +176,28 @@ def test_fallback_offers_the_closest_passage_with_its_source(kb: KnowledgeBase) 
     assert text.startswith("Je n'ai pas d'information précise") and "contacts" in text
 
 
+def test_out_of_scope_follow_up_answered_by_the_topics_own_passage(kb: KnowledgeBase) -> None:
+    turn = answers.Turn(intent="out_of_scope", text="c'est quoi les 3 premiers pays ?", topic="programme.resettlement")
+    reply = answers.answer_out_of_scope(kb, turn, DOMAIN, min_score=GOOD_SCORE)
+    text = render(reply)
+    assert reply.messages[0]["response"] == "utter_closest_passage", text
+    assert all(country in text for country in ("Canada", "Australie", "États-Unis"))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("il fait beau ?", "programme.resettlement"),
+        ("combien de pays en afrique", "programme.resettlement"),  # a good passage, not the topic's
+        ("c'est quoi les 3 premiers pays ?", None),  # no topic: nothing to follow up on
+    ],
+)
+def test_out_of_scope_stays_out_of_scope(kb: KnowledgeBase, text: str, topic: str | None) -> None:
+    turn = answers.Turn(intent="out_of_scope", text=text, topic=topic)
+    reply = answers.answer_out_of_scope(kb, turn, DOMAIN, min_score=GOOD_SCORE)
+    assert [m["response"] for m in reply.messages] == ["utter_out_of_scope"]
+
+
 def test_excerpt_starts_near_the_sentence_the_question_is_about(kb: KnowledgeBase) -> None:
     passage = next(p for p in kb.passages() if "trois premiers pays de réinstallation" in p.text)
     text = answers.excerpt(passage.text, "quels sont les 3 premiers pays de réinstallation ?")
@@ -235,6 +257,19 @@ async def test_rasa_action_reads_what_the_user_said_earlier_from_the_events() ->
     events = await ActionAnswerQuestion().run(dispatcher, tracker, DOMAIN)
     assert [m["response"] for m in dispatcher.messages][:2] == ["utter_audience_redirect", "utter_knowledge_answer"]
     assert {"event": "slot", "name": "topic", "value": "programme.repatriation", "timestamp": None} in events
+
+
+async def test_rasa_action_prefers_the_entity_value_the_knowledge_knows() -> None:
+    # What the entity tagger gives for "numéro de la presse ... du" : a stray tag after the real one.
+    entities = [
+        {"entity": "contact_target", "value": "press"},
+        {"entity": "contact_target", "value": "du"},
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker("ask_contact", {"topic": None}, entities=entities)
+    events = await ActionAnswerContact().run(dispatcher, tracker, DOMAIN)
+    assert {"event": "slot", "name": "contact_target", "value": "press", "timestamp": None} in events
+    assert dispatcher.messages[0]["response"] == "utter_contact_intro"
 
 
 async def test_handoff_action_records_the_request() -> None:
