@@ -79,12 +79,16 @@ def store_info(endpoints: Path) -> StoreInfo:
     return StoreInfo(kind=kind)
 
 
+# Store types that keep their data in Redis: Rasa's, and our atomic lock store (bot/redis_lock_store.py).
+REDIS_STORE_TYPES = ("redis", "bot.redis_lock_store.atomicredislockstore")
+
+
 def redis_servers(endpoints: Path) -> list[dict]:
     """Host, port, db and password of each Redis the tracker or lock store uses (deduplicated)."""
     servers: list[dict] = []
     for section in ("tracker_store", "lock_store"):
         config = read_section(endpoints, section)
-        if config is None or str(config.type or "").lower() != "redis":
+        if config is None or str(config.type or "").lower() not in REDIS_STORE_TYPES:
             continue
         server = {
             "host": config.url or "localhost",

@@ -7,6 +7,7 @@ throwaway redis-server, started with the environment docker-compose.yml gives th
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import uuid
 
@@ -66,6 +67,7 @@ def test_endpoints_file_works_with_string_variables_and_empty_password(
         await store.save(DialogueStateTracker.from_events("string-env", [UserUttered("bonjour")]))
         assert await conversation_ids(store) == ["string-env"]
         lock_store = LockStore.create(read_endpoint_config(str(ENDPOINTS), "lock_store"))
+        assert type(lock_store).__name__ == "AtomicRedisLockStore"
         async with lock_store.lock("string-env"):
             pass
 
@@ -74,6 +76,109 @@ def test_endpoints_file_works_with_string_variables_and_empty_password(
     assert client.exists("oim:tracker:string-env")
     assert 0 < client.ttl("oim:tracker:string-env") <= 60  # REDIS_RECORD_EXP: forgotten after 60 s
     assert not redis.Redis(port=scratch_redis.port, db=0).keys("*")  # REDIS_DB="1" was honoured
+
+
+def test_health_checks_see_the_redis_of_the_atomic_lock_store(tmp_path) -> None:
+    from bot.tracker_stores import redis_servers
+
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store: {type: redis, url: 127.0.0.1, port: 6390}\n"
+        "lock_store: {type: bot.redis_lock_store.AtomicRedisLockStore, url: 127.0.0.1, port: 6391, db: 2}\n",
+        encoding="utf-8",
+    )
+    assert [(s["port"], s["db"]) for s in redis_servers(endpoints)] == [(6390, 0), (6391, 2)]
+
+
+# --- bot.redis_lock_store: tickets across processes --------------------------------------------
+
+def _lock_stores(server: RedisServer, count: int) -> list:
+    """Separate clients (connections) of one Redis, as separate Rasa replicas would be."""
+    from bot.redis_lock_store import AtomicRedisLockStore
+
+    return [AtomicRedisLockStore(port=server.port, db=2) for _ in range(count)]
+
+
+def test_a_ticket_issued_while_another_replica_changes_the_lock_is_kept(scratch_redis: RedisServer) -> None:
+    """The race of Rasa's RedisLockStore, made deterministic: replica B issues a ticket between
+    replica A's read and write of the same lock. A's write must not erase B's ticket."""
+    from rasa.core.lock import TicketLock
+    from rasa.core.lock_store import RedisLockStore
+
+    a, b = _lock_stores(scratch_redis, 2)
+    conversation = "race-" + uuid.uuid4().hex[:8]
+    b_tickets: list[int] = []
+
+    def a_issues(lock: TicketLock) -> TicketLock:
+        if not b_tickets:  # first attempt only: B slips in after A has read the lock
+            b_tickets.append(b.issue_ticket(conversation))
+        lock.issue_ticket(60)
+        return lock
+
+    a._change(conversation, a_issues, create=True)
+    stored = [t.number for t in a.get_lock(conversation).tickets]
+    assert b_tickets == [0] and stored == [0, 1]  # A retried on B's change and took the next one
+
+    # Rasa's store, same interleaving: A writes what it read, and B's ticket is gone.
+    rasa_a = RedisLockStore(port=scratch_redis.port, db=2)
+    other = "race-" + uuid.uuid4().hex[:8]
+    lock = rasa_a.get_or_create_lock(other)
+    assert b.issue_ticket(other) == 0
+    lock.issue_ticket(60)
+    rasa_a.save_lock(lock)
+    assert [t.number for t in rasa_a.get_lock(other).tickets] == [0]  # A and B both hold ticket 0
+
+
+def _at_once(calls: list) -> tuple[list, list[BaseException]]:
+    """Run the calls in threads released together; their results and errors."""
+    start = threading.Barrier(len(calls))
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(call) -> None:
+        try:
+            start.wait()
+            results.append(call())
+        except BaseException as error:  # noqa: BLE001 - reported by the caller
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    return results, errors
+
+
+def test_simultaneous_tickets_from_many_clients_are_unique(scratch_redis: RedisServer) -> None:
+    stores = _lock_stores(scratch_redis, 8)  # Rasa's RedisLockStore gives duplicates here every time
+    for _ in range(5):
+        conversation = "many-" + uuid.uuid4().hex[:8]
+        tickets, errors = _at_once([functools.partial(store.issue_ticket, conversation) for store in stores])
+        assert not errors
+        assert sorted(tickets) == list(range(len(stores)))  # Rasa numbers tickets from 0
+        assert len(stores[0].get_lock(conversation).tickets) == len(stores)
+
+
+def test_lock_serves_replicas_one_at_a_time_and_is_deleted_after_the_last(scratch_redis: RedisServer) -> None:
+    first, second = _lock_stores(scratch_redis, 2)
+    conversation = "serve-" + uuid.uuid4().hex[:8]
+    timeline: list[str] = []
+
+    async def handle(store, name: str, hold_s: float) -> None:
+        async with store.lock(conversation, wait_time_in_seconds=0.02):
+            timeline.append(f"{name} in")
+            await asyncio.sleep(hold_s)
+            timeline.append(f"{name} out")
+
+    async def both() -> None:
+        first_task = asyncio.create_task(handle(first, "first", 0.3))
+        await asyncio.sleep(0.05)  # the first one holds the lock when the second one asks
+        await asyncio.gather(first_task, handle(second, "second", 0.0))
+
+    asyncio.run(both())
+    assert timeline == ["first in", "first out", "second in", "second out"]
+    assert first.get_lock(conversation) is None  # no ticket left: the lock is gone
 
 
 # --- Rasa replicas on Redis ------------------------------------------------------------------
@@ -115,27 +220,20 @@ def test_two_replicas_answer_one_conversation_in_order(redis_topology: Topology)
 
 
 def test_simultaneous_messages_are_serialised_by_the_redis_lock(redis_topology: Topology) -> None:
+    """Two replicas get a message of one conversation at the same moment, three times: both
+    messages are kept, one turn after the other (Rasa's own Redis lock store lost one here)."""
     a, b = redis_topology.rasa
-    sender = "lock-" + uuid.uuid4().hex[:10]
-    a.texts(sender, "bonjour")
-    errors: list[BaseException] = []
-
-    def send(replica: RasaServer, text: str) -> None:
-        try:
-            replica.send(sender, text, timeout_s=120)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=send, args=(a, "c'est quoi l'OIM ?")),
-               threading.Thread(target=send, args=(b, "retour volontaire"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(180)
-    assert not errors
-    tracker = b.tracker(sender)
-    assert sorted(user_texts(tracker)[1:]) == ["c'est quoi l'OIM ?", "retour volontaire"]
-    assert turns_are_not_interleaved(tracker)
+    for _ in range(3):
+        sender = "lock-" + uuid.uuid4().hex[:10]
+        a.texts(sender, "bonjour")
+        _, errors = _at_once([
+            functools.partial(a.send, sender, "c'est quoi l'OIM ?", timeout_s=120),
+            functools.partial(b.send, sender, "retour volontaire", timeout_s=120),
+        ])
+        assert not errors
+        tracker = b.tracker(sender)
+        assert sorted(user_texts(tracker)[1:]) == ["c'est quoi l'OIM ?", "retour volontaire"]
+        assert turns_are_not_interleaved(tracker)
 
 
 def test_conversations_expire_in_redis(redis_topology: Topology) -> None:
