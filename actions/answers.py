@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
-from bot.knowledge import Audience, Contact, Entry, Fact, KnowledgeBase
+from bot.knowledge import Audience, Contact, Entry, Fact, KnowledgeBase, SearchHit
 from bot.textnorm import fold, folded_words, numbers_in
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
@@ -325,6 +325,20 @@ def _entry_passages(entry: Entry) -> set[str]:
     return {fact.source for fact in facts}
 
 
+def _good_passage(kb: KnowledgeBase, text: str, min_score: float) -> SearchHit | None:
+    """The best passage for the text if it is a good match (bot.search.GOOD_SCORE), else None."""
+    hits = kb.search(text, k=1) if text.strip() else []
+    return hits[0] if hits and hits[0].score >= min_score else None
+
+
+def _say_passage(reply: Reply, kb: KnowledgeBase, hit: SearchHit, query: str) -> None:
+    reply.say(
+        "utter_closest_passage",
+        excerpt=excerpt(hit.text, query),
+        sources=sources_line(kb, [hit.passage_id]),
+    )
+
+
 def answer_out_of_scope(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:
     """Out of scope, unless it is a follow-up that a passage of the current topic answers.
 
@@ -335,14 +349,9 @@ def answer_out_of_scope(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_s
     """
     reply = Reply()
     entry = kb.entry(turn.topic) if turn.topic else None
-    hits = kb.search(turn.text, k=1) if entry is not None and turn.text.strip() else []
-    if entry is not None and hits and hits[0].score >= min_score and hits[0].passage_id in _entry_passages(entry):
-        hit = hits[0]
-        reply.say(
-            "utter_closest_passage",
-            excerpt=excerpt(hit.text, turn.text),
-            sources=sources_line(kb, [hit.passage_id]),
-        )
+    hit = _good_passage(kb, turn.text, min_score) if entry is not None else None
+    if entry is not None and hit is not None and hit.passage_id in _entry_passages(entry):
+        _say_passage(reply, kb, hit, turn.text)
     else:
         reply.say("utter_out_of_scope")
     return reply
@@ -351,14 +360,9 @@ def answer_out_of_scope(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_s
 def answer_fallback(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:
     """No intent fits: offer the closest passage only if search finds a good one, then contacts."""
     reply = Reply()
-    hits = kb.search(turn.text, k=1) if turn.text.strip() else []
-    if hits and hits[0].score >= min_score:
-        hit = hits[0]
-        reply.say(
-            "utter_closest_passage",
-            excerpt=excerpt(hit.text, turn.text),
-            sources=sources_line(kb, [hit.passage_id]),
-        )
+    hit = _good_passage(kb, turn.text, min_score)
+    if hit is not None:
+        _say_passage(reply, kb, hit, turn.text)
     else:
         reply.say("utter_no_information")
         _say_contacts(reply, kb, [], None, domain)
