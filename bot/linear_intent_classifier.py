@@ -90,11 +90,8 @@ def script_words(text: str) -> list[str]:
     few such training examples (their n-grams are too rare to keep), so without these words it
     has no feature at all; with them it is recognised as another language.
     """
-    systems = {
-        unicodedata.name(ch, "UNKNOWN").split()[0].lower()
-        for ch in text
-        if ch.isalpha() and not unicodedata.name(ch, "LATIN").startswith("LATIN")
-    }
+    names = (unicodedata.name(ch, "LATIN") for ch in text if ch.isalpha())  # unnamed: as Latin
+    systems = {name.split()[0].lower() for name in names if not name.startswith("LATIN")}
     return [f"zzscript{system}" for system in sorted(systems)] + (["zzscriptnonlatin"] if systems else [])
 
 
@@ -150,10 +147,10 @@ def _margins(features: csr_matrix, weights: np.ndarray, bias: np.ndarray) -> np.
 
 
 def _fit_svm(
-    config: dict[str, Any], messages: list[Message], labels: np.ndarray
+    config: dict[str, Any], messages: list[Message], labels: np.ndarray, vector_size: int
 ) -> tuple[TfidfVectorizer, TfidfVectorizer, list[str], np.ndarray, np.ndarray]:
     words, chars = _vectorizers(config)
-    features = _features(words, chars, _vector_size(messages), messages, fit=True)
+    features = _features(words, chars, vector_size, messages, fit=True)
     svm = LinearSVC(C=config["C"], random_state=config["random_seed"])
     svm.fit(features, labels)
     weights, bias = svm.coef_, svm.intercept_
@@ -174,7 +171,11 @@ def _fit_temperature(margins: np.ndarray, labels: np.ndarray, intents: list[str]
 
 
 def _held_out_margins(
-    config: dict[str, Any], messages: list[Message], labels: np.ndarray, intents: list[str]
+    config: dict[str, Any],
+    messages: list[Message],
+    labels: np.ndarray,
+    intents: list[str],
+    vector_size: int,
 ) -> np.ndarray | None:
     """Margins of each training message from a model that did not see it (k-fold)."""
     folds = min(config["calibration_folds"], int(np.unique(labels, return_counts=True)[1].min()))
@@ -187,10 +188,10 @@ def _held_out_margins(
         if len(np.unique(train_labels)) != len(intents):
             return None
         words, chars, _, weights, bias = _fit_svm(
-            config, [messages[i] for i in train_rows], train_labels
+            config, [messages[i] for i in train_rows], train_labels, vector_size
         )
         held_out = [messages[i] for i in test_rows]
-        features = _features(words, chars, _vector_size(messages), held_out, fit=False)
+        features = _features(words, chars, vector_size, held_out, fit=False)
         margins[test_rows] = _margins(features, weights, bias)
     return margins
 
@@ -259,8 +260,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len(np.unique(labels)) < 2:
             logger.warning("LinearIntentClassifier needs at least two intents: not trained.")
             return self._resource
-        words, chars, intents, weights, bias = _fit_svm(self._config, messages, labels)
-        held_out = _held_out_margins(self._config, messages, labels, intents)
+        vector_size = _vector_size(messages)
+        words, chars, intents, weights, bias = _fit_svm(self._config, messages, labels, vector_size)
+        held_out = _held_out_margins(self._config, messages, labels, intents, vector_size)
         temperature = (
             _fit_temperature(held_out, labels, intents)
             if held_out is not None
@@ -273,7 +275,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._model = _Model(
             words=words,
             chars=chars,
-            vector_size=_vector_size(messages),
+            vector_size=vector_size,
             intents=intents,
             weights=weights,
             bias=bias,
