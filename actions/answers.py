@@ -319,12 +319,6 @@ def excerpt(text: str, query: str = "", limit: int = EXCERPT_CHARS) -> str:
     return f"{prefix}{cut}…"
 
 
-def _entry_passages(entry: Entry) -> set[str]:
-    """The passages an entry's facts are quoted from: what the documents say on that topic."""
-    facts = [*entry.facts, *(fact for aspect in entry.aspects.values() for fact in aspect.facts)]
-    return {fact.source for fact in facts}
-
-
 def _good_passage(kb: KnowledgeBase, text: str, min_score: float) -> SearchHit | None:
     """The best passage for the text if it is a good match (bot.search.GOOD_SCORE), else None."""
     hits = kb.search(text, k=1) if text.strip() else []
@@ -350,7 +344,7 @@ def answer_out_of_scope(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_s
     reply = Reply()
     entry = kb.entry(turn.topic) if turn.topic else None
     hit = _good_passage(kb, turn.text, min_score) if entry is not None else None
-    if entry is not None and hit is not None and hit.passage_id in _entry_passages(entry):
+    if entry is not None and hit is not None and hit.passage_id in entry.sources:
         _say_passage(reply, kb, hit, turn.text)
     else:
         reply.say("utter_out_of_scope")
