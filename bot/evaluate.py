@@ -27,7 +27,7 @@ from bot.candidate_model import file_sha, training_lock
 from bot.candidate_stack import CandidateStack, StackError, rasa_env
 from bot.gates import FAIL, NLU_MODES, PASS, SKIP, GateConfig, GateResult, load_gate_config
 from bot.model_cache import cache_root, model_hash
-from bot.paths import pages_dir, repo_root, seeds_dir
+from bot.paths import knowledge_dir, pages_dir, repo_root
 from bot.prechecks import check_training_data
 from bot.qa_set import load_items, run_items
 
@@ -79,19 +79,6 @@ def cached_gate(key: str, compute: Callable[[Path], GateResult], use_cache: bool
 
 
 # ---------------------------------------------------------------- gates without a model
-
-
-def combined_pages(folder: Path, sources: Iterable[Path]) -> Path:
-    """A folder of links to every page (seeds + maintainers' pages): what validation compares to."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for source in sources:
-        if not source.is_dir():
-            continue
-        for page in sorted(source.glob("*.txt")):
-            link = folder / page.name
-            if not link.exists():
-                link.symlink_to(page.resolve())
-    return folder
 
 
 def check_knowledge(knowledge: Path, pages: Path, config: GateConfig) -> GateResult:
@@ -481,10 +468,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         try:
             if "training_data" in only:
                 run.add(check_training_data(root, config))
-            from bot.paths import knowledge_dir
-
-            knowledge = knowledge_dir()
-            pages = combined_pages(Path(tmp) / "pages", [seeds_dir(), pages_dir()])
+            knowledge, pages = knowledge_dir(), pages_dir()
             if "knowledge" in only:
                 run.add(check_knowledge(knowledge, pages, config))
             if "rasa_validate" in only:

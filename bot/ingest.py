@@ -231,7 +231,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "extract contacts, and write the knowledge files (deterministic, atomic).",
     )
     parser.add_argument(
-        "inputs", nargs="*", type=Path, help=f"page files or folders (default: {paths.seeds_dir()})"
+        "inputs", nargs="*", type=Path, help=f"page files or folders (default: {paths.pages_dir()})"
     )
     parser.add_argument(
         "--out", type=Path, default=None, help=f"knowledge folder (default: {paths.knowledge_dir()})"
@@ -242,9 +242,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """CLI entry point of `ingest`; returns the exit code."""
-    # Default: the seeds plus the pages maintainers added with `python -m bot update` (data/pages).
-    added = [paths.pages_dir()] if any(paths.pages_dir().glob("*.txt")) else []
-    inputs = list(args.inputs) or [paths.seeds_dir(), *added]
+    inputs = list(args.inputs) or [paths.pages_dir()]
     out = args.out or paths.knowledge_dir()
     report = ingest(inputs, out)
     for message in report.warnings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SEEDS_DIR_ENV = "OIM_SEEDS_DIR"
+PAGES_DIR_ENV = "OIM_PAGES_DIR"
 KNOWLEDGE_DIR_ENV = "OIM_KNOWLEDGE_DIR"
 
 
@@ -27,16 +27,14 @@ def knowledge_dir() -> Path:
 
 
 def pages_dir() -> Path:
-    """Pages added by maintainers (`python -m bot update`), ingested with the seeds: <repo>/data/pages."""
-    return repo_root() / "data" / "pages"
+    """Every source page (the five first pages and those added by `python -m bot update`), in the repo.
 
-
-def seeds_dir() -> Path:
-    """Folder of source pages: $OIM_SEEDS_DIR, else <repo>/../shared/seeds."""
-    override = os.environ.get(SEEDS_DIR_ENV)
+    $OIM_PAGES_DIR (a test or staged copy), else <repo>/data/pages.
+    """
+    override = os.environ.get(PAGES_DIR_ENV)
     if override:
         return Path(override).expanduser().resolve()
-    return (repo_root().parent / "shared" / "seeds").resolve()
+    return repo_root() / "data" / "pages"
 
 
 def passages_dir(knowledge: Path) -> Path:

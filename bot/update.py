@@ -38,7 +38,6 @@ from bot.evaluate import (
     LazyStack,
     check_knowledge,
     check_rasa_data,
-    combined_pages,
     model_gates,
     summary_text,
 )
@@ -46,7 +45,7 @@ from bot.gates import FAIL, NLU_MODES, PASS, GateConfigError, GateResult, load_g
 from bot.knowledge_diff import diff_knowledge
 from bot.locks import exclusive
 from bot.model_cache import cache_root, cached_model_path
-from bot.paths import knowledge_dir, pages_dir, repo_root, seeds_dir
+from bot.paths import knowledge_dir, pages_dir, repo_root
 from bot.prechecks import check_training_data
 from bot.report import RunRecord, write_report
 
@@ -60,23 +59,21 @@ def update_lock() -> contextlib.AbstractContextManager[None]:
 
 
 def check_pages(pages: list[Path]) -> GateResult:
-    """The seed pages are there; each new page is a readable UTF-8 text page not shadowing a seed."""
+    """The pages folder has its pages; each new page is a readable UTF-8 text page.
+
+    A new page named like a page of the folder replaces it (a corrected page).
+    """
     from bot.ingest import PageError, read_page
 
     started = time.monotonic()
     problems: list[str] = []
-    seed_names = {p.name for p in seeds_dir().glob("*.txt")} if seeds_dir().is_dir() else set()
-    if not seed_names:
-        problems.append(
-            f"no seed page in {seeds_dir()} (the source pages; set OIM_SEEDS_DIR if they are elsewhere)"
-        )
+    if not any(pages_dir().glob("*.txt")):
+        problems.append(f"no page in {pages_dir()}: the source pages must be there (data/pages/ in the repo)")
     for page in pages:
         if not page.is_file():
             problems.append(f"{page}: no such file")
         elif page.suffix != ".txt":
             problems.append(f"{page}: pages must be .txt text files")
-        elif page.name in seed_names:
-            problems.append(f"{page.name}: a seed page already has this name; rename the new page")
         else:
             try:
                 read_page(page)
@@ -97,12 +94,11 @@ def check_pages(pages: list[Path]) -> GateResult:
 
 @dataclass
 class Staging:
-    """The staged knowledge, the maintainers' pages and a folder linking every page."""
+    """The staged knowledge and pages (every page, the new ones included)."""
 
     folder: Path
     knowledge: Path
     pages: Path
-    every_page: Path
 
 
 def stage(run_id: str, new_pages: list[Path]) -> Staging:
@@ -121,16 +117,15 @@ def stage(run_id: str, new_pages: list[Path]) -> Staging:
         pages.mkdir(parents=True)
     for page in new_pages:
         shutil.copy2(page, pages / page.name)
-    return Staging(folder, knowledge, pages, combined_pages(folder / "all_pages", [seeds_dir(), pages]))
+    return Staging(folder, knowledge, pages)
 
 
 def run_ingest(knowledge: Path, pages: Path, new_pages: list[Path]) -> GateResult:
-    """Ingest seeds + maintainers' pages into the staged knowledge; a skipped new page fails."""
+    """Ingest the staged pages into the staged knowledge; a skipped new page fails."""
     from bot.ingest import ingest
 
     started = time.monotonic()
-    inputs = [seeds_dir()] + ([pages] if any(pages.glob("*.txt")) else [])
-    report = ingest(inputs, knowledge, check=False)
+    report = ingest([pages], knowledge, check=False)
     new_names = {p.name for p in new_pages}
     problems = list(report.errors)
     problems += [w for w in report.warnings if "skipped" in w and any(name in w for name in new_names)]
@@ -187,7 +182,7 @@ class Update:
     def candidate(self, model: Path) -> Candidate:
         assert self.staging is not None
         staging = self.staging
-        return Candidate(self.root, model, staging.knowledge, staging.every_page, staging.folder / "servers")
+        return Candidate(self.root, model, staging.knowledge, staging.pages, staging.folder / "servers")
 
     def step(self, name: str, action: Callable[[], GateResult]) -> bool:
         """Run one gate, time it, print it; False when the update must stop."""
@@ -211,9 +206,7 @@ class Update:
             self.stack.launch()
         return (
             self.step("ingest", lambda: run_ingest(staging.knowledge, staging.pages, self.new_pages))
-            and self.step(
-                "knowledge", lambda: check_knowledge(staging.knowledge, staging.every_page, self.config)
-            )
+            and self.step("knowledge", lambda: check_knowledge(staging.knowledge, staging.pages, self.config))
             and self.step(
                 "rasa data validate", lambda: check_rasa_data(self.root, self.config, self.use_cache)
             )

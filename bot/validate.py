@@ -3,7 +3,8 @@
 Why: the assistant must only repeat what the pages say. Every curated fact carries a verbatim
 quote and the passage it comes from; this module proves each quote is really there, that answers
 carry no number, e-mail or phone absent from their quotes, that ids are unique and references
-resolve. KnowledgeBase.load runs the same checks and refuses invalid knowledge.
+resolve, and that every passage file still matches its page in data/pages/. KnowledgeBase.load runs
+the same checks (not the page comparison) and refuses invalid knowledge.
 """
 
 from __future__ import annotations
@@ -435,23 +436,25 @@ def validate_raw(raw: RawKnowledge) -> list[Problem]:
     return checker.problems
 
 
-def check_against_seeds(raw: RawKnowledge, seeds: Path) -> list[Problem]:
-    """Passage files must match the current source pages (hash) and quote them line by line."""
+def check_against_pages(raw: RawKnowledge, pages: Path) -> list[Problem]:
+    """The pages folder holds the pages; each passage file matches its page (hash) and quotes it line by line."""
+    if not pages.is_dir():
+        return [Problem(str(pages), None, "pages folder not found: the source pages must be there")]
+    if not any(pages.glob("*.txt")):
+        return [Problem(str(pages), None, "no page (*.txt) in the pages folder")]
     problems: list[Problem] = []
     for kfile in raw.passage_files:
         if not _has_source(kfile):
             continue
         source = kfile.data["source"]
-        seed = seeds / str(source["file"])
-        if not seed.is_file() and (paths.pages_dir() / seed.name).is_file():
-            seed = paths.pages_dir() / seed.name  # a page added by a maintainer (`bot update`)
-        if not seed.is_file():
-            problems.append(Problem(kfile.name, None, f"source page {seed} not found"))
+        page = pages / str(source["file"])
+        if not page.is_file():
+            problems.append(Problem(kfile.name, None, f"source page {page.name} not found in {pages}"))
             continue
-        data = seed.read_bytes()
+        data = page.read_bytes()
         if hashlib.sha256(data).hexdigest() != source.get("sha256"):
             problems.append(
-                Problem(kfile.name, None, f"{seed.name} changed since ingest: re-run `make ingest`")
+                Problem(kfile.name, None, f"{page.name} changed since ingest: re-run `make ingest`")
             )
             continue
         text = unicodedata.normalize("NFC", data.decode("utf-8-sig"))
@@ -462,17 +465,17 @@ def check_against_seeds(raw: RawKnowledge, seeds: Path) -> list[Problem]:
                 wanted = quote_form(line)  # a whole line, or whole sentences of a long line
                 if not any(wanted in page_line for page_line in page_lines):
                     problems.append(
-                        Problem(kfile.name, record.get("id"), f"line not in {seed.name}: «{line}»")
+                        Problem(kfile.name, record.get("id"), f"line not in {page.name}: «{line}»")
                     )
     return problems
 
 
-def validate_dir(root: Path, seeds: Path | None = None) -> list[Problem]:
-    """Validate a knowledge folder; with seeds, also check the passages against the pages."""
+def validate_dir(root: Path, pages: Path | None = None) -> list[Problem]:
+    """Validate a knowledge folder; with pages, also check the passages against the page files."""
     raw = read_knowledge(root)
     problems = validate_raw(raw)
-    if seeds is not None:
-        problems.extend(check_against_seeds(raw, seeds))
+    if pages is not None:
+        problems.extend(check_against_pages(raw, pages))
     return problems
 
 
@@ -481,27 +484,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check the knowledge files (schema, verbatim quotes, ids, references)",
-        description="Exit 1 and list every problem (file: entry: message) if the knowledge is invalid.",
+        description="Exit 1 and list every problem (file: entry: message) if the knowledge is invalid "
+        "or does not match the source pages (a missing or empty pages folder is a problem).",
     )
     parser.add_argument("knowledge_dir", nargs="?", type=Path, default=None,
                         help=f"knowledge folder (default: {paths.knowledge_dir()})")  # fmt: skip
-    parser.add_argument("--seeds", type=Path, default=None,
-                        help="also check passages against these pages (default: the seeds folder if present)")  # fmt: skip
-    parser.add_argument("--no-seeds", action="store_true", help="do not compare with the source pages")
+    parser.add_argument("--pages", type=Path, default=None,
+                        help=f"folder of the source pages the passages must match (default: {paths.pages_dir()})")  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """CLI entry point of `validate`; returns the exit code."""
     root = args.knowledge_dir or paths.knowledge_dir()
-    seeds = None if args.no_seeds else (args.seeds or paths.seeds_dir())
-    if seeds is not None and not seeds.is_dir():
-        if args.seeds is not None:
-            log.error("seeds folder %s not found", seeds)
-            return 1
-        log.info("seeds folder %s not found: passages not compared with the pages", seeds)
-        seeds = None
-    problems = validate_dir(root, seeds)
+    problems = validate_dir(root, args.pages or paths.pages_dir())
     for problem in problems:
         log.error("%s", problem)
     if problems:

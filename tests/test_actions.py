@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers
 from actions.actions import ActionAnswerContact, ActionAnswerQuestion, ActionHumanHandoff
 from bot.knowledge import KnowledgeBase
-from bot.paths import repo_root, seeds_dir
+from bot.paths import pages_dir, repo_root
 from bot.search import GOOD_SCORE
 from bot.textnorm import digits_only, fold
 
@@ -32,8 +32,8 @@ def kb() -> KnowledgeBase:
 
 
 @pytest.fixture(scope="module")
-def seeds_text() -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(seeds_dir().glob("*.txt")))
+def pages_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(pages_dir().glob("*.txt")))
 
 
 def render(reply: answers.Reply) -> str:
@@ -204,11 +204,11 @@ def test_excerpt_starts_near_the_sentence_the_question_is_about(kb: KnowledgeBas
     assert "Canada" in text and len(text) <= answers.EXCERPT_CHARS + 2
 
 
-def test_no_reply_ever_contains_an_email_or_phone_absent_from_the_seeds(
-    kb: KnowledgeBase, seeds_text: str
+def test_no_reply_ever_contains_an_email_or_phone_absent_from_the_pages(
+    kb: KnowledgeBase, pages_text: str
 ) -> None:
     """Every composed reply, for every intent and context: contacts come from the pages only."""
-    seed_digits = digits_only(seeds_text)
+    page_digits = digits_only(pages_text)
     texts = []
     for intent in [*KNOWLEDGE_INTENTS, "ask_programme_eligibility", "ask_how_to_apply", "inform"]:
         for entry in kb.entries():
@@ -218,9 +218,9 @@ def test_no_reply_ever_contains_an_email_or_phone_absent_from_the_seeds(
     texts.append(render(answers.answer_handoff(kb, answers.Turn("ask_human"), DOMAIN)))
     for text in texts:
         for email in EMAIL.findall(text):
-            assert email in seeds_text, email
+            assert email in pages_text, email
         for phone in PHONE.findall(text):
-            assert digits_only(phone) in seed_digits, phone
+            assert digits_only(phone) in page_digits, phone
 
 
 def _tracker(

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.evaluate import cached_gate, check_knowledge, combined_pages
+from bot.evaluate import cached_gate, check_knowledge
 from bot.gates import FAIL, PASS, GateConfigError, GateResult, load_gate_config
 from bot.knowledge_diff import diff_knowledge
-from bot.paths import knowledge_dir, pages_dir, repo_root, seeds_dir
+from bot.paths import knowledge_dir, pages_dir, repo_root
 from bot.prechecks import check_training_data, domain_intents, nlu_example_counts
 from bot.qa_set import QAItem, judge
 from bot.textnorm import fold
@@ -102,15 +102,13 @@ def test_fact_quote_absent_from_its_passage_is_rejected(tmp_path: Path) -> None:
     entry = data["entries"][0]
     entry["facts"][0]["quote"] = "Une phrase que aucune page ne contient"
     path.write_text(dump_yaml(data), encoding="utf-8")
-    pages = combined_pages(tmp_path / "pages", [seeds_dir(), pages_dir()])
-    result = check_knowledge(copy, pages, load_gate_config(ROOT))
+    result = check_knowledge(copy, pages_dir(), load_gate_config(ROOT))
     assert result.status == FAIL
     assert any(entry["id"] in problem for problem in result.problems), result.problems
 
 
-def test_current_knowledge_passes(tmp_path: Path) -> None:
-    pages = combined_pages(tmp_path / "pages", [seeds_dir(), pages_dir()])
-    result = check_knowledge(knowledge_dir(), pages, load_gate_config(ROOT))
+def test_current_knowledge_passes() -> None:
+    result = check_knowledge(knowledge_dir(), pages_dir(), load_gate_config(ROOT))
     assert result.status == PASS, result.problems
 
 

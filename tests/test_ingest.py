@@ -1,4 +1,4 @@
-"""Ingest: seeds -> passage files and contacts, deterministic, robust to bad files."""
+"""Ingest: pages (data/pages) -> passage files and contacts, deterministic, robust to bad files."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from bot.textnorm import collapse_whitespace
 from bot.validate import validate_dir
 from bot.yamlio import write_atomic
 
-SEEDS = paths.seeds_dir()
+PAGES = paths.pages_dir()
 KNOWLEDGE = paths.knowledge_dir()
 CURATED = ("sources.yml", "contacts_curated.yml", "entries")
-
-pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed pages not found in {SEEDS}")
 
 
 def _generated_files(root: Path) -> dict[str, bytes]:
@@ -46,12 +44,13 @@ def _read(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def test_ingesting_seeds_reproduces_the_committed_files_byte_for_byte(tmp_path: Path) -> None:
+def test_ingesting_the_pages_reproduces_the_committed_files_byte_for_byte(tmp_path: Path) -> None:
     committed = _generated_files(KNOWLEDGE)
-    assert len(committed) == len(list(SEEDS.glob("*.txt"))) + 1
+    pages = list(PAGES.glob("*.txt"))
+    assert pages and len(committed) == len(pages) + 1
     for name in ("first", "second"):
         out = _curated_copy(tmp_path / name)
-        report = ingest.ingest([SEEDS], out)
+        report = ingest.ingest([PAGES], out)
         assert report.ok, report.errors
         assert report.warnings == []
         assert _generated_files(out) == committed
@@ -60,7 +59,7 @@ def test_ingesting_seeds_reproduces_the_committed_files_byte_for_byte(tmp_path: 
 def test_reingesting_in_the_repo_layout_changes_nothing(tmp_path: Path) -> None:
     copy = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, copy)
-    report = ingest.ingest([SEEDS], copy)
+    report = ingest.ingest([PAGES], copy)
     assert report.ok, report.errors
     assert report.written == []  # identical content: not even rewritten
     assert _generated_files(copy) == _generated_files(KNOWLEDGE)
@@ -159,6 +158,10 @@ def test_ingest_command_exit_codes(tmp_path: Path) -> None:
     assert run(str(pages), "--out", str(tmp_path / "k2"), "--strict") == 1
     assert run(str(pages / "c.txt"), "--out", str(tmp_path / "k3")) == 1  # nothing ingested
 
+    default = _curated_copy(tmp_path / "k4")  # `make ingest`: no argument, the pages of data/pages
+    assert run("--out", str(default)) == 0
+    assert _generated_files(default) == _generated_files(KNOWLEDGE)
+
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -192,16 +195,16 @@ Pour toute question sur ces ateliers imaginaires, écrivez à ateliers.fictifs@e
 def test_a_sixth_page_becomes_passages_contacts_and_search_results_without_code_change(
     tmp_path: Path,
 ) -> None:
-    seeds = tmp_path / "seeds"
-    shutil.copytree(SEEDS, seeds)
-    site_navigation = (SEEDS / "001_98e9420aea1512b1.txt").read_text(encoding="utf-8").splitlines()[:29]
-    (seeds / "005_fictional_test_page.txt").write_text(
+    pages = tmp_path / "pages"
+    shutil.copytree(PAGES, pages)
+    site_navigation = (PAGES / "001_98e9420aea1512b1.txt").read_text(encoding="utf-8").splitlines()[:29]
+    (pages / "005_fictional_test_page.txt").write_text(
         "\n".join(site_navigation) + "\n" + SIXTH_PAGE, encoding="utf-8"
     )
     out = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, out)
 
-    report = ingest.ingest([seeds], out)
+    report = ingest.ingest([pages], out)
 
     assert report.ok, report.errors
     new = _read(paths.passages_dir(out) / "005_fictional_test_page.yml")
@@ -213,7 +216,7 @@ def test_a_sixth_page_becomes_passages_contacts_and_search_results_without_code_
     for name, content in _generated_files(KNOWLEDGE).items():
         if name != "contacts.yml":
             assert generated[name] == content, f"{name} changed when a page was added"
-    assert validate_dir(out) == []
+    assert validate_dir(out, pages) == []
     kb = KnowledgeBase.load(out)
     contact = next(c for c in kb.contacts_for() if "ateliers.fictifs@example.org" in c.emails)
     assert contact.id == "contact.ateliers_fictifs_example_org"

@@ -38,13 +38,29 @@ def _tampered(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return copy
 
 
-def _messages(root: Path, seeds: Path | None = None) -> list[str]:
-    return [str(problem) for problem in validate_dir(root, seeds)]
+def _messages(root: Path, pages: Path | None = None) -> list[str]:
+    return [str(problem) for problem in validate_dir(root, pages)]
 
 
-def test_committed_knowledge_is_valid_and_matches_the_seed_pages() -> None:
-    seeds = paths.seeds_dir()
-    assert _messages(KNOWLEDGE, seeds if seeds.is_dir() else None) == []
+def test_committed_knowledge_is_valid_and_matches_the_pages() -> None:
+    assert _messages(KNOWLEDGE, paths.pages_dir()) == []
+
+
+def test_validation_fails_without_the_pages(tmp_path: Path) -> None:
+    """A missing or empty pages folder, or a missing page, is a problem: never a silent pass."""
+    missing = tmp_path / "missing"
+    assert _messages(KNOWLEDGE, missing) == [
+        f"{missing}: pages folder not found: the source pages must be there"
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _messages(KNOWLEDGE, empty) == [f"{empty}: no page (*.txt) in the pages folder"]
+    partial = tmp_path / "partial"
+    shutil.copytree(paths.pages_dir(), partial)
+    (partial / "003_f92822551191ed11.txt").unlink()
+    assert _messages(KNOWLEDGE, partial) == [
+        f"passages/003_f92822551191ed11.yml: source page 003_f92822551191ed11.txt not found in {partial}"
+    ]
 
 
 def test_validate_command_fails_on_a_changed_quote_naming_file_and_entry(tmp_path: Path) -> None:
@@ -54,7 +70,7 @@ def test_validate_command_fails_on_a_changed_quote_naming_file_and_entry(tmp_pat
         "depuis la Libye, le Yémen et la Tunisie vers leur pays d'origine par le biais",
     )  # fmt: skip
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "validate", str(copy), "--no-seeds"],
+        [sys.executable, "-m", "bot", "validate", str(copy)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 1
@@ -63,7 +79,7 @@ def test_validate_command_fails_on_a_changed_quote_naming_file_and_entry(tmp_pat
         "quote not found in passage 002_e7c62706a1bc81c1.p007" in result.stderr
     )
     ok = subprocess.run(
-        [sys.executable, "-m", "bot", "validate", str(KNOWLEDGE), "--no-seeds"],
+        [sys.executable, "-m", "bot", "validate", str(KNOWLEDGE)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
@@ -146,16 +162,13 @@ def test_validation_of_audience_redirects(tmp_path: Path) -> None:
 
 
 def test_validation_against_the_pages_detects_edited_passages(tmp_path: Path) -> None:
-    seeds = paths.seeds_dir()
-    if not seeds.is_dir():
-        pytest.skip("seed pages not available")
     copy = _tampered(
         tmp_path,
         "passages/002_e7c62706a1bc81c1.yml",
         "plus de 118 000 personnes",
         "plus de 218 000 personnes",
     )
-    messages = _messages(copy, seeds)
+    messages = _messages(copy, paths.pages_dir())
     assert any(
         m.startswith("passages/002_e7c62706a1bc81c1.yml: 002_e7c62706a1bc81c1.p001: line not in")
         for m in messages

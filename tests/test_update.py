@@ -25,12 +25,11 @@ import pytest
 import yaml
 
 from bot.model_cache import cache_root, model_hash
-from bot.paths import KNOWLEDGE_DIR_ENV, SEEDS_DIR_ENV, repo_root, seeds_dir
+from bot.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV, pages_dir
 from bot.qa_set import load_items, run_items
+from tests.project_copy import copy_project
 from tests.stack import ActionServer, RasaServer, base_env, free_port, write_sqlite_endpoints
 
-ROOT = repo_root()
-NOT_COPIED = {".venv", "models", "results", "reports", ".git", ".runtime", "__pycache__", ".pytest_cache"}
 PAGE_NAME = "900_test_passerelles_competences.txt"
 PAGE_STEM = PAGE_NAME.removesuffix(".txt")
 TEST_EMAIL = "passerelles-test@example.org"
@@ -48,28 +47,9 @@ QA_SAMPLE_EVERY = 10
 SWAP_WAIT_S = 300
 
 
-def _copied(name: str) -> bool:
-    return bool(name) and Path(name).parts[0] not in NOT_COPIED and "__pycache__" not in name
-
-
-def project_files() -> list[str]:
-    """Tracked and untracked (not ignored) files of the repository; every file if not a git checkout."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
-    )
-    if listing.returncode == 0:
-        names = listing.stdout.decode().split("\0")
-    else:
-        names = []
-        for folder, subfolders, files in os.walk(ROOT):
-            subfolders[:] = [d for d in subfolders if d not in NOT_COPIED]
-            names += [str((Path(folder) / f).relative_to(ROOT)) for f in files]
-    return sorted(name for name in names if _copied(name) and (ROOT / name).is_file())
-
-
 def page_text() -> str:
-    """The site navigation of a seed page (as the real pages have it) + the fictional body."""
-    lines = (seeds_dir() / "004_14400cae3f378927.txt").read_text(encoding="utf-8").splitlines()
+    """The site navigation of a real page (as the real pages have it) + the fictional body."""
+    lines = (pages_dir() / "004_14400cae3f378927.txt").read_text(encoding="utf-8").splitlines()
     header = lines[: lines.index("- 2030 AGENDA") + 1]
     return "\n".join(header) + "\n" + PAGE_BODY.format(email=TEST_EMAIL)
 
@@ -91,9 +71,9 @@ class Live:
             OIM_CACHE_DIR=str(self.cache),
             OIM_RASA_URL=self.rasa.url,
             OIM_RASA_TOKEN=self.rasa.token,
-            **{SEEDS_DIR_ENV: str(seeds_dir())},
         )
-        env.pop(KNOWLEDGE_DIR_ENV, None)
+        env.pop(KNOWLEDGE_DIR_ENV, None)  # the copy's own data/knowledge and data/pages
+        env.pop(PAGES_DIR_ENV, None)
         return env
 
     def bot(self, *args: str, timeout_s: float = 900) -> subprocess.CompletedProcess:
@@ -137,11 +117,7 @@ def urlopen_json(url: str) -> Iterator[dict]:
 @pytest.fixture(scope="module")
 def live(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     base = tmp_path_factory.mktemp("update")
-    project = base / "project"
-    for name in project_files():
-        target = project / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
+    project = copy_project(base / "project")
     assert model_path.name == f"{model_hash(project)}.tar.gz", "the copy must need the same model"
     cache = base / "cache"
     cache.mkdir()
