@@ -16,18 +16,21 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers
+from actions import answers, focused
 from actions.knowledge_store import current_knowledge
 from bot.knowledge import KnowledgeBase
 from bot.search import GOOD_SCORE, spacy_terms
+from bot.sentence_search import sentence_index
+from bot.user_text import has_words
 
 logger = logging.getLogger(__name__)
 
 
 def _warm_up() -> None:
-    """Load spaCy (search lemmatises questions) now, not during the first user's question."""
+    """Load spaCy and index the sentences now, not during the first user's question."""
     try:
         spacy_terms(["Qu'est-ce que l'OIM ?"])
+        sentence_index(current_knowledge())
     except Exception:  # noqa: BLE001 - the first real request will report the same problem
         logger.exception("warm-up of the knowledge search failed")
 
@@ -107,9 +110,57 @@ class _KnowledgeAction(Action):
         return send(reply, dispatcher)
 
 
+def _question(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    reply = focused.respond(kb, turn, domain, "intent")
+    return reply if reply.messages else answers.answer_question(kb, turn, domain)
+
+
 class ActionAnswerQuestion(_KnowledgeAction):
     action_name = "action_answer_question"
-    compose = staticmethod(answers.answer_question)
+    compose = staticmethod(_question)
+
+
+def _safety(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    match = kb.safety.match(turn.text)
+    return focused.safety_reply(match.category if match else "distress")
+
+
+# Small talk the classifier may read into a follow-up question ("où ça ?" as "oui", "c'est avec
+# qui ?" as "are you a bot?"): answered against the topic when it is a question about it.
+SMALL_TALK_RESPONSES = {
+    "affirm": "utter_affirm",
+    "deny": "utter_deny",
+    "bot_challenge": "utter_bot_challenge",
+    "ask_capabilities": "utter_capabilities",
+    "ask_asylum_visa": "utter_asylum_visa",
+}
+
+
+def _small_talk(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    reply = focused.answer_small_talk(kb, turn, domain)
+    if not reply.messages:
+        reply.say(SMALL_TALK_RESPONSES.get(turn.intent, "utter_affirm"))
+    return reply
+
+
+class ActionSmallTalk(_KnowledgeAction):
+    action_name = "action_small_talk"
+    compose = staticmethod(_small_talk)
+
+
+class ActionSafetyTriage(_KnowledgeAction):
+    action_name = "action_safety_triage"
+    compose = staticmethod(_safety)
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        # Staff see these conversations first (slot `urgent`); the id is not personal data.
+        logger.info("urgent conversation flagged: %s", tracker.sender_id)
+        return await super().run(dispatcher, tracker, domain)
 
 
 class ActionAnswerContact(_KnowledgeAction):
@@ -133,7 +184,12 @@ class ActionHumanHandoff(_KnowledgeAction):
 
 
 def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
-    return answers.answer_fallback(kb, turn, domain, MIN_PASSAGE_SCORE)
+    if not has_words(turn.text):
+        reply = answers.Reply()
+        reply.say("utter_ask_rephrase")  # "?", "...", an emoji: nothing to search with
+        return reply
+    reply = focused.respond(kb, turn, domain, "fallback")
+    return reply if reply.messages else answers.answer_fallback(kb, turn, domain, MIN_PASSAGE_SCORE)
 
 
 class ActionSearchFallback(_KnowledgeAction):
@@ -142,7 +198,8 @@ class ActionSearchFallback(_KnowledgeAction):
 
 
 def _out_of_scope(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
-    return answers.answer_out_of_scope(kb, turn, domain, MIN_PASSAGE_SCORE)
+    reply = focused.respond(kb, turn, domain, "out_of_scope")
+    return reply if reply.messages else answers.answer_out_of_scope(kb, turn, domain, MIN_PASSAGE_SCORE)
 
 
 class ActionOutOfScope(_KnowledgeAction):

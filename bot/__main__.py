@@ -17,7 +17,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.ingest", "bot.validate", "bot.search",
     "bot.channels", "bot.purge_trackers", "bot.web.cli",
-    "bot.update", "bot.evaluate", "bot.deploy", "bot.chat_cli",
+    "bot.update", "bot.evaluate", "bot.deploy", "bot.chat_cli", "bot.qa_set",
 )
 
 

@@ -22,6 +22,8 @@ from bot.textnorm import fold
 from bot.validate import validate_raw
 
 if TYPE_CHECKING:
+    from bot.question_analysis import AnsweringRules
+    from bot.safety import SafetyRules
     from bot.search import PassageIndex
 
 
@@ -105,11 +107,11 @@ class Entry:
         "yemen" finds "Yémen"; a name that is part of the written one also matches
         ("Etats-Unis" finds "États-Unis d'Amérique", "Tanzanie" finds "République-Unie de Tanzanie").
         """
-        wanted = _name_key(name)
+        wanted = name_key(name)
         if not wanted:
             return None
         for key, mention in self.countries.items():
-            written = _name_key(key)
+            written = name_key(key)
             if wanted == written or (len(wanted) >= 4 and f" {wanted} " in f" {written} "):
                 return mention
         return None
@@ -169,7 +171,8 @@ class SearchHit:
     raw_score: float = 0.0
 
 
-def _name_key(name: str) -> str:
+def name_key(name: str) -> str:
+    """Lower case, no accents, words separated by one space: how names are compared."""
     return re.sub(r"[^a-z0-9]+", " ", fold(name)).strip()
 
 
@@ -243,6 +246,8 @@ class KnowledgeBase:
         self._passages = {p.id: p for p in self._passage_list}
         self._index: PassageIndex | None = None
         self._index_lock = threading.Lock()
+        self._answering: AnsweringRules | None = None
+        self._safety: SafetyRules | None = None
 
     @classmethod
     def load(cls, knowledge_dir: Path | str | None = None) -> KnowledgeBase:
@@ -253,9 +258,51 @@ class KnowledgeBase:
         root = Path(knowledge_dir) if knowledge_dir is not None else paths.knowledge_dir()
         raw = read_knowledge(root)
         problems = validate_raw(raw)
-        if problems:
+        kb = cls.from_raw(raw) if not problems else None
+        if kb is not None:
+            problems.extend(kb._load_rules(root))
+        if problems or kb is None:
             raise KnowledgeError(problems)
-        return cls.from_raw(raw)
+        return kb
+
+    def _load_rules(self, root: Path) -> list[Problem]:
+        """Read answering.yml and safety.yml (how questions are read); their problems, if any."""
+        from pydantic import ValidationError
+
+        from bot.question_analysis import ANSWERING_FILE, AnsweringRules
+        from bot.safety import SAFETY_FILE, SafetyRules
+
+        problems: list[Problem] = []
+        for name, model, attribute in (
+            (ANSWERING_FILE, AnsweringRules, "_answering"),
+            (SAFETY_FILE, SafetyRules, "_safety"),
+        ):
+            try:
+                setattr(self, attribute, model.load(root))
+            except (OSError, ValueError, ValidationError) as error:
+                problems.append(Problem(name, None, f"invalid: {error}"))
+        for situation in self.answering.situations if self._answering else []:
+            if situation.entry not in self._entries:
+                problems.append(Problem(ANSWERING_FILE, None, f"situation {situation.name}: no entry {situation.entry}"))
+        return problems
+
+    @property
+    def answering(self) -> AnsweringRules:
+        """How questions are read (data/knowledge/answering.yml)."""
+        if self._answering is None:
+            from bot.question_analysis import AnsweringRules
+
+            self._answering = AnsweringRules.load(self.root or paths.knowledge_dir())
+        return self._answering
+
+    @property
+    def safety(self) -> SafetyRules:
+        """Safety triggers (data/knowledge/safety.yml)."""
+        if self._safety is None:
+            from bot.safety import SafetyRules
+
+            self._safety = SafetyRules.load(self.root or paths.knowledge_dir())
+        return self._safety
 
     @classmethod
     def from_raw(cls, raw: RawKnowledge) -> KnowledgeBase:

@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 # including our own pipeline component and the text folding it trains on.
 MODEL_INPUTS = (
     "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
-    "bot/linear_intent_classifier.py", "bot/textnorm.py",
+    "bot/linear_intent_classifier.py", "bot/textnorm.py", "bot/nlu_guards.py", "bot/user_text.py",
+    "bot/rasa_speedups.py",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 

@@ -34,6 +34,7 @@ class QAItem:
     expect_any: list[str] = field(default_factory=list)
     forbid: list[str] = field(default_factory=list)
     source: str | None = None
+    category: str = "other"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class QAOutcome:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.item.id,
+            "category": self.item.category,
             "question": " / ".join(self.item.turns),
             "expected_all": self.item.expect_all,
             "expected_any": self.item.expect_any,
@@ -83,14 +85,17 @@ def load_items(path: Path) -> list[QAItem]:
                 expect_any=[str(s) for s in raw.get("expect_any") or []],
                 forbid=[str(s) for s in raw.get("forbid") or []],
                 source=raw.get("source"),
+                category=str(raw.get("category") or "other"),
             )
         )
     return items
 
 
 def judge(item: QAItem, reply: str) -> list[str]:
-    """Reasons the reply fails the item (empty list: it passes)."""
+    """Reasons the reply fails the item (empty list: it passes). Silence always fails."""
     text = fold(reply)
+    if not text.strip():
+        return ["empty reply (silence)"]
     reasons = [f"missing «{s}»" for s in item.expect_all if fold(s) not in text]
     if item.expect_any and not any(fold(s) in text for s in item.expect_any):
         reasons.append("none of " + ", ".join(f"«{s}»" for s in item.expect_any))
@@ -112,3 +117,71 @@ def run_items(items: list[QAItem], send: Sender, parallel: int = PARALLEL_CONVER
     """Every item, in file order in the result."""
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         return list(pool.map(lambda item: run_item(item, send), items))
+
+
+def scores_by_category(outcomes: list[QAOutcome]) -> dict[str, tuple[int, int]]:
+    """(passed, total) per category, categories sorted by name, plus "all"."""
+    table: dict[str, list[int]] = {}
+    for outcome in outcomes:
+        for key in (outcome.item.category, "all"):
+            row = table.setdefault(key, [0, 0])
+            row[0] += int(outcome.passed)
+            row[1] += 1
+    return {key: (row[0], row[1]) for key, row in sorted(table.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
+
+
+def rest_sender(url: str, timeout_s: float = 60) -> Sender:
+    """send(sender, message) over a running assistant's REST channel (a plain HTTP POST)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    endpoint = url.rstrip("/") + "/webhooks/rest/webhook"
+
+    def send(sender: str, message: str) -> list[dict[str, Any]]:
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        request = urllib.request.Request(endpoint, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 - our own URL
+                return list(json.loads(answer.read()))
+        except urllib.error.HTTPError:
+            return []  # an HTTP error is what a messaging user sees as silence
+
+    return send
+
+
+def category_table(outcomes: list[QAOutcome]) -> str:
+    """A Markdown table of pass rates by category."""
+    lines = ["| category | passed | total | rate |", "| --- | ---: | ---: | ---: |"]
+    for name, (passed, total) in scores_by_category(outcomes).items():
+        label = f"**{name}**" if name == "all" else name
+        lines.append(f"| {label} | {passed} | {total} | {100 * passed / total:.1f} % |")
+    return "\n".join(lines)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `qa` subcommand."""
+    parser = subparsers.add_parser(
+        "qa", help="replay a QA file against a running assistant, scores by category",
+        description="Replays tests/qa/*.yml over the REST channel of a running assistant.",
+    )  # fmt: skip
+    parser.add_argument("files", nargs="*", type=Path, help="QA files (default: tests/qa/questions.yml)")
+    parser.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa server (default %(default)s)")
+    parser.add_argument("--failures", type=Path, default=None, help="write the failures to this YAML file")
+    parser.set_defaults(func=run)
+
+
+def run(args: Any) -> int:
+    """CLI entry point of `qa`: prints a table per file; exit 1 when an item fails."""
+    from bot.paths import repo_root
+
+    files = list(args.files) or [repo_root() / "tests" / "qa" / "questions.yml"]
+    send = rest_sender(args.url)
+    failed: list[dict[str, Any]] = []
+    for path in files:
+        outcomes = run_items(load_items(path), send)
+        print(f"\n{path.name}\n{category_table(outcomes)}")
+        failed.extend(o.to_dict() | {"file": path.name} for o in outcomes if not o.passed)
+    if args.failures is not None:
+        args.failures.write_text(yaml.safe_dump(failed, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return 1 if failed else 0

@@ -8,9 +8,13 @@ in credentials.yml as `bot.rasa_channel.ResilientRestInput` and served under the
 1. strips leading "/" (and spaces) from user text, so users cannot trigger intents or commands;
 2. sends the domain's `utter_action_error` text when processing raises, times out
    (OIM_REPLY_TIMEOUT_S, default 30 s; processing goes on in the background) or yields no message;
-3. rejects a body that is not a JSON object, a non-string, empty or over-long message
-   (OIM_MAX_MESSAGE_CHARS, default 2000, the web service's limit too), a bad sender or metadata
-   with a 400 JSON `{"error": ...}` instead of a 500.
+3. rejects a body that is not a JSON object, a message that is not a string, a bad sender or
+   metadata with a 400 JSON `{"error": ...}` instead of a 500;
+4. answers a message with nothing to read (spaces, control characters) or longer than
+   OIM_MAX_MESSAGE_CHARS (default 5000, the web service's limit too) with a polite message of the
+   domain (`utter_ask_rephrase`, `utter_message_too_long`), never with silence or an HTTP error a
+   messaging user would not see. Long messages under the limit are read from their question
+   sentences (bot/nlu_guards.py).
 
 With `?stream=true` the same messages are sent as JSON lines once processing ends.
 Importing this module also applies bot.rasa_speedups (Rasa imports it at start, via credentials.yml).
@@ -34,14 +38,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from bot import rasa_speedups
+from bot.user_text import clean_user_text
 
 rasa_speedups.apply()
 logger = logging.getLogger(__name__)
 
 ERROR_RESPONSE = "utter_action_error"
+EMPTY_RESPONSE = "utter_ask_rephrase"
+TOO_LONG_RESPONSE = "utter_message_too_long"
 MAX_MESSAGE_CHARS_ENV = "OIM_MAX_MESSAGE_CHARS"
 REPLY_TIMEOUT_ENV = "OIM_REPLY_TIMEOUT_S"
-DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_MAX_MESSAGE_CHARS = 5000
 DEFAULT_REPLY_TIMEOUT_S = 30.0
 MAX_SENDER_CHARS = 255  # the SQL tracker store's sender_id column
 
@@ -50,6 +57,15 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 class BadRequest(ValueError):
     """The request cannot be a user message; the text is the 400 answer's `error`."""
+
+
+class PoliteReply(ValueError):
+    """A well-formed request the assistant answers with one of its responses, without Rasa."""
+
+    def __init__(self, response_name: str, sender: str | None) -> None:
+        super().__init__(response_name)
+        self.response_name = response_name
+        self.sender = sender
 
 
 @dataclass(frozen=True)
@@ -89,11 +105,6 @@ def parse_request(body: bytes, max_chars: int) -> IncomingMessage:
     message = payload.get("message")
     if not isinstance(message, str):
         raise BadRequest("'message' must be a string")
-    if len(message) > max_chars:
-        raise BadRequest(f"'message' is longer than {max_chars} characters")
-    text = strip_command_prefix(clean_text(message)).strip()
-    if not text:
-        raise BadRequest("'message' is empty")
     sender = payload.get("sender")
     if sender is not None:
         if not isinstance(sender, str) or not sender.strip():
@@ -103,6 +114,11 @@ def parse_request(body: bytes, max_chars: int) -> IncomingMessage:
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object")
+    if len(message) > max_chars:
+        raise PoliteReply(TOO_LONG_RESPONSE, sender)
+    text = strip_command_prefix(clean_user_text(message)).strip()
+    if not text:
+        raise PoliteReply(EMPTY_RESPONSE, sender)
     return IncomingMessage(text=text, sender=sender, metadata=metadata)
 
 
@@ -115,13 +131,13 @@ def _env_number(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def error_text(request: Request) -> str | None:
-    """The domain's polite error message, or None when no model is loaded yet."""
+def error_text(request: Request, response_name: str = ERROR_RESPONSE) -> str | None:
+    """A text of the domain (by default the polite error), or None when no model is loaded yet."""
     agent = getattr(request.app.ctx, "agent", None)
     domain = getattr(agent, "domain", None) if agent is not None else None
     if domain is None:
         return None
-    for variant in domain.responses.get(ERROR_RESPONSE) or []:
+    for variant in domain.responses.get(response_name) or []:
         if variant.get("text"):
             return str(variant["text"])
     return None
@@ -191,6 +207,12 @@ class ResilientRestInput(RestInput):
                 incoming = parse_request(request.body, self.max_message_chars)
             except BadRequest as error:
                 return response.json({"error": str(error)}, status=400)
+            except PoliteReply as polite:
+                text = error_text(request, polite.response_name)
+                if text is None:
+                    return response.json({"error": "the assistant is not ready"}, status=503)
+                recipient = polite.sender or "default"
+                return response.json([{"recipient_id": recipient, "text": text}])
             sender_id, messages = await self.process(on_new_message, incoming)
             if not messages:
                 text = error_text(request)

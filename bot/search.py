@@ -148,9 +148,10 @@ class PassageIndex:
     neighbouring words ("aide_mouvement"), which favour passages using the question's expressions.
     """
 
-    def __init__(self, passages: Sequence[Passage], analyzer: TermAnalyzer) -> None:
+    def __init__(self, passages: Sequence[Passage], analyzer: TermAnalyzer, b: float = B) -> None:
         self.passages = tuple(passages)
         self._analyzer = analyzer
+        self._b = b  # length normalisation: sentences of very different lengths want less of it
         token_lists = analyzer([f"{p.section}\n{p.text}" for p in self.passages])
         self._tf: list[Counter[str]] = []
         self._lengths: list[int] = []
@@ -173,9 +174,9 @@ class PassageIndex:
         self._typos = TypoMatcher(Counter({t: n for t, n in df.items() if "_" not in t}))
 
     @classmethod
-    def build(cls, passages: Iterable[Passage], analyzer: TermAnalyzer | None = None) -> PassageIndex:
+    def build(cls, passages: Iterable[Passage], analyzer: TermAnalyzer | None = None, b: float = B) -> PassageIndex:
         """Index passages with spaCy lemmas (or another analyzer, e.g. in tests)."""
-        return cls(list(passages), analyzer or spacy_terms)
+        return cls(list(passages), analyzer or spacy_terms, b)
 
     def _resolve(self, token: Token) -> tuple[str | None, float]:
         """Vocabulary term for a query word (exact form, else typo correction) and its weight."""
@@ -187,6 +188,10 @@ class PassageIndex:
             if corrected is not None:
                 return corrected, FUZZY_WEIGHT
         return None, 0.0
+
+    def closest_term(self, word: str) -> str | None:
+        """The vocabulary word a misspelt word stands for, if any ("rapatriment")."""
+        return word if word in self._df else self._typos.closest(word)
 
     def query_terms(self, query: str) -> list[_QueryTerm]:
         """The weighted terms a question is searched with (unknown words have term None)."""
@@ -219,7 +224,7 @@ class PassageIndex:
                 continue
             for position in self._postings[qt.term]:
                 tf = self._tf[position][qt.term]
-                norm = 1 - B + B * self._lengths[position] / self._avg_length
+                norm = 1 - self._b + self._b * self._lengths[position] / self._avg_length
                 scores[position] += qt.weight * qt.idf * tf * (K1 + 1) / (tf + K1 * norm)
         # What a passage containing each query word once would score: the scale of this query.
         scale = sum(qt.idf * (qt.weight or 1.0) for qt in query_terms) or 1.0

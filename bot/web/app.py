@@ -29,7 +29,7 @@ from bot.web.state import CONFIG, CONVERSATIONS, HTTP, KNOWLEDGE, LIMITERS, RASA
 
 logger = logging.getLogger(__name__)
 
-# Largest request body accepted (a 2000-character message is at most ~12 kB of JSON).
+# Largest request body accepted (a 5000-character message is at most ~30 kB of JSON).
 MAX_BODY_BYTES = 64 * 1024
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 

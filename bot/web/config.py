@@ -43,7 +43,7 @@ class WebConfig:
     staff_token: str | None = None
     cors_origins: tuple[str, ...] = ()
     rasa_timeout_s: float = 10.0
-    max_message_chars: int = 2000
+    max_message_chars: int = 5000
     sender_per_minute: int = 20
     ip_per_minute: int = 60
     trust_forwarded_for: bool = False
@@ -69,7 +69,7 @@ class WebConfig:
             staff_token=reader.staff_token(),
             cors_origins=reader.origins("OIM_CORS_ORIGINS"),
             rasa_timeout_s=reader.number("OIM_RASA_TIMEOUT", 10.0, float, 0.5, 300),
-            max_message_chars=reader.number("OIM_MAX_MESSAGE_CHARS", 2000, int, 1, 20000),
+            max_message_chars=reader.number("OIM_MAX_MESSAGE_CHARS", 5000, int, 1, 20000),
             sender_per_minute=reader.number("OIM_RATE_SENDER_PER_MIN", 20, int, 1, 100000),
             ip_per_minute=reader.number("OIM_RATE_IP_PER_MIN", 60, int, 1, 100000),
             trust_forwarded_for=reader.flag("OIM_TRUST_FORWARDED_FOR", False),

@@ -1,0 +1,491 @@
+"""Answer the question that was asked: the topic is a prior, a page sentence is the answer.
+
+Why: an intent tells which topic a message is about, not what it asks. For every knowledge
+question the sentences of the pages are ranked against it (bot.sentence_search), the topic's own
+first; the best one leads the reply, verbatim, with its source. When the question asks about
+something the pages do not say (cost, delay, papers...), the reply says so for that point first.
+Follow-ups that name no topic ("c'est avec qui ?") are read against the topic of the conversation;
+situations told in the user's words lead to the programme that fits; two questions get two
+answers; a message that tells of danger gets help first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from actions.answers import (
+    ASPECT_INTENTS,
+    FOLLOW_UP_INTENT,
+    Reply,
+    Turn,
+    answer_question,
+    contact_card,
+    contacts_for_entry,
+)
+from actions.texts import DomainDict
+from bot.knowledge import Entry, KnowledgeBase, name_key
+from bot.question_analysis import QuestionAnalysis, analyse, spell_ordinals
+from bot.search import stop_words
+from bot.sentence_search import LIST_EVIDENCE, RankedUnit, SentenceIndex, Unit, sentence_index, text_shows
+from bot.textnorm import fold, folded_words
+from bot.user_text import clean_user_text, focus
+
+# A sentence scoring at least this (search score + bonuses, bot.sentence_search) answers the
+# question; below it, the topic's summary or an honest "not in the documents" is safer.
+GOOD_SENTENCE = 0.30
+# Outside the topic the conversation is about, a sentence must match the question this well.
+GOOD_ON_PAGE = 0.40
+GOOD_OUTSIDE_TOPIC = 0.48
+# Without any topic, a sentence found in all pages must match this well to be offered as the answer.
+GOOD_WITHOUT_TOPIC = 0.40
+# An aspect (cost, delay...) counts as answered by a sentence showing its evidence at this score.
+ASPECT_ANSWERED = 0.25
+# A sentence of another topic answers a question without question word only if it matches this well.
+STRONG_MATCH = 0.5
+# A question naming something no page speaks of ("cours de langue", "budget") gets "the pages
+# do not speak of it", unless a sentence still matches it this well.
+UNKNOWN_WORDS_OVERRIDE = 0.55
+# A lead sentence longer than this is cut at a word boundary (a phone screen).
+MAX_SENTENCE_CHARS = 420
+# A list given whole (observers, countries...) is cut after this many characters.
+MAX_LIST_CHARS = 700
+# Title words that name no topic in particular.
+GENERIC_TITLE_WORDS = frozenset(
+    [
+        "aide",
+        "oim",
+        "organisation",
+        "migration",
+        "migrations",
+        "migrants",
+        "migrant",
+        "humanitaire",
+        "humanitaires",
+        "internationale",
+        "internationales",
+        "international",
+        "combien",
+        "personnes",
+        "volontaire",
+        "ou",
+        "est",
+        "les",
+        "de",
+        "la",
+        "le",
+        "des",
+        "du",
+        "et",
+        "l",
+    ]
+)
+KNOWLEDGE_MODES = ("intent", "fallback", "out_of_scope", "small_talk")
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One question of the message and what it was found to be about."""
+
+    text: str
+    analysis: QuestionAnalysis
+    own_words: tuple[str, ...]
+
+
+def _prefix(word: str) -> str:
+    return word[:6]
+
+
+def _title_words(entry: Entry) -> frozenset[str]:
+    return frozenset(
+        _prefix(w) for w in folded_words(entry.title) if len(w) > 2 and w not in GENERIC_TITLE_WORDS
+    )
+
+
+def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
+    """Entries whose title words the message uses ("réinstallation", "dialogue", "CRISP")."""
+    prefixes = {_prefix(w) for w in words}
+    return [e for e in kb.entries() if prefixes & _title_words(e)]
+
+
+def own_words(kb: KnowledgeBase, analysis: QuestionAnalysis) -> tuple[str, ...]:
+    """The words a question brings besides question words, cues, pointers and stop words."""
+    empty = {fold(w) for w in kb.answering.followups.empty_words} | stop_words()
+    return tuple(w for w in folded_words(analysis.rest) if len(w) > 1 and w not in empty) + tuple(
+        re.findall(r"\b\d+\b", analysis.rest)
+    )
+
+
+def is_followup(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) -> bool:
+    """A short question that names no other topic, asked while a topic is on."""
+    if topic is None:
+        return False
+    if turn.programme and kb.entry_for_programme(turn.programme) not in (None, topic):
+        return False
+    others = [e for e in named_entries(kb, part.own_words) if e.id != topic.id]
+    if others:
+        return False
+    limit = kb.answering.followups.max_own_words
+    return len(part.own_words) <= limit and bool(
+        part.analysis.pointer
+        or part.analysis.qtype
+        or part.analysis.aspect
+        or turn.country
+        or len(part.own_words) <= 1
+    )
+
+
+def choose_entry(
+    kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None
+) -> tuple[Entry | None, str]:
+    """The entry the question is about, and why: situation, programme, follow-up, intent, none."""
+    if not turn.programme:
+        situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
+        if situation is not None:
+            entry = kb.entry(situation.entry)
+            if entry is not None:
+                return entry, "situation"
+    if turn.programme:
+        entry = kb.entry_for_programme(turn.programme)
+        if entry is not None:
+            return entry, "programme"
+    if is_followup(kb, part, turn, topic):
+        return topic, "followup"
+    if nlu_entry is not None:
+        return nlu_entry, "intent"
+    named = named_entries(kb, part.own_words)
+    if len(named) == 1:
+        return named[0], "named"
+    return None, "none"
+
+
+def _summary_line(entry: Entry) -> str:
+    """The first sentence of the entry's answer (two when the first is as short as "Oui.")."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(entry.answer.split()))
+    line = ""
+    for sentence in sentences:
+        line = f"{line} {sentence}".strip()
+        if len(line.split()) >= 6:
+            break
+    return line
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool) -> str:
+    """What the reply quotes: the sentence (with the one before when it starts with "Il"...),
+    the list item under its heading, or the whole list."""
+    siblings = index.siblings(unit)
+    if unit.list_item:
+        heading = unit.section or ""
+        if whole_list:
+            items = [u.text for u in siblings if u.list_item]
+            return _cut(f"{heading} : " + " ; ".join(items), MAX_LIST_CHARS)
+        return _cut(f"{heading} : {unit.text}" if heading else unit.text, MAX_SENTENCE_CHARS)
+    text = f"{unit.context} {unit.text}".strip()
+    return _cut(text, MAX_SENTENCE_CHARS * 2 if len(text) > MAX_SENTENCE_CHARS else MAX_SENTENCE_CHARS)
+
+
+def source_of(kb: KnowledgeBase, unit: Unit) -> str:
+    """'Page title — section' of a unit, what hotline staff quote."""
+    title = kb.source_title(unit.passage_id)
+    return f"{title} — {unit.section}" if unit.section else title
+
+
+def search_query(part: Part, turn: Turn, why: str, entry: Entry | None = None) -> str:
+    """What the sentences are ranked against: the question, ordinals spelt out, and for a
+    follow-up the previous message too ("le dialogue de 2013" / "c'était où ?")."""
+    query = without_title_words(spell_ordinals(part.text), entry)
+    if why == "followup" and len(turn.said) >= 2:
+        query = f"{query} {spell_ordinals(turn.said[-2])}"
+    return query
+
+
+def without_title_words(text: str, entry: Entry | None) -> str:
+    """The question without the words naming its topic: every sentence of the topic is about
+    the topic, what ranks them is what the question asks beyond it ("les partenaires du
+    dialogue de haut niveau" -> "les partenaires"). Kept whole when nothing else is left."""
+    if entry is None:
+        return text
+    title = _title_words(entry)
+    kept = re.sub(r"[^\W\d_]+", lambda m: " " if _prefix(fold(m.group(0))) in title else m.group(0), text)
+    stops = stop_words()
+    if not [w for w in folded_words(kept) if len(w) > 2 and w not in stops]:
+        return text
+    return kept
+
+
+def anchors(part: Part, turn: Turn) -> list[str]:
+    """Named things of the question a sentence must hold to answer it: years, the country."""
+    found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
+    if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(part.text):
+        found.append(turn.country)
+    return found
+
+
+def _holds(unit: Unit, wanted: list[str]) -> bool:
+    text = name_key(f"{unit.context} {unit.section} {unit.text}")
+    return all(name_key(w) in text for w in wanted)
+
+
+def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str) -> RankedUnit | None:
+    """The best unit for the question; for a follow-up, the topic's best unit showing the type."""
+    evidence = part.analysis.evidence
+    hits = index.rank(search_query(part, turn, why, entry), entry, evidence, k=60)
+    wanted = anchors(part, turn)
+    hits = [h for h in hits if _holds(h.unit, wanted)]
+    if why == "followup" and entry is not None:
+        in_topic = [h for h in hits if h.in_topic and h.shows_type]
+        if in_topic:
+            best = in_topic[0]
+            return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
+        if evidence != "none":
+            topic = index.topic_passages(entry)
+            for unit in index.units:
+                if unit.passage_id in topic and evidence in unit.features and _holds(unit, wanted):
+                    return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
+            return None
+    return hits[0] if hits else None
+
+
+def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnalysis) -> bool:
+    if hit is None or not hit.shows_type:
+        return False
+    if entry is None:
+        return hit.score >= GOOD_WITHOUT_TOPIC
+    if not hit.in_topic and analysis.qtype is None and hit.search_score < STRONG_MATCH:
+        return False  # a yes/no question about the topic: another topic's sentence must match well
+    if hit.in_topic:
+        return hit.score >= GOOD_SENTENCE
+    return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
+
+
+def _aspect_hit(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+    """The best unit of the topic showing the aspect's evidence (e.g. 'critères' for conditions)."""
+    evidence = part.analysis.aspect_evidence
+    if evidence is None:
+        return None
+    for hit in index.rank(part.text, entry, "none", k=20, within_topic=entry is not None):
+        if evidence.search(fold(hit.unit.text)) and hit.search_score >= ASPECT_ANSWERED:
+            return hit
+    return None
+
+
+def _is_generic(kb: KnowledgeBase, part: Part, entry: Entry) -> bool:
+    """'c'est quoi le rapatriement ?': nothing asked beyond the topic itself."""
+    if part.analysis.qtype is not None or part.analysis.aspect is not None:
+        return False
+    title = _title_words(entry) | {_prefix(w) for w in folded_words(entry.programme or "")}
+    return all(_prefix(w) in title or w in GENERIC_TITLE_WORDS for w in part.own_words)
+
+
+def say_gap(
+    reply: Reply,
+    kb: KnowledgeBase,
+    entry: Entry | None,
+    missing: str,
+    domain: DomainDict,
+    kind: str = "point",
+) -> None:
+    """'The documents do not say <point>' (or 'do not speak of <words>') first, then what they
+    say about the topic, then the contact."""
+    if entry is None:
+        reply.say(f"utter_gap_{kind}", missing=missing)
+        return
+    reply.say(
+        f"utter_gap_{kind}_topic",
+        missing=missing,
+        title=entry.title,
+        summary=_summary_line(entry),
+        sources=" ; ".join(dict.fromkeys(kb.source_title(s) for s in entry.sources[:1])),
+    )
+    contacts = contacts_for_entry(kb, entry)
+    if contacts:
+        for contact in contacts:
+            reply.say(
+                "utter_contact_card",
+                card=contact_card(contact, domain),
+                sources=kb.source_title(contact.source),
+            )
+    else:
+        reply.say("utter_gap_contact", title=entry.title)
+
+
+def say_unit(
+    reply: Reply, kb: KnowledgeBase, index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry | None
+) -> None:
+    # A list item answers alone when it shows what was asked ("quand a eu lieu la table ronde ?");
+    # "quels sont les observateurs ?" or "combien d'États participants ?" want the list.
+    evidence = part.analysis.evidence
+    whole_list = hit.unit.list_item and (
+        evidence in LIST_EVIDENCE or (evidence != "none" and not text_shows(hit.unit.text, evidence))
+    )
+    summary = _summary_line(entry) if entry is not None and hit.in_topic else ""
+    reply.say(
+        "utter_focused_answer",
+        sentence=unit_text(index, hit.unit, whole_list),
+        summary=f"\n\n{summary}" if summary and fold(summary) not in fold(hit.unit.text) else "",
+        sources=source_of(kb, hit.unit),
+    )
+
+
+def answer_part(
+    kb: KnowledgeBase,
+    part: Part,
+    turn: Turn,
+    domain: DomainDict,
+    topic: Entry | None,
+    nlu_entry: Entry | None,
+    mode: str,
+) -> tuple[Reply, Entry | None]:
+    """One question's reply and the entry it was about."""
+    index = sentence_index(kb)
+    entry, why = choose_entry(kb, part, turn, topic, nlu_entry)
+    reply = Reply()
+    analysis = part.analysis
+
+    if analysis.aspect is not None:
+        hit = _aspect_hit(index, part, entry)
+        if hit is not None:
+            say_unit(reply, kb, index, hit, part, entry)
+        else:
+            say_gap(reply, kb, entry, analysis.aspect.missing, domain)
+        return reply, entry
+
+    if why != "situation":
+        ignore = (
+            frozenset(fold(w) for w in (turn.country or "").split())
+            | GENERIC_TITLE_WORDS
+            | frozenset(fold(w) for w in kb.answering.followups.empty_words)
+        )
+        unknown = index.unknown_nouns(part.text, ignore)
+        if unknown:
+            hit = _best(index, part, turn, entry, why)
+            if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:
+                words = " », « ".join(unknown)
+                say_gap(reply, kb, entry, words, domain, kind="words")
+                return reply, entry
+
+    if (
+        entry is not None
+        and why in ("intent", "programme", "situation", "named")
+        and _is_generic(kb, part, entry)
+    ):
+        return _summary_reply(kb, turn, domain, entry, why), entry
+    if entry is not None and turn.intent in ASPECT_INTENTS and why == "intent":
+        return _summary_reply(kb, turn, domain, entry, why), entry
+
+    hit = _best(index, part, turn, entry, why)
+    if _answers(hit, entry, analysis):
+        assert hit is not None
+        say_unit(reply, kb, index, hit, part, entry)
+        if why == "situation":
+            reply.messages.insert(
+                0, {"response": "utter_situation_intro", "title": entry.title if entry else ""}
+            )
+        return reply, entry if hit.in_topic or entry is None else entry
+
+    if entry is not None:
+        if analysis.qtype is not None and why == "followup":
+            say_gap(reply, kb, entry, analysis.qtype.missing, domain)
+            return reply, entry
+        if mode == "intent" or why in ("situation", "programme", "named"):
+            return _summary_reply(kb, turn, domain, entry, why), entry
+    return reply, None
+
+
+def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Entry, why: str) -> Reply:
+    """The curated answer of the entry (bot.answers), as for a question naming the topic."""
+    intent = turn.intent if why == "intent" else (entry.intents[0] if entry.intents else turn.intent)
+    if why == "followup" and turn.country:
+        intent = FOLLOW_UP_INTENT
+    focused_turn = Turn(
+        intent=intent,
+        text=turn.text,
+        programme=turn.programme if why != "situation" else entry.programme,
+        country=turn.country if why != "situation" else None,
+        contact_target=turn.contact_target,
+        topic=entry.id,
+        programme_slot=entry.programme or turn.programme_slot,
+        said=turn.said,
+    )
+    reply = answer_question(kb, focused_turn, domain)
+    if why == "situation":
+        reply.messages.insert(0, {"response": "utter_situation_intro", "title": entry.title})
+    return reply
+
+
+def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
+    """The whole reply to a message: safety first, then one answer per question (two at most)."""
+    full = clean_user_text(turn.text)
+    match = kb.safety.match(full)
+    if match is not None:
+        return safety_reply(match.category)
+    text = focus(full)
+    topic = kb.entry(turn.topic) if turn.topic else None
+    nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
+    texts = kb.answering.split_questions(text, stop_words()) if text else [text]
+    parts = []
+    for text in texts:
+        analysis = analyse(kb.answering, text)
+        parts.append(Part(text, analysis, own_words(kb, analysis)))
+
+    reply = Reply()
+    current = topic
+    for part in parts:
+        # The intent was read from the whole message: with two questions it fits neither for sure.
+        prior = nlu_entry if len(parts) == 1 else None
+        part_turn = replace(turn, text=part.text) if len(parts) > 1 else turn
+        part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
+        if not part_reply.messages:
+            continue
+        reply.messages.extend(part_reply.messages)
+        reply.slots.update(part_reply.slots)
+        if entry is not None:
+            current = entry
+            reply.slots["topic"] = entry.id
+            if entry.programme:
+                reply.slots["programme"] = entry.programme
+    return reply
+
+
+def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """A follow-up question the classifier took for small talk ("où ça ?" read as "oui"): answered
+    against the current topic; anything else gets an empty reply (the small-talk text is said)."""
+    full = clean_user_text(turn.text)
+    match = kb.safety.match(full)
+    if match is not None:
+        return safety_reply(match.category)
+    if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
+        return respond(kb, turn, domain, "small_talk")
+    topic = kb.entry(turn.topic) if turn.topic else None
+    if topic is None:
+        return Reply()
+    analysis = analyse(kb.answering, full)
+    part = Part(full, analysis, own_words(kb, analysis))
+    if not (analysis.qtype or analysis.aspect) or not is_followup(kb, part, turn, topic):
+        return Reply()
+    return respond(kb, turn, domain, "small_talk")
+
+
+def safety_reply(category: str) -> Reply:
+    """Help first: the category's words, emergency services, a person; flagged urgent for staff."""
+    reply = Reply()
+    reply.say(f"utter_safety_{category}")
+    reply.say("utter_safety_person")
+    reply.slots["urgent"] = True
+    reply.slots["handoff_requested"] = True
+    return reply
+
+
+def compose(kb: KnowledgeBase, turn: Turn, domain: dict[str, Any], mode: str) -> Reply:
+    """Entry point for the actions; falls back to the honest 'no information' when nothing fits."""
+    reply = respond(kb, turn, domain, mode)
+    return reply
