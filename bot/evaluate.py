@@ -25,11 +25,11 @@ import yaml
 from bot import nlu_eval
 from bot.candidate_model import file_sha, training_lock
 from bot.candidate_stack import CandidateStack, StackError, rasa_env
-from bot.gates import FAIL, NLU_MODES, PASS, SKIP, GateConfig, GateResult, load_gate_config
+from bot.gates import FAIL, NLU_MODES, PASS, SKIP, GateConfig, GateResult, QASetGate, load_gate_config
 from bot.model_cache import cache_root, model_hash
 from bot.paths import knowledge_dir, pages_dir, repo_root
 from bot.prechecks import check_training_data
-from bot.qa_set import load_items, run_items
+from bot.qa_set import QAOutcome, load_items, run_items, scores_by_category
 
 GATE_NAMES = ("training_data", "knowledge", "rasa_validate", "nlu", "stories", "qa")
 RESULT_FILE = "result.json"
@@ -249,6 +249,79 @@ def evaluate_nlu_holdout(
     return cached_gate(f"nlu-holdout-{file_sha(model)}-{file_sha(holdout)}", compute, use_cache)
 
 
+def _rate(passed: int, total: int) -> float:
+    return passed / total if total else 0.0
+
+
+def _categories(count: int) -> str:
+    return f"{count} category" if count == 1 else f"{count} categories"
+
+
+def qa_set_scores(gate: QASetGate, outcomes: list[QAOutcome], category_min: float) -> dict:
+    """One QA file's pass rate against its minimum and each category's against category_min."""
+    scores = scores_by_category(outcomes)
+    passed, total = scores.pop("all", (0, 0))
+    rate = _rate(passed, total)
+    categories = [
+        {"category": name, "passed": p, "total": n, "rate": round(_rate(p, n), 4), "met": _rate(p, n) >= category_min}
+        for name, (p, n) in scores.items()
+    ]  # fmt: skip
+    return {
+        "name": gate.name, "title": gate.title, "file": gate.file, "passed": passed, "total": total,
+        "pass_rate": round(rate, 4), "pass_rate_min": gate.pass_rate_min,
+        "met": total > 0 and rate >= gate.pass_rate_min, "categories": categories,
+    }  # fmt: skip
+
+
+def qa_gate(
+    runs: list[tuple[QASetGate, list[QAOutcome]]], category_min: float, seconds: float = 0.0
+) -> GateResult:
+    """The QA verdict: each file's pass rate against its own minimum, every category of every file
+    against category_min. details["sets"] has the per-file, per-category scores for the report.
+    """
+    sets = [qa_set_scores(gate, outcomes, category_min) for gate, outcomes in runs]
+    failed = [o.to_dict() | {"set": gate.name} for gate, outcomes in runs for o in outcomes if not o.passed]
+    low = [
+        f"{row['title']} {cat['category']} {cat['passed']}/{cat['total']} ({cat['rate']:.1%})"
+        for row in sets
+        for cat in row["categories"]
+        if not cat["met"]
+    ]
+    misses = [
+        f"{row['title']} ({row['file']}): {row['passed']}/{row['total']} pass "
+        f"({row['pass_rate']:.1%} < {row['pass_rate_min']:.1%})"
+        for row in sets
+        if not row["met"]
+    ]
+    if low:
+        misses.append(f"{_categories(len(low))} below {category_min:.1%}: " + ", ".join(low))
+    summary = ", ".join(
+        f"{row['title']} {row['passed']}/{row['total']} "
+        f"({row['pass_rate']:.1%} {'>=' if row['met'] else '<'} {row['pass_rate_min']:.1%})"
+        for row in sets
+    )
+    if low:
+        shown = ", ".join(low[:4]) + (", …" if len(low) > 4 else "")
+        summary += f"; {_categories(len(low))} < {category_min:.1%}: {shown}"
+    else:
+        summary += f"; every category >= {category_min:.1%}"
+    if failed:
+        summary += "; failed: " + ", ".join(f["id"] for f in failed[:5])
+        summary += f" (+{len(failed) - 5} more)" if len(failed) > 5 else ""
+    passed = sum(row["passed"] for row in sets)
+    total = sum(row["total"] for row in sets)
+    problems = misses + [
+        f"{f['id']} ({f['set']}, {f['category']}): {'; '.join(f['reasons'])}" for f in failed
+    ]
+    details = {
+        "total": total, "passed": passed, "pass_rate": round(_rate(passed, total), 4),
+        "category_pass_rate_min": category_min, "sets": sets, "failed": failed,
+    }  # fmt: skip
+    return GateResult(
+        "qa", FAIL if misses else PASS, summary, seconds=seconds, problems=problems, details=details
+    )
+
+
 def evaluate_qa(
     root: Path,
     model: Path,
@@ -257,18 +330,23 @@ def evaluate_qa(
     config: GateConfig,
     use_cache: bool = True,
 ) -> GateResult:
-    """The conversation QA set over REST against the candidate model and knowledge."""
-    qa_file = root / config.qa_file
-    if not qa_file.exists():
-        return GateResult("qa", SKIP, f"{config.qa_file} not found: no conversation test run")
-    items = load_items(qa_file)
+    """Both conversation QA sets (tuned, held-out) over REST against the candidate model and knowledge."""
+    qa_sets = config.qa_sets()
+    missing = [gate.file for gate in qa_sets if not (root / gate.file).exists()]
+    if len(missing) == len(qa_sets):
+        return GateResult("qa", SKIP, f"{', '.join(missing)} not found: no conversation test run")
+    if missing:
+        return GateResult("qa", FAIL, f"{', '.join(missing)} not found (gates.yml, qa)")
+    items = {gate.name: load_items(root / gate.file) for gate in qa_sets}
+    thresholds = repr([*qa_sets, config.qa_category_pass_rate_min])  # a new threshold is a new verdict
     key = (
         "qa-"
         + hashlib.sha256(
             "|".join(
                 [
                     file_sha(model),
-                    file_sha(qa_file),
+                    *(file_sha(root / gate.file) for gate in qa_sets),
+                    thresholds,
                     tree_hash([knowledge]),
                     tree_hash([root / n for n in QA_CODE]),
                 ]
@@ -279,26 +357,16 @@ def evaluate_qa(
     def compute(folder: Path) -> GateResult:
         started = time.monotonic()
         running = stack()
-        outcomes = run_items(items, running.send)
-        failed = [o.to_dict() for o in outcomes if not o.passed]
-        passed = len(outcomes) - len(failed)
-        rate = passed / len(outcomes) if outcomes else 0.0
-        status = PASS if rate >= config.qa_pass_rate_min else FAIL
-        relation = ">=" if status == PASS else "<"
-        summary = f"{passed}/{len(outcomes)} conversations pass ({rate:.1%} {relation} {config.qa_pass_rate_min:.1%})"
-        if failed:
-            summary += "; failed: " + ", ".join(f["id"] for f in failed[:5])
+        runs = [(gate, run_items(items[gate.name], running.send)) for gate in qa_sets]
         (folder / "qa_results.json").write_text(
-            json.dumps([o.to_dict() for o in outcomes], ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps(
+                [o.to_dict() | {"set": gate.name} for gate, outcomes in runs for o in outcomes],
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
         )
-        return GateResult(
-            "qa",
-            status,
-            summary,
-            seconds=time.monotonic() - started,
-            problems=[f"{f['id']}: {'; '.join(f['reasons'])}" for f in failed],
-            details={"total": len(outcomes), "passed": passed, "pass_rate": round(rate, 4), "failed": failed},
-        )
+        return qa_gate(runs, config.qa_category_pass_rate_min, seconds=time.monotonic() - started)
 
     return cached_gate(key, compute, use_cache)
 
@@ -513,7 +581,7 @@ def keep_results(root: Path, results: list[GateResult]) -> list[Path]:
 
 
 def summary_text(results: list[GateResult], report: Path) -> str:
-    """The terminal summary: one line per gate, the NLU figures, where the report is."""
+    """The terminal summary: one line per gate, the NLU figures, QA by category, where the report is."""
     lines = ["", "Gates:"]
     lines += [f"  {r.line()}" for r in results]
     for result in results:
@@ -529,5 +597,15 @@ def summary_text(results: list[GateResult], report: Path) -> str:
                     f"  {row['intent']:32} F1 {row['f1']:.2f}  P {row['precision']:.2f}  R {row['recall']:.2f}"
                     + (f"  (confused with {confused})" if confused else "")
                 )
+        qa_sets = (result.details.get("sets") or []) if result.name == "qa" else []
+        for row in qa_sets:
+            categories = ", ".join(
+                f"{c['category']} {c['passed']}/{c['total']}" + ("" if c["met"] else " (LOW)")
+                for c in row["categories"]
+            )
+            lines.append(
+                f"QA {row['title']} ({row['file']}): {row['passed']}/{row['total']} ({row['pass_rate']:.1%}); "
+                f"by category: {categories}"
+            )
     lines.append(f"Report: {report}")
     return "\n".join(lines)

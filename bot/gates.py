@@ -26,6 +26,19 @@ class GateConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class QASetGate:
+    """One QA file of the QA gate: 'tuned' (tuned on) or 'holdout' (never tuned on)."""
+
+    name: str
+    file: str
+    pass_rate_min: float
+
+    @property
+    def title(self) -> str:
+        return "tuned set" if self.name == "tuned" else "held-out set"
+
+
+@dataclass(frozen=True)
 class GateConfig:
     """Thresholds of every gate (see gates.yml for what each one means)."""
 
@@ -43,9 +56,19 @@ class GateConfig:
     stories_max_failed: int
     qa_file: str
     qa_pass_rate_min: float
+    qa_holdout_file: str
+    qa_holdout_pass_rate_min: float
+    qa_category_pass_rate_min: float
 
     def nlu_macro_f1_min(self, mode: str) -> float:
         return self.nlu_cv_macro_f1_min if mode == "cross_validation" else self.nlu_holdout_macro_f1_min
+
+    def qa_sets(self) -> list[QASetGate]:
+        """The QA files the QA gate replays, each with its overall minimum (tuned set first)."""
+        return [
+            QASetGate("tuned", self.qa_file, self.qa_pass_rate_min),
+            QASetGate("holdout", self.qa_holdout_file, self.qa_holdout_pass_rate_min),
+        ]
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -84,6 +107,9 @@ def load_gate_config(root: Path | None = None) -> GateConfig:
         stories_max_failed=int(_get(data, "stories.max_failed")),
         qa_file=str(_get(data, "qa.file")),
         qa_pass_rate_min=float(_get(data, "qa.pass_rate_min")),
+        qa_holdout_file=str(_get(data, "qa.holdout_file")),
+        qa_holdout_pass_rate_min=float(_get(data, "qa.holdout_pass_rate_min")),
+        qa_category_pass_rate_min=float(_get(data, "qa.category_pass_rate_min")),
     )
 
 

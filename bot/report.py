@@ -233,15 +233,40 @@ def _stories_section(result: GateResult) -> list[str]:
     return lines + [""]
 
 
+def _qa_set_table(row: dict[str, Any], category_min: float | None) -> list[str]:
+    """One QA file's pass rate per category (the file's own minimum applies to the total)."""
+    lines = [
+        "",
+        f"### {row['title'].capitalize()} (`{row['file']}`): {row['passed']}/{row['total']} pass, "
+        f"{row['pass_rate']:.1%} (minimum {row['pass_rate_min']:.1%})",
+        "",
+    ]
+    minimum = f" (min {category_min:.0%})" if category_min is not None else ""
+    lines += [f"| category | passed | total | rate | met{minimum} |", "| --- | ---: | ---: | ---: | :---: |"]
+    for cat in row.get("categories") or []:
+        met = "yes" if cat["met"] else "**no**"
+        lines.append(
+            f"| {_cell(cat['category'])} | {cat['passed']} | {cat['total']} | {cat['rate']:.1%} | {met} |"
+        )
+    met = "yes" if row["met"] else "**no**"
+    lines.append(f"| **all** | {row['passed']} | {row['total']} | {row['pass_rate']:.1%} | {met} |")
+    return lines
+
+
 def _qa_section(result: GateResult) -> list[str]:
     details = result.details
     lines = ["## Conversation QA set", "", f"{result.summary}."]
+    for row in details.get("sets") or []:
+        lines += _qa_set_table(row, details.get("category_pass_rate_min"))
     failed = details.get("failed") or []
     if failed:
+        titles = {row["name"]: row["title"] for row in details.get("sets") or []}
         lines += [
             "",
-            "| id | question | expected | got | why |",
-            "| --- | --- | --- | --- | --- |",
+            "Failed conversations:",
+            "",
+            "| id | question | expected | got | why | set, category |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for item in failed:
             expected = []
@@ -251,9 +276,12 @@ def _qa_section(result: GateResult) -> list[str]:
                 expected.append("one of: " + ", ".join(item["expected_any"]))
             if item["forbid"]:
                 expected.append("never: " + ", ".join(item["forbid"]))
+            where = ", ".join(
+                str(x) for x in (titles.get(item.get("set"), item.get("set")), item.get("category")) if x
+            )
             lines.append(
                 f"| {item['id']} | {_cell(item['question'])} | {_cell('; '.join(expected))} | "
-                f"{_cell(_short(item['got']))} | {_cell('; '.join(item['reasons']))} |"
+                f"{_cell(_short(item['got']))} | {_cell('; '.join(item['reasons']))} | {_cell(where)} |"
             )
     return lines + [""]
 

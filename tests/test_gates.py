@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.evaluate import cached_gate, check_knowledge
-from bot.gates import FAIL, PASS, GateConfigError, GateResult, load_gate_config
+from bot.evaluate import cached_gate, check_knowledge, qa_gate, summary_text
+from bot.gates import FAIL, PASS, GateConfigError, GateResult, QASetGate, load_gate_config
 from bot.knowledge_diff import diff_knowledge
 from bot.paths import knowledge_dir, pages_dir, repo_root
 from bot.prechecks import check_training_data, domain_intents, nlu_example_counts
-from bot.qa_set import QAItem, judge
+from bot.qa_set import QAItem, QAOutcome, judge
 from bot.textnorm import fold
 from bot.yamlio import dump_yaml
 
@@ -41,6 +41,12 @@ def test_gate_thresholds_come_from_gates_yml(tmp_path: Path) -> None:
     config = load_gate_config(ROOT)
     assert 0.5 <= config.nlu_cv_macro_f1_min <= 1 and 0.5 <= config.nlu_holdout_macro_f1_min <= 1
     assert 0.5 <= config.qa_pass_rate_min <= 1
+    assert 0.5 <= config.qa_holdout_pass_rate_min <= 1 and 0.5 <= config.qa_category_pass_rate_min <= 1
+    assert [(s.name, s.file) for s in config.qa_sets()] == [
+        ("tuned", config.qa_file),
+        ("holdout", config.qa_holdout_file),
+    ]
+    assert all((ROOT / s.file).exists() for s in config.qa_sets())
     assert config.min_examples_per_intent >= 5  # 5-fold cross-validation drops intents below 5
     assert config.stories_max_failed == 0
     assert config.nlu_default_mode == "cross_validation"
@@ -220,6 +226,109 @@ def test_qa_judging_follows_the_qa_readme() -> None:
     assert judge(item, "Depuis la Libye") == ["missing «Yémen»"]
     assert judge(item, "Yémen, Libye, appelez le +212 000") == ["forbidden «+212» present"]
     assert "none of" in judge(item, "Yémen")[0]
+
+
+TUNED = QASetGate("tuned", "tests/qa/questions.yml", 0.97)
+HOLDOUT = QASetGate("holdout", "tests/qa/holdout.yml", 0.95)
+
+
+def outcomes(prefix: str, **categories: tuple[int, int]) -> list[QAOutcome]:
+    """Hand-made outcomes: category=(passed, total) gives `total` items, the first `passed` passing."""
+    made = []
+    for category, (passed, total) in categories.items():
+        for n in range(total):
+            item = QAItem(f"{prefix}-{category}-{n:02d}", ["q"], expect_any=["x"], category=category)
+            made.append(QAOutcome(item, "x" if n < passed else "y", [] if n < passed else ["none of «x»"]))
+    return made
+
+
+def test_qa_gate_passes_when_both_files_and_every_category_meet_their_minimum() -> None:
+    runs = [(TUNED, outcomes("t", detail=(99, 100), sms=(9, 10))), (HOLDOUT, outcomes("h", detail=(20, 20)))]
+    gate = qa_gate(runs, category_min=0.90)
+    assert gate.status == PASS, gate.problems
+    assert gate.summary.startswith(
+        "tuned set 108/110 (98.2% >= 97.0%), held-out set 20/20 (100.0% >= 95.0%); every category >= 90.0%"
+    )
+    assert "failed: t-detail-99, t-sms-09" in gate.summary
+    tuned, holdout = gate.details["sets"]
+    assert (tuned["name"], tuned["file"], tuned["passed"], tuned["total"]) == ("tuned", TUNED.file, 108, 110)
+    assert tuned["categories"] == [
+        {"category": "detail", "passed": 99, "total": 100, "rate": 0.99, "met": True},
+        {"category": "sms", "passed": 9, "total": 10, "rate": 0.9, "met": True},  # exactly the minimum
+    ]
+    assert holdout["pass_rate"] == 1.0 and holdout["met"]
+    assert [f["id"] for f in gate.details["failed"]] == ["t-detail-99", "t-sms-09"]
+    assert gate.details["failed"][1]["set"] == "tuned" and gate.details["failed"][1]["category"] == "sms"
+
+
+def test_qa_gate_fails_a_held_out_set_below_its_own_threshold() -> None:
+    # 96 % passes the held-out bar's neighbour (0.95) but the tuned set's 0.97 would not: each file
+    # has its own minimum.
+    runs = [(TUNED, outcomes("t", detail=(97, 100))), (HOLDOUT, outcomes("h", detail=(47, 50)))]
+    gate = qa_gate(runs, category_min=0.90)
+    assert gate.status == FAIL
+    assert "tuned set 97/100 (97.0% >= 97.0%), held-out set 47/50 (94.0% < 95.0%)" in gate.summary
+    assert gate.problems[0] == "held-out set (tests/qa/holdout.yml): 47/50 pass (94.0% < 95.0%)"
+    assert [row["met"] for row in gate.details["sets"]] == [True, False]
+    assert "h-detail-47 (holdout, detail): none of «x»" in gate.problems
+
+    passing = qa_gate(
+        [(TUNED, outcomes("t", detail=(97, 100))), (HOLDOUT, outcomes("h", detail=(48, 50)))], 0.9
+    )
+    assert passing.status == PASS, passing.problems
+
+
+def test_qa_gate_fails_one_weak_category_even_when_the_overall_rates_pass() -> None:
+    runs = [
+        (TUNED, outcomes("t", detail=(200, 200), handoff=(2, 3))),  # 99.5 % overall, handoff 66.7 %
+        (HOLDOUT, outcomes("h", detail=(60, 60), sms=(8, 10))),  # 97.1 % overall, sms 80 %
+    ]
+    gate = qa_gate(runs, category_min=0.90)
+    assert gate.status == FAIL
+    assert all(row["met"] for row in gate.details["sets"])  # both files above their own minimum
+    assert (
+        "2 categories < 90.0%: tuned set handoff 2/3 (66.7%), held-out set sms 8/10 (80.0%)" in gate.summary
+    )
+    assert gate.problems[0] == (
+        "2 categories below 90.0%: tuned set handoff 2/3 (66.7%), held-out set sms 8/10 (80.0%)"
+    )
+    sms = gate.details["sets"][1]["categories"][1]
+    assert sms == {"category": "sms", "passed": 8, "total": 10, "rate": 0.8, "met": False}
+    # The same run passes with a lower category minimum: the threshold comes from the caller (gates.yml).
+    assert qa_gate(runs, category_min=0.6).status == PASS
+
+
+def test_qa_gate_fails_an_empty_file() -> None:
+    gate = qa_gate([(TUNED, outcomes("t", detail=(10, 10))), (HOLDOUT, [])], category_min=0.9)
+    assert gate.status == FAIL and "held-out set 0/0 (0.0% < 95.0%)" in gate.summary
+
+
+def test_report_has_a_category_table_per_qa_file(tmp_path: Path) -> None:
+    from bot.report import RunRecord, write_report
+
+    runs = [
+        (TUNED, outcomes("t", detail=(98, 98), sms=(2, 2))),
+        (HOLDOUT, outcomes("h", detail=(18, 20), sms=(10, 10))),
+    ]
+    gate = qa_gate(runs, category_min=0.90)
+    record = RunRecord(kind="evaluate", root=tmp_path, gates=[gate], outcome="some gates fail")
+    report = write_report(record, reports_root=tmp_path / "reports")
+    text = report.read_text(encoding="utf-8")
+    tuned = text.index("### Tuned set (`tests/qa/questions.yml`): 100/100 pass, 100.0% (minimum 97.0%)")
+    held_out = text.index("### Held-out set (`tests/qa/holdout.yml`): 28/30 pass, 93.3% (minimum 95.0%)")
+    failures = text.index("| id | question | expected | got | why | set, category |")
+    assert text.index("## Conversation QA set") < tuned < held_out < failures
+    assert "| category | passed | total | rate | met (min 90%) |" in text
+    assert "| detail | 18 | 20 | 90.0% | yes |" in text[held_out:failures]
+    assert "| **all** | 28 | 30 | 93.3% | **no** |" in text[held_out:failures]
+    assert "| sms | 2 | 2 | 100.0% | yes |" in text[tuned:held_out]
+    assert "| h-detail-18 | q | one of: x | y | none of «x» | held-out set, detail |" in text
+    assert "held-out set (tests/qa/holdout.yml): 28/30 pass (93.3% < 95.0%)" in text  # problems list
+    terminal = summary_text([gate], report)
+    assert (
+        "QA held-out set (tests/qa/holdout.yml): 28/30 (93.3%); by category: detail 18/20, sms 10/10"
+        in terminal
+    )
 
 
 def test_report_links_rasa_plots_and_lists_every_gate(tmp_path: Path) -> None:
