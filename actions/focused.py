@@ -44,6 +44,8 @@ GOOD_WITHOUT_TOPIC = 0.40
 ASPECT_ANSWERED = 0.25
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
+# Questions answered in one message; a third one is asked to be sent on its own.
+MAX_QUESTIONS = 2
 # A question naming something no page speaks of ("cours de langue", "budget") gets "the pages
 # do not speak of it", unless a sentence still matches it this well.
 UNKNOWN_WORDS_OVERRIDE = 0.55
@@ -161,6 +163,17 @@ def choose_entry(
     return None, "none"
 
 
+def entry_of_unit(kb: KnowledgeBase, index: SentenceIndex, unit: Unit) -> Entry | None:
+    """The entry whose passages hold the unit: the topic of what was just answered."""
+    for entry in kb.entries():
+        if unit.passage_id in entry.sources:
+            return entry
+    for entry in kb.entries():
+        if unit.passage_id in index.topic_passages(entry):
+            return entry
+    return None
+
+
 def _summary_line(entry: Entry) -> str:
     """The first sentence of the entry's answer (two when the first is as short as "Oui.")."""
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(entry.answer.split()))
@@ -242,9 +255,10 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     wanted = anchors(part, turn)
     hits = [h for h in hits if _holds(h.unit, wanted)]
     if why == "followup" and entry is not None:
-        in_topic = [h for h in hits if h.in_topic and h.shows_type]
-        if in_topic:
-            best = in_topic[0]
+        # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
+        near = [h for h in hits if (h.in_topic or h.on_topic_page) and h.shows_type]
+        if near:
+            best = near[0]
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
         if evidence != "none":
             topic = index.topic_passages(entry)
@@ -373,11 +387,9 @@ def answer_part(
                 say_gap(reply, kb, entry, words, domain, kind="words")
                 return reply, entry
 
-    if (
-        entry is not None
-        and why in ("intent", "programme", "situation", "named")
-        and _is_generic(kb, part, entry)
-    ):
+    if why == "situation" and entry is not None and analysis.qtype is None:
+        return _summary_reply(kb, turn, domain, entry, why), entry  # the programme for their case
+    if entry is not None and why in ("intent", "programme", "named") and _is_generic(kb, part, entry):
         return _summary_reply(kb, turn, domain, entry, why), entry
     if entry is not None and turn.intent in ASPECT_INTENTS and why == "intent":
         return _summary_reply(kb, turn, domain, entry, why), entry
@@ -390,7 +402,10 @@ def answer_part(
             reply.messages.insert(
                 0, {"response": "utter_situation_intro", "title": entry.title if entry else ""}
             )
-        return reply, entry if hit.in_topic or entry is None else entry
+        # The conversation's topic is now what the sentence is about, for the next follow-up.
+        if hit.in_topic and entry is not None:
+            return reply, entry
+        return reply, entry_of_unit(kb, index, hit.unit) or entry
 
     if entry is not None:
         if analysis.qtype is not None and why == "followup":
@@ -432,6 +447,13 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
+    if len(texts) > 1 and kb.answering.situation(text, turn.said[:-1][-2:]) is not None:
+        texts = [text]  # one situation told in several clauses: one answer
+    more_than_two = len(texts) > MAX_QUESTIONS
+    texts = texts[:MAX_QUESTIONS]
+    if text != full:
+        # A long story: the question is read alone, the situation from the story around it.
+        turn = replace(turn, said=(*turn.said[:-1], full, text))
     parts = []
     for text in texts:
         analysis = analyse(kb.answering, text)
@@ -447,12 +469,18 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         if not part_reply.messages:
             continue
         reply.messages.extend(part_reply.messages)
-        reply.slots.update(part_reply.slots)
         if entry is not None:
             current = entry
             reply.slots["topic"] = entry.id
             if entry.programme:
                 reply.slots["programme"] = entry.programme
+        # What the answer itself decided wins (a refugee redirected to the repatriation).
+        reply.slots.update(part_reply.slots)
+        redirected = part_reply.slots.get("topic")
+        if redirected and kb.entry(redirected) is not None:
+            current = kb.entry(redirected)
+    if more_than_two and reply.messages:
+        reply.say("utter_two_questions_more")
     return reply
 
 
@@ -470,7 +498,8 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
         return Reply()
     analysis = analyse(kb.answering, full)
     part = Part(full, analysis, own_words(kb, analysis))
-    if not (analysis.qtype or analysis.aspect) or not is_followup(kb, part, turn, topic):
+    asks = analysis.qtype or analysis.aspect or (analysis.pointer and "?" in full)
+    if not asks or not is_followup(kb, part, turn, topic):
         return Reply()
     return respond(kb, turn, domain, "small_talk")
 

@@ -279,7 +279,7 @@ class KnowledgeBase:
         ):
             try:
                 setattr(self, attribute, model.load(root))
-            except (OSError, ValueError, ValidationError) as error:
+            except (OSError, ValueError, re.error, ValidationError) as error:
                 problems.append(Problem(name, None, f"invalid: {error}"))
         for situation in self.answering.situations if self._answering else []:
             if situation.entry not in self._entries:

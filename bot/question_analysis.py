@@ -23,10 +23,17 @@ ANSWERING_FILE = "answering.yml"
 EVIDENCE_KINDS = ("number", "date", "place", "agent", "reason", "list", "places", "none")
 
 
+def _compile(pattern: str) -> str:
+    """The pattern if it compiles; a ValueError naming it otherwise (pydantic reports it)."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"bad regular expression {pattern!r}: {error}") from None
+    return pattern
+
+
 def _compile_all(patterns: list[str]) -> list[str]:
-    for pattern in patterns:
-        re.compile(pattern)  # raises re.error: a bad pattern is refused when the file is loaded
-    return patterns
+    return [_compile(pattern) for pattern in patterns]
 
 
 class QuestionTypeRule(BaseModel):
@@ -58,8 +65,7 @@ class AspectRule(BaseModel):
 
     @validator("evidence")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        re.compile(value)
-        return value
+        return _compile(value)
 
 
 class FollowupRules(BaseModel):
@@ -147,12 +153,15 @@ class AnsweringRules(BaseModel):
 
         What is left are the words the question brings of its own (a topic, a country, a year).
         """
-        patterns = [p for _, ps in self._type_patterns for p in ps]
-        patterns += [p for _, ps, _ in self._aspect_patterns for p in ps]
-        patterns += self._pointer_patterns
-        for pattern in patterns:
+        for pattern in self._all_cue_patterns:
             folded = pattern.sub(" ", folded)
         return folded
+
+    @cached_property
+    def _all_cue_patterns(self) -> list[re.Pattern[str]]:
+        patterns = [p for _, ps in self._type_patterns for p in ps]
+        patterns += [p for _, ps, _ in self._aspect_patterns for p in ps]
+        return patterns + self._pointer_patterns
 
     def has_pointer(self, folded: str) -> bool:
         return any(p.search(folded) for p in self._pointer_patterns)
@@ -174,7 +183,7 @@ class AnsweringRules(BaseModel):
         return None
 
     def split_questions(self, text: str, ignore: frozenset[str] = frozenset()) -> list[str]:
-        """The message's questions, at most two, in order (one part when it is one question).
+        """The message's questions, in order (one part when it is one question).
 
         The split points are found on the accent-free lower-case text and cut in the original, so
         the parts keep their accents for the lemmatiser.
@@ -184,6 +193,8 @@ class AnsweringRules(BaseModel):
         parts: list[str] = []
         start = 0
         for match in self._split_pattern.finditer(simple):
+            if "?" not in match.group(0) and not self.question_type(fold(simple[match.end() :])):
+                continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
             parts.append(source[start : match.start()])
             start = match.end()
         parts.append(source[start:])
@@ -192,7 +203,7 @@ class AnsweringRules(BaseModel):
         parts = [p.strip(" ,;.!") for p in parts]
         empty = ignore | {fold(w) for w in self.followups.empty_words}
         parts = [p for p in parts if _own_words(p, empty) >= self.two_questions.min_words]
-        return parts[:2] if len(parts) >= 2 else [text]
+        return parts if len(parts) >= 2 else [text]
 
 
 def _and_positions(simple: str) -> list[int]:

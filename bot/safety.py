@@ -29,7 +29,10 @@ class SafetyCategory(BaseModel):
 
     @validator("patterns", each_item=True)
     def _compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        re.compile(value)
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"bad regular expression {value!r}: {error}") from None
         return value
 
 

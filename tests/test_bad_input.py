@@ -13,10 +13,14 @@ import uuid
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.paths import repo_root
 from tests.stack import RasaServer, post_json
+
+DOMAIN: dict[str, Any] = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -81,11 +85,17 @@ def test_any_bytes_never_cause_a_server_error(stack: RasaServer, raw: bytes) -> 
     assert_sane(*post_json(webhook(stack), None, 60, raw=raw))
 
 
-@pytest.mark.parametrize("message", ["", "   ", "\n\t ", "/", "// /", "x" * 100_000])
-def test_empty_blank_and_huge_messages_get_a_clear_400(stack: RasaServer, message: str) -> None:
+@pytest.mark.parametrize(
+    ("message", "response"),
+    [("", "utter_ask_rephrase"), ("   ", "utter_ask_rephrase"), ("\n\t ", "utter_ask_rephrase"),
+     ("/", "utter_ask_rephrase"), ("// /", "utter_ask_rephrase"), ("\x07", "utter_ask_rephrase"),
+     ("x" * 100_000, "utter_message_too_long")],
+)
+def test_empty_blank_and_huge_messages_get_a_polite_reply(stack: RasaServer, message: str, response: str) -> None:
+    """A messaging user never sees an HTTP error: the domain's polite text, as a normal 200 answer."""
     status, body = post_json(webhook(stack), {"sender": "bad-empty", "message": message})
-    assert status == 400, body[:200]
-    assert json.loads(body)["error"]
+    assert status == 200, body[:200]
+    assert [m.get("text") for m in json.loads(body)] == [DOMAIN["responses"][response][0]["text"]]
 
 
 @pytest.mark.parametrize("payload", [[], "bonjour", 42, None, {"message": 42}, {"message": ["bonjour"]},

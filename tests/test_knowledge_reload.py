@@ -9,6 +9,7 @@ passage) is rejected with an error in the server log while the last good answers
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -41,13 +42,17 @@ def _entry_file(folder: Path, intent: str) -> tuple[Path, int]:
     raise AssertionError(f"no knowledge entry answers {intent}")
 
 
-def _set_answer_suffix(folder: Path, suffix: str) -> None:
-    """Rewrite the entry's answer with a marker sentence (no digits: validation stays happy)."""
+def _set_answer_marker(folder: Path, marker: str) -> None:
+    """Rewrite the entry's answer to start with a marker sentence (no digits: validation stays happy).
+
+    At the start: a reply leads with the page sentence that answers the question and quotes only
+    the first sentence(s) of the entry's answer under it (actions/focused.py).
+    """
     path, index = _entry_file(folder, INTENT)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     entry = data["entries"][index]
-    base = entry["answer"].split(" Correction de test")[0]
-    entry["answer"] = f"{base} {suffix}" if suffix else base
+    base = re.sub(r"^Correction de test \w\. ", "", entry["answer"])
+    entry["answer"] = f"{marker} {base}" if marker else base
     path.write_text(dump_yaml(data), encoding="utf-8")
 
 
@@ -123,7 +128,7 @@ def test_corrected_answer_is_served_without_restart(
     assert "175" in before, before  # the real answer from the copied knowledge
     assert "Correction de test A" not in before
 
-    _set_answer_suffix(knowledge_copy, "Correction de test A.")
+    _set_answer_marker(knowledge_copy, "Correction de test A.")
     after, seconds = wait_for(action_server, lambda answer: "Correction de test A" in answer)
     print(f"\ncorrected answer live after {seconds:.1f} s (no restart, no training)")
     assert "175" in after
@@ -133,7 +138,7 @@ def test_corrected_answer_is_served_without_restart(
 def test_broken_files_are_rejected_and_last_good_answers_keep_coming(
     action_server: ActionServer, knowledge_copy: Path
 ) -> None:
-    _set_answer_suffix(knowledge_copy, "Correction de test B.")
+    _set_answer_marker(knowledge_copy, "Correction de test B.")
     wait_for(action_server, lambda answer: "Correction de test B" in answer)
     path, index = _entry_file(knowledge_copy, INTENT)
     good = path.read_text(encoding="utf-8")
@@ -155,7 +160,7 @@ def test_broken_files_are_rejected_and_last_good_answers_keep_coming(
 
     # 3. Fixed: the next good version goes live again.
     path.write_text(good, encoding="utf-8")
-    _set_answer_suffix(knowledge_copy, "Correction de test C.")
+    _set_answer_marker(knowledge_copy, "Correction de test C.")
     wait_for(action_server, lambda answer: "Correction de test C" in answer)
 
 

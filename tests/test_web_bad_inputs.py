@@ -22,7 +22,7 @@ WEB_CASES = [
     ("empty message", as_json(sender=SENDER, message=""), 400, "empty_message"),
     ("whitespace", as_json(sender=SENDER, message="  \n\t  "), 400, "empty_message"),
     ("100 kB body", as_json(sender=SENDER, message=HUGE), 413, "payload_too_large"),
-    ("2001 characters", as_json(sender=SENDER, message="é" * 2001), 413, "message_too_long"),
+    ("5001 characters", as_json(sender=SENDER, message="é" * 5001), 413, "message_too_long"),
     ("binary", bytes(range(256)), 400, "invalid_encoding"),
     ("invalid UTF-8", b'{"sender": "' + SENDER.encode() + b'", "message": "\xc3\x28"}', 400, "invalid_encoding"),
     ("wrong JSON", b'{"sender": "abc", "message": ', 400, "invalid_json"),

@@ -1,0 +1,740 @@
+"""Answering the question that was asked, on the real knowledge files and domain texts (no server).
+
+Covers what runs inside one message: cleaning what users type (bot/user_text.py), safety triage
+(bot/safety.py, data/knowledge/safety.yml), reading the question (bot/question_analysis.py,
+data/knowledge/answering.yml), ranking page sentences (bot/sentence_search.py), composing the
+reply (actions/focused.py) and the Rasa actions and NLU components that wire them in
+(actions/actions.py, bot/nlu_guards.py), plus the REST request checks (bot/rasa_channel.py) and
+the QA judge (bot/qa_set.py).
+
+The knowledge base is the action server's own (actions.knowledge_store.current_knowledge): the
+sentence index is built once per process for one knowledge base (~10 s, spaCy), and the Rasa
+actions tested here answer from that same one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import focused
+from actions.actions import (
+    ActionAnswerQuestion,
+    ActionOutOfScope,
+    ActionSafetyTriage,
+    ActionSearchFallback,
+    ActionSmallTalk,
+)
+from actions.answers import Reply, Turn
+from actions.knowledge_store import current_knowledge
+from actions.texts import response_text
+from bot import paths
+from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.nlu_guards import FULL_TEXT, URGENT_INTENT, InputCleaner, SafetyGuard
+from bot.qa_set import QAItem, QAOutcome, category_table, judge, scores_by_category
+from bot.question_analysis import analyse, spell_ordinals
+from bot.rasa_channel import BadRequest, PoliteReply, parse_request
+from bot.safety import SafetyRules
+from bot.search import stop_words
+from bot.sentence_search import SentenceIndex, sentence_index, split_sentences, text_shows
+from bot.textnorm import digits_only, fold
+from bot.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
+from bot.yamlio import load_yaml
+
+DOMAIN: dict[str, Any] = yaml.safe_load((paths.repo_root() / "domain.yml").read_text(encoding="utf-8"))
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"\+?\s?\d[\d\s.()-]{6,}\d")
+# Any run of two digits or more: even a short emergency number (15, 17, 112, 911) would be invented,
+# the pages give none.
+NUMBER_RUN = re.compile(r"\d[\d\s.()-]*\d")
+
+# Every reply a user would read in this module, checked at the end for invented contacts.
+REPLIES: list[str] = []
+
+# A story told before the question: ~2,600 characters, as a user on a phone writes it. Only its
+# first sentence says where the user is; the others hold no question word (bot/user_text.py).
+STORY_OPENING = "Je suis en Libye depuis trois ans."
+STORY_SENTENCES = [
+    "Je suis parti de mon village avec mon cousin.",
+    "Nous avons traversé le désert pendant des semaines, dans un camion plein de monde.",
+    "Nous avons travaillé sur des chantiers pendant longtemps.",
+    "Mon cousin est reparti l'année dernière et je suis resté dans une petite chambre.",
+    "Ma famille me demande de rentrer depuis plusieurs mois.",
+    "Je n'ai plus beaucoup d'argent et mes économies ont servi à payer le loyer.",
+]
+STORY_QUESTION = "Comment faire pour rentrer chez moi au Mali ?"
+
+
+def long_story(question: str = STORY_QUESTION, opening: str = STORY_OPENING) -> str:
+    body = " ".join(STORY_SENTENCES)
+    text = opening
+    while len(text) + len(question) < 2600:
+        text = f"{text} {body}"
+    return f"{text} {question}"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return current_knowledge()
+
+
+@pytest.fixture(scope="module")
+def index(kb: KnowledgeBase) -> SentenceIndex:
+    return sentence_index(kb)
+
+
+@pytest.fixture(scope="module")
+def pages_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(paths.pages_dir().glob("*.txt")))
+
+
+def render(reply: Reply) -> str:
+    """The texts a user would read, filled as Rasa fills the domain's templates."""
+    texts = []
+    for message in reply.messages:
+        variables = dict(message)
+        texts.append(response_text(DOMAIN, variables.pop("response"), **variables))
+    text = "\n".join(texts)
+    REPLIES.append(text)
+    return text
+
+
+def responses(reply: Reply) -> list[str]:
+    return [m["response"] for m in reply.messages]
+
+
+def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fields: Any) -> tuple[Reply, str]:
+    """focused.respond on a Turn whose recent messages end with this one, as the tracker gives."""
+    fields.setdefault("said", (*fields.pop("before", ()), fields["text"]))
+    reply = focused.respond(kb, Turn(**fields), DOMAIN, mode)
+    return reply, render(reply)
+
+
+# --- What users type (bot/user_text.py) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "cleaned"),
+    [
+        ("bonjour\x07", "bonjour"),
+        ("<b>bonjour</b>", "bonjour"),
+        ("<script>alert(1)</script>c'est quoi l'OIM ?", "alert(1) c'est quoi l'OIM ?"),
+        ("  c'est   quoi\u200b\tl'OIM ?  ", "c'est quoi l'OIM ?"),
+        ("ligne 1\n\n\n  ligne 2  ", "ligne 1\nligne 2"),
+        ("j'ai 3 < 5 enfants", "j'ai 3 < 5 enfants"),  # not a tag: kept
+        ("\x00\x1b\u200e", ""),
+    ],
+)
+def test_clean_user_text(typed: str, cleaned: str) -> None:
+    assert clean_user_text(typed) == cleaned
+
+
+def test_clean_user_text_repairs_lone_surrogates() -> None:
+    cleaned = clean_user_text("ok\ud800")
+    cleaned.encode("utf-8")  # storable: no lone surrogate left
+    assert cleaned.startswith("ok")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("?", False), ("...", False), ("🙂 !", False), ("", False),
+                                                ("a", True), ("3", True), ("é ?", True)])
+def test_has_words(text: str, expected: bool) -> None:
+    assert has_words(text) is expected
+
+
+def test_a_long_story_is_read_from_its_question() -> None:
+    story = long_story()
+    assert 2600 <= len(story) <= 3100
+    focused_text = focus(story)
+    assert len(focused_text) <= FOCUS_CHARS
+    assert focused_text == STORY_QUESTION
+
+
+def test_a_long_message_without_question_keeps_its_last_sentences() -> None:
+    story = long_story(question="Merci de m'avoir lu.")
+    focused_text = focus(story)
+    assert 0 < len(focused_text) <= FOCUS_CHARS
+    assert focused_text.endswith("Merci de m'avoir lu.")
+
+
+def test_a_short_message_is_left_as_it_is() -> None:
+    text = "je suis en Libye. comment rentrer ?"
+    assert len(text) <= LONG_MESSAGE_CHARS
+    assert focus(text) == text
+
+
+# --- Safety triage (bot/safety.py, data/knowledge/safety.yml) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("je n'en peux plus", "distress"),
+        ("jen peu plus", "distress"),
+        ("je veux mourir", "suicide"),
+        ("Je pense à me suicider", "suicide"),
+        ("mon patron a confisqué mon passeport", "trafficking"),
+        ("on m'a vendue à un réseau", "trafficking"),
+        ("mon fils de 12 ans est seul à la frontière", "minor"),
+        ("ma fille de 15 ans est seule à la frontière", "minor"),
+        ("mon ami saigne beaucoup", "medical"),
+        ("on me menace de mort", "danger"),
+        ("AU SECOURS", "danger"),
+    ],
+)
+def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
+    match = kb.safety.match(text)
+    assert match is not None, f"{text!r}: no safety category"
+    assert match.category == category, match
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "la lutte contre la traite c'est quoi ?",
+        "les évacuations c'est pour les gens qui subissent des violences ?",
+        "j'ai vendu ma moto pour payer le voyage",
+        "combien d'enfants l'OIM aide ?",
+        "c'est quoi l'aide aux migrants bloqués ?",
+        "les escortes médicales c'est quoi ?",
+        "l'OIM aide les victimes de la traite ?",
+        "qu'est-ce que l'OIM fait contre l'esclavage ?",
+        "l'OIM aide les mineurs non accompagnés ?",
+    ],
+)
+def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
+    assert kb.safety.match(text) is None
+
+
+def test_safety_rules_load_from_the_knowledge_folder() -> None:
+    rules = SafetyRules.load(paths.knowledge_dir())
+    names = [c.name for c in rules.categories]
+    assert names[:1] == ["suicide"] and set(names) >= {"distress", "medical", "trafficking", "minor", "danger"}
+
+
+def test_every_safety_category_has_a_reply_without_any_number(kb: KnowledgeBase) -> None:
+    for category in kb.safety.categories:
+        reply = focused.safety_reply(category.name)
+        text = render(reply)
+        assert responses(reply) == [f"utter_safety_{category.name}", "utter_safety_person"]
+        assert NUMBER_RUN.findall(text) == [], f"{category.name}: {text}"
+        assert reply.slots == {"urgent": True, "handoff_requested": True}
+
+
+def test_safety_comes_before_any_answer(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, intent="ask_voluntary_return", text="je veux rentrer mais on me menace de mort")
+    assert responses(reply) == ["utter_safety_danger", "utter_safety_person"]
+    assert reply.slots["urgent"] is True and reply.slots["handoff_requested"] is True
+    assert "Source :" not in text
+
+
+def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """focus() keeps only the question; the safety check reads the whole message."""
+    story = long_story(opening=f"Je n'en peux plus de cette vie. {STORY_OPENING}")
+    assert "peux plus" not in focus(clean_user_text(story))
+    reply, _ = respond(kb, index, intent="ask_voluntary_return", text=story)
+    assert responses(reply)[0] == "utter_safety_distress"
+
+
+# --- Reading the question (bot/question_analysis.py, data/knowledge/answering.yml) -----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "qtype"),
+    [
+        ("combien de tables rondes ?", "count"),
+        ("cb d'états membres", "count"),
+        ("c'était quand", "date"),
+        ("depuis quand l'OIM existe ?", "date"),
+        ("c'est où", "place"),
+        ("c'est avec qui ?", "who"),
+        ("pourquoi l'OIM a été créée ?", "why"),
+        ("comment faire la demande ?", "how"),
+        ("quels sont les pays ?", "list_countries"),
+        ("c'est quoi l'OIM ?", None),
+    ],
+)
+def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
+    found = kb.answering.question_type(fold(text))
+    assert (found.name if found else None) == qtype
+    assert analyse(kb.answering, text).evidence == (found.evidence if found else "none")
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("c'est gratuit ?", "cost"),
+        ("il faut payer ?", "cost"),
+        ("ça prend combien de temps", "duration"),
+        ("quels papiers faut-il apporter ?", "papers"),
+        ("quelles sont les conditions ?", "conditions"),
+        ("combien de tables rondes ?", None),
+    ],
+)
+def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
+    analysis = analyse(kb.answering, text)
+    assert (analysis.aspect.name if analysis.aspect else None) == aspect
+    if aspect is not None:
+        assert analysis.aspect_evidence is not None
+
+
+def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
+    rules = kb.answering
+    assert rules.has_pointer(fold("c'est avec qui ?"))
+    assert rules.has_pointer(fold("et pour le Yémen ?"))
+    assert not rules.has_pointer(fold("qui dirige l'OIM ?"))
+    rest = rules.without_cues(fold("combien de pays membres ?"))
+    assert "combien" not in rest and "pays membres" in rest
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "c'est quand le premier dialogue et il y avait combien de tables rondes ?",
+            ["c'est quand le premier dialogue", "il y avait combien de tables rondes"],
+        ),
+        ("qui dirige l'OIM ? combien d'états membres ?", ["qui dirige l'OIM", "combien d'états membres"]),
+        ("je suis au yemen et c'est la guerre, je veux rentrer", None),
+        ("qui dirige l'OIM ?", None),
+    ],
+)
+def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:
+    assert kb.answering.split_questions(text, stop_words()) == (parts or [text])
+
+
+def test_situations_need_the_user_to_speak_of_themselves(kb: KnowledgeBase) -> None:
+    rules = kb.answering
+    told = rules.situation("je suis bloqué en libye sans passeport, je veux rentrer au mali")
+    assert told is not None and told.entry == "programme.voluntary_return"
+    # The situation may be told over two messages, the current one naming part of it.
+    assert rules.situation("je veux rentrer", ["je suis en libye"]) is not None
+    assert rules.situation("les migrants en libye veulent rentrer") is None  # not about themselves
+    assert rules.situation("je suis en libye") is None  # no wish to go home said
+
+
+def test_spell_ordinals() -> None:
+    assert spell_ordinals("le 2eme dialogue et le 1er") == "le deuxième dialogue et le premier"
+    assert spell_ordinals("la 3e session") == "la troisième session"
+    assert spell_ordinals("en 2013") == "en 2013"
+
+
+def _broken_copy(tmp_path: Path, name: str, change: Any) -> Path:
+    folder = tmp_path / "knowledge"
+    shutil.copytree(paths.knowledge_dir(), folder)
+    data = load_yaml(folder / name)
+    change(data)
+    (folder / name).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("safety.yml", lambda d: d["categories"][0]["patterns"].append("\\bsuicid(\\w*")),
+        ("answering.yml", lambda d: d["question_types"][0]["cues"].append("[unclosed")),
+        ("answering.yml", lambda d: d["question_types"][0].update(evidence="colour")),
+        ("answering.yml", lambda d: d["situations"][0].update(entry="programme.nowhere")),
+    ],
+    ids=["safety-bad-regex", "answering-bad-regex", "answering-unknown-evidence", "answering-unknown-entry"],
+)
+def test_a_broken_rules_file_is_refused_as_a_knowledge_error(tmp_path: Path, name: str, change: Any) -> None:
+    """A maintainer's typo must be a KnowledgeError naming the file: the action server then keeps
+    serving the last good knowledge (actions/knowledge_store.py) instead of failing every answer."""
+    folder = _broken_copy(tmp_path, name, change)
+    with pytest.raises(KnowledgeError) as raised:
+        KnowledgeBase.load(folder)
+    assert name in str(raised.value)
+
+
+# --- Page sentences (bot/sentence_search.py) -------------------------------------------------------
+
+
+def test_units_are_sentences_items_windows_lists_and_fact_quotes(index: SentenceIndex, pages_text: str) -> None:
+    ids = [u.id for u in index.units]
+    assert len(ids) == len(set(ids))
+    kinds = {
+        "fact": [u for u in index.units if "#fact" in u.id],
+        "list": [u for u in index.units if u.id.endswith("#list")],
+        "window": [u for u in index.units if u.id.endswith("w")],
+        "item": [u for u in index.units if u.list_item and not u.id.endswith("#list")],
+    }
+    assert all(kinds.values()), {k: len(v) for k, v in kinds.items()}
+    sentences = [u for u in index.units if not u.list_item and "#" in u.id and u.id.split("#")[1].isdigit()]
+    assert sentences
+    pages = fold(" ".join(pages_text.split()))
+    # What a reply quotes is verbatim page text (lists and windows are joined verbatim pieces).
+    for unit in [*sentences, *kinds["item"], *kinds["fact"]]:
+        assert fold(" ".join(unit.text.split())) in pages, unit.id
+    for window in kinds["window"]:
+        assert any(window.text.endswith(s.text) for s in index.siblings(window)), window.id
+
+
+def test_split_sentences_does_not_cut_after_titles_or_tel() -> None:
+    assert split_sentences("M. Vitorino a parlé. Tel. +41 22 717 9111 est le numéro.") == [
+        "M. Vitorino a parlé.",
+        "Tel. +41 22 717 9111 est le numéro.",
+    ]
+
+
+def test_rank_finds_the_sentence_that_answers_a_count(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    topic = kb.entry("event.high_level_dialogues")
+    best = index.rank("combien de tables rondes au premier dialogue ?", topic, "number", k=3)
+    assert "quatre tables rondes" in best[0].unit.text
+    assert best[0].in_topic and best[0].shows_type
+    assert [r.score for r in best] == sorted((r.score for r in best), reverse=True)
+
+
+def test_rank_within_topic_keeps_the_topic_only(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    topic = kb.entry("programme.resettlement")
+    hits = index.rank("quels pays ?", topic, "places", k=20, within_topic=True)
+    assert hits and all(h.in_topic for h in hits)
+    assert index.topic_passages(None) == frozenset()
+
+
+def test_unknown_nouns_are_what_no_page_speaks_of(index: SentenceIndex) -> None:
+    assert index.unknown_nouns("quel est le budget annuel de l'OIM ?") == ["budget"]
+    assert index.unknown_nouns("combien de pays membres ?") == []
+    assert index.unknown_nouns("l'OIM aide les migrants bloqués ?") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence", "shown"),
+    [
+        ("En 2016, l'OIM est entrée dans le système des Nations Unies.", "date", True),
+        ("quatre tables rondes interactives", "number", True),
+        ("Tel. +41 22 717 91 11", "number", False),  # a phone number is not a quantity
+        ("14-15 septembre 2006", "number", False),  # days of a date neither
+        ("sans aucun chiffre", "number", False),
+        ("n'importe quoi", "place", True),  # entity kinds are judged on the page's entities
+    ],
+)
+def test_text_shows(text: str, evidence: str, shown: bool) -> None:
+    assert text_shows(text, evidence) is shown
+
+
+# --- Composing the reply (actions/focused.py) ------------------------------------------------------
+
+
+def test_a_count_question_is_answered_by_the_page_sentence(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, intent="ask_high_level_dialogue",
+                          text="combien de tables rondes au premier dialogue ?")
+    assert responses(reply)[0] == "utter_focused_answer"
+    assert "quatre" in text and "Source :" in text
+    assert reply.slots["topic"] == "event.high_level_dialogues"
+
+
+def test_two_questions_get_two_answers(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, intent="ask_high_level_dialogue",
+                          text="c'est quand le premier dialogue et il y avait combien de tables rondes ?")
+    assert responses(reply) == ["utter_focused_answer", "utter_focused_answer"]
+    assert "2006" in text and "quatre" in text
+
+
+def test_follow_up_who_is_read_against_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="c'est avec qui ?",
+                          topic="programme.repatriation")
+    assert "HCR" in text and "Source :" in text
+    assert reply.slots["topic"] == "programme.repatriation"
+
+
+def test_follow_up_where_gives_the_place(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="c'était où ?",
+                          topic="event.high_level_dialogues", before=("c'était quand le premier dialogue ?",))
+    assert "New York" in text
+
+
+def test_an_aspect_the_pages_do_not_give_is_said_first(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="c'est gratuit ?",
+                          topic="programme.resettlement")
+    assert responses(reply)[0] == "utter_gap_point_topic"
+    assert text.startswith("Les documents que je connais ne précisent pas si cette aide est gratuite")
+    assert "La réinstallation" in text and "Source :" in text
+
+
+def test_duration_follow_up_says_the_pages_do_not_give_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="ça prend combien de temps ?",
+                      topic="programme.voluntary_return")
+    assert "ne précisent pas combien de temps" in text and "Le retour humanitaire volontaire" in text
+
+
+def test_a_situation_leads_to_the_programme_that_fits(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, intent="ask_stranded_migrants",
+                          text="je suis bloqué en libye sans passeport, je veux rentrer au mali")
+    assert responses(reply)[0] == "utter_situation_intro"
+    assert "retour humanitaire volontaire" in text and "Source :" in text
+    assert reply.slots["topic"] == "programme.voluntary_return"
+
+
+def test_a_long_story_in_libya_gets_the_voluntary_return(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="ask_voluntary_return", text=long_story())
+    assert "retour humanitaire volontaire" in text
+
+
+def test_the_slots_name_the_entry_the_reply_is_about(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A refugee asking about the voluntary return is given the repatriation (audience redirect):
+    the topic slot must say so, or the next follow-up is answered about the wrong programme."""
+    reply, text = respond(kb, index, intent="ask_voluntary_return", text="c'est possible ?",
+                          before=("je suis réfugiée au Kenya",))
+    assert "rapatriement volontaire" in text
+    assert reply.slots["topic"] == "programme.repatriation", (responses(reply), reply.slots)
+
+
+def test_something_no_page_speaks_of_is_said_honestly(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="quel est le budget annuel de l'OIM ?")
+    assert "ne parlent pas" in text or "ne précisent pas" in text
+    assert "budget" in text
+    assert "topic" not in reply.slots
+
+
+def test_html_and_control_characters_do_not_change_the_answer(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    plain, plain_text = respond(kb, index, intent="ask_high_level_dialogue",
+                                text="combien de tables rondes au premier dialogue ?")
+    dirty, dirty_text = respond(kb, index, intent="ask_high_level_dialogue",
+                                text="<b>combien de tables rondes\x07 au premier dialogue ?</b>")
+    assert dirty_text == plain_text and dirty.slots == plain.slots
+
+
+def test_small_talk_is_answered_only_when_it_is_a_follow_up_question(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    no_topic = focused.answer_small_talk(kb, Turn(intent="affirm", text="oui", said=("oui",)), DOMAIN)
+    assert no_topic.messages == []
+    robot = Turn(intent="bot_challenge", text="tu es un robot ?", topic="programme.repatriation",
+                 said=("tu es un robot ?",))
+    assert focused.answer_small_talk(kb, robot, DOMAIN).messages == []
+    question = Turn(intent="bot_challenge", text="c'est avec qui ?", topic="programme.repatriation",
+                    said=("c'est avec qui ?",))
+    reply = focused.answer_small_talk(kb, question, DOMAIN)
+    assert "HCR" in render(reply)
+    urgent = focused.answer_small_talk(kb, Turn(intent="affirm", text="je veux mourir", said=("je veux mourir",)),
+                                       DOMAIN)
+    assert responses(urgent)[0] == "utter_safety_suicide"
+
+
+# --- Rasa NLU components (bot/nlu_guards.py) -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guard() -> SafetyGuard:
+    return SafetyGuard(SafetyRules.load(paths.knowledge_dir()))
+
+
+def _message(text: str, intent: str = "greet", confidence: float = 0.8) -> Message:
+    return Message(data={
+        TEXT: text,
+        INTENT: {"name": intent, "confidence": confidence},
+        INTENT_RANKING_KEY: [{"name": intent, "confidence": confidence}, {"name": "goodbye", "confidence": 0.1}],
+    })
+
+
+def test_safety_guard_makes_an_urgent_message_urgent_help(guard: SafetyGuard) -> None:
+    message = _message("je n'en peux plus")
+    guard.process([message])
+    assert message.get(INTENT) == {"name": URGENT_INTENT, "confidence": 1.0}
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert ranking[0] == {"name": URGENT_INTENT, "confidence": 1.0}
+    assert [r["name"] for r in ranking[1:]] == ["greet", "goodbye"]
+    assert message.as_dict()[INTENT]["name"] == URGENT_INTENT  # what Rasa's output carries
+
+
+def test_safety_guard_sends_a_message_without_words_to_the_fallback(guard: SafetyGuard) -> None:
+    for text in ("?", "...", "🙂"):
+        message = _message(text)
+        guard.process([message])
+        assert message.get(INTENT) == {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}, text
+
+
+def test_safety_guard_leaves_ordinary_questions_alone(guard: SafetyGuard) -> None:
+    message = _message("c'est quoi l'OIM ?", intent="ask_iom_identity", confidence=0.93)
+    guard.process([message])
+    assert message.get(INTENT) == {"name": "ask_iom_identity", "confidence": 0.93}
+
+
+def test_input_cleaner_cleans_the_text_the_intent_is_read_from() -> None:
+    message = Message(data={TEXT: "bonjour\x07"})
+    InputCleaner().process([message])
+    assert message.get(TEXT) == "bonjour"
+
+
+def test_cleaner_then_guard_read_a_long_story(guard: SafetyGuard) -> None:
+    """The classifier reads the question; the guard reads the whole message."""
+    calm = Message(data={TEXT: long_story()})
+    urgent = _message(long_story(opening=f"Je n'en peux plus. {STORY_OPENING}"), intent="ask_voluntary_return")
+    InputCleaner().process([calm, urgent])
+    guard.process([calm, urgent])
+    assert calm.get(TEXT) == focus(clean_user_text(long_story()))
+    assert calm.get(TEXT) == STORY_QUESTION and calm.get(FULL_TEXT) == clean_user_text(long_story())
+    assert urgent.get(INTENT)["name"] == URGENT_INTENT
+
+
+# --- Rasa actions (actions/actions.py) -------------------------------------------------------------
+
+
+def _tracker(intent: str, text: str, slots: dict[str, Any] | None = None, said: tuple[str, ...] = ()) -> Tracker:
+    return Tracker(
+        sender_id="test-answering",
+        slots=slots or {},
+        latest_message={"intent": {"name": intent}, "entities": [], "text": text},
+        events=[{"event": "user", "text": t} for t in (*said, text)],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def _run(action: Any, tracker: Tracker) -> tuple[list[str], str, dict[str, Any]]:
+    """(responses uttered, the text a user reads, slots set)."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    reply = Reply(messages=[dict(m) for m in dispatcher.messages])
+    names = responses(reply)
+    for message in reply.messages:  # CollectingDispatcher adds its own empty keys
+        for key in [k for k, v in message.items() if k != "response" and not isinstance(v, str)]:
+            del message[key]
+    return names, render(reply), {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_action_answer_question_leads_with_the_page_sentence(index: SentenceIndex) -> None:
+    names, text, slots = await _run(
+        ActionAnswerQuestion(), _tracker("ask_high_level_dialogue", "combien de tables rondes au premier dialogue ?")
+    )
+    assert names[0] == "utter_focused_answer" and "quatre" in text
+    assert slots["topic"] == "event.high_level_dialogues"
+
+
+async def test_action_out_of_scope_answers_a_follow_up(index: SentenceIndex) -> None:
+    names, text, slots = await _run(
+        ActionOutOfScope(), _tracker("out_of_scope", "c'est avec qui ?", {"topic": "programme.repatriation"})
+    )
+    assert names == ["utter_focused_answer"] and "HCR" in text
+    assert slots["topic"] == "programme.repatriation"
+
+
+async def test_action_out_of_scope_stays_polite_without_a_topic(index: SentenceIndex) -> None:
+    names, _, slots = await _run(ActionOutOfScope(), _tracker("out_of_scope", "il fait beau ?"))
+    assert names == ["utter_out_of_scope"] and slots == {}
+
+
+async def test_action_search_fallback(index: SentenceIndex) -> None:
+    names, _, _ = await _run(ActionSearchFallback(), _tracker("nlu_fallback", "?"))
+    assert names == ["utter_ask_rephrase"]
+    names, text, _ = await _run(ActionSearchFallback(), _tracker("nlu_fallback", "zzkq wxv plorp"))
+    assert names[0] == "utter_no_information" and "utter_contact_card" in names
+
+
+async def test_action_small_talk(index: SentenceIndex) -> None:
+    names, _, _ = await _run(ActionSmallTalk(), _tracker("affirm", "oui"))
+    assert names == ["utter_affirm"]
+    names, _, _ = await _run(ActionSmallTalk(), _tracker("bot_challenge", "tu es un robot ?",
+                                                         {"topic": "programme.repatriation"}))
+    assert names == ["utter_bot_challenge"]
+    names, text, _ = await _run(ActionSmallTalk(), _tracker("affirm", "où ça ?", {"topic": "event.high_level_dialogues"},
+                                                            said=("c'était quand le premier dialogue ?",)))
+    assert names == ["utter_focused_answer"] and "New York" in text
+
+
+async def test_action_safety_triage_flags_the_conversation(index: SentenceIndex) -> None:
+    names, text, slots = await _run(ActionSafetyTriage(), _tracker("urgent_help", "on me menace de mort"))
+    assert names == ["utter_safety_danger", "utter_safety_person"]
+    assert slots == {"urgent": True, "handoff_requested": True}
+    # The classifier may say urgent_help without a pattern matching: distress is the safe reply.
+    names, _, slots = await _run(ActionSafetyTriage(), _tracker("urgent_help", "aidez moi"))
+    assert names == ["utter_safety_distress", "utter_safety_person"] and slots["urgent"] is True
+
+
+# --- REST request checks (bot/rasa_channel.py) -----------------------------------------------------
+
+
+def _body(message: Any, sender: str | None = "moi") -> bytes:
+    return json.dumps({"sender": sender, "message": message}).encode()
+
+
+@pytest.mark.parametrize("message", ["   ", "\x07", "<b></b>", "\u200b \n"])
+def test_a_message_with_nothing_to_read_gets_the_rephrase_reply(message: str) -> None:
+    with pytest.raises(PoliteReply) as raised:
+        parse_request(_body(message), 5000)
+    assert raised.value.response_name == "utter_ask_rephrase" and raised.value.sender == "moi"
+
+
+def test_message_length_limit() -> None:
+    with pytest.raises(PoliteReply) as raised:
+        parse_request(_body("a" * 5001), 5000)
+    assert raised.value.response_name == "utter_message_too_long"
+    assert len(parse_request(_body("a" * 5000), 5000).text) == 5000
+
+
+@pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b"[1, 2]", b'{"message": 3}', b'{"message": "x", "sender": ""}'])
+def test_malformed_requests_are_bad_requests(body: bytes) -> None:
+    with pytest.raises(BadRequest):
+        parse_request(body, 5000)
+
+
+def test_a_valid_request_is_cleaned_and_loses_its_command_slash() -> None:
+    incoming = parse_request(_body("/restart\x07"), 5000)
+    assert incoming.text == "restart" and incoming.sender == "moi"
+    assert parse_request(_body("<i>bonjour</i>", None), 5000).sender is None
+
+
+def test_the_polite_replies_exist_in_the_domain() -> None:
+    for name in ("utter_ask_rephrase", "utter_message_too_long", "utter_action_error"):
+        assert response_text(DOMAIN, name)
+
+
+# --- QA judge (bot/qa_set.py) ----------------------------------------------------------------------
+
+
+def test_an_empty_reply_fails_even_without_expectations() -> None:
+    item = QAItem(id="silence", turns=["bonjour"])
+    assert judge(item, "") == ["empty reply (silence)"]
+    assert judge(item, "  \n ") == ["empty reply (silence)"]
+    assert judge(item, "Bonjour !") == []
+
+
+def test_judge_is_insensitive_to_case_and_accents() -> None:
+    item = QAItem(id="x", turns=["q"], expect_all=["Yémen"], expect_any=["HCR", "réfugiés"], forbid=["Maroc"])
+    assert judge(item, "au YEMEN, avec le hcr") == []
+    assert judge(item, "au Maroc") == ["missing «Yémen»", "none of «HCR», «réfugiés»", "forbidden «Maroc» present"]
+
+
+def test_scores_by_category_and_table() -> None:
+    def outcome(category: str, passed: bool) -> QAOutcome:
+        return QAOutcome(QAItem(id=f"{category}-{passed}", turns=["q"], category=category), "r", [] if passed else ["x"])
+
+    outcomes = [outcome("sms", True), outcome("detail", True), outcome("detail", False), outcome("sms", True)]
+    assert scores_by_category(outcomes) == {"detail": (1, 2), "sms": (2, 2), "all": (3, 4)}
+    table = category_table(outcomes).splitlines()
+    assert table[2:] == ["| detail | 1 | 2 | 50.0 % |", "| sms | 2 | 2 | 100.0 % |", "| **all** | 3 | 4 | 75.0 % |"]
+
+
+# --- Last: nothing read in this module gives a contact the pages do not ----------------------------
+
+
+def test_no_reply_invents_an_email_or_a_phone(kb: KnowledgeBase, index: SentenceIndex, pages_text: str) -> None:
+    """Every reply rendered above, plus questions that ask for contacts and numbers outright."""
+    for text, intent, topic in [
+        ("quel est le numéro de téléphone de l'OIM ?", "out_of_scope", None),
+        ("donnez-moi l'email du service de presse", "nlu_fallback", None),
+        ("c'est quoi l'adresse du bureau ?", "out_of_scope", "programme.voluntary_return"),
+        ("combien ça coûte ?", "out_of_scope", "programme.evacuation"),
+        ("je suis bloqué au yémen sans argent", "ask_stranded_migrants", None),
+        ("qui contacter pour la migration et le développement ?", "ask_migration_development", None),
+    ]:
+        mode = {"out_of_scope": "out_of_scope", "nlu_fallback": "fallback"}.get(intent, "intent")
+        respond(kb, index, mode, intent=intent, text=text, topic=topic)
+    assert len(REPLIES) >= 6
+    page_digits = digits_only(pages_text)
+    for reply in REPLIES:
+        for email in EMAIL.findall(reply):
+            assert email in pages_text, (email, reply)
+        for phone in PHONE.findall(reply):
+            assert digits_only(phone) in page_digits, (phone, reply)
