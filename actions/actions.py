@@ -165,7 +165,7 @@ class ActionSafetyTriage(_KnowledgeAction):
 
 class ActionAnswerContact(_KnowledgeAction):
     action_name = "action_answer_contact"
-    compose = staticmethod(answers.answer_contact)
+    compose = staticmethod(focused.answer_contact)
 
 
 class ActionHumanHandoff(_KnowledgeAction):

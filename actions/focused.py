@@ -24,6 +24,7 @@ from actions.answers import (
     contact_card,
     contacts_for_entry,
 )
+from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import DomainDict
 from bot.knowledge import Entry, KnowledgeBase, name_key
 from bot.question_analysis import QuestionAnalysis, analyse, spell_ordinals
@@ -44,6 +45,8 @@ GOOD_WITHOUT_TOPIC = 0.40
 ASPECT_ANSWERED = 0.25
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
+# Aspects a contact question can ask that the contact cards do not answer.
+CONTACT_ASPECTS = frozenset({"hours", "office", "cost", "duration"})
 # Questions answered in one message; a third one is asked to be sent on its own.
 MAX_QUESTIONS = 2
 # A question naming something no page speaks of ("cours de langue", "budget") gets "the pages
@@ -84,6 +87,7 @@ GENERIC_TITLE_WORDS = frozenset(
     ]
 )
 KNOWLEDGE_MODES = ("intent", "fallback", "out_of_scope", "small_talk")
+_ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages know a 1st and a 2nd
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
 
@@ -238,6 +242,7 @@ def without_title_words(text: str, entry: Entry | None) -> str:
 def anchors(part: Part, turn: Turn) -> list[str]:
     """Named things of the question a sentence must hold to answer it: years, the country."""
     found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
+    found += _ORDINAL.findall(fold(spell_ordinals(part.text)))
     if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(part.text):
         found.append(turn.country)
     return found
@@ -394,6 +399,11 @@ def answer_part(
     if entry is not None and turn.intent in ASPECT_INTENTS and why == "intent":
         return _summary_reply(kb, turn, domain, entry, why), entry
 
+    wanted = anchors(part, turn)
+    if wanted and not any(_holds(unit, wanted) for unit in index.units):
+        # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
+        say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
+        return reply, entry
     hit = _best(index, part, turn, entry, why)
     if _answers(hit, entry, analysis):
         assert hit is not None
@@ -517,4 +527,17 @@ def safety_reply(category: str) -> Reply:
 def compose(kb: KnowledgeBase, turn: Turn, domain: dict[str, Any], mode: str) -> Reply:
     """Entry point for the actions; falls back to the honest 'no information' when nothing fits."""
     reply = respond(kb, turn, domain, mode)
+    return reply
+
+
+def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """The contacts (bot.answers), after saying what the pages do not give about them
+    ("à quelles heures ?", "l'adresse à Tripoli ?")."""
+    reply = Reply()
+    analysis = analyse(kb.answering, clean_user_text(turn.text))
+    if analysis.aspect is not None and analysis.aspect.name in CONTACT_ASPECTS:
+        reply.say("utter_contact_gap", missing=analysis.aspect.missing)
+    contacts = answer_contact_cards(kb, turn, domain)
+    reply.messages.extend(contacts.messages)
+    reply.slots.update(contacts.slots)
     return reply

@@ -3,6 +3,8 @@
 Why: hotline staff call back the people the assistant could not help. Rasa's own TrackerStore,
 created from the endpoints file the Rasa server uses, is the single source of truth (SQLite or
 Redis alike); the slot `handoff_requested` (set by action_human_handoff) marks those conversations.
+The slot `urgent` (set with it by action_safety_triage: distress, danger) puts a conversation at the
+top of the list: once set it stays urgent for staff, even if the person restarts the conversation.
 
 Rasa's stores are synchronous under an async API, so every read runs in a worker thread with its
 own short event loop and never blocks the web server.
@@ -20,28 +22,31 @@ from typing import Any
 from bot.tracker_stores import conversation_ids, open_tracker_store
 
 HANDOFF_SLOT = "handoff_requested"
+URGENT_SLOT = "urgent"
 # Reading every tracker is linear in the number of conversations: stop after this many.
 MAX_SCANNED = 5000
 
 
 @dataclass(frozen=True)
 class TranscriptLine:
-    """One visible step of a conversation: user / bot message, handoff request, new session."""
+    """One visible step of a conversation: user / bot message, handoff request, urgent flag, new session."""
 
-    kind: str  # "user" | "bot" | "handoff" | "session"
+    kind: str  # "user" | "bot" | "handoff" | "urgent" | "session"
     text: str
     timestamp: float
 
 
 @dataclass(frozen=True)
 class HandoffSummary:
-    """A conversation where the person asked for a human."""
+    """A conversation where the person asked for a human, or that was flagged urgent."""
 
     sender_id: str
-    requested_at: float
+    requested_at: float  # last time `handoff_requested` (else `urgent`) was set to true
     still_requested: bool
     last_activity: float
     user_messages: int
+    urgent: bool = False  # `urgent` was set to true in this conversation
+    urgent_at: float | None = None  # last time it was
 
 
 @dataclass(frozen=True)
@@ -62,25 +67,40 @@ def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
             lines.append(TranscriptLine("bot", str(event["text"]), stamp))
         elif kind == "slot" and event.get("name") == HANDOFF_SLOT and event.get("value"):
             lines.append(TranscriptLine("handoff", "", stamp))
+        elif kind == "slot" and event.get("name") == URGENT_SLOT and event.get("value"):
+            lines.append(TranscriptLine("urgent", "", stamp))
         elif kind == "session_started":
             lines.append(TranscriptLine("session", "", stamp))
     return lines
 
 
 def handoff_summary(sender_id: str, events: list[dict[str, Any]]) -> HandoffSummary | None:
-    """The summary of a conversation if the handoff slot was ever set to true in it."""
+    """The summary of a conversation if the handoff or the urgent slot was ever set to true in it."""
     requested_at: float | None = None
+    urgent_at: float | None = None
     current = False
     for event in events:
-        if event.get("event") == "slot" and event.get("name") == HANDOFF_SLOT:
+        if event.get("event") != "slot":
+            continue
+        stamp = float(event.get("timestamp") or 0)
+        if event.get("name") == HANDOFF_SLOT:
             current = bool(event.get("value"))
             if current:
-                requested_at = float(event.get("timestamp") or 0)
-    if requested_at is None:
+                requested_at = stamp
+        elif event.get("name") == URGENT_SLOT and event.get("value"):
+            urgent_at = stamp
+    mark = requested_at if requested_at is not None else urgent_at
+    if mark is None:
         return None
     stamps = [float(e.get("timestamp") or 0) for e in events]
     users = sum(1 for e in events if e.get("event") == "user")
-    return HandoffSummary(sender_id, requested_at, current, max(stamps, default=requested_at), users)
+    return HandoffSummary(sender_id, mark, current, max(stamps, default=mark), users,
+                          urgent=urgent_at is not None, urgent_at=urgent_at)
+
+
+def priority_order(summaries: Iterable[HandoffSummary]) -> list[HandoffSummary]:
+    """Urgent conversations first, then the others; most recent request first within each group."""
+    return sorted(summaries, key=lambda s: (s.urgent, s.requested_at), reverse=True)
 
 
 class ConversationReader:
@@ -104,7 +124,7 @@ class ConversationReader:
         return [event.as_dict() for event in tracker.events]
 
     def handoffs(self, max_scanned: int = MAX_SCANNED) -> HandoffList:
-        """Conversations that asked for a human, most recent request first (blocking)."""
+        """Conversations that asked for a human: urgent first, then most recent request (blocking)."""
         ids = asyncio.run(conversation_ids(self._open()))
         found = []
         for sender_id in ids[:max_scanned]:
@@ -112,8 +132,7 @@ class ConversationReader:
             summary = handoff_summary(sender_id, events) if events else None
             if summary:
                 found.append(summary)
-        found.sort(key=lambda s: s.requested_at, reverse=True)
-        return HandoffList(found, min(len(ids), max_scanned), len(ids) > max_scanned)
+        return HandoffList(priority_order(found), min(len(ids), max_scanned), len(ids) > max_scanned)
 
     def transcript(self, sender_id: str) -> list[TranscriptLine] | None:
         """Every visible step of one conversation, or None if the store does not have it (blocking)."""

@@ -17,8 +17,8 @@ from string import Template
 from typing import Any
 from urllib.parse import quote
 
-from bot.web.conversations import HandoffList, TranscriptLine
-from bot.web.texts import error_text
+from bot.web.conversations import HandoffList, HandoffSummary, TranscriptLine
+from bot.web.texts import error_text, staff_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -153,14 +153,7 @@ def _contact_html(contact: dict[str, Any]) -> str:
 def render_handoffs(result: HandoffList | None, error: str | None = None) -> str:
     if error or result is None:
         return page("Demandes d'un humain", f'<section class="card">{notice(error or "", "error")}</section>', "handoffs")
-    rows = "".join(
-        "<tr>"
-        f'<td><a href="/staff/conversations/{esc(quote(c.sender_id, safe=""))}"><code>{esc(c.sender_id)}</code></a></td>'
-        f"<td>{esc(when(c.requested_at))}</td><td>{esc(when(c.last_activity))}</td>"
-        f"<td>{c.user_messages}</td><td>{'oui' if c.still_requested else 'non'}</td>"
-        "</tr>"
-        for c in result.conversations
-    )
+    rows = "".join(_handoff_row(c) for c in result.conversations)  # urgent first (conversations.py)
     table = (
         '<div class="table-wrap"><table><thead><tr><th scope="col">Conversation</th><th scope="col">Demande</th>'
         '<th scope="col">Dernier message</th><th scope="col">Messages</th><th scope="col">Toujours demandé</th>'
@@ -168,9 +161,22 @@ def render_handoffs(result: HandoffList | None, error: str | None = None) -> str
         if rows else "<p>Aucune conversation n'a demandé un humain.</p>"
     )
     note = notice(f"Seules les {result.scanned} premières conversations ont été lues.") if result.truncated else ""
+    if any(c.urgent for c in result.conversations):
+        note += notice(staff_text("urgent_note"), "urgent")
     content = (f'<section class="card"><h2>Demandes d\'un humain ({len(result.conversations)})</h2>'
                f"<p>Conversations où la personne a demandé à parler à quelqu'un.</p>{note}{table}</section>")
     return page("Demandes d'un humain", content, current="handoffs")
+
+
+def _handoff_row(c: HandoffSummary) -> str:
+    tag = f' <span class="tag urgent">{esc(staff_text("urgent_tag"))}</span>' if c.urgent else ""
+    row = '<tr class="urgent">' if c.urgent else "<tr>"
+    return (
+        f'{row}<td><a href="/staff/conversations/{esc(quote(c.sender_id, safe=""))}"><code>{esc(c.sender_id)}</code></a>{tag}</td>'
+        f"<td>{esc(when(c.requested_at))}</td><td>{esc(when(c.last_activity))}</td>"
+        f"<td>{c.user_messages}</td><td>{'oui' if c.still_requested else 'non'}</td>"
+        "</tr>"
+    )
 
 
 def render_transcript(sender_id: str, lines: list[TranscriptLine] | None, error: str | None = None) -> str:
@@ -187,6 +193,9 @@ def _line_html(line: TranscriptLine) -> str:
     stamp = f'<span class="meta">{esc(when(line.timestamp))}</span>'
     if line.kind == "handoff":
         return f'<li class="event">{stamp} — la personne a demandé à parler à un humain</li>'
+    if line.kind == "urgent":
+        return (f'<li class="event urgent">{stamp} — <span class="tag urgent">{esc(staff_text("urgent_tag"))}</span> '
+                f'{esc(staff_text("urgent_event"))}</li>')
     if line.kind == "session":
         return f'<li class="event">{stamp} — nouvelle session</li>'
     return (f'<li class="{esc(line.kind)}"><p class="who">{esc(ROLE_LABELS.get(line.kind, line.kind))} {stamp}</p>'

@@ -27,6 +27,11 @@ def error_text(code: str, **params: Any) -> str:
     return str(template).format(**params)
 
 
+def staff_text(key: str, **params: Any) -> str:
+    """A French label of the staff console (section `staff` of texts.yml), placeholders filled."""
+    return str(_texts()["staff"][key]).format(**params)
+
+
 def highlight_stopwords() -> frozenset[str]:
     return frozenset(str(w) for w in _texts().get("highlight_stopwords", []))
 
