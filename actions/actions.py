@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +34,9 @@ def _warm_up() -> None:
         logger.exception("warm-up of the knowledge search failed")
 
 
-threading.Thread(target=_warm_up, name="spacy-warm-up", daemon=True).start()
+# Before the server listens: its health check then means "ready to answer in milliseconds"
+# (building the sentence index takes seconds; a question arriving meanwhile would time out).
+_warm_up()
 
 # Messages of the conversation the answer looks back on (what the user said about themselves).
 RECENT_MESSAGES = 10

@@ -134,13 +134,13 @@ def is_followup(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) 
     if others:
         return False
     limit = kb.answering.followups.max_own_words
-    return len(part.own_words) <= limit and bool(
-        part.analysis.pointer
-        or part.analysis.qtype
-        or part.analysis.aspect
-        or turn.country
-        or len(part.own_words) <= 1
-    )
+    if len(part.own_words) > limit:
+        return False
+    # "et ça prend combien de temps ?", "c'est avec qui ?", "depuis quand ?", "et pour le Yémen ?":
+    # it points back, or brings no word of its own. "dans combien de pays est l'OIM ?" does
+    # neither: it is a question of its own, whatever was said before.
+    own = [w for w in part.own_words if w not in GENERIC_TITLE_WORDS]
+    return bool(part.analysis.pointer or turn.country or not own)
 
 
 def choose_entry(

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.knowledge import KnowledgeBase, KnowledgeError
@@ -36,8 +37,9 @@ def files_signature(directory: Path) -> Signature:
 class KnowledgeStore:
     """Holds the current KnowledgeBase and swaps in a new one when the files change."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, warm_up: Callable[[KnowledgeBase], object] | None = None) -> None:
         self.directory = directory
+        self.warm_up = warm_up  # run on a new version before it serves (e.g. build its indexes)
         self._lock = threading.Lock()
         self._signature: Signature = files_signature(directory)
         self._kb: KnowledgeBase = KnowledgeBase.load(directory)
@@ -51,7 +53,8 @@ class KnowledgeStore:
         return self._kb
 
     def reload_if_changed(self) -> bool:
-        """Load the files again if their signature changed; True when a new version is live."""
+        """Load the files again if their signature changed; True when a new version was found
+        (live at once, or once `warm_up` has run on it)."""
         with self._lock:
             signature = files_signature(self.directory)
             if signature == self._signature:
@@ -62,9 +65,25 @@ class KnowledgeStore:
                 logger.error("knowledge files rejected, still serving the last good version: %s", error)
                 self._signature = signature  # do not retry the same broken files every second
                 return False
-            self._kb, self._signature = kb, signature
-            logger.info("knowledge reloaded from %s", self.directory)
-            return True
+            self._signature = signature
+            if self.warm_up is None:
+                self._kb = kb
+                logger.info("knowledge reloaded from %s", self.directory)
+                return True
+        # Index the new version in the background; the last version serves until it is ready.
+        threading.Thread(target=self._warm_then_swap, args=(kb, signature), daemon=True).start()
+        return True
+
+    def _warm_then_swap(self, kb: KnowledgeBase, signature: Signature) -> None:
+        try:
+            if self.warm_up is not None:
+                self.warm_up(kb)
+        except Exception:  # noqa: BLE001 - a failed warm-up only makes the first answers slower
+            logger.exception("warm-up of the reloaded knowledge failed")
+        with self._lock:
+            if self._signature == signature:
+                self._kb = kb
+                logger.info("knowledge reloaded from %s", self.directory)
 
 
 _store: KnowledgeStore | None = None
@@ -74,5 +93,7 @@ def current_knowledge() -> KnowledgeBase:
     """The live KnowledgeBase of this process (loaded on first use)."""
     global _store
     if _store is None:
-        _store = KnowledgeStore(knowledge_dir())
+        from bot.sentence_search import sentence_index
+
+        _store = KnowledgeStore(knowledge_dir(), warm_up=sentence_index)
     return _store.current()

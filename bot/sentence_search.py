@@ -367,6 +367,7 @@ def _analyse(texts: Sequence[str], entities: bool = True) -> list[tuple[list[str
 
 
 _indexes: dict[int, SentenceIndex] = {}
+KEPT_INDEXES = 2
 _lock = threading.Lock()
 
 
@@ -378,7 +379,8 @@ def sentence_index(kb: KnowledgeBase) -> SentenceIndex:
         with _lock:
             index = _indexes.get(key)
             if index is None:
-                _indexes.clear()  # only the live knowledge base is kept
                 index = SentenceIndex.build(kb)
                 _indexes[key] = index
+                while len(_indexes) > KEPT_INDEXES:  # the live version and the one replacing it
+                    _indexes.pop(next(iter(_indexes)))
     return index
