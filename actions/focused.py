@@ -45,6 +45,7 @@ GOOD_WITHOUT_TOPIC = 0.40
 ASPECT_ANSWERED = 0.25
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
+STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
 # Aspects a contact question can ask that the contact cards do not answer.
 CONTACT_ASPECTS = frozenset({"hours", "office", "cost", "duration"})
 # Questions answered in one message; a third one is asked to be sent on its own.
@@ -86,7 +87,22 @@ GENERIC_TITLE_WORDS = frozenset(
         "l",
     ]
 )
-KNOWLEDGE_MODES = ("intent", "fallback", "out_of_scope", "small_talk")
+_MONTHS = frozenset(
+    [
+        "janvier",
+        "fevrier",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "aout",
+        "septembre",
+        "octobre",
+        "novembre",
+        "decembre",
+    ]
+)
 _ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages know a 1st and a 2nd
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
@@ -139,8 +155,7 @@ def is_followup(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) 
     # "et ça prend combien de temps ?", "c'est avec qui ?", "depuis quand ?", "et pour le Yémen ?":
     # it points back, or brings no word of its own. "dans combien de pays est l'OIM ?" does
     # neither: it is a question of its own, whatever was said before.
-    own = [w for w in part.own_words if w not in GENERIC_TITLE_WORDS]
-    return bool(part.analysis.pointer or turn.country or not own)
+    return bool(part.analysis.pointer or turn.country or not part.own_words)
 
 
 def choose_entry(
@@ -196,7 +211,7 @@ def _cut(text: str, limit: int) -> str:
     return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool) -> str:
+def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: tuple[str, ...] = ()) -> str:
     """What the reply quotes: the sentence (with the one before when it starts with "Il"...),
     the list item under its heading, or the whole list."""
     siblings = index.siblings(unit)
@@ -204,10 +219,20 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool) -> str:
         heading = unit.section or ""
         if whole_list:
             items = [u.text for u in siblings if u.list_item]
+            asked = {_prefix(w) for w in wanted_words if len(w) > 3}
+            matching = [i for i in items if asked & {_prefix(w) for w in folded_words(i)}]
+            if matching and len(matching) < len(items):
+                items = matching  # "une table ronde en juin 2013": the items that say so
             return _cut(f"{heading} : " + " ; ".join(items), MAX_LIST_CHARS)
         return _cut(f"{heading} : {unit.text}" if heading else unit.text, MAX_SENTENCE_CHARS)
     text = f"{unit.context} {unit.text}".strip()
     return _cut(text, MAX_SENTENCE_CHARS * 2 if len(text) > MAX_SENTENCE_CHARS else MAX_SENTENCE_CHARS)
+
+
+def _list_words(part: Part) -> tuple[str, ...]:
+    """Words of the question that pick items of a list: its own words and the months it names."""
+    months = tuple(w for w in folded_words(part.text) if w in _MONTHS)
+    return part.own_words + months
 
 
 def source_of(kb: KnowledgeBase, unit: Unit) -> str:
@@ -222,6 +247,7 @@ def search_query(part: Part, turn: Turn, why: str, entry: Entry | None = None) -
     query = without_title_words(spell_ordinals(part.text), entry)
     if why == "followup" and len(turn.said) >= 2:
         query = f"{query} {spell_ordinals(turn.said[-2])}"
+    # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
 
 
@@ -279,7 +305,8 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
         return False
     if entry is None:
         return hit.score >= GOOD_WITHOUT_TOPIC
-    if not hit.in_topic and analysis.qtype is None and hit.search_score < STRONG_MATCH:
+    strong = STRONG_MATCH_ON_PAGE if hit.on_topic_page else STRONG_MATCH
+    if not hit.in_topic and analysis.qtype is None and hit.search_score < strong:
         return False  # a yes/no question about the topic: another topic's sentence must match well
     if hit.in_topic:
         return hit.score >= GOOD_SENTENCE
@@ -349,7 +376,7 @@ def say_unit(
     summary = _summary_line(entry) if entry is not None and hit.in_topic else ""
     reply.say(
         "utter_focused_answer",
-        sentence=unit_text(index, hit.unit, whole_list),
+        sentence=unit_text(index, hit.unit, whole_list, _list_words(part)),
         summary=f"\n\n{summary}" if summary and fold(summary) not in fold(hit.unit.text) else "",
         sources=source_of(kb, hit.unit),
     )

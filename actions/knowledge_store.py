@@ -53,8 +53,7 @@ class KnowledgeStore:
         return self._kb
 
     def reload_if_changed(self) -> bool:
-        """Load the files again if their signature changed; True when a new version was found
-        (live at once, or once `warm_up` has run on it)."""
+        """Load the files again if their signature changed; True when a new version is live."""
         with self._lock:
             signature = files_signature(self.directory)
             if signature == self._signature:
@@ -65,25 +64,14 @@ class KnowledgeStore:
                 logger.error("knowledge files rejected, still serving the last good version: %s", error)
                 self._signature = signature  # do not retry the same broken files every second
                 return False
-            self._signature = signature
-            if self.warm_up is None:
-                self._kb = kb
-                logger.info("knowledge reloaded from %s", self.directory)
-                return True
-        # Index the new version in the background; the last version serves until it is ready.
-        threading.Thread(target=self._warm_then_swap, args=(kb, signature), daemon=True).start()
-        return True
-
-    def _warm_then_swap(self, kb: KnowledgeBase, signature: Signature) -> None:
-        try:
             if self.warm_up is not None:
-                self.warm_up(kb)
-        except Exception:  # noqa: BLE001 - a failed warm-up only makes the first answers slower
-            logger.exception("warm-up of the reloaded knowledge failed")
-        with self._lock:
-            if self._signature == signature:
-                self._kb = kb
-                logger.info("knowledge reloaded from %s", self.directory)
+                try:
+                    self.warm_up(kb)  # the new version answers fast from its first question
+                except Exception:  # noqa: BLE001 - a failed warm-up only makes answers slower
+                    logger.exception("warm-up of the reloaded knowledge failed")
+            self._kb, self._signature = kb, signature
+            logger.info("knowledge reloaded from %s", self.directory)
+            return True
 
 
 _store: KnowledgeStore | None = None

@@ -58,6 +58,8 @@ _DAY_MONTH = re.compile(
 _PHONE = re.compile(r"\+?\s?\d[\d .-]{6,}\d|\b[a-z]/res/[\d/]+")
 # A sentence starting with one of these needs the sentence before it to be understood.
 _PRONOUN_START = re.compile(r"^(?:il|elle|ils|elles|ce|cette|cela|ces|ceux|celui|celle)\b", re.IGNORECASE)
+# Question types a whole list (all its items as one unit) can answer.
+WHOLE_LIST_EVIDENCE = frozenset({"list", "places", "agent", "number"})
 # Question types a list item answers by being part of a list.
 LIST_EVIDENCE = frozenset({"list", "places", "agent"})
 _NUMBER_WORDS = re.compile(
@@ -299,6 +301,8 @@ class SentenceIndex:
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
+            if unit_id.endswith("#list") and evidence not in WHOLE_LIST_EVIDENCE:
+                continue  # a whole list answers "which ones?" or "how many?", not a question on one item
             in_topic = unit.passage_id in topic_ids
             if within_topic and not in_topic:
                 continue
@@ -343,27 +347,39 @@ class SentenceIndex:
 
     def _similarities(self, question: str, unit_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the question's meaning with each unit's (0 without vectors)."""
-        query = _analyse([question], entities=False)[0][1]
+        query = _analyse([question], entities=False, keep=False)[0][1]
         if not unit_ids or not query.any():
             return {}
         rows = self._vectors[[self._position[u] for u in unit_ids]]
         return dict(zip(unit_ids, (rows @ query).tolist(), strict=True))
 
 
-def _analyse(texts: Sequence[str], entities: bool = True) -> list[tuple[list[str], np.ndarray]]:
+def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> list[tuple[list[str], np.ndarray]]:
     """Per text: spaCy's entity labels (LOC, PER, ORG, MISC) and the unit-length mean vector of
-    its content words (stop words and punctuation left out: they make every sentence alike)."""
+    its content words (stop words and punctuation left out: they make every sentence alike).
+
+    Page texts are kept (`keep`): a reloaded knowledge base mostly repeats the last one's
+    sentences, so its index is rebuilt in a fraction of the first build's time. Users' questions
+    are never kept.
+    """
     from bot.nlp import SEARCH_DISABLED, french
 
     nlp = french()
     disabled = [] if entities else list(SEARCH_DISABLED)
-    result: list[tuple[list[str], np.ndarray]] = []
-    for doc in nlp.pipe([fold_apostrophes(t) for t in texts], disable=disabled):
+    known = _ANALYSED if keep else {}
+    missing = list(dict.fromkeys(t for t in texts if (t, entities) not in known))
+    fresh: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
+    for text, doc in zip(missing, nlp.pipe([fold_apostrophes(t) for t in missing], disable=disabled), strict=True):
         words = [t.vector for t in doc if t.has_vector and t.is_alpha and not t.is_stop]
         vector = np.mean(words, axis=0) if words else np.zeros(nlp.vocab.vectors_length, dtype="float32")
         norm = float(np.linalg.norm(vector))
-        result.append(([ent.label_ for ent in doc.ents], vector / norm if norm else vector))
-    return result
+        fresh[(text, entities)] = ([ent.label_ for ent in doc.ents], vector / norm if norm else vector)
+    if keep:
+        _ANALYSED.update(fresh)
+    return [fresh.get((t, entities)) or known[(t, entities)] for t in texts]
+
+
+_ANALYSED: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
 
 
 _indexes: dict[int, SentenceIndex] = {}
