@@ -91,6 +91,7 @@ class _KnowledgeAction(Action):
 
     action_name: str = ""
     compose: Composer
+    log_line: str | None = None  # logged at INFO with the conversation id (never what was said)
 
     def name(self) -> str:
         return self.action_name
@@ -101,6 +102,8 @@ class _KnowledgeAction(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[EventType]:
+        if self.log_line:
+            logger.info(self.log_line, tracker.sender_id)
         try:
             kb = current_knowledge()
             reply = type(self).compose(kb, turn_from_tracker(tracker, kb), domain)
@@ -152,16 +155,8 @@ class ActionSmallTalk(_KnowledgeAction):
 class ActionSafetyTriage(_KnowledgeAction):
     action_name = "action_safety_triage"
     compose = staticmethod(_safety)
-
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[EventType]:
-        # Staff see these conversations first (slot `urgent`); the id is not personal data.
-        logger.info("urgent conversation flagged: %s", tracker.sender_id)
-        return await super().run(dispatcher, tracker, domain)
+    # Staff see these conversations first (slot `urgent`); the id is not personal data.
+    log_line = "urgent conversation flagged: %s"
 
 
 class ActionAnswerContact(_KnowledgeAction):
@@ -172,16 +167,8 @@ class ActionAnswerContact(_KnowledgeAction):
 class ActionHumanHandoff(_KnowledgeAction):
     action_name = "action_human_handoff"
     compose = staticmethod(answers.answer_handoff)
-
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[EventType]:
-        # Staff find these conversations by the handoff_requested slot; the id is not personal data.
-        logger.info("human handoff requested in conversation %s", tracker.sender_id)
-        return await super().run(dispatcher, tracker, domain)
+    # Staff find these conversations by the handoff_requested slot; the id is not personal data.
+    log_line = "human handoff requested in conversation %s"
 
 
 def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:

@@ -36,8 +36,9 @@ def _compile_all(patterns: list[str]) -> list[str]:
     return [_compile(pattern) for pattern in patterns]
 
 
-class QuestionTypeRule(BaseModel):
-    """A kind of answer (count, date, place...) and the cue patterns that ask for it."""
+class CueRule(BaseModel):
+    """Cue patterns that ask for something, what a sentence must show to answer it, and what the
+    reply says the documents do not give when no sentence does."""
 
     name: str
     cues: list[str]
@@ -45,6 +46,10 @@ class QuestionTypeRule(BaseModel):
     missing: str = Field(..., min_length=3)
 
     _check = validator("cues", allow_reuse=True)(_compile_all)
+
+
+class QuestionTypeRule(CueRule):
+    """A kind of answer (count, date, place...); `evidence` is one of EVIDENCE_KINDS."""
 
     @validator("evidence")
     def _known_evidence(cls, value: str) -> str:  # noqa: N805 - pydantic validator
@@ -53,15 +58,8 @@ class QuestionTypeRule(BaseModel):
         return value
 
 
-class AspectRule(BaseModel):
-    """A point the pages may be silent on (cost, duration...), with what would answer it."""
-
-    name: str
-    cues: list[str]
-    evidence: str
-    missing: str = Field(..., min_length=3)
-
-    _check = validator("cues", allow_reuse=True)(_compile_all)
+class AspectRule(CueRule):
+    """A point the pages may be silent on (cost, duration...); `evidence` is a pattern."""
 
     @validator("evidence")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
