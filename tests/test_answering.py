@@ -738,3 +738,31 @@ def test_no_reply_invents_an_email_or_a_phone(kb: KnowledgeBase, index: Sentence
             assert email in pages_text, (email, reply)
         for phone in PHONE.findall(reply):
             assert digits_only(phone) in page_digits, (phone, reply)
+
+
+# --------------------------------------------------------------------------- channels and reloads
+def test_socketio_text_is_cleaned_bounded_and_never_empty() -> None:
+    from bot.socketio_channel import NOTHING_TO_READ, readable_text
+
+    assert readable_text("/restart", 5000) == "restart"
+    assert readable_text("bonjour\x07", 5000) == "bonjour"
+    assert readable_text("<b>bonjour</b>", 5000) == "bonjour"
+    assert readable_text("   ", 5000) == NOTHING_TO_READ
+    assert readable_text(None, 5000) == NOTHING_TO_READ
+    assert len(readable_text("a" * 9000, 5000)) == 5000
+
+
+def test_a_reloaded_knowledge_version_is_warmed_up_before_it_serves(tmp_path: Path) -> None:
+
+    from actions.knowledge_store import KnowledgeStore
+    from bot import paths
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(paths.knowledge_dir(), folder)
+    warmed: list[KnowledgeBase] = []
+    store = KnowledgeStore(folder, warm_up=warmed.append)
+    first = store.current()
+    sources = folder / "sources.yml"
+    sources.write_text(sources.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert store.reload_if_changed()
+    assert warmed and warmed[-1] is store.current() and store.current() is not first
