@@ -753,7 +753,6 @@ def test_socketio_text_is_cleaned_bounded_and_never_empty() -> None:
 
 
 def test_a_reloaded_knowledge_version_is_warmed_up_before_it_serves(tmp_path: Path) -> None:
-
     from actions.knowledge_store import KnowledgeStore
     from bot import paths
 
