@@ -184,6 +184,7 @@ class SentenceIndex:
         self.units = tuple(units)
         self._vectors = vectors  # one unit-length row per unit (zeros when no word has a vector)
         self._position = {u.id: i for i, u in enumerate(self.units)}
+        self._topics: dict[str, frozenset[str]] = {}
         self._by_id = {u.id: u for u in self.units}
         self._search = PassageIndex.build(
             (Passage(u.id, "", u.section, f"{u.context} {u.text}".strip()) for u in self.units),
@@ -263,9 +264,15 @@ class SentenceIndex:
         return list(self._by_passage.get(unit.passage_id, []))
 
     def topic_passages(self, entry: Entry | None) -> frozenset[str]:
-        """The entry's passages and the others of their page sections."""
+        """The entry's passages and the others of their page sections (computed once per entry)."""
         if entry is None:
             return frozenset()
+        known = self._topics.get(entry.id)
+        if known is None:
+            known = self._topics[entry.id] = self._sections_of(entry)
+        return known
+
+    def _sections_of(self, entry: Entry) -> frozenset[str]:
         ids = set(entry.sources)
         sections = set()
         for pid in entry.sources:
