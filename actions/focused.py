@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
 
 from actions.answers import (
     ASPECT_INTENTS,
@@ -405,6 +404,14 @@ def answer_part(
             say_gap(reply, kb, entry, analysis.aspect.missing, domain)
         return reply, entry
 
+    found: list[RankedUnit | None] = []
+
+    def best() -> RankedUnit | None:
+        """The best unit for the question, ranked once and only when a branch needs it."""
+        if not found:
+            found.append(_best(index, part, turn, entry, why))
+        return found[0]
+
     if why != "situation":
         ignore = (
             frozenset(fold(w) for w in (turn.country or "").split())
@@ -413,7 +420,7 @@ def answer_part(
         )
         unknown = index.unknown_nouns(part.text, ignore)
         if unknown:
-            hit = _best(index, part, turn, entry, why)
+            hit = best()
             if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:
                 words = " », « ".join(unknown)
                 say_gap(reply, kb, entry, words, domain, kind="words")
@@ -431,7 +438,7 @@ def answer_part(
         # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
         say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
         return reply, entry
-    hit = _best(index, part, turn, entry, why)
+    hit = best()
     if _answers(hit, entry, analysis):
         assert hit is not None
         say_unit(reply, kb, index, hit, part, entry)
@@ -477,9 +484,9 @@ def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Ent
 def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
     """The whole reply to a message: safety first, then one answer per question (two at most)."""
     full = clean_user_text(turn.text)
-    match = kb.safety.match(full)
-    if match is not None:
-        return safety_reply(match.category)
+    urgent = urgent_reply(kb, full)
+    if urgent is not None:
+        return urgent
     text = focus(full)
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
@@ -492,9 +499,9 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         # A long story: the question is read alone, the situation from the story around it.
         turn = replace(turn, said=(*turn.said[:-1], full, text))
     parts = []
-    for text in texts:
-        analysis = analyse(kb.answering, text)
-        parts.append(Part(text, analysis, own_words(kb, analysis)))
+    for question in texts:
+        analysis = analyse(kb.answering, question)
+        parts.append(Part(question, analysis, own_words(kb, analysis)))
 
     reply = Reply()
     current = topic
@@ -525,9 +532,9 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     """A follow-up question the classifier took for small talk ("où ça ?" read as "oui"): answered
     against the current topic; anything else gets an empty reply (the small-talk text is said)."""
     full = clean_user_text(turn.text)
-    match = kb.safety.match(full)
-    if match is not None:
-        return safety_reply(match.category)
+    urgent = urgent_reply(kb, full)
+    if urgent is not None:
+        return urgent
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
         return respond(kb, turn, domain, "small_talk")
     topic = kb.entry(turn.topic) if turn.topic else None
@@ -541,6 +548,12 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     return respond(kb, turn, domain, "small_talk")
 
 
+def urgent_reply(kb: KnowledgeBase, text: str) -> Reply | None:
+    """The safety reply when the message tells of danger (data/knowledge/safety.yml), else None."""
+    match = kb.safety.match(text)
+    return safety_reply(match.category) if match is not None else None
+
+
 def safety_reply(category: str) -> Reply:
     """Help first: the category's words, emergency services, a person; flagged urgent for staff."""
     reply = Reply()
@@ -548,12 +561,6 @@ def safety_reply(category: str) -> Reply:
     reply.say("utter_safety_person")
     reply.slots["urgent"] = True
     reply.slots["handoff_requested"] = True
-    return reply
-
-
-def compose(kb: KnowledgeBase, turn: Turn, domain: dict[str, Any], mode: str) -> Reply:
-    """Entry point for the actions; falls back to the honest 'no information' when nothing fits."""
-    reply = respond(kb, turn, domain, mode)
     return reply
 
 
