@@ -11,6 +11,6 @@ COPY . .
 # The source pages are in the image (data/pages/): the build stops if the knowledge does not match them.
 RUN python -m bot validate
 # The model is trained at build time: nothing is downloaded or trained when a container starts.
-RUN python -m bot.model_cache && cp "$(python -m bot.model_cache 2>/dev/null)" /app/model.tar.gz
+RUN python -m bot.maintenance.model_cache && cp "$(python -m bot.maintenance.model_cache 2>/dev/null)" /app/model.tar.gz
 RUN useradd --create-home oim && chown -R oim /app
 USER oim

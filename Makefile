@@ -1,11 +1,14 @@
 # Friendly entry points; every target sets itself up (cached venv and model).
-.PHONY: run test train setup validate shell lock update rollback evaluate
+.PHONY: run test train setup validate shell lock update rollback evaluate lint
 
 run:            ## set up, train if needed, run the assistant (REST on :5005, actions on :5055)
 	bash scripts/run.sh
 
 test:           ## set up and run the whole test suite
 	bash scripts/test.sh
+
+lint:           ## ruff, mypy and the layer contracts (import-linter); also run by `make test`
+	bash scripts/lint.sh
 
 setup:          ## create or reuse the cached virtualenv (.venv)
 	bash scripts/setup.sh >/dev/null

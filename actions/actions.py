@@ -16,11 +16,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, focused
-from actions.knowledge_store import current_knowledge
-from bot.knowledge import KnowledgeBase
-from bot.search import GOOD_SCORE, spacy_terms
-from bot.sentence_search import sentence_index
-from bot.user_text import has_words
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.search import GOOD_SCORE, spacy_terms
+from bot.knowledge.sentence_search import sentence_index
+from bot.knowledge.store import current_knowledge
+from bot.knowledge.user_text import has_words
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _warm_up()
 
 # Messages of the conversation the answer looks back on (what the user said about themselves).
 RECENT_MESSAGES = 10
-# Passage search scores at or above this are offered to the user (calibrated in bot/search.py).
+# Passage search scores at or above this are offered to the user (calibrated in bot/knowledge/search.py).
 MIN_PASSAGE_SCORE = float(os.environ.get("OIM_MIN_PASSAGE_SCORE", str(GOOD_SCORE)))
 
 Composer = Callable[[KnowledgeBase, answers.Turn, dict[str, Any]], answers.Reply]
@@ -58,7 +58,8 @@ def _entity(tracker: Tracker, name: str, known: Callable[[str], bool] | None = N
         if e.get("entity") == name and e.get("value")
     ]
     recognised = [value for value in values if known is not None and known(value)]
-    return (recognised or values or [None])[-1]
+    chosen = recognised or values
+    return chosen[-1] if chosen else None
 
 
 def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:

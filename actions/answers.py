@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
-from bot.knowledge import Audience, Contact, Entry, Fact, KnowledgeBase, SearchHit
-from bot.textnorm import fold, folded_words, numbers_in
+from bot.knowledge.knowledge_base import Audience, Contact, Entry, Fact, KnowledgeBase, SearchHit
+from bot.knowledge.textnorm import fold, folded_words, numbers_in
 
 # Intents that ask for one aspect of a programme rather than the programme itself.
 ASPECT_INTENTS = {"ask_programme_eligibility": "who", "ask_how_to_apply": "how"}
@@ -320,7 +320,7 @@ def excerpt(text: str, query: str = "", limit: int = EXCERPT_CHARS) -> str:
 
 
 def _good_passage(kb: KnowledgeBase, text: str, min_score: float) -> SearchHit | None:
-    """The best passage for the text if it is a good match (bot.search.GOOD_SCORE), else None."""
+    """The best passage for the text if it is a good match (bot.knowledge.search.GOOD_SCORE), else None."""
     hits = kb.search(text, k=1) if text.strip() else []
     return hits[0] if hits and hits[0].score >= min_score else None
 

@@ -1,7 +1,7 @@
 """Answer the question that was asked: the topic is a prior, a page sentence is the answer.
 
 Why: an intent tells which topic a message is about, not what it asks. For every knowledge
-question the sentences of the pages are ranked against it (bot.sentence_search), the topic's own
+question the sentences of the pages are ranked against it (bot.knowledge.sentence_search), the topic's own
 first; the best one leads the reply, verbatim, with its source. When the question asks about
 something the pages do not say (cost, delay, papers...), the reply says so for that point first.
 Follow-ups that name no topic ("c'est avec qui ?") are read against the topic of the conversation;
@@ -25,14 +25,21 @@ from actions.answers import (
 )
 from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import DomainDict
-from bot.knowledge import Entry, KnowledgeBase, name_key
-from bot.question_analysis import QuestionAnalysis, analyse, spell_ordinals
-from bot.search import stop_words
-from bot.sentence_search import LIST_EVIDENCE, RankedUnit, SentenceIndex, Unit, sentence_index, text_shows
-from bot.textnorm import fold, folded_words
-from bot.user_text import clean_user_text, focus
+from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
+from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_ordinals
+from bot.knowledge.search import stop_words
+from bot.knowledge.sentence_search import (
+    LIST_EVIDENCE,
+    RankedUnit,
+    SentenceIndex,
+    Unit,
+    sentence_index,
+    text_shows,
+)
+from bot.knowledge.textnorm import fold, folded_words
+from bot.knowledge.user_text import clean_user_text, focus
 
-# A sentence scoring at least this (search score + bonuses, bot.sentence_search) answers the
+# A sentence scoring at least this (search score + bonuses, bot.knowledge.sentence_search) answers the
 # question; below it, the topic's summary or an honest "not in the documents" is safer.
 GOOD_SENTENCE = 0.30
 # Outside the topic the conversation is about, a sentence must match the question this well.

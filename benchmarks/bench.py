@@ -4,7 +4,7 @@ Why: speed claims are only honest as ratios measured side by side (the machine i
 numbers drift). Prints and writes benchmarks/results/latest.json and latest.md:
 
 - latency p50/p95/p99 and throughput over the REST channel at 1, 10 and 50 concurrent users, for
-  stock, ours (as scripts/run.sh runs it) and scaled (Redis + 2 Rasa replicas + bot/balancer.py);
+  stock, ours (as scripts/run.sh runs it) and scaled (Redis + 2 Rasa replicas + bot/serving/balancer.py);
 - start-to-ready time, resident memory of every process, knowledge-only update time, training
   time (measured with --train, else the last measurement for the same model inputs);
 - where a turn's time goes (benchmarks/profile_turn.py), for ours and stock.
@@ -38,8 +38,8 @@ from benchmarks.load import LoadResult, run_load, scripts_for
 from benchmarks.scenarios import OUR_MESSAGES, STOCK_MESSAGES
 from benchmarks.stock_bot import TRAIN_LOCK, ensure_stock_model, rasa_version
 from benchmarks.topology import Topology, start_ours, start_scaled, start_stock
-from bot.model_cache import cached_model_path, model_hash, train
-from bot.paths import knowledge_dir, repo_root
+from bot.knowledge.paths import knowledge_dir, repo_root
+from bot.maintenance.model_cache import cached_model_path, model_hash, train
 from tests.stack import write_sqlite_endpoints
 
 RESULTS_DIR = Path(__file__).with_name("results")
@@ -72,7 +72,7 @@ def our_model() -> Path:
     path = cached_model_path()
     if not path.exists():
         print("[bench] no cached model for the current inputs: training it (under the lock)")
-        subprocess.run(["flock", TRAIN_LOCK, sys.executable, "-m", "bot.model_cache"], cwd=repo_root(), check=True)
+        subprocess.run(["flock", TRAIN_LOCK, sys.executable, "-m", "bot.maintenance.model_cache"], cwd=repo_root(), check=True)
     return path
 
 

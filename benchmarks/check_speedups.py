@@ -1,4 +1,4 @@
-"""Check that bot.rasa_speedups change nothing the model decides, and show what they save.
+"""Check that bot.nlu.rasa_speedups change nothing the model decides, and show what they save.
 
 Why: the speed-ups replace how Rasa loads models and runs a few internals; they must be invisible
 in every answer. This loads the model twice, in two fresh processes (speed-ups off, then on), and
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.scenarios import OUR_MESSAGES
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 
 ODD_MESSAGES = ["c koi l oim", "rapatriment depuis le yemen", "hello, do you speak english?", "???", "🙂",
                 "je suis bloqué en Libye, comment rentrer ?", "email de l'unité M&D", "merci beaucoup"]
@@ -74,7 +74,7 @@ async def probe(model: Path) -> dict[str, Any]:
 def _run(model: Path, speedups: bool) -> dict[str, Any]:
     env = {**os.environ, "OIM_RASA_SPEEDUPS": "1" if speedups else "0", "RASA_TELEMETRY_ENABLED": "false",
            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(repo_root())}
-    code = ("import asyncio, json, sys\nfrom bot import rasa_speedups\nrasa_speedups.apply()\n"
+    code = ("import asyncio, json, sys\nfrom bot.nlu import rasa_speedups\nrasa_speedups.apply()\n"
             "from benchmarks.check_speedups import probe\n"
             "print('RESULT' + json.dumps(asyncio.run(probe(sys.argv[1]))))")
     result = subprocess.run([sys.executable, "-c", code, str(model)], cwd=repo_root(), env=env,
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = args.model or Path(os.environ.get("OIM_MODEL") or "")
     if not model.is_file():
-        from bot.model_cache import cached_model_path
+        from bot.maintenance.model_cache import cached_model_path
 
         model = cached_model_path()
     result = compare(model)

@@ -31,7 +31,7 @@ import yaml
 from benchmarks.bench import RESULTS_DIR, profile
 from benchmarks.scenarios import OUR_MESSAGES
 from benchmarks.stock_bot import TRAIN_LOCK
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 from tests.stack import write_sqlite_endpoints
 
 SPEC = Path(__file__).with_name("config_variants.yml")

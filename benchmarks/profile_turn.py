@@ -7,7 +7,7 @@ Benchmark-only instrumentation: nothing here runs in production.
 
     python -m benchmarks.profile_turn --model M --endpoints E [--messages F] [--speedups] [--json]
 
---speedups applies bot.rasa_speedups first, as our `rasa run` does when it loads our channel.
+--speedups applies bot.nlu.rasa_speedups first, as our `rasa run` does when it loads our channel.
 """
 
 from __future__ import annotations
@@ -112,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=Path, required=True)
     parser.add_argument("--messages", type=Path, help="JSON list of conversations (lists of texts)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
-    parser.add_argument("--speedups", action="store_true", help="apply bot.rasa_speedups (as our server does)")
+    parser.add_argument("--speedups", action="store_true", help="apply bot.nlu.rasa_speedups (as our server does)")
     args = parser.parse_args(argv)
     if args.speedups:
-        from bot import rasa_speedups
+        from bot.nlu import rasa_speedups
 
         rasa_speedups.apply()
     if args.messages:

@@ -111,7 +111,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Set-ups: **stock** = `rasa init` bot, one `rasa run`, REST channel, SQLite store; **ours** = as "
         "`scripts/run.sh` (action server + one Rasa, SQLite); **scaled** = Redis tracker+lock stores, one "
-        "action server, Rasa replicas behind `bot/balancer.py`.",
+        "action server, Rasa replicas behind `bot/serving/balancer.py`.",
         "",
         targets_table(results),
         "",

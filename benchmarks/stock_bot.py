@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.model_cache import cache_root
+from bot.knowledge.paths import cache_root
 
 TRAIN_LOCK = "/tmp/oim-train.lock"  # one training at a time on the shared machine
 

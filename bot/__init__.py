@@ -1,1 +1,1 @@
-"""OIM assistant package: knowledge base, passage search and command line (`python -m bot`)."""
+"""OIM assistant: knowledge, nlu, serving, maintenance and cli layers (docs/architecture.md)."""

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 venv="$(bash "$REPO_ROOT/scripts/setup.sh")"
 cd "$REPO_ROOT"
-model="$("$venv/bin/python" -m bot.model_cache)"
+model="$("$venv/bin/python" -m bot.maintenance.model_cache)"
 
 host="${OIM_HOST:-127.0.0.1}"
 rasa_port="${OIM_RASA_PORT:-5005}"
@@ -42,7 +42,7 @@ token_file="$CACHE_ROOT/rasa-api-token"
 OIM_RASA_TOKEN="${OIM_RASA_TOKEN:-$(cached_secret "$token_file")}"
 
 # credentials.yml + Telegram / Messenger / WhatsApp when their variables are set (README, Channels).
-credentials="$("$venv/bin/python" -m bot.channels)"
+credentials="$("$venv/bin/python" -m bot.serving.channels)"
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

@@ -4,4 +4,4 @@
 source "$(dirname "$0")/lib.sh"
 venv="$(bash "$REPO_ROOT/scripts/setup.sh")"
 cd "$REPO_ROOT"
-"$venv/bin/python" -m bot.model_cache "$@"
+"$venv/bin/python" -m bot.maintenance.model_cache "$@"

@@ -36,7 +36,7 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-from bot.paths import repo_root  # noqa: E402
+from bot.knowledge.paths import repo_root  # noqa: E402
 from tests.stack import RedisServer, WebServer, base_env, compose_environment  # noqa: E402
 
 TOPOLOGY_STAFF_TOKEN = "topology-staff-token-0123456789"

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 
 ROOT = repo_root()
 NOT_COPIED = {".venv", "models", "results", "reports", ".git", ".runtime", "__pycache__", ".pytest_cache"}

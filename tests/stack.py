@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.knowledge.paths import repo_root
+
 # One implementation for the tests and `bot update`; re-exported for the test modules.
-from bot.candidate_stack import free_port, stop_process  # noqa: F401
-from bot.paths import repo_root
+from bot.maintenance.candidate_stack import free_port, stop_process  # noqa: F401
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -101,16 +102,16 @@ class RasaServer:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     env: dict[str, str] = field(default_factory=base_env)
     process: subprocess.Popen | None = None
-    credentials: Path | None = None  # default: written by bot.channels next to the log, as run.sh does
+    credentials: Path | None = None  # default: written by bot.serving.channels next to the log, as run.sh does
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def effective_credentials(self) -> Path:
-        """credentials.yml + the connectors whose variables are set in `env` (bot.channels)."""
+        """credentials.yml + the connectors whose variables are set in `env` (bot.serving.channels)."""
         if self.credentials is None:
-            from bot.channels import write_effective_credentials
+            from bot.serving.channels import write_effective_credentials
 
             self.credentials = self.log_path.with_name(f"credentials-{self.port}.yml")
             write_effective_credentials(out=self.credentials, env=self.env)
@@ -177,7 +178,7 @@ def trained_model() -> Path:
     explicit = os.environ.get("OIM_MODEL")
     if explicit and Path(explicit).exists():
         return Path(explicit)
-    from bot.model_cache import ensure_model
+    from bot.maintenance.model_cache import ensure_model
 
     return ensure_model()
 

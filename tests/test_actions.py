@@ -12,10 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
 from actions.actions import ActionAnswerContact, ActionAnswerQuestion, ActionHumanHandoff
-from bot.knowledge import KnowledgeBase
-from bot.paths import pages_dir, repo_root
-from bot.search import GOOD_SCORE
-from bot.textnorm import digits_only, fold
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.paths import pages_dir, repo_root
+from bot.knowledge.search import GOOD_SCORE
+from bot.knowledge.textnorm import digits_only, fold
 
 DOMAIN: dict[str, Any] = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))
 KNOWLEDGE_INTENTS = [i for i in DOMAIN["intents"] if i.startswith("ask_") and i not in (

@@ -1,13 +1,13 @@
 """Answering the question that was asked, on the real knowledge files and domain texts (no server).
 
-Covers what runs inside one message: cleaning what users type (bot/user_text.py), safety triage
-(bot/safety.py, data/knowledge/safety.yml), reading the question (bot/question_analysis.py,
-data/knowledge/answering.yml), ranking page sentences (bot/sentence_search.py), composing the
+Covers what runs inside one message: cleaning what users type (bot/knowledge/user_text.py), safety triage
+(bot/knowledge/safety.py, data/knowledge/safety.yml), reading the question (bot/knowledge/question_analysis.py,
+data/knowledge/answering.yml), ranking page sentences (bot/knowledge/sentence_search.py), composing the
 reply (actions/focused.py) and the Rasa actions and NLU components that wire them in
-(actions/actions.py, bot/nlu_guards.py), plus the REST request checks (bot/rasa_channel.py) and
-the QA judge (bot/qa_set.py).
+(actions/actions.py, bot/nlu/guards.py), plus the REST request checks (bot/serving/rest_channel.py) and
+the QA judge (bot/maintenance/qa_set.py).
 
-The knowledge base is the action server's own (actions.knowledge_store.current_knowledge): the
+The knowledge base is the action server's own (bot.knowledge.store.current_knowledge): the
 sentence index is built once per process for one knowledge base (~10 s, spaCy), and the Rasa
 actions tested here answer from that same one.
 """
@@ -37,20 +37,20 @@ from actions.actions import (
     ActionSmallTalk,
 )
 from actions.answers import Reply, Turn
-from actions.knowledge_store import current_knowledge
 from actions.texts import response_text
-from bot import paths
-from bot.knowledge import KnowledgeBase, KnowledgeError
-from bot.nlu_guards import FULL_TEXT, URGENT_INTENT, InputCleaner, SafetyGuard
-from bot.qa_set import QAItem, QAOutcome, category_table, judge, scores_by_category
-from bot.question_analysis import analyse, spell_ordinals
-from bot.rasa_channel import BadRequest, PoliteReply, parse_request
-from bot.safety import SafetyRules
-from bot.search import stop_words
-from bot.sentence_search import SentenceIndex, sentence_index, split_sentences, text_shows
-from bot.textnorm import digits_only, fold
-from bot.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
-from bot.yamlio import load_yaml
+from bot.knowledge import paths
+from bot.knowledge.knowledge_base import KnowledgeBase, KnowledgeError
+from bot.knowledge.question_analysis import analyse, spell_ordinals
+from bot.knowledge.safety import SafetyRules
+from bot.knowledge.search import stop_words
+from bot.knowledge.sentence_search import SentenceIndex, sentence_index, split_sentences, text_shows
+from bot.knowledge.store import current_knowledge
+from bot.knowledge.textnorm import digits_only, fold
+from bot.knowledge.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
+from bot.knowledge.yamlio import load_yaml
+from bot.maintenance.qa_set import QAItem, QAOutcome, category_table, judge, scores_by_category
+from bot.nlu.guards import FULL_TEXT, URGENT_INTENT, InputCleaner, SafetyGuard
+from bot.serving.rest_channel import BadRequest, PoliteReply, parse_request
 
 DOMAIN: dict[str, Any] = yaml.safe_load((paths.repo_root() / "domain.yml").read_text(encoding="utf-8"))
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -63,7 +63,7 @@ NUMBER_RUN = re.compile(r"\d[\d\s.()-]*\d")
 REPLIES: list[str] = []
 
 # A story told before the question: ~2,600 characters, as a user on a phone writes it. Only its
-# first sentence says where the user is; the others hold no question word (bot/user_text.py).
+# first sentence says where the user is; the others hold no question word (bot/knowledge/user_text.py).
 STORY_OPENING = "Je suis en Libye depuis trois ans."
 STORY_SENTENCES = [
     "Je suis parti de mon village avec mon cousin.",
@@ -121,7 +121,7 @@ def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fie
     return reply, render(reply)
 
 
-# --- What users type (bot/user_text.py) -----------------------------------------------------------
+# --- What users type (bot/knowledge/user_text.py) -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_a_short_message_is_left_as_it_is() -> None:
     assert focus(text) == text
 
 
-# --- Safety triage (bot/safety.py, data/knowledge/safety.yml) -------------------------------------
+# --- Safety triage (bot/knowledge/safety.py, data/knowledge/safety.yml) -------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -246,7 +246,7 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
     assert responses(reply)[0] == "utter_safety_distress"
 
 
-# --- Reading the question (bot/question_analysis.py, data/knowledge/answering.yml) -----------------
+# --- Reading the question (bot/knowledge/question_analysis.py, data/knowledge/answering.yml) -----------------
 
 
 @pytest.mark.parametrize(
@@ -350,14 +350,14 @@ def _broken_copy(tmp_path: Path, name: str, change: Any) -> Path:
 )
 def test_a_broken_rules_file_is_refused_as_a_knowledge_error(tmp_path: Path, name: str, change: Any) -> None:
     """A maintainer's typo must be a KnowledgeError naming the file: the action server then keeps
-    serving the last good knowledge (actions/knowledge_store.py) instead of failing every answer."""
+    serving the last good knowledge (bot/knowledge/store.py) instead of failing every answer."""
     folder = _broken_copy(tmp_path, name, change)
     with pytest.raises(KnowledgeError) as raised:
         KnowledgeBase.load(folder)
     assert name in str(raised.value)
 
 
-# --- Page sentences (bot/sentence_search.py) -------------------------------------------------------
+# --- Page sentences (bot/knowledge/sentence_search.py) -------------------------------------------------------
 
 
 def test_units_are_sentences_items_windows_lists_and_fact_quotes(index: SentenceIndex, pages_text: str) -> None:
@@ -520,7 +520,7 @@ def test_small_talk_is_answered_only_when_it_is_a_follow_up_question(kb: Knowled
     assert responses(urgent)[0] == "utter_safety_suicide"
 
 
-# --- Rasa NLU components (bot/nlu_guards.py) -------------------------------------------------------
+# --- Rasa NLU components (bot/nlu/guards.py) -------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -652,7 +652,7 @@ async def test_action_safety_triage_flags_the_conversation(index: SentenceIndex)
     assert names == ["utter_safety_distress", "utter_safety_person"] and slots["urgent"] is True
 
 
-# --- REST request checks (bot/rasa_channel.py) -----------------------------------------------------
+# --- REST request checks (bot/serving/rest_channel.py) -----------------------------------------------------
 
 
 def _body(message: Any, sender: str | None = "moi") -> bytes:
@@ -690,7 +690,7 @@ def test_the_polite_replies_exist_in_the_domain() -> None:
         assert response_text(DOMAIN, name)
 
 
-# --- QA judge (bot/qa_set.py) ----------------------------------------------------------------------
+# --- QA judge (bot/maintenance/qa_set.py) ----------------------------------------------------------------------
 
 
 def test_an_empty_reply_fails_even_without_expectations() -> None:
@@ -742,7 +742,7 @@ def test_no_reply_invents_an_email_or_a_phone(kb: KnowledgeBase, index: Sentence
 
 # --------------------------------------------------------------------------- channels and reloads
 def test_socketio_text_is_cleaned_bounded_and_never_empty() -> None:
-    from bot.socketio_channel import NOTHING_TO_READ, readable_text
+    from bot.serving.socketio_channel import NOTHING_TO_READ, readable_text
 
     assert readable_text("/restart", 5000) == "restart"
     assert readable_text("bonjour\x07", 5000) == "bonjour"
@@ -753,8 +753,8 @@ def test_socketio_text_is_cleaned_bounded_and_never_empty() -> None:
 
 
 def test_a_reloaded_knowledge_version_is_warmed_up_before_it_serves(tmp_path: Path) -> None:
-    from actions.knowledge_store import KnowledgeStore
-    from bot import paths
+    from bot.knowledge import paths
+    from bot.knowledge.store import KnowledgeStore
 
     folder = tmp_path / "knowledge"
     shutil.copytree(paths.knowledge_dir(), folder)

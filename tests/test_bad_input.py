@@ -1,4 +1,4 @@
-"""Bad input on the REST channel (bot/rasa_channel.py): never a 5xx, never markup echoed back,
+"""Bad input on the REST channel (bot/serving/rest_channel.py): never a 5xx, never markup echoed back,
 never a command typed by a user, and the server is still healthy afterwards.
 
 Property-based (hypothesis, bounded examples) plus the named cases of the issue: empty, whitespace,
@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 from tests.stack import RasaServer, post_json
 
 DOMAIN: dict[str, Any] = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""bot.channels: the effective credentials file has exactly the connectors whose secrets are set."""
+"""bot.serving.channels: the effective credentials file has exactly the connectors whose secrets are set."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.channels import (
+from bot.knowledge.paths import repo_root
+from bot.serving.channels import (
     BASE_CREDENTIALS,
     ChannelConfigError,
     channel_states,
@@ -18,7 +19,6 @@ from bot.channels import (
     load_specs,
     write_effective_credentials,
 )
-from bot.paths import repo_root
 
 TELEGRAM = {
     "TELEGRAM_ACCESS_TOKEN": "123456:test-token",
@@ -103,7 +103,7 @@ def test_a_channel_already_in_credentials_yml_is_refused(tmp_path: Path) -> None
 def test_cli_prints_the_path_and_the_channel_status(tmp_path: Path) -> None:
     out = tmp_path / "effective.yml"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FACEBOOK_", "TWILIO_"))}
-    result = subprocess.run([sys.executable, "-m", "bot.channels", "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "bot.serving.channels", "--out", str(out)],
                             env={**env, **FACEBOOK}, capture_output=True, text=True, cwd=repo_root(), timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)

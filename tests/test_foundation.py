@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model_cache import model_hash
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
+from bot.maintenance.model_cache import model_hash
 from tests.stack import RasaServer
 
 RASA = Path(sys.executable).with_name("rasa")
@@ -23,7 +23,7 @@ UNUSED_UTTERANCE = re.compile(r"The utterance '(utter_\w+)' is not used in any s
 def _used_by_actions(response: str) -> bool:
     """Templates and labels that the actions fill in are never uttered by a rule or story; nor are
     the REST channel's polite replies. Some are named by family (f"utter_safety_{category}")."""
-    files = [*(repo_root() / "actions").glob("*.py"), repo_root() / "bot" / "rasa_channel.py"]
+    files = [*(repo_root() / "actions").glob("*.py"), repo_root() / "bot" / "serving" / "rest_channel.py"]
     source = "\n".join(p.read_text(encoding="utf-8") for p in files)
     families = tuple(re.findall(r'f"(utter_\w+?)\{', source))
     return f'"{response}"' in source or response.startswith(("utter_label_", *families))

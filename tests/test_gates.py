@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.evaluate import cached_gate, check_knowledge, qa_gate, summary_text
-from bot.gates import FAIL, PASS, GateConfigError, GateResult, QASetGate, load_gate_config
-from bot.knowledge_diff import diff_knowledge
-from bot.paths import knowledge_dir, pages_dir, repo_root
-from bot.prechecks import check_training_data, domain_intents, nlu_example_counts
-from bot.qa_set import QAItem, QAOutcome, judge
-from bot.textnorm import fold
-from bot.yamlio import dump_yaml
+from bot.knowledge.paths import knowledge_dir, pages_dir, repo_root
+from bot.knowledge.textnorm import fold
+from bot.knowledge.yamlio import dump_yaml
+from bot.maintenance.evaluate import cached_gate, check_knowledge, qa_gate, summary_text
+from bot.maintenance.gates import FAIL, PASS, GateConfigError, GateResult, QASetGate, load_gate_config
+from bot.maintenance.knowledge_diff import diff_knowledge
+from bot.maintenance.prechecks import check_training_data, domain_intents, nlu_example_counts
+from bot.maintenance.qa_set import QAItem, QAOutcome, judge
 
 ROOT = repo_root()
 
@@ -185,7 +185,7 @@ def test_nlu_gate_reads_rasa_intent_report(tmp_path: Path) -> None:
     """Rasa's evaluate_intents writes the report and plots; the gate compares macro-F1 to gates.yml."""
     from rasa.nlu.test import IntentEvaluationResult, evaluate_intents
 
-    from bot.nlu_eval import nlu_gate
+    from bot.maintenance.nlu_eval import nlu_gate
 
     results = [IntentEvaluationResult("greet", "greet", f"bonjour {n}", 0.9) for n in range(5)]
     results += [IntentEvaluationResult("goodbye", "goodbye", f"au revoir {n}", 0.8) for n in range(4)]
@@ -304,7 +304,7 @@ def test_qa_gate_fails_an_empty_file() -> None:
 
 
 def test_report_has_a_category_table_per_qa_file(tmp_path: Path) -> None:
-    from bot.report import RunRecord, write_report
+    from bot.maintenance.report import RunRecord, write_report
 
     runs = [
         (TUNED, outcomes("t", detail=(98, 98), sms=(2, 2))),
@@ -335,8 +335,8 @@ def test_report_links_rasa_plots_and_lists_every_gate(tmp_path: Path) -> None:
     """The Markdown/HTML report a maintainer reads: gates, per-intent table, plots copied next to it."""
     from rasa.nlu.test import IntentEvaluationResult, evaluate_intents
 
-    from bot.nlu_eval import nlu_gate
-    from bot.report import RunRecord, write_report
+    from bot.maintenance.nlu_eval import nlu_gate
+    from bot.maintenance.report import RunRecord, write_report
 
     results_dir = tmp_path / "results"
     results_dir.mkdir()

@@ -12,11 +12,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import ingest, paths
-from bot.knowledge import KnowledgeBase
-from bot.textnorm import collapse_whitespace
-from bot.validate import validate_dir
-from bot.yamlio import write_atomic
+from bot.knowledge import ingest, paths
+from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.textnorm import collapse_whitespace
+from bot.knowledge.validate import validate_dir
+from bot.knowledge.yamlio import write_atomic
 
 PAGES = paths.pages_dir()
 KNOWLEDGE = paths.knowledge_dir()
@@ -227,7 +227,7 @@ def test_a_sixth_page_becomes_passages_contacts_and_search_results_without_code_
 
 
 def test_navigation_is_detected_from_repetition_not_from_a_list() -> None:
-    from bot.navigation import repeated_lines, split_layout
+    from bot.knowledge.navigation import repeated_lines, split_layout
 
     header = ["Menu du site", "- Rubrique A", "-", "- Rubrique B"]
     footer = ["Mentions légales", "Plan du site"]
@@ -246,7 +246,7 @@ def test_navigation_is_detected_from_repetition_not_from_a_list() -> None:
 
 
 def test_long_paragraphs_are_cut_at_sentence_ends_without_changing_the_text() -> None:
-    from bot.passages import MAX_PASSAGE_WORDS, split_passages
+    from bot.knowledge.passages import MAX_PASSAGE_WORDS, split_passages
 
     sentences = [
         f"Phrase numéro {n} d'un long paragraphe fictif, écrite par M. Test pour l'essai." for n in range(30)
@@ -278,7 +278,7 @@ _line = st.one_of(
 @settings(max_examples=100, deadline=None)
 @given(st.lists(_line, max_size=25))
 def test_splitting_never_loses_or_invents_text(body: list[str]) -> None:
-    from bot.passages import LineKind, classify, split_passages
+    from bot.knowledge.passages import LineKind, classify, split_passages
 
     passages = split_passages(body)
     assert passages == split_passages(body)  # deterministic

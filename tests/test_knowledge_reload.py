@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.paths import KNOWLEDGE_DIR_ENV, knowledge_dir, repo_root
-from bot.yamlio import dump_yaml
+from bot.knowledge.paths import KNOWLEDGE_DIR_ENV, knowledge_dir, repo_root
+from bot.knowledge.yamlio import dump_yaml
 from tests.stack import ActionServer, base_env, free_port, post_json
 
 INTENT = "ask_member_states"

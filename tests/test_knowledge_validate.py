@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import paths
-from bot.knowledge import Aspect, Entry, KnowledgeBase, KnowledgeError
-from bot.validate import validate_dir
+from bot.knowledge import paths
+from bot.knowledge.knowledge_base import Aspect, Entry, KnowledgeBase, KnowledgeError
+from bot.knowledge.validate import validate_dir
 
 KNOWLEDGE = paths.knowledge_dir()
 REPO = paths.repo_root()
@@ -250,7 +250,7 @@ def test_lookups_used_by_the_actions(kb: KnowledgeBase) -> None:
 
 def test_loading_is_fast_and_does_not_need_spacy() -> None:
     code = (
-        "import sys, time; t = time.perf_counter(); from bot.knowledge import KnowledgeBase; "
+        "import sys, time; t = time.perf_counter(); from bot.knowledge.knowledge_base import KnowledgeBase; "
         "KnowledgeBase.load(); print(time.perf_counter() - t, 'spacy' in sys.modules)"
     )
     result = subprocess.run(

@@ -1,4 +1,4 @@
-"""bot.linear_intent_classifier on Rasa's real spaCy components and part of our own NLU data."""
+"""bot.nlu.linear_intent_classifier on Rasa's real spaCy components and part of our own NLU data."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.linear_intent_classifier import LinearIntentClassifier, script_words
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
+from bot.nlu.linear_intent_classifier import LinearIntentClassifier, script_words
 
 INTENTS = (
     "ask_voluntary_return",

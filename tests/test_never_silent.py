@@ -3,7 +3,7 @@
 Sent for real to the running stack (the session's `stack` and `web_service` fixtures: one Rasa server,
 one action server, one web service, the cached model):
 
-- the REST channel (/webhooks/rest/webhook, bot/rasa_channel.py): HTTP 200 and at least one message;
+- the REST channel (/webhooks/rest/webhook, bot/serving/rest_channel.py): HTTP 200 and at least one message;
 - Rasa's socket.io channel (credentials.yml, session persistence on): at least one `bot_uttered`;
 - the web service (POST /api/chat): 200 with messages, or one of its documented 4xx answers whose
   JSON `message` is the French sentence the chat page shows.

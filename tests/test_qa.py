@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import yaml
 
-from bot.evaluate import qa_gate
-from bot.gates import load_gate_config
-from bot.paths import repo_root
-from bot.qa_set import category_table, load_items, run_items
+from bot.knowledge.paths import repo_root
+from bot.maintenance.evaluate import qa_gate
+from bot.maintenance.gates import load_gate_config
+from bot.maintenance.qa_set import category_table, load_items, run_items
 from tests.stack import RasaServer
 
 CONFIG = load_gate_config(repo_root())  # the same thresholds as `bot update`

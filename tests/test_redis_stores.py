@@ -14,8 +14,8 @@ import uuid
 import pytest
 import redis
 
-from bot.paths import repo_root
-from bot.tracker_stores import conversation_ids, open_tracker_store
+from bot.knowledge.paths import repo_root
+from bot.serving.tracker_stores import conversation_ids, open_tracker_store
 from tests.conftest import Topology
 from tests.stack import RasaServer, RedisServer, free_port
 
@@ -79,22 +79,22 @@ def test_endpoints_file_works_with_string_variables_and_empty_password(
 
 
 def test_health_checks_see_the_redis_of_the_atomic_lock_store(tmp_path) -> None:
-    from bot.tracker_stores import redis_servers
+    from bot.serving.tracker_stores import redis_servers
 
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(
         "tracker_store: {type: redis, url: 127.0.0.1, port: 6390}\n"
-        "lock_store: {type: bot.redis_lock_store.AtomicRedisLockStore, url: 127.0.0.1, port: 6391, db: 2}\n",
+        "lock_store: {type: bot.serving.redis_lock_store.AtomicRedisLockStore, url: 127.0.0.1, port: 6391, db: 2}\n",
         encoding="utf-8",
     )
     assert [(s["port"], s["db"]) for s in redis_servers(endpoints)] == [(6390, 0), (6391, 2)]
 
 
-# --- bot.redis_lock_store: tickets across processes --------------------------------------------
+# --- bot.serving.redis_lock_store: tickets across processes --------------------------------------------
 
 def _lock_stores(server: RedisServer, count: int) -> list:
     """Separate clients (connections) of one Redis, as separate Rasa replicas would be."""
-    from bot.redis_lock_store import AtomicRedisLockStore
+    from bot.serving.redis_lock_store import AtomicRedisLockStore
 
     return [AtomicRedisLockStore(port=server.port, db=2) for _ in range(count)]
 

@@ -1,4 +1,4 @@
-"""bot.regex_cache: the cached program behaves exactly like Python's own compilation."""
+"""bot.knowledge.regex_cache: the cached program behaves exactly like Python's own compilation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import regex_cache
+from bot.knowledge import regex_cache
 
 # Words spaCy's French TOKEN_MATCH is about (hyphens, elisions) and words it must leave alone.
 FRENCH_WORDS = [

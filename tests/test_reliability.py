@@ -2,7 +2,7 @@
 
 - 50 concurrent conversations x 20 turns: no error, every reply is the answer to its own message,
   every tracker holds exactly its own messages in order.
-- Action server killed or hung: a polite French message (bot/rasa_channel.py) instead of silence,
+- Action server killed or hung: a polite French message (bot/serving/rest_channel.py) instead of silence,
   and answers resume when it is back.
 - With Redis stores: a Rasa restart keeps the conversation's context; Redis down gives the polite
   message (Rasa neither hangs nor crashes) and /health says so; both recover when Redis is back.
@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 from tests.stack import ActionServer, RasaServer, RedisServer, WebServer, base_env, free_ports, post_json
 
 ERROR_TEXT: str = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))[
@@ -88,7 +88,7 @@ def test_50_conversations_of_20_turns_without_errors_or_cross_talk(stack: RasaSe
 
 
 def test_speedups_keep_the_sqlite_store_durable_and_fast(stack: RasaServer) -> None:
-    """bot.rasa_speedups, loaded by our channel: the running server's SQLite store is in WAL mode."""
+    """bot.nlu.rasa_speedups, loaded by our channel: the running server's SQLite store is in WAL mode."""
     import sqlite3
 
     db = next(line.split('"')[1] for line in stack.endpoints.read_text().splitlines() if "db:" in line)
@@ -100,7 +100,7 @@ def test_speedups_keep_rasas_check_of_action_answers() -> None:
     from jsonschema import ValidationError
     from rasa.core.actions.action import RemoteAction
 
-    from bot import rasa_speedups
+    from bot.nlu import rasa_speedups
 
     rasa_speedups.apply()
     action = RemoteAction("action_answer_question", None)
@@ -116,7 +116,7 @@ def test_speedups_undo_fallback_like_rasa(ranking_length: int) -> None:
 
     from rasa.nlu.classifiers import fallback_classifier
 
-    from bot import rasa_speedups
+    from bot.nlu import rasa_speedups
 
     rasa_speedups.apply()
     names = ["nlu_fallback", "greet", "goodbye"][:ranking_length]
@@ -265,7 +265,7 @@ def test_redis_down_gives_a_polite_message_and_health_says_so_then_recovers(redi
     assert status == 200, body
 
 
-# --- bot/balancer.py in front of real HTTP replicas ------------------------------------------------
+# --- bot/serving/balancer.py in front of real HTTP replicas ------------------------------------------------
 
 
 class _Replica:
@@ -310,7 +310,7 @@ def test_balancer_spreads_requests_skips_a_dead_replica_and_says_when_none_is_le
     port_a, port_b, port_lb = free_ports(3)
     replicas = [_Replica("a", port_a), _Replica("b", port_b)]
     balancer = subprocess.Popen(
-        [sys.executable, "-m", "bot.balancer", "--port", str(port_lb),
+        [sys.executable, "-m", "bot.serving.balancer", "--port", str(port_lb),
          "--backend", f"http://127.0.0.1:{port_a}", "--backend", f"http://127.0.0.1:{port_b}"],
         cwd=repo_root(), env=base_env(), stdout=open(tmp_path / "lb.log", "ab"),  # noqa: SIM115
         stderr=subprocess.STDOUT, start_new_session=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge import KnowledgeBase, SearchHit
-from bot.search import GOOD_SCORE, TypoMatcher, edit_distance
+from bot.knowledge.knowledge_base import KnowledgeBase, SearchHit
+from bot.knowledge.search import GOOD_SCORE, TypoMatcher, edit_distance
 
 QUESTIONS = yaml.safe_load((Path(__file__).with_name("search_questions.yml")).read_text(encoding="utf-8"))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 from tests.stack import free_ports, http_request, stop_process, wait_http
 
 # Every route of Rasa's HTTP API that reads or changes conversations or models (rasa/server.py).
@@ -53,7 +53,7 @@ class RunScript:
 @pytest.fixture(scope="module")
 def run_sh(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunScript]:
     """`bash scripts/run.sh` as `make run` starts it, with a known token and free ports."""
-    from bot.model_cache import cached_model_path
+    from bot.maintenance.model_cache import cached_model_path
 
     if not cached_model_path().exists():  # run.sh would spend minutes training it first
         pytest.fail("no cached model for the current config and data: run `make train` first")

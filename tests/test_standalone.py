@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV
+from bot.knowledge.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV
 from tests.project_copy import copy_project
 from tests.stack import base_env
 

@@ -17,7 +17,7 @@ import uuid
 import pytest
 import yaml
 
-from bot.paths import repo_root
+from bot.knowledge.paths import repo_root
 from tests.conftest import TOPOLOGY_STAFF_TOKEN, Topology
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
@@ -49,7 +49,7 @@ def test_compose_web_service() -> None:
     assert web["environment"]["OIM_RASA_URL"] == "http://rasa:5005"
     assert web["environment"]["OIM_ENDPOINTS"] == "endpoints.redis.yml"
     assert web["environment"]["OIM_STAFF_TOKEN"] == ""  # console disabled unless the operator sets it
-    assert "python -m bot.channels" in " ".join(services["rasa"]["command"])
+    assert "python -m bot.serving.channels" in " ".join(services["rasa"]["command"])
 
 
 def test_health_of_the_whole_topology(redis_topology: Topology) -> None:

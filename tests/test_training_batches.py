@@ -1,4 +1,4 @@
-"""bot.rasa_speedups fix 8: DIET's training batches grouped by length, on Rasa's real data generator."""
+"""bot.nlu.rasa_speedups fix 8: DIET's training batches grouped by length, on Rasa's real data generator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot import rasa_speedups
+from bot.nlu import rasa_speedups
 
 COUNT = 600
 BATCH = 64

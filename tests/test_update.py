@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.model_cache import cache_root, model_hash
-from bot.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV, pages_dir
-from bot.qa_set import QAOutcome, load_items, run_items, scores_by_category
+from bot.knowledge.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV, pages_dir
+from bot.maintenance.model_cache import cache_root, model_hash
+from bot.maintenance.qa_set import QAOutcome, load_items, run_items, scores_by_category
 from tests.project_copy import copy_project
 from tests.stack import ActionServer, RasaServer, base_env, free_port, write_sqlite_endpoints
 
@@ -166,7 +166,7 @@ def _bad_quote(project: Path) -> tuple[Path, str]:
     path = sorted((project / "data" / "knowledge" / "entries").glob("*.yml"))[0]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["entries"][0]["facts"][0]["quote"] = "Cette citation n'apparaît dans aucune page de l'OIM"
-    from bot.yamlio import dump_yaml
+    from bot.knowledge.yamlio import dump_yaml
 
     return path, dump_yaml(data)
 
@@ -332,14 +332,14 @@ def test_rollback_restores_the_previous_knowledge(live: Live) -> None:
 
 
 def test_model_swap_keeps_answering_during_the_load(live: Live, tmp_path: Path) -> None:
-    """PUT /model through bot.deploy while users keep talking: no message is lost or refused.
+    """PUT /model through bot.maintenance.deploy while users keep talking: no message is lost or refused.
 
     Rasa loads the new model inside its event loop: messages that arrive meanwhile wait for the
     load to finish (the slowest wait is printed), then are answered; none gets an error.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.deploy import go_live
+    from bot.maintenance.deploy import go_live
 
     current = live.model_file()
     other = tmp_path / f"swap-{current}"  # the same model under another name: a real load and swap
@@ -373,7 +373,7 @@ def test_model_swap_keeps_answering_during_the_load(live: Live, tmp_path: Path) 
 
 def test_deploy_without_a_running_server_records_and_says_so(live: Live) -> None:
     """No Rasa server at the URL: files are still put in place and the message says so."""
-    from bot.deploy import go_live
+    from bot.maintenance.deploy import go_live
 
     model = Path(live.rasa.model)
     knowledge = live.project / "data" / "knowledge"

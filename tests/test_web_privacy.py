@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.paths import repo_root
-from bot.purge_trackers import purge
-from bot.redact import EMAIL_MARK, PHONE_MARK, redact, shorten
-from bot.tracker_stores import conversation_ids, open_tracker_store
+from bot.knowledge.paths import repo_root
+from bot.serving.purge_trackers import purge
+from bot.serving.redact import EMAIL_MARK, PHONE_MARK, redact, shorten
+from bot.serving.tracker_stores import conversation_ids, open_tracker_store
 
 DAY = 86400
 

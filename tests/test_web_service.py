@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import WEB_PARTNER_ORIGIN, web_settings
 from tests.stack import ActionServer, RasaServer, WebServer, free_port
 
-STATIC = Path(__file__).resolve().parent.parent / "bot" / "web" / "static"
+STATIC = Path(__file__).resolve().parent.parent / "bot" / "serving" / "web" / "static"
 UNAVAILABLE = "Désolé, je ne peux pas répondre pour le moment"
 
 
@@ -127,7 +127,7 @@ def test_slash_commands_typed_by_a_user_are_plain_text(web_service: WebServer, s
 
 
 def test_rasa_rest_channel_neutralises_slash_commands_too(stack: RasaServer) -> None:
-    """Defence in depth: credentials.yml's REST channel (bot/rasa_channel.py) also strips them."""
+    """Defence in depth: credentials.yml's REST channel (bot/serving/rest_channel.py) also strips them."""
     sender = new_sender()
     stack.send(sender, "bonjour")
     stack.send(sender, "/restart")

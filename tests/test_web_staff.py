@@ -137,7 +137,7 @@ def test_conversations_that_asked_for_a_human(web_service: WebServer, stack: Ras
     status, _, body = web_service.request("GET", f"/staff/conversations/web-{sender}", headers=cookie)
     transcript = body.decode()
     assert status == 200 and "demandé à parler à un humain" in transcript
-    # The REST channel now drops the tags before Rasa stores the text (bot/user_text.py); a stored tag
+    # The REST channel now drops the tags before Rasa stores the text (bot/knowledge/user_text.py); a stored tag
     # would be escaped (tests/test_web_staff_urgent.py stores one).
     assert SCRIPT not in transcript and "alert(" in transcript
 

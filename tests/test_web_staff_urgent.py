@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.tracker_stores import open_tracker_store
-from bot.web.app import create_app
-from bot.web.config import WebConfig
-from bot.web.conversations import handoff_summary, priority_order, transcript_lines
-from bot.web.texts import staff_text
+from bot.serving.tracker_stores import open_tracker_store
+from bot.serving.web.app import create_app
+from bot.serving.web.config import WebConfig
+from bot.serving.web.conversations import handoff_summary, priority_order, transcript_lines
+from bot.serving.web.texts import staff_text
 
 TOKEN = "urgent-tests-staff-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -172,7 +172,7 @@ def test_urgent_stays_urgent_after_a_later_message_and_ranks_by_urgency_then_tim
 def test_staff_texts_live_in_texts_yml() -> None:
     import yaml
 
-    from bot.web.texts import TEXTS_FILE
+    from bot.serving.web.texts import TEXTS_FILE
 
     staff = yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))["staff"]
     assert staff["urgent_tag"] == staff_text("urgent_tag") == "Urgent"

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.web.chat_input import InputError, neutralise_command, parse_chat_request
-from bot.web.config import ConfigError, WebConfig
-from bot.web.highlight import highlight_html, match_spans, query_terms
-from bot.web.rasa_client import bot_texts
-from bot.web.ratelimit import RateLimiter, check_and_record
-from bot.web.staff_auth import StaffAuth
+from bot.serving.web.chat_input import InputError, neutralise_command, parse_chat_request
+from bot.serving.web.config import ConfigError, WebConfig
+from bot.serving.web.highlight import highlight_html, match_spans, query_terms
+from bot.serving.web.rasa_client import bot_texts
+from bot.serving.web.ratelimit import RateLimiter, check_and_record
+from bot.serving.web.staff_auth import StaffAuth
 
 SENDER = "abcdef12-3456"
 

@@ -1,0 +1,400 @@
+"""KnowledgeBase: the validated, immutable view of data/knowledge used by the Rasa actions.
+
+Why: actions must never answer from unchecked data. `KnowledgeBase.load` is a pure function from
+the knowledge folder to an immutable object (so a later reload is just "load again and swap"); it
+validates everything and raises KnowledgeError instead of serving a wrong quote. spaCy is only
+loaded on the first `search()` call.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from bot.knowledge import paths
+from bot.knowledge.files import Problem, RawKnowledge, read_knowledge
+from bot.knowledge.textnorm import fold
+from bot.knowledge.validate import validate_raw
+
+if TYPE_CHECKING:
+    from bot.knowledge.question_analysis import AnsweringRules
+    from bot.knowledge.safety import SafetyRules
+    from bot.knowledge.search import PassageIndex
+
+
+class KnowledgeError(Exception):
+    """The knowledge files are missing or invalid; `problems` lists every reason."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"invalid knowledge ({len(self.problems)} problem(s)):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A curated fact and the verbatim quote that proves it."""
+
+    label: str
+    value: str
+    quote: str
+    source: str  # passage id
+    current: bool | None = None  # set where pages disagree: True for the value to use today
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """A focused answer about an entry: `who` (eligibility), `how` (how to ask), `figures`."""
+
+    name: str
+    answer: str
+    facts: tuple[Fact, ...] = ()
+
+
+@dataclass(frozen=True)
+class CountryMention:
+    """A country the documents name for an entry, with the quote that names it."""
+
+    name: str
+    quote: str
+    source: str
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a user may say they are, and the entry that answers them instead, with the quote why.
+
+    Why: the same words ("je veux rentrer") call for another programme when the user said earlier
+    that they are a refugee; which one is a fact of the documents, so it lives in the entry.
+    """
+
+    who: str
+    said: frozenset[str]  # folded words (no accents, lower case)
+    answer_with: str  # entry id
+    quote: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A curated topic (organisation fact sheet, programme, event, framework)."""
+
+    id: str
+    kind: str
+    title: str
+    intents: tuple[str, ...]
+    answer: str
+    facts: tuple[Fact, ...]
+    programme: str | None = None
+    aspects: Mapping[str, Aspect] = field(default_factory=lambda: MappingProxyType({}))
+    countries: Mapping[str, CountryMention] = field(default_factory=lambda: MappingProxyType({}))
+    contacts: tuple[str, ...] = ()
+    audiences: tuple[Audience, ...] = ()
+
+    def aspect(self, name: str) -> Aspect | None:
+        """The aspect `who`, `how` or `figures`, or None when the documents say nothing about it."""
+        return self.aspects.get(name)
+
+    def country(self, name: str) -> CountryMention | None:
+        """The mention of a country, matched without accents/case/punctuation.
+
+        "yemen" finds "Yémen"; a name that is part of the written one also matches
+        ("Etats-Unis" finds "États-Unis d'Amérique", "Tanzanie" finds "République-Unie de Tanzanie").
+        """
+        wanted = name_key(name)
+        if not wanted:
+            return None
+        for key, mention in self.countries.items():
+            written = name_key(key)
+            if wanted == written or (len(wanted) >= 4 and f" {wanted} " in f" {written} "):
+                return mention
+        return None
+
+    def facts_labelled(self, label: str) -> tuple[Fact, ...]:
+        """All facts with this label (several when pages disagree; see Fact.current)."""
+        return tuple(fact for fact in self.facts if fact.label == label)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Passage ids the entry relies on, in order of first use."""
+        ids = [f.source for f in self.facts]
+        ids += [f.source for aspect in self.aspects.values() for f in aspect.facts]
+        ids += [m.source for m in self.countries.values()]
+        ids += [a.source for a in self.audiences]
+        return tuple(dict.fromkeys(ids))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A contact exactly as written in a page, with a curated description of whom it reaches."""
+
+    id: str
+    target: str | None
+    name: str | None
+    organisation: str | None
+    purpose: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    faxes: tuple[str, ...]
+    address: str | None
+    quote: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage of a source page (navigation blocks have navigation=True and are never searched)."""
+
+    id: str
+    source_file: str
+    section: str
+    text: str
+    navigation: bool = False
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A ranked passage; `score` is normalised to 0..1 (see bot.knowledge.search.GOOD_SCORE)."""
+
+    passage_id: str
+    source_file: str
+    title: str
+    section: str
+    text: str
+    score: float
+    raw_score: float = 0.0
+
+
+def name_key(name: str) -> str:
+    """Lower case, no accents, words separated by one space: how names are compared."""
+    return re.sub(r"[^a-z0-9]+", " ", fold(name)).strip()
+
+
+def _fact(record: Mapping[str, Any]) -> Fact:
+    return Fact(record["label"], record["value"], record["quote"], record["source"], record.get("current"))
+
+
+def _entry(record: Mapping[str, Any]) -> Entry:
+    aspects = {
+        name: Aspect(name, aspect["answer"], tuple(_fact(f) for f in aspect.get("facts") or []))
+        for name, aspect in (record.get("aspects") or {}).items()
+    }
+    countries = {
+        name: CountryMention(name, m["quote"], m["source"], m.get("role"))
+        for name, m in (record.get("countries") or {}).items()
+    }
+    return Entry(
+        id=record["id"],
+        kind=record["kind"],
+        title=record["title"],
+        intents=tuple(record["intents"]),
+        answer=record["answer"],
+        facts=tuple(_fact(f) for f in record["facts"]),
+        programme=record.get("programme"),
+        aspects=MappingProxyType(aspects),
+        countries=MappingProxyType(countries),
+        contacts=tuple(record.get("contacts") or []),
+        audiences=tuple(
+            Audience(a["who"], frozenset(fold(w) for w in a["said"]), a["answer_with"], a["quote"], a["source"])
+            for a in record.get("audiences") or []
+        ),
+    )
+
+
+def _contact(record: Mapping[str, Any]) -> Contact:
+    return Contact(
+        id=record["id"],
+        target=record["target"],
+        name=record["name"],
+        organisation=record["organisation"],
+        purpose=record["purpose"],
+        emails=tuple(record["emails"]),
+        phones=tuple(record["phones"]),
+        faxes=tuple(record["faxes"]),
+        address=record["address"],
+        quote=record["quote"],
+        source=record["source"],
+    )
+
+
+class KnowledgeBase:
+    """Entries, contacts and passages of a validated knowledge folder. Read-only."""
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        contacts: Sequence[Contact],
+        passages: Sequence[Passage],
+        titles: Mapping[str, str],
+        root: Path | None = None,
+    ) -> None:
+        self.root = root
+        self._entry_list: tuple[Entry, ...] = tuple(entries)
+        self._contact_list: tuple[Contact, ...] = tuple(contacts)
+        self._passage_list: tuple[Passage, ...] = tuple(passages)
+        self._titles = MappingProxyType(dict(titles))
+        self._entries = {e.id: e for e in self._entry_list}
+        self._by_intent = {intent: e for e in self._entry_list for intent in e.intents}
+        self._by_programme = {e.programme: e for e in self._entry_list if e.programme}
+        self._contacts = {c.id: c for c in self._contact_list}
+        self._passages = {p.id: p for p in self._passage_list}
+        self._index: PassageIndex | None = None
+        self._index_lock = threading.Lock()
+        self._answering: AnsweringRules | None = None
+        self._safety: SafetyRules | None = None
+
+    @classmethod
+    def load(cls, knowledge_dir: Path | str | None = None) -> KnowledgeBase:
+        """Load and validate a knowledge folder (default <repo>/data/knowledge).
+
+        Raises KnowledgeError listing every problem if the files are missing or invalid.
+        """
+        root = Path(knowledge_dir) if knowledge_dir is not None else paths.knowledge_dir()
+        raw = read_knowledge(root)
+        problems = validate_raw(raw)
+        kb = cls.from_raw(raw) if not problems else None
+        if kb is not None:
+            problems.extend(kb._load_rules(root))
+        if problems or kb is None:
+            raise KnowledgeError(problems)
+        return kb
+
+    def _load_rules(self, root: Path) -> list[Problem]:
+        """Read answering.yml and safety.yml (how questions are read); their problems, if any."""
+        from pydantic import ValidationError
+
+        from bot.knowledge.question_analysis import ANSWERING_FILE, AnsweringRules
+        from bot.knowledge.safety import SAFETY_FILE, SafetyRules
+
+        problems: list[Problem] = []
+        for name, model, attribute in (
+            (ANSWERING_FILE, AnsweringRules, "_answering"),
+            (SAFETY_FILE, SafetyRules, "_safety"),
+        ):
+            try:
+                setattr(self, attribute, model.load(root))
+            except (OSError, ValueError, re.error, ValidationError) as error:
+                problems.append(Problem(name, None, f"invalid: {error}"))
+        for situation in self.answering.situations if self._answering else []:
+            if situation.entry not in self._entries:
+                problems.append(Problem(ANSWERING_FILE, None, f"situation {situation.name}: no entry {situation.entry}"))
+        return problems
+
+    @property
+    def answering(self) -> AnsweringRules:
+        """How questions are read (data/knowledge/answering.yml)."""
+        if self._answering is None:
+            from bot.knowledge.question_analysis import AnsweringRules
+
+            self._answering = AnsweringRules.load(self.root or paths.knowledge_dir())
+        return self._answering
+
+    @property
+    def safety(self) -> SafetyRules:
+        """Safety triggers (data/knowledge/safety.yml)."""
+        if self._safety is None:
+            from bot.knowledge.safety import SafetyRules
+
+            self._safety = SafetyRules.load(self.root or paths.knowledge_dir())
+        return self._safety
+
+    @classmethod
+    def from_raw(cls, raw: RawKnowledge) -> KnowledgeBase:
+        """Build from already validated raw data."""
+        passages: list[Passage] = []
+        titles: dict[str, str] = {}
+        for kfile in raw.passage_files:
+            source = kfile.data["source"]
+            titles[source["file"]] = source["title"]
+            for record in kfile.data["passages"]:
+                passages.append(Passage(record["id"], source["file"], record["section"], record["text"]))
+            for record in kfile.data.get("navigation") or []:
+                passages.append(Passage(record["id"], source["file"], "", record["text"], navigation=True))
+        if raw.sources is not None:
+            for name, record in raw.sources.data["sources"].items():
+                titles[name] = record["title"]
+        entries = [_entry(r) for kfile in raw.entry_files for r in kfile.data["entries"]]
+        contacts = [_contact(r) for r in raw.contacts.data["contacts"]] if raw.contacts else []
+        return cls(entries, contacts, passages, titles, raw.root)
+
+    # -- lookups ---------------------------------------------------------------------------
+    def entries(self) -> list[Entry]:
+        """Every entry, in file order (a new list: the knowledge base itself never changes)."""
+        return list(self._entry_list)
+
+    def passages(self, include_navigation: bool = False) -> tuple[Passage, ...]:
+        """Passages in file order (navigation blocks only on request)."""
+        return tuple(p for p in self._passage_list if include_navigation or not p.navigation)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry with this id (e.g. "programme.resettlement")."""
+        return self._entries.get(entry_id)
+
+    def entry_for_intent(self, intent: str) -> Entry | None:
+        """The entry that answers this intent (e.g. "ask_resettlement")."""
+        return self._by_intent.get(intent)
+
+    def entry_for_programme(self, programme: str) -> Entry | None:
+        """The programme entry for an entity value (e.g. "voluntary_return")."""
+        return self._by_programme.get(programme)
+
+    def entries_for_country(self, country: str) -> list[Entry]:
+        """Entries whose documents name this country (accent/case-insensitive), in file order."""
+        return [e for e in self._entry_list if e.country(country) is not None]
+
+    def contact(self, contact_id: str) -> Contact | None:
+        """The contact with this id (e.g. "contact.press")."""
+        return self._contacts.get(contact_id)
+
+    def contacts_for(self, target: str | None = None, entry_id: str | None = None) -> list[Contact]:
+        """Contacts for a `contact_target` value and/or listed by an entry; all if neither given."""
+        if entry_id is not None:
+            entry = self._entries.get(entry_id)
+            found = [self._contacts[c] for c in entry.contacts] if entry else []
+        else:
+            found = list(self._contact_list)
+        return [c for c in found if target is None or c.target == target]
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """A passage (or navigation block) by id."""
+        return self._passages.get(passage_id)
+
+    def source_title(self, passage_or_file_id: str) -> str:
+        """Title of the page a passage id, file name or file stem belongs to ("" if unknown)."""
+        passage = self._passages.get(passage_or_file_id)
+        if passage is not None:
+            return self._titles.get(passage.source_file, "")
+        for name, title in self._titles.items():
+            if passage_or_file_id in (name, Path(name).stem):
+                return title
+        return ""
+
+    # -- search ----------------------------------------------------------------------------
+    def search(self, query: str, k: int = 3) -> list[SearchHit]:
+        """Best passages for a free question, score > 0 only (builds the index on first use)."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    from bot.knowledge.search import PassageIndex
+
+                    self._index = PassageIndex.build(self.passages())
+        hits = []
+        for passage, score, raw_score in self._index.search(query, k):
+            hits.append(
+                SearchHit(
+                    passage.id,
+                    passage.source_file,
+                    self.source_title(passage.id),
+                    passage.section,
+                    passage.text,
+                    score,
+                    raw_score,
+                )
+            )
+        return hits

@@ -1,0 +1,41 @@
+"""The French spaCy pipeline, loaded once per process and only when first needed.
+
+Why: loading fr_core_news_md takes seconds; KnowledgeBase.load must stay fast, so only search
+(lemmas) and ingest (named entities of contacts) pay for it, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+MODEL_NAME = "fr_core_news_md"
+# Components that search does not need; pass as `disable=` to nlp()/nlp.pipe().
+SEARCH_DISABLED = ("ner",)
+
+_lock = threading.Lock()
+_nlp: Language | None = None
+
+
+def french() -> Language:
+    """The shared pipeline (without the dependency parser, which nothing here uses)."""
+    global _nlp
+    if _nlp is None:
+        with _lock:
+            if _nlp is None:
+                import spacy
+
+                from bot.knowledge import regex_cache
+
+                regex_cache.install()  # spaCy's French tokenizer regex: seconds saved per start
+                _nlp = spacy.load(MODEL_NAME, exclude=["parser"])
+    return _nlp
+
+
+def named_entities(text: str) -> list[tuple[str, str]]:
+    """(entity text, label) pairs found by spaCy NER, e.g. ("Leonard Doyle", "PER")."""
+    doc = french()(text)
+    return [(ent.text, ent.label_) for ent in doc.ents]

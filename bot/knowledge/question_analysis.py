@@ -1,0 +1,262 @@
+"""What a question asks, read from its words: its type, the aspect it asks about, whether it is a
+follow-up, the situation it describes, and its parts when it holds two questions.
+
+Why: the intent says which topic a message is about; the answer must fit the question inside the
+topic ("combien", "quand", "c'est gratuit ?"). The cue words live in data/knowledge/answering.yml
+(one schema, the pydantic models below), so maintainers tune them without touching code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, validator
+
+from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
+from bot.knowledge.yamlio import load_yaml
+
+ANSWERING_FILE = "answering.yml"
+EVIDENCE_KINDS = ("number", "date", "place", "agent", "reason", "list", "places", "none")
+
+
+def _compile(pattern: str) -> str:
+    """The pattern if it compiles; a ValueError naming it otherwise (pydantic reports it)."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"bad regular expression {pattern!r}: {error}") from None
+    return pattern
+
+
+def _compile_all(patterns: list[str]) -> list[str]:
+    return [_compile(pattern) for pattern in patterns]
+
+
+class CueRule(BaseModel):
+    """Cue patterns that ask for something, what a sentence must show to answer it, and what the
+    reply says the documents do not give when no sentence does."""
+
+    name: str
+    cues: list[str]
+    evidence: str
+    missing: str = Field(..., min_length=3)
+
+    _check = validator("cues", allow_reuse=True)(_compile_all)
+
+
+class QuestionTypeRule(CueRule):
+    """A kind of answer (count, date, place...); `evidence` is one of EVIDENCE_KINDS."""
+
+    @validator("evidence")
+    def _known_evidence(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+        if value not in EVIDENCE_KINDS:
+            raise ValueError(f"evidence must be one of {', '.join(EVIDENCE_KINDS)}")
+        return value
+
+
+class AspectRule(CueRule):
+    """A point the pages may be silent on (cost, duration...); `evidence` is a pattern."""
+
+    @validator("evidence")
+    def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+        return _compile(value)
+
+
+class FollowupRules(BaseModel):
+    pointers: list[str]
+    max_own_words: int = Field(2, ge=0)
+    empty_words: list[str] = []
+
+    _check = validator("pointers", allow_reuse=True)(_compile_all)
+
+
+class TwoQuestionRules(BaseModel):
+    starters: list[str]
+    min_words: int = Field(1, ge=1)
+
+
+class SituationRule(BaseModel):
+    """A situation described in the user's words that one entry answers."""
+
+    name: str
+    all_of: list[list[str]] = Field(..., min_items=1)
+    entry: str
+
+
+class AnsweringRules(BaseModel):
+    """The whole of data/knowledge/answering.yml."""
+
+    version: int
+    question_types: list[QuestionTypeRule]
+    aspects: list[AspectRule]
+    followups: FollowupRules
+    two_questions: TwoQuestionRules
+    first_person: list[str] = []
+    situations: list[SituationRule] = []
+
+    class Config:
+        keep_untouched = (cached_property,)
+
+    @classmethod
+    def load(cls, knowledge_dir: Path) -> AnsweringRules:
+        return cls.parse_obj(load_yaml(knowledge_dir / ANSWERING_FILE))
+
+    @cached_property
+    def _type_patterns(self) -> list[tuple[QuestionTypeRule, list[re.Pattern[str]]]]:
+        return [(rule, [re.compile(c) for c in rule.cues]) for rule in self.question_types]
+
+    @cached_property
+    def _aspect_patterns(self) -> list[tuple[AspectRule, list[re.Pattern[str]], re.Pattern[str]]]:
+        return [(a, [re.compile(c) for c in a.cues], re.compile(a.evidence)) for a in self.aspects]
+
+    @cached_property
+    def _pointer_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.followups.pointers]
+
+    @cached_property
+    def _split_pattern(self) -> re.Pattern[str]:
+        starters = "|".join(self.two_questions.starters)
+        return re.compile(
+            rf"\?+\s*|[,;]?\s+(?:et|puis|aussi)\s+(?=(?:{starters})\b)|,\s+(?=(?:{starters})\b)"
+        )
+
+    def _split_at_and(self, source: str, simple: str) -> list[str]:
+        """ "qui dirige l'OIM et son siège c'est où ?": two questions when both sides ask one."""
+        for position in _and_positions(simple):
+            left, right = simple[:position], simple[position:].strip()[2:]
+            if self.question_type(fold(left)) and self.question_type(fold(right)):
+                return [source[:position], source[position:].strip()[2:]]
+        return [source]
+
+    def question_type(self, folded: str) -> QuestionTypeRule | None:
+        """The first question type whose cue is in the folded text."""
+        for rule, patterns in self._type_patterns:
+            if any(p.search(folded) for p in patterns):
+                return rule
+        return None
+
+    def aspect(self, folded: str) -> tuple[AspectRule, re.Pattern[str]] | None:
+        """The aspect asked about, with the pattern a page sentence must match to answer it."""
+        for rule, patterns, evidence in self._aspect_patterns:
+            if any(p.search(folded) for p in patterns):
+                return rule, evidence
+        return None
+
+    def without_cues(self, folded: str) -> str:
+        """The folded text with every question, aspect and pointer cue blanked out.
+
+        What is left are the words the question brings of its own (a topic, a country, a year).
+        """
+        for pattern in self._all_cue_patterns:
+            folded = pattern.sub(" ", folded)
+        return folded
+
+    @cached_property
+    def _all_cue_patterns(self) -> list[re.Pattern[str]]:
+        patterns = [p for _, ps in self._type_patterns for p in ps]
+        patterns += [p for _, ps, _ in self._aspect_patterns for p in ps]
+        return patterns + self._pointer_patterns
+
+    def has_pointer(self, folded: str) -> bool:
+        return any(p.search(folded) for p in self._pointer_patterns)
+
+    def situation(self, current: str, recent: Sequence[str] = ()) -> SituationRule | None:
+        """The first situation the user tells of: every word group in the current message or the
+        recent ones, at least one group in the current one, and the user speaking of themselves."""
+        now = f" {' '.join(folded_words(current))} "
+        told = f" {' '.join(folded_words(' '.join([*recent, current])))} "
+        if self.first_person and not any(f" {fold(w)} " in told for w in self.first_person):
+            return None
+
+        def has(padded: str, group: list[str]) -> bool:
+            return any(_has_word_start(padded, fold(word)) for word in group)
+
+        for rule in self.situations:
+            if all(has(told, group) for group in rule.all_of) and any(has(now, g) for g in rule.all_of):
+                return rule
+        return None
+
+    def split_questions(self, text: str, ignore: frozenset[str] = frozenset()) -> list[str]:
+        """The message's questions, in order (one part when it is one question).
+
+        The split points are found on the accent-free lower-case text and cut in the original, so
+        the parts keep their accents for the lemmatiser.
+        """
+        simple = strip_accents(fold_apostrophes(text)).lower()
+        source = text if len(simple) == len(text) else simple
+        parts: list[str] = []
+        start = 0
+        for match in self._split_pattern.finditer(simple):
+            if "?" not in match.group(0) and not self.question_type(fold(simple[match.end() :])):
+                continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
+            parts.append(source[start : match.start()])
+            start = match.end()
+        parts.append(source[start:])
+        if len(parts) == 1:
+            parts = self._split_at_and(source, simple)
+        parts = [p.strip(" ,;.!") for p in parts]
+        empty = ignore | {fold(w) for w in self.followups.empty_words}
+        parts = [p for p in parts if _own_words(p, empty) >= self.two_questions.min_words]
+        return parts if len(parts) >= 2 else [text]
+
+
+def _and_positions(simple: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"\s+et\s+", simple)]
+
+
+def _own_words(text: str, ignore: frozenset[str] | set[str]) -> int:
+    return len([w for w in folded_words(text) if len(w) > 2 and w not in ignore])
+
+
+def _has_word_start(padded: str, word: str) -> bool:
+    """Whether a word (or several words) starts a word of the padded, folded text."""
+    return f" {word}" in padded
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What one question asks."""
+
+    text: str
+    folded: str
+    qtype: QuestionTypeRule | None  # count, date, place, who, why, how, list, list_countries
+    evidence: str  # what a sentence must show to answer the type (see EVIDENCE_KINDS)
+    aspect: AspectRule | None
+    aspect_evidence: re.Pattern[str] | None
+    pointer: bool  # refers back ("et", "ça", "ils", "c'est ...")
+    rest: str  # the folded text without its cue words: what the question brings of its own
+
+
+def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
+    """Type, aspect and follow-up markers of one question."""
+    folded = fold(text)
+    qtype = rules.question_type(folded)
+    aspect = rules.aspect(folded)
+    return QuestionAnalysis(
+        text=text,
+        folded=folded,
+        qtype=qtype,
+        evidence=qtype.evidence if qtype else "none",
+        aspect=aspect[0] if aspect else None,
+        aspect_evidence=aspect[1] if aspect else None,
+        pointer=rules.has_pointer(folded),
+        rest=rules.without_cues(folded),
+    )
+
+
+_ORDINALS = (
+    (re.compile(r"\b(?:1er|1ere|1ère|1re)\b", re.IGNORECASE), "premier"),
+    (re.compile(r"\b(?:2e|2eme|2ème|2nd|2nde|2d)\b", re.IGNORECASE), "deuxième"),
+    (re.compile(r"\b(?:3e|3eme|3ème)\b", re.IGNORECASE), "troisième"),
+)
+
+
+def spell_ordinals(text: str) -> str:
+    """ "2eme dialogue" -> "deuxième dialogue": the pages spell ordinals out."""
+    for pattern, word in _ORDINALS:
+        text = pattern.sub(word, text)
+    return text

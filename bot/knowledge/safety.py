@@ -1,0 +1,72 @@
+"""Safety triage: messages that tell of danger, distress, exploitation, a child alone or a medical
+emergency, recognised by the editable patterns of data/knowledge/safety.yml.
+
+Why: such a message must get help first (emergency services, a person), never a programme
+description or "no information"; the same matcher runs in the Rasa pipeline (so no other rule
+answers first) and in the action that replies (which picks the category's words).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, validator
+
+from bot.knowledge.textnorm import fold
+from bot.knowledge.yamlio import load_yaml
+
+SAFETY_FILE = "safety.yml"
+
+
+class SafetyCategory(BaseModel):
+    """One kind of urgent situation and the patterns that reveal it."""
+
+    name: str = Field(..., regex=r"^[a-z_]+$")
+    patterns: list[str] = Field(..., min_items=1)
+
+    @validator("patterns", each_item=True)
+    def _compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"bad regular expression {value!r}: {error}") from None
+        return value
+
+
+class SafetyRules(BaseModel):
+    """The whole of data/knowledge/safety.yml."""
+
+    version: int
+    categories: list[SafetyCategory] = Field(..., min_items=1)
+
+    class Config:
+        keep_untouched = (cached_property,)
+
+    @classmethod
+    def load(cls, knowledge_dir: Path) -> SafetyRules:
+        return cls.parse_obj(load_yaml(knowledge_dir / SAFETY_FILE))
+
+    @cached_property
+    def _compiled(self) -> list[tuple[str, list[re.Pattern[str]]]]:
+        return [(c.name, [re.compile(p) for p in c.patterns]) for c in self.categories]
+
+    def match(self, text: str) -> SafetyMatch | None:
+        """The first category with a pattern in the message, or None."""
+        folded = fold(text)
+        for name, patterns in self._compiled:
+            for pattern in patterns:
+                found = pattern.search(folded)
+                if found:
+                    return SafetyMatch(name, found.group(0))
+        return None
+
+
+@dataclass(frozen=True)
+class SafetyMatch:
+    """The category recognised and the words that triggered it (for tests and staff, not logs)."""
+
+    category: str
+    words: str

@@ -1,0 +1,409 @@
+"""Rank the sentences of the pages against a question, the topic's own sentences first.
+
+Why: a question inside a topic ("combien de tables rondes au premier dialogue ?") is answered by
+one sentence of the pages, not by the topic's summary. Every sentence, list item and curated fact
+quote is a unit with what it can answer (a number, a date, a place, a person or organisation, a
+list, a reason); a unit scores by BM25 on lemmas (bot.knowledge.search), plus a bonus when it belongs to the
+topic the conversation is about and when it shows what the question type asks for. The reply then
+quotes the unit verbatim, so its provenance is the passage it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
+from bot.knowledge.search import PassageIndex
+from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
+
+# A unit of the topic the conversation is about gets this much more (scores are 0..1).
+TOPIC_BONUS = 0.12
+# Meaning counts this much: the cosine similarity of mean word vectors, above a baseline that
+# unrelated French sentences reach anyway.
+SEMANTIC_WEIGHT = 0.3
+SEMANTIC_BASELINE = 0.5
+# A word of the question this close in meaning (cosine of word vectors) to a word of the pages
+# counts as something the pages talk about.
+CLOSE_WORD = 0.7
+# BM25 length normalisation for sentences (bot.knowledge.search uses 0.75 for passages).
+LENGTH_NORMALISATION = 0.4
+# A unit of another section of a page the topic cites gets this much more.
+PAGE_BONUS = 0.06
+# A unit whose section title holds a word of the question ("observateurs") gets this much more.
+SECTION_BONUS = 0.08
+# A unit showing what the question type asks for (a number for "combien"...) gets this more...
+TYPE_BONUS = 0.10
+# ...and one that does not show it keeps this share of its score.
+TYPE_MISMATCH_FACTOR = 0.55
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
+# "M. Vitorino", "Tel. +41", "Rm. DC2": a full stop after these is not the end of a sentence.
+_NOT_AN_END = re.compile(r"\b(?:M|Mme|Dr|Tel|Tél|Rm|St|No|n°|etc)\.$")
+_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
+_MONTHS = re.compile(
+    r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
+)
+_DIGITS = re.compile(r"\d")
+# "14-15 septembre", "3-4 octobre", "20 et 23 novembre": days of a date, not quantities.
+_DAY_MONTH = re.compile(
+    r"\b\d{1,2}(?:\s*(?:-|et)\s*\d{1,2})?\s+(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|"
+    r"septembre|octobre|novembre|decembre)\b"
+)
+# Phone and fax numbers, and resolution symbols ("A/RES/58/208"), are not quantities.
+_PHONE = re.compile(r"\+?\s?\d[\d .-]{6,}\d|\b[a-z]/res/[\d/]+")
+# A sentence starting with one of these needs the sentence before it to be understood.
+_PRONOUN_START = re.compile(r"^(?:il|elle|ils|elles|ce|cette|cela|ces|ceux|celui|celle)\b", re.IGNORECASE)
+# Question types a whole list (all its items as one unit) can answer.
+WHOLE_LIST_EVIDENCE = frozenset({"list", "places", "agent", "number"})
+# Question types a list item answers by being part of a list.
+LIST_EVIDENCE = frozenset({"list", "places", "agent"})
+_NUMBER_WORDS = re.compile(
+    r"\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|cent|cents|"
+    r"mille|millions?|milliards?|centaines|dizaines|milliers|premiere?|deuxieme|moitie)\b"
+)
+_REASON = re.compile(
+    r"\b(?:car|parce|afin|en raison|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
+    r"promouvoir|examiner)|objectif|vise|permet|permettant|but)\b"
+)
+_AGENT_WORDS = re.compile(
+    r"\b(?:oim|hcr|nations unies|onu|etats?|gouvernements?|organisations?|secretaire general|"
+    r"directeur|directrice|conseil|assemblee generale|partenaires|compagnies|societe civile|"
+    r"secteur prive|division|unite|bureau|forum|groupe)\b"
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence, list item or fact quote of the pages, with what it can answer."""
+
+    id: str
+    passage_id: str
+    section: str
+    text: str
+    list_item: bool = False
+    features: frozenset[str] = field(default_factory=frozenset)
+    context: str = ""  # the sentence before, when this one starts with "Il", "Cette"... (searched too)
+
+
+@dataclass(frozen=True)
+class RankedUnit:
+    unit: Unit
+    score: float  # combined score (search + bonuses), may exceed 1
+    search_score: float  # BM25 normalised 0..1 (bot.knowledge.search)
+    in_topic: bool
+    shows_type: bool
+    on_topic_page: bool = False
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a prose line, not cut after "M." or "Tel."."""
+    pieces = _SENTENCE_END.split(text.strip())
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and _NOT_AN_END.search(merged[-1]):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return [p for p in merged if p.strip()]
+
+
+def passage_units(passage: Passage) -> list[tuple[str, bool]]:
+    """(text, is a list item) for each sentence and list item of a passage."""
+    units: list[tuple[str, bool]] = []
+    for line in passage.text.splitlines():
+        line = line.strip()
+        if not line or line == "-":
+            continue
+        if line.startswith("- "):
+            units.append((line[2:].strip(), True))
+        else:
+            units.extend((sentence, False) for sentence in split_sentences(line))
+    return units
+
+
+def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> frozenset[str]:
+    folded = fold(text)
+    labels = list(entity_labels)
+    found: set[str] = set()
+    without_dates = _DAY_MONTH.sub(" ", _YEAR.sub(" ", _PHONE.sub(" ", folded)))
+    if _DIGITS.search(without_dates) or _NUMBER_WORDS.search(without_dates):
+        found.add("number")
+    if _YEAR.search(text) or _MONTHS.search(folded):
+        found.add("date")
+    places = labels.count("LOC")
+    if places:
+        found.add("place")
+    if places >= 2 or (list_item and places):
+        found.add("places")
+    if "PER" in labels or "ORG" in labels or _AGENT_WORDS.search(folded):
+        found.add("agent")
+    if _REASON.search(folded):
+        found.add("reason")
+    if list_item or text.count(",") >= 2:
+        found.add("list")
+    return frozenset(found)
+
+
+def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
+    """Folded words and lemmas of the texts, and the unit vectors of those that have one."""
+    from bot.knowledge.nlp import SEARCH_DISABLED, french
+
+    words: set[str] = set()
+    vectors: dict[str, np.ndarray] = {}
+    for doc in french().pipe([fold_apostrophes(t) for t in texts], disable=list(SEARCH_DISABLED)):
+        for token in doc:
+            if not token.is_alpha:
+                continue
+            words.update((fold(token.text), fold(token.lemma_)))
+            if token.has_vector and not token.is_stop:
+                norm = float(np.linalg.norm(np.asarray(token.vector)))
+                if norm:
+                    vectors[token.lower_] = token.vector / norm
+    matrix = np.vstack(list(vectors.values())) if vectors else np.zeros((0, 1))
+    return frozenset(words), matrix
+
+
+def text_shows(text: str, evidence: str) -> bool:
+    """Whether a text on its own shows a number, a date... (entity-based kinds count as shown)."""
+    if evidence in ("place", "places", "agent"):
+        return True
+    return evidence in _features(text, [], False)
+
+
+class SentenceIndex:
+    """Units of every passage and fact quote of a knowledge base, searchable with BM25 and
+    compared by meaning (mean word vectors of fr_core_news_md, for "santé" ~ "médicale")."""
+
+    def __init__(self, kb: KnowledgeBase, units: Sequence[Unit], vectors: np.ndarray) -> None:
+        self.kb = kb
+        self.units = tuple(units)
+        self._vectors = vectors  # one unit-length row per unit (zeros when no word has a vector)
+        self._position = {u.id: i for i, u in enumerate(self.units)}
+        self._topics: dict[str, frozenset[str]] = {}
+        self._by_id = {u.id: u for u in self.units}
+        self._search = PassageIndex.build(
+            (Passage(u.id, "", u.section, f"{u.context} {u.text}".strip()) for u in self.units),
+            b=LENGTH_NORMALISATION,
+        )
+        self._by_passage: dict[str, list[Unit]] = {}
+        for unit in self.units:
+            if not unit.id.endswith(("w", "#list")):
+                self._by_passage.setdefault(unit.passage_id, []).append(unit)
+        self._vocabulary, self._word_vectors = _vocabulary(
+            [f"{u.section} {u.text}" for u in self.units] + [e.answer for e in kb.entries()]
+        )
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase) -> SentenceIndex:
+        """Split every passage into units, add the fact quotes the passages do not hold."""
+        raw: list[tuple[str, str, str, str, bool]] = []  # id, passage, section, text, list item
+        contexts: dict[str, str] = {}
+        seen: dict[str, list[str]] = {}
+        for passage in kb.passages():
+            previous = ""
+            items: list[str] = []
+            for n, (text, list_item) in enumerate(passage_units(passage), 1):
+                if text.rstrip().endswith(":") and len(text) < 80:
+                    continue  # "Les opérations de mouvement de l'OIM comprennent :" says nothing
+                unit_id = f"{passage.id}#{n}"
+                raw.append((unit_id, passage.id, passage.section, text, list_item))
+                if list_item:
+                    items.append(text)
+                if previous and not list_item:
+                    if _PRONOUN_START.match(text):
+                        contexts[unit_id] = previous
+                    else:
+                        # Two sentences together answer what neither does alone ("L'année 2016 a
+                        # marqué un tournant..." + "...faire entrer officiellement l'OIM...").
+                        raw.append((f"{unit_id}w", passage.id, passage.section, f"{previous} {text}", False))
+                previous = "" if list_item else text
+                seen.setdefault(passage.id, []).append(fold(text))
+            if len(items) >= 2:
+                # The list as a whole ("quels sont les observateurs ?", "combien d'États participants ?").
+                raw.append((f"{passage.id}#list", passage.id, passage.section, " ; ".join(items), True))
+        for entry in kb.entries():
+            facts = [*entry.facts, *(f for a in entry.aspects.values() for f in a.facts)]
+            for n, fact in enumerate(facts, 1):
+                if fact.current is False:
+                    continue  # pages disagree and this value is not today's
+                quote = fold(fact.quote)
+                if any(quote in unit for unit in seen.get(fact.source, [])):
+                    continue
+                fact_passage = kb.passage(fact.source)
+                section = fact_passage.section if fact_passage else ""
+                raw.append((f"{entry.id}#fact{n}", fact.source, section, fact.quote, False))
+                seen.setdefault(fact.source, []).append(quote)
+        docs = _analyse([text for _, _, _, text, _ in raw])
+        units = []
+        for (uid, pid, section, text, list_item), (labels, _vector) in zip(raw, docs, strict=True):
+            shown = f"{section} {text}" if list_item else text  # "États participants (195 États)"
+            units.append(
+                Unit(
+                    uid,
+                    pid,
+                    section,
+                    text,
+                    list_item,
+                    _features(shown, labels, list_item),
+                    contexts.get(uid, ""),
+                )
+            )
+        vectors = np.vstack([vector for _, vector in docs]) if docs else np.zeros((0, 1))
+        return cls(kb, units, vectors)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self._by_id.get(unit_id)
+
+    def siblings(self, unit: Unit) -> list[Unit]:
+        """The sentences and items of the same passage, in order (a whole list for a list item)."""
+        return list(self._by_passage.get(unit.passage_id, []))
+
+    def topic_passages(self, entry: Entry | None) -> frozenset[str]:
+        """The entry's passages and the others of their page sections (computed once per entry)."""
+        if entry is None:
+            return frozenset()
+        known = self._topics.get(entry.id)
+        if known is None:
+            known = self._topics[entry.id] = self._sections_of(entry)
+        return known
+
+    def _sections_of(self, entry: Entry) -> frozenset[str]:
+        ids = set(entry.sources)
+        sections = set()
+        for pid in entry.sources:
+            passage = self.kb.passage(pid)
+            if passage is not None and passage.section:
+                sections.add((passage.source_file, passage.section))
+        for passage in self.kb.passages():
+            if (passage.source_file, passage.section) in sections:
+                ids.add(passage.id)
+        return frozenset(ids)
+
+    def rank(
+        self,
+        question: str,
+        topic: Entry | None = None,
+        evidence: str = "none",
+        k: int = 5,
+        within_topic: bool = False,
+    ) -> list[RankedUnit]:
+        """Best units for the question: words in common, meaning, topic, question-type evidence.
+
+        Candidates are the units sharing a word with the question plus every unit of the topic
+        (a follow-up may share no word with the sentence that answers it).
+        """
+        topic_ids = self.topic_passages(topic)
+        topic_pages = {p.source_file for pid in topic_ids if (p := self.kb.passage(pid)) is not None}
+        scores = {passage.id: score for passage, score, _raw in self._search.search(question, k=max(80, k))}
+        for unit in self.units:
+            if unit.passage_id in topic_ids:
+                scores.setdefault(unit.id, 0.0)
+        similarity = self._similarities(question, list(scores))
+        asked = {w[:6] for w in folded_words(question) if len(w) > 3}
+        ranked: list[RankedUnit] = []
+        for unit_id, score in scores.items():
+            unit = self._by_id[unit_id]
+            if unit_id.endswith("#list") and evidence not in WHOLE_LIST_EVIDENCE:
+                continue  # a whole list answers "which ones?" or "how many?", not a question on one item
+            in_topic = unit.passage_id in topic_ids
+            if within_topic and not in_topic:
+                continue
+            shows = (
+                evidence == "none"
+                or evidence in unit.features
+                or (unit.list_item and evidence in LIST_EVIDENCE)
+            )
+            passage = self.kb.passage(unit.passage_id)
+            on_page = passage is not None and passage.source_file in topic_pages
+            combined = score + SEMANTIC_WEIGHT * (similarity.get(unit_id, 0.0) - SEMANTIC_BASELINE)
+            combined += TOPIC_BONUS if in_topic else PAGE_BONUS if on_page else 0.0
+            combined = combined + TYPE_BONUS if shows and evidence != "none" else combined
+            if unit.section and asked & {w[:6] for w in folded_words(unit.section) if len(w) > 3}:
+                combined += SECTION_BONUS
+            if not shows:
+                combined *= TYPE_MISMATCH_FACTOR
+            ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows, on_page))
+        ranked.sort(key=lambda r: (-r.score, r.unit.id))
+        return ranked[:k]
+
+    def unknown_nouns(self, question: str, ignore: frozenset[str] = frozenset()) -> list[str]:
+        """Nouns of the question that no page uses, nor a word close in meaning or spelling:
+        "cours de langue", "budget", "animal" — what the pages do not talk about."""
+        from bot.knowledge.nlp import SEARCH_DISABLED, french
+
+        found: list[str] = []
+        doc = french()(fold_apostrophes(question), disable=list(SEARCH_DISABLED))
+        for token in doc:
+            if token.pos_ != "NOUN" or not token.is_alpha or token.is_stop or len(token.text) < 4:
+                continue
+            forms = {fold(token.text), fold(token.lemma_)}
+            if forms & ignore or forms & self._vocabulary:
+                continue
+            if not token.has_vector:
+                continue  # unknown to the language model: a typo or SMS spelling, not a topic
+            vector = token.vector / (float(np.linalg.norm(np.asarray(token.vector))) or 1.0)
+            if self._word_vectors.size and float((self._word_vectors @ vector).max()) >= CLOSE_WORD:
+                continue  # "mer" ~ "maritimes": the pages speak of it in other words
+            found.append(token.text.lower())
+        return found
+
+    def _similarities(self, question: str, unit_ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the question's meaning with each unit's (0 without vectors)."""
+        query = _analyse([question], entities=False, keep=False)[0][1]
+        if not unit_ids or not query.any():
+            return {}
+        rows = self._vectors[[self._position[u] for u in unit_ids]]
+        return dict(zip(unit_ids, (rows @ query).tolist(), strict=True))
+
+
+def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> list[tuple[list[str], np.ndarray]]:
+    """Per text: spaCy's entity labels (LOC, PER, ORG, MISC) and the unit-length mean vector of
+    its content words (stop words and punctuation left out: they make every sentence alike).
+
+    Page texts are kept (`keep`): a reloaded knowledge base mostly repeats the last one's
+    sentences, so its index is rebuilt in a fraction of the first build's time. Users' questions
+    are never kept.
+    """
+    from bot.knowledge.nlp import SEARCH_DISABLED, french
+
+    nlp = french()
+    disabled = [] if entities else list(SEARCH_DISABLED)
+    known = _ANALYSED if keep else {}
+    missing = list(dict.fromkeys(t for t in texts if (t, entities) not in known))
+    fresh: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
+    for text, doc in zip(missing, nlp.pipe([fold_apostrophes(t) for t in missing], disable=disabled), strict=True):
+        words = [np.asarray(t.vector) for t in doc if t.has_vector and t.is_alpha and not t.is_stop]
+        vector = np.mean(words, axis=0) if words else np.zeros(nlp.vocab.vectors_length, dtype="float32")
+        norm = float(np.linalg.norm(vector))
+        fresh[(text, entities)] = ([ent.label_ for ent in doc.ents], vector / norm if norm else vector)
+    if keep:
+        _ANALYSED.update(fresh)
+    return [fresh.get((t, entities)) or known[(t, entities)] for t in texts]
+
+
+_ANALYSED: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
+
+
+_indexes: dict[int, SentenceIndex] = {}
+KEPT_INDEXES = 2
+_lock = threading.Lock()
+
+
+def sentence_index(kb: KnowledgeBase) -> SentenceIndex:
+    """The index of this knowledge base, built once (a reloaded knowledge base gets its own)."""
+    key = id(kb)
+    index = _indexes.get(key)
+    if index is None:
+        with _lock:
+            index = _indexes.get(key)
+            if index is None:
+                index = SentenceIndex.build(kb)
+                _indexes[key] = index
+                while len(_indexes) > KEPT_INDEXES:  # the live version and the one replacing it
+                    _indexes.pop(next(iter(_indexes)))
+    return index

@@ -1,0 +1,150 @@
+"""The model for the current training data: from the cache, fine-tuned from the live model, or trained.
+
+Why: most updates only change knowledge, which the model does not depend on, so the cached model
+is reused in seconds. When NLU examples or stories change but the config and every label (intent,
+entity, slot, action) stay the same, Rasa can fine-tune the live model (`rasa train --finetune`,
+fewer epochs); anything else needs a full training. Trainings take the machine's 2 cores, so they
+wait for one another on a shared lock file (the same one `flock /tmp/oim-train.lock` uses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.maintenance.locks import exclusive
+from bot.maintenance.model_cache import cached_model_path, model_hash, train
+
+TRAIN_LOCK_ENV = "OIM_TRAIN_LOCK"
+DEFAULT_TRAIN_LOCK = "/tmp/oim-train.lock"
+DEFAULT_EPOCH_FRACTION = 0.5
+LABEL_KINDS = ("intents", "entities", "slots", "actions", "responses")
+
+
+@dataclass
+class ModelBuild:
+    """Which model the update uses and how it was obtained."""
+
+    path: Path
+    model_hash: str
+    how: str  # cache | finetune | full
+    seconds: float = 0.0
+    base: str | None = None  # model fine-tuned from
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.how == "cache":
+            return f"model {self.model_hash} reused from the cache (training data unchanged): no training"
+        if self.how == "finetune":
+            return f"model {self.model_hash} fine-tuned from {Path(self.base or '').name} in {self.seconds:.0f} s"
+        reason = f" ({self.note})" if self.note else ""
+        return f"model {self.model_hash} fully trained in {self.seconds:.0f} s{reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "model_hash": self.model_hash,
+            "how": self.how,
+            "seconds": round(self.seconds, 1),
+            "base": self.base,
+            "note": self.note,
+        }
+
+
+def training_lock() -> contextlib.AbstractContextManager[None]:
+    """The machine-wide training lock: /tmp/oim-train.lock (or $OIM_TRAIN_LOCK), as `flock` uses it."""
+    return exclusive(Path(os.environ.get(TRAIN_LOCK_ENV, DEFAULT_TRAIN_LOCK)), "another training runs")
+
+
+def file_sha(path: Path) -> str:
+    """sha256 of a file's bytes (16 hex chars), '' if it does not exist."""
+    if not path.is_file():
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def domain_labels(root: Path) -> dict[str, list[str]]:
+    """Names the model's output layers depend on: intents, entities, slots, actions, responses."""
+    data = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8")) or {}
+
+    def names(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return sorted(str(k) for k in value)
+        return sorted(next(iter(v)) if isinstance(v, dict) else str(v) for v in value or [])
+
+    return {kind: names(data.get(kind)) for kind in LABEL_KINDS}
+
+
+def finetune_blocker(root: Path, base: dict[str, Any] | None) -> str | None:
+    """Why Rasa cannot fine-tune the live model on the current data (None: it can).
+
+    `base` is the live deployment record: its model file, config hash and domain labels.
+    Rasa fine-tuning needs the same configuration and the same labels as the model it starts from.
+    """
+    if not base:
+        return "no live model to fine-tune"
+    model = Path(str(base.get("model") or ""))
+    if not model.is_file():
+        return f"the live model file {model} is gone"
+    if base.get("config_sha") != file_sha(root / "config.yml"):
+        return "config.yml changed since the live model"
+    if base.get("labels") != domain_labels(root):
+        return "the domain's intents, entities, slots, actions or responses changed"
+    return None
+
+
+def _copy_to_models_folder(root: Path, model: Path) -> None:
+    """Also place the model in <root>/models/ so plain `rasa shell` / `rasa test` find it."""
+    local = root / "models" / model.name
+    if not local.exists():
+        local.parent.mkdir(exist_ok=True)
+        shutil.copy2(model, local)
+
+
+def build_model(
+    root: Path,
+    base: dict[str, Any] | None = None,
+    allow_finetune: bool = True,
+    epoch_fraction: float = DEFAULT_EPOCH_FRACTION,
+) -> ModelBuild:
+    """The model for root's training data: cached, else fine-tuned from `base`, else trained."""
+    key = model_hash(root)
+    target = cached_model_path(root)
+    if target.exists():
+        _copy_to_models_folder(root, target)
+        return ModelBuild(target, key, "cache")
+    with training_lock():
+        if target.exists():  # trained by someone else while we waited
+            return ModelBuild(target, key, "cache")
+        reason = finetune_blocker(root, base) if allow_finetune else "fine-tuning disabled (--full-train)"
+        if reason is None:
+            base_model = str(base["model"])  # type: ignore[index]
+            started = time.monotonic()
+            try:
+                seconds = train(
+                    root, target, ["--finetune", base_model, "--epoch-fraction", str(epoch_fraction)]
+                )
+                _copy_to_models_folder(root, target)
+                return ModelBuild(target, key, "finetune", seconds, base=base_model)
+            except subprocess.CalledProcessError as error:
+                reason = (
+                    f"fine-tuning failed after {time.monotonic() - started:.0f} s (exit {error.returncode})"
+                )
+                print(f"[oim] {reason}; training from scratch instead", file=sys.stderr)
+        seconds = train(root, target)
+    _copy_to_models_folder(root, target)
+    return ModelBuild(target, key, "full", seconds, note=reason or "")

@@ -1,0 +1,140 @@
+"""Conversations that asked for a human, and their transcripts, read from Rasa's tracker store.
+
+Why: hotline staff call back the people the assistant could not help. Rasa's own TrackerStore,
+created from the endpoints file the Rasa server uses, is the single source of truth (SQLite or
+Redis alike); the slot `handoff_requested` (set by action_human_handoff) marks those conversations.
+The slot `urgent` (set with it by action_safety_triage: distress, danger) puts a conversation at the
+top of the list: once set it stays urgent for staff, even if the person restarts the conversation.
+
+Rasa's stores are synchronous under an async API, so every read runs in a worker thread with its
+own short event loop and never blocks the web server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.serving.tracker_stores import conversation_ids, open_tracker_store
+
+HANDOFF_SLOT = "handoff_requested"
+URGENT_SLOT = "urgent"
+# Reading every tracker is linear in the number of conversations: stop after this many.
+MAX_SCANNED = 5000
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One visible step of a conversation: user / bot message, handoff request, urgent flag, new session."""
+
+    kind: str  # "user" | "bot" | "handoff" | "urgent" | "session"
+    text: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class HandoffSummary:
+    """A conversation where the person asked for a human, or that was flagged urgent."""
+
+    sender_id: str
+    requested_at: float  # last time `handoff_requested` (else `urgent`) was set to true
+    still_requested: bool
+    last_activity: float
+    user_messages: int
+    urgent: bool = False  # `urgent` was set to true in this conversation
+    urgent_at: float | None = None  # last time it was
+
+
+@dataclass(frozen=True)
+class HandoffList:
+    conversations: list[HandoffSummary]
+    scanned: int
+    truncated: bool
+
+
+def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
+    """The visible steps in a list of serialised Rasa events."""
+    lines: list[TranscriptLine] = []
+    for event in events:
+        kind, stamp = event.get("event"), float(event.get("timestamp") or 0)
+        if kind == "user" and event.get("text"):
+            lines.append(TranscriptLine("user", str(event["text"]), stamp))
+        elif kind == "bot" and event.get("text"):
+            lines.append(TranscriptLine("bot", str(event["text"]), stamp))
+        elif kind == "slot" and event.get("name") == HANDOFF_SLOT and event.get("value"):
+            lines.append(TranscriptLine("handoff", "", stamp))
+        elif kind == "slot" and event.get("name") == URGENT_SLOT and event.get("value"):
+            lines.append(TranscriptLine("urgent", "", stamp))
+        elif kind == "session_started":
+            lines.append(TranscriptLine("session", "", stamp))
+    return lines
+
+
+def handoff_summary(sender_id: str, events: list[dict[str, Any]]) -> HandoffSummary | None:
+    """The summary of a conversation if the handoff or the urgent slot was ever set to true in it."""
+    requested_at: float | None = None
+    urgent_at: float | None = None
+    current = False
+    for event in events:
+        if event.get("event") != "slot":
+            continue
+        stamp = float(event.get("timestamp") or 0)
+        if event.get("name") == HANDOFF_SLOT:
+            current = bool(event.get("value"))
+            if current:
+                requested_at = stamp
+        elif event.get("name") == URGENT_SLOT and event.get("value"):
+            urgent_at = stamp
+    mark = requested_at if requested_at is not None else urgent_at
+    if mark is None:
+        return None
+    stamps = [float(e.get("timestamp") or 0) for e in events]
+    users = sum(1 for e in events if e.get("event") == "user")
+    return HandoffSummary(sender_id, mark, current, max(stamps, default=mark), users,
+                          urgent=urgent_at is not None, urgent_at=urgent_at)
+
+
+def priority_order(summaries: Iterable[HandoffSummary]) -> list[HandoffSummary]:
+    """Urgent conversations first, then the others; most recent request first within each group."""
+    return sorted(summaries, key=lambda s: (s.urgent, s.requested_at), reverse=True)
+
+
+class ConversationReader:
+    """Opens the tracker store on first use and reads conversations from it."""
+
+    def __init__(self, endpoints: Path) -> None:
+        self.endpoints = endpoints
+        self._store: Any = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                self._store = open_tracker_store(self.endpoints)
+            return self._store
+
+    def _events(self, sender_id: str) -> list[dict[str, Any]] | None:
+        tracker = asyncio.run(self._open().retrieve_full_tracker(sender_id))
+        if tracker is None:
+            return None
+        return [event.as_dict() for event in tracker.events]
+
+    def handoffs(self, max_scanned: int = MAX_SCANNED) -> HandoffList:
+        """Conversations that asked for a human: urgent first, then most recent request (blocking)."""
+        ids = asyncio.run(conversation_ids(self._open()))
+        found = []
+        for sender_id in ids[:max_scanned]:
+            events = self._events(sender_id)
+            summary = handoff_summary(sender_id, events) if events else None
+            if summary:
+                found.append(summary)
+        return HandoffList(priority_order(found), min(len(ids), max_scanned), len(ids) > max_scanned)
+
+    def transcript(self, sender_id: str) -> list[TranscriptLine] | None:
+        """Every visible step of one conversation, or None if the store does not have it (blocking)."""
+        events = self._events(sender_id)
+        return None if events is None else transcript_lines(events)

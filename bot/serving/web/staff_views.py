@@ -1,0 +1,214 @@
+"""Handlers of the staff console: login, search, knowledge, conversations that asked for a human.
+
+Why two faces over the same functions: people use the HTML pages (session cookie after login),
+scripts use /api/staff/* with "Authorization: Bearer <token>". With no OIM_STAFF_TOKEN the console
+is disabled (503 with the reason), never open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.serving.web import staff_pages
+from bot.serving.web.chat_views import client_address
+from bot.serving.web.knowledge_holder import KnowledgeUnavailable
+from bot.serving.web.ratelimit import check_and_record
+from bot.serving.web.staff_data import contact_dict, entry_dict, hit_dict
+from bot.serving.web.state import CONVERSATIONS, KNOWLEDGE, LIMITERS, STAFF
+from bot.serving.web.texts import error_response, error_text
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+MAX_QUERY_CHARS = 200
+DEFAULT_HITS = 10
+MAX_HITS = 50
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def staff_page(handler: Handler) -> Handler:
+    """HTML page: disabled message, or login form, or the page."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        auth = request.app[STAFF]
+        if not auth.enabled:
+            return _html(staff_pages.render_disabled(), 503)
+        if not auth.is_authenticated(request):
+            return _html(staff_pages.render_login())  # the form itself reveals nothing
+        return await handler(request)
+
+    return wrapper
+
+
+def staff_api(handler: Handler) -> Handler:
+    """JSON API: 503 when disabled, 401 without a valid Bearer token or session cookie."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        auth = request.app[STAFF]
+        if not auth.enabled:
+            return error_response(503, "staff_disabled")
+        if not auth.is_authenticated(request):
+            return error_response(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    return wrapper
+
+
+async def _blocking(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+# --- login -----------------------------------------------------------------------------------
+
+async def login(request: web.Request) -> web.Response:
+    auth = request.app[STAFF]
+    if not auth.enabled:
+        return _html(staff_pages.render_disabled(), 503)
+    wait = check_and_record(request.app[LIMITERS], {"login": client_address(request)})
+    if wait is not None:
+        return _html(staff_pages.render_login(error_text("rate_limited", seconds=wait)), 429)
+    form = await request.post()
+    token = form.get("token")
+    if not isinstance(token, str) or not auth.token_matches(token):
+        logger.warning("staff login refused from %s", client_address(request))
+        return _html(staff_pages.render_login(error_text("invalid_token")), 403)
+    response = _redirect("/staff")
+    auth.set_session_cookie(response)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    response = _redirect("/staff")
+    request.app[STAFF].clear_session_cookie(response)
+    return response
+
+
+# --- shared reads ----------------------------------------------------------------------------
+
+def _query(request: web.Request) -> str:
+    return request.query.get("q", "").strip()
+
+
+def _search(request: web.Request, query: str, k: int) -> list[dict[str, Any]]:
+    kb = request.app[KNOWLEDGE].get()
+    return [hit_dict(hit, query) for hit in kb.search(query, k=k)]
+
+
+def _knowledge(request: web.Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    kb = request.app[KNOWLEDGE].get()
+    return [entry_dict(e, kb) for e in kb.entries()], [contact_dict(c, kb) for c in kb.contacts_for()]
+
+
+# --- HTML pages ------------------------------------------------------------------------------
+
+@staff_page
+async def search_page(request: web.Request) -> web.Response:
+    query = _query(request)
+    if not query:
+        return _html(staff_pages.render_search("", []))
+    if len(query) > MAX_QUERY_CHARS:
+        return _html(staff_pages.render_search(query[:MAX_QUERY_CHARS], [], error_text("query_too_long", max=MAX_QUERY_CHARS)), 400)
+    try:
+        hits = await _blocking(_search, request, query, DEFAULT_HITS)
+    except KnowledgeUnavailable as error:
+        return _html(staff_pages.render_search(query, [], error_text("knowledge_unavailable", reason=error)), 503)
+    return _html(staff_pages.render_search(query, hits))
+
+
+@staff_page
+async def knowledge_page(request: web.Request) -> web.Response:
+    try:
+        entries, contacts = await _blocking(_knowledge, request)
+    except KnowledgeUnavailable as error:
+        return _html(staff_pages.page("Fiches", staff_pages.notice(error_text("knowledge_unavailable", reason=error), "error"), "knowledge"), 503)
+    return _html(staff_pages.render_knowledge(entries, contacts))
+
+
+@staff_page
+async def handoffs_page(request: web.Request) -> web.Response:
+    try:
+        result = await _blocking(request.app[CONVERSATIONS].handoffs)
+    except Exception as error:  # store down or misconfigured: say so on the page
+        logger.error("cannot list handoff conversations: %s", error)
+        return _html(staff_pages.render_handoffs(None, error_text("store_unavailable", reason=type(error).__name__)), 503)
+    return _html(staff_pages.render_handoffs(result))
+
+
+@staff_page
+async def conversation_page(request: web.Request) -> web.Response:
+    sender_id = request.match_info["sender_id"]
+    try:
+        lines = await _blocking(request.app[CONVERSATIONS].transcript, sender_id)
+    except Exception as error:
+        logger.error("cannot read conversation: %s", error)
+        return _html(staff_pages.render_transcript(sender_id, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
+    return _html(staff_pages.render_transcript(sender_id, lines), 200 if lines is not None else 404)
+
+
+# --- JSON API --------------------------------------------------------------------------------
+
+@staff_api
+async def search_api(request: web.Request) -> web.Response:
+    query = _query(request)
+    if not query:
+        return error_response(400, "missing_query")
+    if len(query) > MAX_QUERY_CHARS:
+        return error_response(400, "query_too_long", max=MAX_QUERY_CHARS)
+    try:
+        k = min(MAX_HITS, max(1, int(request.query.get("k", DEFAULT_HITS))))
+    except ValueError:
+        k = DEFAULT_HITS
+    try:
+        hits = await _blocking(_search, request, query, k)
+    except KnowledgeUnavailable as error:
+        return error_response(503, "knowledge_unavailable", reason=error)
+    return web.json_response({"query": query, "hits": hits})
+
+
+@staff_api
+async def entries_api(request: web.Request) -> web.Response:
+    try:
+        entries, contacts = await _blocking(_knowledge, request)
+    except KnowledgeUnavailable as error:
+        return error_response(503, "knowledge_unavailable", reason=error)
+    return web.json_response({"entries": entries, "contacts": contacts})
+
+
+@staff_api
+async def handoffs_api(request: web.Request) -> web.Response:
+    try:
+        result = await _blocking(request.app[CONVERSATIONS].handoffs)
+    except Exception as error:
+        logger.error("cannot list handoff conversations: %s", error)
+        return error_response(503, "store_unavailable", reason=type(error).__name__)
+    return web.json_response({
+        "conversations": [c.__dict__ for c in result.conversations],
+        "scanned": result.scanned,
+        "truncated": result.truncated,
+    })
+
+
+@staff_api
+async def conversation_api(request: web.Request) -> web.Response:
+    sender_id = request.match_info["sender_id"]
+    try:
+        lines = await _blocking(request.app[CONVERSATIONS].transcript, sender_id)
+    except Exception as error:
+        logger.error("cannot read conversation: %s", error)
+        return error_response(503, "store_unavailable", reason=type(error).__name__)
+    if lines is None:
+        return error_response(404, "conversation_not_found")
+    return web.json_response({"sender_id": sender_id, "transcript": [line.__dict__ for line in lines]})
