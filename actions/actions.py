@@ -138,10 +138,13 @@ SMALL_TALK_RESPONSES = {
     "bot_challenge": "utter_bot_challenge",
     "ask_capabilities": "utter_capabilities",
     "ask_asylum_visa": "utter_asylum_visa",
+    "other_language": "utter_other_language",
 }
 
 
 def _small_talk(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    if turn.intent == "other_language" and focused.reads_as_french(kb, turn.text):
+        return _fallback(kb, turn, domain)  # French in SMS spelling: a question after all
     reply = focused.answer_small_talk(kb, turn, domain)
     if not reply.messages:
         reply.say(SMALL_TALK_RESPONSES.get(turn.intent, "utter_affirm"))

@@ -321,10 +321,11 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
 
 def _aspect_hit(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
     """The best unit of the topic showing the aspect's evidence (e.g. 'critères' for conditions)."""
-    evidence = part.analysis.aspect_evidence
-    if evidence is None:
+    evidence, aspect = part.analysis.aspect_evidence, part.analysis.aspect
+    if evidence is None or aspect is None:
         return None
-    for hit in index.rank(part.text, entry, "none", k=20, within_topic=entry is not None):
+    query = f"{part.text} {aspect.terms}".strip()
+    for hit in index.rank(query, entry, "none", k=20, within_topic=entry is not None):
         if evidence.search(fold(hit.unit.text)) and hit.search_score >= ASPECT_ANSWERED:
             return hit
     return None
@@ -494,7 +495,8 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     urgent = urgent_reply(kb, full)
     if urgent is not None:
         return urgent
-    text = focus(full)
+    asked = focus(full)
+    text = sentence_index(kb).respell(asked, spelling_keep(kb))
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
@@ -502,7 +504,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         texts = [text]  # one situation told in several clauses: one answer
     more_than_two = len(texts) > MAX_QUESTIONS
     texts = texts[:MAX_QUESTIONS]
-    if text != full:
+    if asked != full:
         # A long story: the question is read alone, the situation from the story around it.
         turn = replace(turn, said=(*turn.said[:-1], full, text))
     parts = []
@@ -535,6 +537,27 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     return reply
 
 
+def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:
+    """Words respell must leave as typed: French stop words and SMS forms the cues read."""
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    return frozenset(fold(w) for w in STOP_WORDS) | frozenset(kb.answering.sms_words)
+
+
+def reads_as_french(kb: KnowledgeBase, text: str) -> bool:
+    """Whether a message the classifier took for another language is French after all (SMS
+    spelling): its French words, SMS forms and words of the pages clearly outnumber English ones."""
+    from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH
+    from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH
+
+    index = sentence_index(kb)
+    sms = frozenset(kb.answering.sms_words)
+    words = folded_words(text)
+    english = sum(1 for w in words if w in ENGLISH and w not in FRENCH)
+    french = sum(1 for w in words if w not in ENGLISH and (w in FRENCH or w in sms or index.knows(w)))
+    return french >= 2 and french > 2 * english
+
+
 def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     """A follow-up question the classifier took for small talk ("où ça ?" read as "oui"): answered
     against the current topic; anything else gets an empty reply (the small-talk text is said)."""
@@ -544,6 +567,8 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
         return urgent
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
         return respond(kb, turn, domain, "small_talk")
+    if turn.intent == "other_language":
+        return Reply()  # French in SMS spelling is answered by the fallback (actions.py)
     topic = kb.entry(turn.topic) if turn.topic else None
     if topic is None:
         return Reply()

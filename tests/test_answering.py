@@ -765,3 +765,45 @@ def test_a_reloaded_knowledge_version_is_warmed_up_before_it_serves(tmp_path: Pa
     sources.write_text(sources.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert store.reload_if_changed()
     assert warmed and warmed[-1] is store.current() and store.current() is not first
+
+
+# --- SMS spelling and typos -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("c koi la reinstalation", "c koi la reinstallation"),
+        ("le rapatriment c pour ki", "le rapatriement c pour ki"),
+        ("evacuassion du yemen", "evacuation du yemen"),
+        ("je viens de Kayes au Mali", "je viens de Kayes au Mali"),  # names stay as typed
+        ("c'est quoi l'OIM ?", "c'est quoi l'OIM ?"),
+    ],
+)
+def test_misspelt_words_are_read_as_the_closest_page_word(index: SentenceIndex, kb: KnowledgeBase, typed: str, read: str) -> None:
+    assert index.respell(typed, focused.spelling_keep(kb)) == read
+
+
+@pytest.mark.parametrize(
+    ("text", "french"),
+    [
+        ("bjr jvx savoir l oim el e presant ds cb d pay stp", True),
+        ("slt c koi le retour volontaire", True),
+        ("hello, do you speak english?", False),
+        ("I am stuck in Libya, can you help me", False),
+        ("hola, necesito ayuda por favor", False),
+        ("how to contact iom", False),
+    ],
+)
+def test_french_in_sms_spelling_is_not_another_language(kb: KnowledgeBase, text: str, french: bool) -> None:
+    assert focused.reads_as_french(kb, text) is french
+
+
+def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase) -> None:
+    text = "slt c koi le retour volontaire"
+    reply = ActionSmallTalk.compose(kb, Turn(text=text, intent="other_language", said=(text,)), DOMAIN)
+    shown = render(reply)
+    assert "retour" in shown and "uniquement français" not in shown
+    english = "what is IOM"
+    reply = ActionSmallTalk.compose(kb, Turn(text=english, intent="other_language", said=(english,)), DOMAIN)
+    assert responses(reply) == ["utter_other_language"]

@@ -59,7 +59,10 @@ class QuestionTypeRule(CueRule):
 
 
 class AspectRule(CueRule):
-    """A point the pages may be silent on (cost, duration...); `evidence` is a pattern."""
+    """A point the pages may be silent on (cost, duration...); `evidence` is a pattern, `terms`
+    the words a page would say it with, added to the question to find that sentence."""
+
+    terms: str = ""
 
     @validator("evidence")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
@@ -97,6 +100,7 @@ class AnsweringRules(BaseModel):
     two_questions: TwoQuestionRules
     first_person: list[str] = []
     situations: list[SituationRule] = []
+    sms_words: list[str] = []
 
     class Config:
         keep_untouched = (cached_property,)

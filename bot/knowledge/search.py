@@ -36,6 +36,12 @@ K1 = 1.2
 B = 0.75
 FUZZY_WEIGHT = 0.8  # a typo-corrected word counts a bit less than an exact one
 BIGRAM_WEIGHT = 0.5  # two neighbouring words of the question found side by side
+# A word of the same family ("demandé" / "demande", "évacué" / "évacuation": the same first
+# STEM_CHARS letters of words of at least STEM_MIN_LENGTH) counts this much of an exact match;
+# a passage gets, for each word of the question, the better of the two.
+STEM_WEIGHT = 0.4
+STEM_CHARS = 5
+STEM_MIN_LENGTH = 6
 MIN_FUZZY_LENGTH = 4
 WORDS_FILE = Path(__file__).with_name("search_words.yml")
 
@@ -135,10 +141,16 @@ class _QueryTerm:
     term: str | None  # vocabulary term, None if the word is not in any passage
     weight: float
     idf: float
+    stem: str | None = None  # the word's family term, if a passage has it
 
 
 def _bigram(first: str, second: str) -> str:
     return f"{first}_{second}"
+
+
+def _stem(form: str) -> str | None:
+    """The family term of a folded word ("~deman" for "demander" and "demande"), None if short."""
+    return f"~{form[:STEM_CHARS]}" if len(form) >= STEM_MIN_LENGTH and form.isalpha() else None
 
 
 class PassageIndex:
@@ -159,6 +171,7 @@ class PassageIndex:
         for tokens in token_lists:
             counts = Counter(form for token in tokens for form in token.forms)
             self._lengths.append(sum(counts.values()))
+            counts.update(s for s in {_stem(token.forms[0]) for token in tokens} if s)
             counts.update(_bigram(a.forms[0], b.forms[0]) for a, b in zip(tokens, tokens[1:], strict=False))
             self._tf.append(counts)
             df.update(counts.keys())
@@ -171,7 +184,7 @@ class PassageIndex:
         for position, counts in enumerate(self._tf):
             for term in counts:
                 self._postings[term].append(position)
-        self._typos = TypoMatcher(Counter({t: n for t, n in df.items() if "_" not in t}))
+        self._typos = TypoMatcher(Counter({t: n for t, n in df.items() if "_" not in t and "~" not in t}))
 
     @classmethod
     def build(cls, passages: Iterable[Passage], analyzer: TermAnalyzer | None = None, b: float = B) -> PassageIndex:
@@ -200,12 +213,14 @@ class PassageIndex:
         keys: list[str | None] = []
         for token in self._analyzer([query])[0]:
             term, weight = self._resolve(token)
+            stem = _stem(token.forms[0])
+            stem = stem if stem in self._df else None
             if term is None:
-                unknown.append(_QueryTerm(None, 0.0, self._max_idf))
+                unknown.append(_QueryTerm(None, 0.0, self._max_idf, stem))
                 keys.append(None)
                 continue
             if term not in terms or terms[term].weight < weight:
-                terms[term] = _QueryTerm(term, weight, self._idf[term])
+                terms[term] = _QueryTerm(term, weight, self._idf[term], stem)
             keys.append(token.forms[0] if weight == 1.0 else term)
         for first, second in zip(keys, keys[1:], strict=False):
             if first is None or second is None:
@@ -215,17 +230,26 @@ class PassageIndex:
                 terms[pair] = _QueryTerm(pair, BIGRAM_WEIGHT, self._idf[pair])
         return [*terms.values(), *unknown]
 
+    def _bm25(self, position: int, term: str, idf: float) -> float:
+        tf = self._tf[position][term]
+        norm = 1 - self._b + self._b * self._lengths[position] / self._avg_length
+        return idf * tf * (K1 + 1) / (tf + K1 * norm)
+
     def search(self, query: str, k: int = 3) -> list[tuple[Passage, float, float]]:
         """Top k (passage, normalised score 0..1, raw BM25 score) with score > 0, best first."""
         query_terms = self.query_terms(query)
         scores: dict[int, float] = defaultdict(float)
         for qt in query_terms:
-            if qt.term is None:
-                continue
-            for position in self._postings[qt.term]:
-                tf = self._tf[position][qt.term]
-                norm = 1 - self._b + self._b * self._lengths[position] / self._avg_length
-                scores[position] += qt.weight * qt.idf * tf * (K1 + 1) / (tf + K1 * norm)
+            word: dict[int, float] = {}
+            if qt.stem is not None:
+                for position in self._postings[qt.stem]:
+                    word[position] = STEM_WEIGHT * self._bm25(position, qt.stem, self._idf[qt.stem])
+            if qt.term is not None:
+                for position in self._postings[qt.term]:
+                    exact = qt.weight * self._bm25(position, qt.term, qt.idf)
+                    word[position] = max(exact, word.get(position, 0.0))
+            for position, score in word.items():
+                scores[position] += score
         # What a passage containing each query word once would score: the scale of this query.
         scale = sum(qt.idf * (qt.weight or 1.0) for qt in query_terms) or 1.0
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.passages[item[0]].id))

@@ -40,6 +40,10 @@ SECTION_BONUS = 0.08
 TYPE_BONUS = 0.10
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
+# A misspelt word is read as the page word at least this close (difflib ratio: "presant"/"present"
+# 0.86, "evacuassion"/"evacuation" 0.82, "mali"/"mal" is never tried: "mali" has a word vector).
+RESPELL_CUTOFF = 0.8
+_TYPED_WORD = re.compile(r"[^\W\d_]+")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
 # "M. Vitorino", "Tel. +41", "Rm. DC2": a full stop after these is not the end of a sentence.
@@ -194,6 +198,7 @@ class SentenceIndex:
         for unit in self.units:
             if not unit.id.endswith(("w", "#list")):
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
+        self._spellings: dict[str, list[str]] = {}  # the pages' words by first letter, for respell
         self._vocabulary, self._word_vectors = _vocabulary(
             [f"{u.section} {u.text}" for u in self.units] + [e.answer for e in kb.entries()]
         )
@@ -330,6 +335,36 @@ class SentenceIndex:
             ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
+
+    def knows(self, word: str) -> bool:
+        """Whether a folded word (or lemma) appears in the pages."""
+        return word in self._vocabulary
+
+    def respell(self, text: str, keep: frozenset[str] = frozenset()) -> str:
+        """The text with each misspelt word replaced by the closest word of the pages ("presant" →
+        "present", "rapatriment" → "rapatriement"), so that SMS spelling finds its sentences.
+        Misspelt: unknown to the pages and to the language model's vocabulary (no word vector),
+        not in `keep`; a word with no close page word (ratio < RESPELL_CUTOFF) stays as typed."""
+        import difflib
+
+        from bot.knowledge.nlp import french
+
+        vocab = french().vocab
+        if not self._spellings:
+            for page_word in sorted(self._vocabulary):
+                if len(page_word) >= 3:  # by first letter: typos rarely change it, and it is 20x faster
+                    self._spellings.setdefault(page_word[0], []).append(page_word)
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            folded = fold(word)
+            if len(folded) < 4 or folded in self._vocabulary or folded in keep or vocab.has_vector(folded):
+                return word
+            candidates = self._spellings.get(folded[0], [])
+            close = difflib.get_close_matches(folded, candidates, n=1, cutoff=RESPELL_CUTOFF)
+            return close[0] if close else word
+
+        return _TYPED_WORD.sub(fix, text)
 
     def unknown_nouns(self, question: str, ignore: frozenset[str] = frozenset()) -> list[str]:
         """Nouns of the question that no page uses, nor a word close in meaning or spelling:
