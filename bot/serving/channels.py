@@ -3,7 +3,8 @@
 Why: Rasa enables every channel listed in its credentials file and fails when one of them lacks a
 secret, so Telegram, Messenger and WhatsApp cannot simply sit in credentials.yml "in case". This
 module copies credentials.yml (REST and socket.io) and appends each connector of `channels.yml`
-whose environment variables are all set. It writes `${VARIABLE}` references, never the secrets
+whose required environment variables are all set (with its optional settings that are set); the
+connectors are our classes of `bot.serving.messaging`. It writes `${VARIABLE}` references, never the secrets
 themselves: Rasa expands them when it reads the file.
 
     python -m bot.serving.channels            # writes .runtime/credentials.yml, prints its path
@@ -43,6 +44,8 @@ class ChannelSpec:
     settings: dict[str, str]
     prefixes: dict[str, str] = field(default_factory=dict)
     webhook: str = ""
+    optional: dict[str, str] = field(default_factory=dict)
+    builtin: str = ""
 
     @property
     def variables(self) -> list[str]:
@@ -84,6 +87,8 @@ def load_specs(path: Path = SPECS_FILE) -> list[ChannelSpec]:
                 settings={str(k): str(v) for k, v in raw["settings"].items()},
                 prefixes={str(k): str(v) for k, v in (raw.get("prefixes") or {}).items()},
                 webhook=str(raw.get("webhook") or ""),
+                optional={str(k): str(v) for k, v in (raw.get("optional") or {}).items()},
+                builtin=str(raw.get("builtin") or ""),
             )
         )
     return specs
@@ -116,15 +121,19 @@ def render_credentials(base_text: str, states: Sequence[ChannelState], env: Mapp
         if not state.enabled:
             continue
         spec = state.spec
-        if spec.rasa_key in base:
-            raise ChannelConfigError(
-                f"credentials.yml already configures '{spec.rasa_key}': remove it, "
-                f"{spec.label} is added from environment variables"
-            )
+        for key in (spec.rasa_key, spec.builtin):
+            if key and key in base:
+                raise ChannelConfigError(
+                    f"credentials.yml already configures '{key}': remove it, "
+                    f"{spec.label} is added from environment variables"
+                )
         lines.append(f"# {spec.label}: added because {', '.join(spec.variables)} are set.")
         lines.append(f"{spec.rasa_key}:")
         for key, variable in spec.settings.items():
             lines.append(_setting_line(key, variable, spec.prefixes.get(key, ""), env))
+        for key, variable in spec.optional.items():
+            if _is_set(env, variable):
+                lines.append(_setting_line(key, variable, spec.prefixes.get(key, ""), env))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
