@@ -39,17 +39,17 @@ def project(tmp_path: Path) -> Path:
 
 def test_gate_thresholds_come_from_gates_yml(tmp_path: Path) -> None:
     config = load_gate_config(ROOT)
-    assert 0.5 <= config.nlu_cv_macro_f1_min <= 1 and 0.5 <= config.nlu_holdout_macro_f1_min <= 1
-    assert 0.5 <= config.qa_pass_rate_min <= 1
-    assert 0.5 <= config.qa_holdout_pass_rate_min <= 1 and 0.5 <= config.qa_category_pass_rate_min <= 1
+    assert 0.5 <= config.nlu.cross_validation.macro_f1_min <= 1 and 0.5 <= config.nlu.holdout.macro_f1_min <= 1
+    assert 0.5 <= config.qa.pass_rate_min <= 1
+    assert 0.5 <= config.qa.holdout_pass_rate_min <= 1 and 0.5 <= config.qa.category_pass_rate_min <= 1
     assert [(s.name, s.file) for s in config.qa_sets()] == [
-        ("tuned", config.qa_file),
-        ("holdout", config.qa_holdout_file),
+        ("tuned", config.qa.file),
+        ("holdout", config.qa.holdout_file),
     ]
     assert all((ROOT / s.file).exists() for s in config.qa_sets())
-    assert config.min_examples_per_intent >= 5  # 5-fold cross-validation drops intents below 5
-    assert config.stories_max_failed == 0
-    assert config.nlu_default_mode == "cross_validation"
+    assert config.training_data.min_examples_per_intent >= 5  # 5-fold cross-validation drops intents below 5
+    assert config.stories.max_failed == 0
+    assert config.nlu.default_mode == "cross_validation"
 
     (tmp_path / "gates.yml").write_text("version: 1\nnlu: {}\n", encoding="utf-8")
     with pytest.raises(GateConfigError, match="missing setting"):
@@ -168,9 +168,9 @@ def _examples(path: Path) -> list[tuple[str, str]]:
 
 def test_holdout_set_is_held_out_and_covers_every_intent() -> None:
     config = load_gate_config(ROOT)
-    holdout = _examples(ROOT / config.nlu_holdout_file)
+    holdout = _examples(ROOT / config.nlu.holdout.file)
     assert len(holdout) >= 80
-    intents = set(domain_intents(ROOT)) - set(config.intents_without_examples)
+    intents = set(domain_intents(ROOT)) - set(config.training_data.intents_without_examples)
     per_intent = {intent: sum(1 for i, _ in holdout if i == intent) for intent in intents}
     assert all(count >= 2 for count in per_intent.values()), per_intent
     training = {
@@ -196,7 +196,7 @@ def test_nlu_gate_reads_rasa_intent_report(tmp_path: Path) -> None:
     config = load_gate_config(ROOT)
     gate = nlu_gate("holdout", tmp_path, config, seconds=1.0)
     assert gate.details["macro_f1"] == pytest.approx(0.9, abs=0.02)
-    assert gate.status == (PASS if gate.details["macro_f1"] >= config.nlu_holdout_macro_f1_min else FAIL)
+    assert gate.status == (PASS if gate.details["macro_f1"] >= config.nlu.holdout.macro_f1_min else FAIL)
     assert gate.details["errors"][0] == {
         "text": "bye",
         "expected": "goodbye",

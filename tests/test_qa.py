@@ -22,10 +22,10 @@ QA_SETS = CONFIG.qa_sets()
 
 
 def test_qa_sets_are_large_sourced_and_categorised() -> None:
-    tuned = load_items(repo_root() / CONFIG.qa_file)
+    tuned = load_items(repo_root() / CONFIG.qa.file)
     assert len(tuned) >= 100
     assert len([i for i in tuned if i.source]) >= 60
-    holdout = load_items(repo_root() / CONFIG.qa_holdout_file)
+    holdout = load_items(repo_root() / CONFIG.qa.holdout_file)
     assert len(holdout) >= 100
     for item in tuned + holdout:
         assert item.expect_all or item.expect_any or item.forbid, item.id
@@ -48,7 +48,7 @@ def test_conversation_qa_over_rest(stack: RasaServer) -> None:
     for gate, outcomes in runs:
         passed = sum(o.passed for o in outcomes)
         print(f"\nQA {gate.title} ({gate.file}): {passed}/{len(outcomes)} passed\n{category_table(outcomes)}")
-    verdict = qa_gate(runs, CONFIG.qa_category_pass_rate_min)
+    verdict = qa_gate(runs, CONFIG.qa.category_pass_rate_min)
     print(f"\nQA gate: {verdict.line()}")
     below = [
         f"{row['title']} {row['pass_rate']:.1%} < {row['pass_rate_min']:.1%}"

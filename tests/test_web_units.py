@@ -13,8 +13,6 @@ from bot.serving.web.chat_input import InputError, neutralise_command, parse_cha
 from bot.serving.web.config import ConfigError, WebConfig
 from bot.serving.web.highlight import highlight_html, match_spans, query_terms
 from bot.serving.web.rasa_client import bot_texts
-from bot.serving.web.ratelimit import RateLimiter, check_and_record
-from bot.serving.web.staff_auth import StaffAuth
 
 SENDER = "abcdef12-3456"
 
@@ -138,39 +136,7 @@ def test_only_text_messages_come_back_from_rasa() -> None:
     assert bot_texts({"not": "a list"}) == []
 
 
-# --- rate limits -----------------------------------------------------------------------------
-
-def test_rate_limiter_window() -> None:
-    limiter = RateLimiter(limit=3, window_s=60)
-    for second in range(3):
-        assert limiter.retry_after("a", now=100 + second) is None
-        limiter.record("a", now=100 + second)
-    assert limiter.retry_after("a", now=103) == 57
-    assert limiter.retry_after("b", now=103) is None
-    assert limiter.retry_after("a", now=160.5) is None  # the first hit left the window
-
-
-def test_a_refused_hit_is_not_counted_anywhere() -> None:
-    limiters = {"ip": RateLimiter(10), "sender": RateLimiter(1)}
-    assert check_and_record(limiters, {"ip": "1.2.3.4", "sender": "s1"}, now=0) is None
-    assert check_and_record(limiters, {"ip": "1.2.3.4", "sender": "s1"}, now=1) == 59
-    assert check_and_record(limiters, {"ip": "1.2.3.4", "sender": "s2"}, now=2) is None
-    assert len(limiters["ip"]._hits["1.2.3.4"]) == 2
-
-
-# --- staff authentication --------------------------------------------------------------------
-
-def test_staff_sessions_are_signed_and_expire() -> None:
-    auth = StaffAuth("s" * 32, session_hours=1, secure_cookie=False)
-    value = auth.session_value(now=1000)
-    assert "s" * 32 not in value
-    assert auth.session_valid(value, now=1000 + 3599)
-    assert not auth.session_valid(value, now=1000 + 3601)
-    expires, signature = value.split(".")
-    assert not auth.session_valid(f"{int(expires) + 10000}.{signature}", now=1000)
-    assert not StaffAuth("t" * 32, 1, False).session_valid(value, now=1000)  # token changed
-    assert not StaffAuth(None, 1, False).session_valid(value, now=1000)
-    assert not auth.token_matches("s" * 31) and auth.token_matches("s" * 32)
+# Rate limits (limits) and staff session cookies (itsdangerous): tests/test_settings_and_limits.py
 
 
 # --- highlight -------------------------------------------------------------------------------

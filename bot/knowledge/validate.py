@@ -4,7 +4,9 @@ Why: the assistant must only repeat what the pages say. Every curated fact carri
 quote and the passage it comes from; this module proves each quote is really there, that answers
 carry no number, e-mail or phone absent from their quotes, that ids are unique and references
 resolve, and that every passage file still matches its page in data/pages/. KnowledgeBase.load runs
-the same checks (not the page comparison) and refuses invalid knowledge.
+the same checks (not the page comparison) and refuses invalid knowledge. The fields of each record
+(names, types, required or not) are the pydantic models of bot.knowledge.files; this module adds
+what a schema cannot say (quotes, numbers, references, disagreements).
 """
 
 from __future__ import annotations
@@ -15,14 +17,30 @@ import logging
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.knowledge import paths
 from bot.knowledge.contacts_extract import find_emails, find_numbers
-from bot.knowledge.files import KnowledgeFile, Problem, RawKnowledge, read_knowledge
+from bot.knowledge.files import (
+    AspectRecord,
+    AudienceRecord,
+    ContactRecord,
+    CountryRecord,
+    EntryRecord,
+    FactRecord,
+    KnowledgeFile,
+    NavigationRecord,
+    PassageRecord,
+    Problem,
+    RawKnowledge,
+    Record,
+    SourceRecord,
+    SourceTitle,
+    read_knowledge,
+    schema_problems,
+)
 from bot.knowledge.textnorm import digits_only, fold, folded_words, numbers_in, quote_form
 
 log = logging.getLogger(__name__)
@@ -44,25 +62,6 @@ NUMBER_WORDS = frozenset(
 MIN_QUOTE_CHARS = 8
 _PASSAGE_ID = re.compile(r"^(?P<stem>.+)\.(?P<kind>[pn])(?P<number>\d{3})$")
 _INTENT = re.compile(r"^[a-z][a-z0-9_]*$")
-
-FieldType = type | tuple[type, ...]
-ENTRY_FIELDS: dict[str, FieldType] = {
-    "id": str, "kind": str, "title": str, "intents": list, "answer": str, "facts": list,
-    "programme": str, "aspects": dict, "countries": dict, "contacts": list, "audiences": list,
-}  # fmt: skip
-ENTRY_REQUIRED = ("id", "kind", "title", "intents", "answer", "facts")
-FACT_FIELDS: dict[str, FieldType] = {"label": str, "value": str, "quote": str, "source": str, "current": bool}
-FACT_REQUIRED = ("label", "value", "quote", "source")
-COUNTRY_FIELDS: dict[str, FieldType] = {"quote": str, "source": str, "role": str}
-COUNTRY_REQUIRED = ("quote", "source")
-ASPECT_FIELDS: dict[str, FieldType] = {"answer": str, "facts": list}
-AUDIENCE_FIELDS: dict[str, FieldType] = {"who": str, "said": list, "answer_with": str, "quote": str, "source": str}
-CONTACT_FIELDS: dict[str, FieldType] = {
-    "id": str, "target": (str, type(None)), "name": (str, type(None)),
-    "organisation": (str, type(None)), "purpose": str, "emails": list, "phones": list,
-    "faxes": list, "address": (str, type(None)), "quote": str, "source": str,
-}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class _PassageText:
@@ -112,35 +111,12 @@ class _Checker:
             return False
         return True
 
-    def check_fields(
-        self,
-        record: Any,
-        spec: Mapping[str, FieldType],
-        required: Iterable[str],
-        file: str,
-        entry: str | None,
-        what: str,
-    ) -> bool:
-        if not isinstance(record, dict):
-            self.add(file, entry, f"{what} must be a mapping")
-            return False
-        ok = True
-        for key in required:
-            if key not in record:
-                self.add(file, entry, f"{what}: missing `{key}`")
-                ok = False
-        for key, value in record.items():
-            expected = spec.get(key)
-            if expected is None:
-                self.add(file, entry, f"{what}: unknown field `{key}`")
-                ok = False
-            elif not isinstance(value, expected):
-                self.add(file, entry, f"{what}: `{key}` has the wrong type ({type(value).__name__})")
-                ok = False
-            elif isinstance(value, str) and key != "section" and not value.strip():
-                self.add(file, entry, f"{what}: `{key}` is empty")
-                ok = False
-        return ok
+    def check_record(self, model: type[Record], record: Any, file: str, entry: str | None, what: str) -> bool:
+        """`record` against its schema (bot.knowledge.files); each problem names the field."""
+        problems = schema_problems(model, record, what)
+        for message in problems:
+            self.add(file, entry, message)
+        return not problems
 
     def check_quote(self, file: str, entry: str, what: str, quote: str, source: str) -> None:
         """The quote must be found verbatim (whitespace/apostrophes folded) in the cited passage."""
@@ -160,10 +136,7 @@ class _Checker:
             if not self.check_version(kfile):
                 continue
             source = kfile.data.get("source")
-            if not self.check_fields(
-                source, {"file": str, "sha256": str, "title": str}, ("file", "sha256", "title"),
-                kfile.name, None, "source",
-            ):  # fmt: skip
+            if not self.check_record(SourceRecord, source, kfile.name, None, "source"):
                 continue
             stem = Path(source["file"]).stem
             if Path(kfile.name).stem != stem:
@@ -176,8 +149,8 @@ class _Checker:
                 continue
             records = [(p, "p") for p in passages] + [(n, "n") for n in kfile.data.get("navigation") or []]
             for record, kind in records:
-                spec = {"id": str, "section": str, "text": str} if kind == "p" else {"id": str, "text": str}
-                if not self.check_fields(record, spec, tuple(spec), kfile.name, None, "passage"):
+                model = PassageRecord if kind == "p" else NavigationRecord
+                if not self.check_record(model, record, kfile.name, None, "passage"):
                     continue
                 pid = record["id"]
                 match = _PASSAGE_ID.match(pid)
@@ -198,7 +171,7 @@ class _Checker:
             return
         known = {p.data["source"]["file"] for p in self.raw.passage_files if _has_source(p)}
         for name, record in sources.items():
-            valid = self.check_fields(record, {"title": str}, ("title",), kfile.name, str(name), "source")
+            valid = self.check_record(SourceTitle, record, kfile.name, str(name), "source")
             if valid and name not in known:
                 self.add(kfile.name, str(name), "no passage file for this source (dangling reference)")
 
@@ -213,9 +186,7 @@ class _Checker:
             return
         for record in contacts:
             cid = record.get("id") if isinstance(record, dict) else None
-            if not self.check_fields(
-                record, CONTACT_FIELDS, tuple(CONTACT_FIELDS), kfile.name, cid, "contact"
-            ):
+            if not self.check_record(ContactRecord, record, kfile.name, cid, "contact"):
                 continue
             cid = str(record["id"])
             if not cid.startswith("contact."):
@@ -283,7 +254,7 @@ class _Checker:
                 continue
             for record in entries:
                 eid = record.get("id") if isinstance(record, dict) else None
-                if not self.check_fields(record, ENTRY_FIELDS, ENTRY_REQUIRED, kfile.name, eid, "entry"):
+                if not self.check_record(EntryRecord, record, kfile.name, eid, "entry"):
                     continue
                 eid = str(record["id"])
                 if eid in seen_ids:
@@ -325,11 +296,11 @@ class _Checker:
         for name, aspect in aspects.items():
             if name not in ASPECTS:
                 self.add(file, eid, f"unknown aspect {name!r} (known: {sorted(ASPECTS)})")
-            if self.check_fields(aspect, ASPECT_FIELDS, ("answer",), file, eid, f"aspect {name}"):
+            if self.check_record(AspectRecord, aspect, file, eid, f"aspect {name}"):
                 self.check_facts(file, eid, f"aspect {name} fact", aspect.get("facts") or [], evidence)
         for country, mention in (record.get("countries") or {}).items():
             what = f"country {country}"
-            if not self.check_fields(mention, COUNTRY_FIELDS, COUNTRY_REQUIRED, file, eid, what):
+            if not self.check_record(CountryRecord, mention, file, eid, what):
                 continue
             self.check_quote(file, eid, what, mention["quote"], mention["source"])
             if fold(str(country)) not in fold(mention["quote"]):
@@ -356,8 +327,7 @@ class _Checker:
 
     def check_audience(self, file: str, eid: str, audience: Any) -> None:
         """Its quote is verbatim and uses one of the words that make it apply (so it says why)."""
-        required = tuple(AUDIENCE_FIELDS)
-        if not self.check_fields(audience, AUDIENCE_FIELDS, required, file, eid, "audience"):
+        if not self.check_record(AudienceRecord, audience, file, eid, "audience"):
             return
         said = {fold(str(word)) for word in audience["said"] if isinstance(word, str) and word.strip()}
         if not said:
@@ -370,7 +340,7 @@ class _Checker:
     def check_facts(self, file: str, eid: str, what: str, facts: list[Any], evidence: _Evidence) -> None:
         by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for fact in facts:
-            if not self.check_fields(fact, FACT_FIELDS, FACT_REQUIRED, file, eid, what):
+            if not self.check_record(FactRecord, fact, file, eid, what):
                 continue
             label = f"{what} {fact['label']!r}"
             self.check_quote(file, eid, label, fact["quote"], fact["source"])

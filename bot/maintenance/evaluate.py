@@ -97,7 +97,7 @@ def check_knowledge(knowledge: Path, pages: Path, config: GateConfig) -> GateRes
     started = time.monotonic()
     problems = [str(p) for p in validate_dir(knowledge, pages)]
     seconds = time.monotonic() - started
-    allowed = config.knowledge_max_problems
+    allowed = config.knowledge.max_problems
     if len(problems) > allowed:
         return GateResult(
             "knowledge",
@@ -137,7 +137,7 @@ def check_rasa_data(root: Path, config: GateConfig, use_cache: bool = True) -> G
         ]
         errors = [line.strip() for line in output.splitlines() if " ERROR " in line or "Error:" in line]
         seconds = time.monotonic() - started
-        failed = result.returncode != 0 or (config.rasa_validate_fail_on_warnings and warnings)
+        failed = result.returncode != 0 or (config.rasa_data_validate.fail_on_warnings and warnings)
         if failed:
             first = (errors or warnings or output.strip().splitlines()[-1:] or ["(no output)"])[0]
             return GateResult(
@@ -167,10 +167,10 @@ def evaluate_nlu_cross_validation(root: Path, config: GateConfig, use_cache: boo
 
     def compute(folder: Path) -> GateResult:
         with training_lock():
-            seconds = nlu_eval.timed(lambda: nlu_eval.run_cross_validation(root, folder, config.nlu_folds))
+            seconds = nlu_eval.timed(lambda: nlu_eval.run_cross_validation(root, folder, config.nlu.folds))
         return nlu_eval.nlu_gate("cross_validation", folder, config, seconds)
 
-    return cached_gate(f"nlu-cv{config.nlu_folds}-{model_hash(root)}", compute, use_cache)
+    return cached_gate(f"nlu-cv{config.nlu.folds}-{model_hash(root)}", compute, use_cache)
 
 
 def evaluate_stories(
@@ -182,9 +182,9 @@ def evaluate_stories(
     one of its actions is mispredicted. When some fail, the CLI is run once more to name them
     (failed_test_stories.yml) for the report.
     """
-    stories = root / config.stories_file
+    stories = root / config.stories.file
     if not stories.exists():
-        return GateResult("stories", SKIP, f"{config.stories_file} not found: no dialogue test run")
+        return GateResult("stories", SKIP, f"{config.stories.file} not found: no dialogue test run")
 
     def compute(folder: Path) -> GateResult:
         started = time.monotonic()
@@ -199,10 +199,10 @@ def evaluate_stories(
             return GateResult("stories", PASS, summary, seconds=time.monotonic() - started, details=details)
         failed_names = run_rasa_test_core(root, model, stories, folder)
         details.update(failed=failed_names, correct=count - len(failed_names))
-        status = PASS if len(failed_names) <= config.stories_max_failed else FAIL
+        status = PASS if len(failed_names) <= config.stories.max_failed else FAIL
         summary = (
             f"{count - len(failed_names)}/{count} test stories pass ({len(failed_names)} failed, "
-            f"max {config.stories_max_failed}; {len(wrong)} wrong action(s))"
+            f"max {config.stories.max_failed}; {len(wrong)} wrong action(s))"
         )
         if failed_names:
             summary += ": " + ", ".join(failed_names[:3])
@@ -246,9 +246,9 @@ def evaluate_nlu_holdout(
     root: Path, model: Path, stack: Callable[[], CandidateStack], config: GateConfig, use_cache: bool = True
 ) -> GateResult:
     """The candidate model parses the held-out messages (server started only on a cache miss)."""
-    holdout = root / config.nlu_holdout_file
+    holdout = root / config.nlu.holdout.file
     if not holdout.exists():
-        return GateResult("nlu (holdout)", FAIL, f"{config.nlu_holdout_file} not found")
+        return GateResult("nlu (holdout)", FAIL, f"{config.nlu.holdout.file} not found")
 
     def compute(folder: Path) -> GateResult:
         running = stack()
@@ -347,7 +347,7 @@ def evaluate_qa(
     if missing:
         return GateResult("qa", FAIL, f"{', '.join(missing)} not found (gates.yml, qa)")
     items = {gate.name: load_items(root / gate.file) for gate in qa_sets}
-    thresholds = repr([*qa_sets, config.qa_category_pass_rate_min])  # a new threshold is a new verdict
+    thresholds = repr([*qa_sets, config.qa.category_pass_rate_min])  # a new threshold is a new verdict
     key = (
         "qa-"
         + hashlib.sha256(
@@ -375,7 +375,7 @@ def evaluate_qa(
             ),
             encoding="utf-8",
         )
-        return qa_gate(runs, config.qa_category_pass_rate_min, seconds=time.monotonic() - started)
+        return qa_gate(runs, config.qa.category_pass_rate_min, seconds=time.monotonic() - started)
 
     return cached_gate(key, compute, use_cache)
 
@@ -529,7 +529,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     root = repo_root()
     config = load_gate_config(root)
-    mode = args.mode or config.nlu_default_mode
+    mode = args.mode or config.nlu.default_mode
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(only) - set(GATE_NAMES))
     if unknown:

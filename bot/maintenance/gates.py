@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ValidationError, confloat, conint, validator
 
 from bot.knowledge.paths import repo_root
 
@@ -22,7 +23,7 @@ PASS, FAIL, SKIP = "pass", "fail", "skip"
 
 
 class GateConfigError(Exception):
-    """gates.yml is missing, unreadable or lacks a threshold."""
+    """gates.yml is missing, unreadable, or a threshold is missing, unknown or out of range."""
 
 
 @dataclass(frozen=True)
@@ -38,46 +39,92 @@ class QASetGate:
         return "tuned set" if self.name == "tuned" else "held-out set"
 
 
-@dataclass(frozen=True)
-class GateConfig:
-    """Thresholds of every gate (see gates.yml for what each one means)."""
+class _Section(BaseModel):
+    class Config:
+        extra = "forbid"  # a misspelt threshold is an error, not a silently ignored line
+        frozen = True
 
-    min_examples_per_intent: int
+
+Rate = confloat(ge=0, le=1)
+
+
+class TrainingDataGates(_Section):
+    min_examples_per_intent: conint(ge=1)  # type: ignore[valid-type]
     intents_without_examples: list[str]
-    knowledge_max_problems: int
-    rasa_validate_fail_on_warnings: bool
-    nlu_default_mode: str
-    nlu_folds: int
-    nlu_cv_macro_f1_min: float
-    nlu_holdout_file: str
-    nlu_holdout_macro_f1_min: float
-    nlu_intent_f1_warn_below: float
-    stories_file: str
-    stories_max_failed: int
-    qa_file: str
-    qa_pass_rate_min: float
-    qa_holdout_file: str
-    qa_holdout_pass_rate_min: float
-    qa_category_pass_rate_min: float
+
+    @validator("intents_without_examples", pre=True)
+    def _none_is_empty(cls, value: Any) -> Any:  # noqa: N805 - pydantic validators are class methods
+        return [] if value is None else value
+
+
+class KnowledgeGates(_Section):
+    max_problems: conint(ge=0)  # type: ignore[valid-type]
+
+
+class RasaDataValidateGates(_Section):
+    fail_on_warnings: bool
+
+
+class CrossValidationGates(_Section):
+    macro_f1_min: Rate  # type: ignore[valid-type]
+
+
+class HoldoutGates(_Section):
+    file: str
+    macro_f1_min: Rate  # type: ignore[valid-type]
+
+
+class NluGates(_Section):
+    default_mode: Literal["cross_validation", "holdout"]
+    folds: conint(ge=2)  # type: ignore[valid-type]
+    cross_validation: CrossValidationGates
+    holdout: HoldoutGates
+    intent_f1_warn_below: Rate  # type: ignore[valid-type]
+
+
+class StoriesGates(_Section):
+    file: str
+    max_failed: conint(ge=0)  # type: ignore[valid-type]
+
+
+class QAGates(_Section):
+    file: str
+    pass_rate_min: Rate  # type: ignore[valid-type]
+    holdout_file: str
+    holdout_pass_rate_min: Rate  # type: ignore[valid-type]
+    category_pass_rate_min: Rate  # type: ignore[valid-type]
+
+
+class GateConfig(_Section):
+    """The schema of gates.yml: thresholds of every gate (gates.yml says what each one means)."""
+
+    version: Literal[1] = 1
+    training_data: TrainingDataGates
+    knowledge: KnowledgeGates
+    rasa_data_validate: RasaDataValidateGates
+    nlu: NluGates
+    stories: StoriesGates
+    qa: QAGates
 
     def nlu_macro_f1_min(self, mode: str) -> float:
-        return self.nlu_cv_macro_f1_min if mode == "cross_validation" else self.nlu_holdout_macro_f1_min
+        nlu = self.nlu
+        return float(nlu.cross_validation.macro_f1_min if mode == "cross_validation" else nlu.holdout.macro_f1_min)
 
     def qa_sets(self) -> list[QASetGate]:
         """The QA files the QA gate replays, each with its overall minimum (tuned set first)."""
         return [
-            QASetGate("tuned", self.qa_file, self.qa_pass_rate_min),
-            QASetGate("holdout", self.qa_holdout_file, self.qa_holdout_pass_rate_min),
+            QASetGate("tuned", self.qa.file, self.qa.pass_rate_min),
+            QASetGate("holdout", self.qa.holdout_file, self.qa.holdout_pass_rate_min),
         ]
 
 
-def _get(data: dict[str, Any], dotted: str) -> Any:
-    node: Any = data
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
-            raise GateConfigError(f"{GATES_FILE}: missing setting '{dotted}'")
-        node = node[key]
-    return node
+def _problem(error: Any) -> str:
+    dotted = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "value_error.missing":
+        return f"missing setting '{dotted}'"
+    if error["type"] == "value_error.extra":
+        return f"unknown setting '{dotted}'"
+    return f"'{dotted}': {error['msg']}"
 
 
 def load_gate_config(root: Path | None = None) -> GateConfig:
@@ -89,28 +136,12 @@ def load_gate_config(root: Path | None = None) -> GateConfig:
         raise GateConfigError(f"{path} is missing: it holds the quality thresholds") from error
     except yaml.YAMLError as error:
         raise GateConfigError(f"{path} is not valid YAML: {error}") from error
-    mode = str(_get(data, "nlu.default_mode"))
-    if mode not in NLU_MODES:
-        raise GateConfigError(f"{GATES_FILE}: nlu.default_mode must be one of {NLU_MODES}, not {mode!r}")
-    return GateConfig(
-        min_examples_per_intent=int(_get(data, "training_data.min_examples_per_intent")),
-        intents_without_examples=list(_get(data, "training_data.intents_without_examples") or []),
-        knowledge_max_problems=int(_get(data, "knowledge.max_problems")),
-        rasa_validate_fail_on_warnings=bool(_get(data, "rasa_data_validate.fail_on_warnings")),
-        nlu_default_mode=mode,
-        nlu_folds=int(_get(data, "nlu.folds")),
-        nlu_cv_macro_f1_min=float(_get(data, "nlu.cross_validation.macro_f1_min")),
-        nlu_holdout_file=str(_get(data, "nlu.holdout.file")),
-        nlu_holdout_macro_f1_min=float(_get(data, "nlu.holdout.macro_f1_min")),
-        nlu_intent_f1_warn_below=float(_get(data, "nlu.intent_f1_warn_below")),
-        stories_file=str(_get(data, "stories.file")),
-        stories_max_failed=int(_get(data, "stories.max_failed")),
-        qa_file=str(_get(data, "qa.file")),
-        qa_pass_rate_min=float(_get(data, "qa.pass_rate_min")),
-        qa_holdout_file=str(_get(data, "qa.holdout_file")),
-        qa_holdout_pass_rate_min=float(_get(data, "qa.holdout_pass_rate_min")),
-        qa_category_pass_rate_min=float(_get(data, "qa.category_pass_rate_min")),
-    )
+    if not isinstance(data, dict):
+        raise GateConfigError(f"{path}: must be a mapping of settings")
+    try:
+        return GateConfig.parse_obj(data)
+    except ValidationError as error:
+        raise GateConfigError(f"{GATES_FILE}: " + "; ".join(_problem(e) for e in error.errors())) from None
 
 
 @dataclass

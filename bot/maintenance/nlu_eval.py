@@ -150,7 +150,7 @@ def nlu_gate(mode: str, out_dir: Path, config: GateConfig, seconds: float) -> Ga
     details["mode"] = mode
     details["results_dir"] = str(out_dir)
     minimum = config.nlu_macro_f1_min(mode)
-    weak = [r for r in details["intents"] if r["f1"] < config.nlu_intent_f1_warn_below]
+    weak = [r for r in details["intents"] if r["f1"] < config.nlu.intent_f1_warn_below]
     details["weak_intents"] = [r["intent"] for r in weak]
     macro = details["macro_f1"]
     status = PASS if macro >= minimum else FAIL

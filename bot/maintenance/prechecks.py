@@ -106,9 +106,9 @@ def check_training_data(root: Path, config: GateConfig) -> GateResult:
         )
     declared = domain_intents(root)
     counts = nlu_example_counts(root)
-    minimum = config.min_examples_per_intent
+    minimum = config.training_data.min_examples_per_intent
     for intent in declared:
-        if intent in config.intents_without_examples:
+        if intent in config.training_data.intents_without_examples:
             continue
         have = counts.get(intent, 0)
         if have < minimum:
@@ -129,7 +129,7 @@ def check_training_data(root: Path, config: GateConfig) -> GateResult:
             problems=problems,
             details=details,
         )
-    fewest = min((counts.get(i, 0), i) for i in declared if i not in config.intents_without_examples)
+    fewest = min((counts.get(i, 0), i) for i in declared if i not in config.training_data.intents_without_examples)
     return GateResult(
         "training data",
         PASS,

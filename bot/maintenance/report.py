@@ -22,6 +22,8 @@ from bot.maintenance.deploy import GoLive, now_id
 from bot.maintenance.gates import GateResult
 from bot.maintenance.knowledge_diff import KnowledgeDiff
 
+TEMPLATES = Path(__file__).with_name("templates")
+
 REPORTS_DIR = "reports"
 MAX_DIFF_ROWS = 200
 MAX_REPLY_CHARS = 400
@@ -348,18 +350,21 @@ def render_markdown(record: RunRecord, images: dict[str, str]) -> str:
 
 
 def render_html(markdown_text: str, title: str) -> str:
-    import markdown
+    """report.html: the Markdown as HTML in templates/report.html (Jinja2, autoescape on).
 
-    body = markdown.markdown(markdown_text, extensions=["tables"])
-    style = (
-        "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em;line-height:1.4}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .5em;"
-        "vertical-align:top}img{max-width:100%}"
-    )
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{style}</style></head><body>{body}</body></html>\n"
-    )
+    Raw HTML in the Markdown is not passed through: what users or the assistant wrote (QA replies,
+    messages quoted in tables) is shown as text, never run."""
+    import jinja2
+    import markdown
+    from markupsafe import Markup
+
+    converter = markdown.Markdown(extensions=["tables"])
+    converter.preprocessors.deregister("html_block")
+    converter.inlinePatterns.deregister("html")
+    body = Markup(converter.convert(markdown_text))  # noqa: S704 - Markdown's output, raw HTML escaped above
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.get_template("report.html").render(title=title, body=body)
 
 
 def _update_index(reports: Path, folder: Path, record: RunRecord) -> None:

@@ -171,7 +171,7 @@ class Update:
         self.new_pages = new_pages
         self.allow_finetune = allow_finetune
         self.use_cache = use_cache
-        mode = mode or self.config.nlu_default_mode
+        mode = mode or self.config.nlu.default_mode
         self.record = RunRecord(
             kind="update", root=self.root, nlu_mode=mode, pages=[p.name for p in new_pages]
         )

@@ -22,9 +22,10 @@ from bot.serving.web.conversations import ConversationReader
 from bot.serving.web.knowledge_holder import KnowledgeHolder
 from bot.serving.web.middleware import add_security_headers, error_middleware, make_origin_middleware
 from bot.serving.web.rasa_client import RasaClient
-from bot.serving.web.ratelimit import RateLimiter
+from bot.serving.web.ratelimit import RateLimiter, make_storage
 from bot.serving.web.routes import setup_routes
 from bot.serving.web.staff_auth import StaffAuth
+from bot.serving.web.staff_pages import setup_templates
 from bot.serving.web.state import CONFIG, CONVERSATIONS, HTTP, KNOWLEDGE, LIMITERS, RASA, REDIS_SERVERS, STAFF
 
 logger = logging.getLogger(__name__)
@@ -41,18 +42,20 @@ def create_app(config: WebConfig) -> web.Application:
         middlewares=[error_middleware, make_origin_middleware(config.cors_origins)],
     )
     app[CONFIG] = config
+    app[REDIS_SERVERS] = redis_servers(config.endpoints)
+    storage = make_storage(app[REDIS_SERVERS])  # Redis when the endpoints use it: replicas share counts
     app[LIMITERS] = {
-        "ip": RateLimiter(config.ip_per_minute),
-        "sender": RateLimiter(config.sender_per_minute),
-        "login": RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE),
+        "ip": RateLimiter("ip", config.ip_per_minute, storage=storage),
+        "sender": RateLimiter("sender", config.sender_per_minute, storage=storage),
+        "login": RateLimiter("login", LOGIN_ATTEMPTS_PER_MINUTE, storage=storage),
     }
     app[STAFF] = StaffAuth(config.staff_token, config.staff_session_hours, config.cookie_secure)
     app[KNOWLEDGE] = KnowledgeHolder()
     app[CONVERSATIONS] = ConversationReader(config.endpoints)
-    app[REDIS_SERVERS] = redis_servers(config.endpoints)
     app.on_response_prepare.append(add_security_headers)  # type: ignore[arg-type]  # aiohttp stubs
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(_background_tasks)
+    setup_templates(app)
     setup_routes(app)
     return app
 

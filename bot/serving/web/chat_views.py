@@ -16,7 +16,7 @@ from bot.serving.redact import shorten
 from bot.serving.web import health
 from bot.serving.web.chat_input import InputError, parse_chat_request
 from bot.serving.web.rasa_client import AssistantUnavailable
-from bot.serving.web.ratelimit import check_and_record
+from bot.serving.web.ratelimit import check_and_record_async
 from bot.serving.web.state import CONFIG, HTTP, KNOWLEDGE, LIMITERS, RASA, REDIS_SERVERS
 from bot.serving.web.texts import error_response
 
@@ -49,7 +49,7 @@ async def chat(request: web.Request) -> web.Response:
         return error_response(error.status, error.code, **error.params)
 
     keys = {"ip": client_address(request), "sender": message.sender}
-    wait = check_and_record(request.app[LIMITERS], keys)
+    wait = await check_and_record_async(request.app[LIMITERS], keys)
     if wait is not None:
         return error_response(429, "rate_limited", headers={"Retry-After": str(wait)}, seconds=wait, retry_after=wait)
 

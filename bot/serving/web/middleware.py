@@ -96,15 +96,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             code = "internal_error" if error.status >= 500 else "invalid_json"
         if request.path.startswith("/api/") or request.path == "/health" or error.status == 413:
             return error_response(error.status, code)
-        return _html_error(error.status, code)
+        return _html_error(request, error.status, code)
     except Exception:
         logger.exception("unexpected error on %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
             return error_response(500, "internal_error")
-        return _html_error(500, "internal_error")
+        return _html_error(request, 500, "internal_error")
 
 
-def _html_error(status: int, code: str) -> web.Response:
+def _html_error(request: web.Request, status: int, code: str) -> web.Response:
     from bot.serving.web.staff_pages import render_error_page
 
-    return web.Response(status=status, text=render_error_page(code), content_type="text/html", charset="utf-8")
+    return web.Response(status=status, text=render_error_page(request, code), content_type="text/html", charset="utf-8")

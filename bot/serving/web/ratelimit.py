@@ -1,64 +1,99 @@
-"""Sliding-window rate limits (per conversation, per client address), in memory.
+"""Moving-window rate limits (per conversation, per client address, per login attempt).
 
-Why: one person (or script) must not be able to flood the assistant or run up its costs. Limits
-are kept per process: with several web replicas each one counts on its own (documented).
+Why: one person (or script) must not be able to flood the assistant or run up its costs. The
+counting is the `limits` library's moving window; its storage is the Redis of the endpoints file
+when the service uses one (so every web replica shares the counts), memory otherwise (one process).
+
+Limits fail open: when Redis cannot be reached the hit is allowed and logged (Rasa, whose
+conversations live in the same Redis, then answers 503 anyway).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
-from collections import deque
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
 
-# Forget idle keys once this many are tracked, so the table cannot grow without bound.
-MAX_KEYS = 50_000
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "oim-web-rate"
+REDIS_TIMEOUT_S = 0.5
+
+
+def redis_url(server: Mapping[str, Any]) -> str:
+    """redis://[:password@]host:port/db for one server of `tracker_stores.redis_servers`."""
+    password = server.get("password")
+    auth = f":{quote(str(password), safe='')}@" if password else ""
+    return f"redis://{auth}{server.get('host') or 'localhost'}:{int(server.get('port') or 6379)}/{int(server.get('db') or 0)}"
+
+
+def make_storage(redis_servers: list[dict[str, Any]]) -> Storage:
+    """The first Redis of the endpoints file, else memory (counts of this process only)."""
+    if redis_servers:
+        return RedisStorage(
+            redis_url(redis_servers[0]), socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+    return MemoryStorage()
 
 
 class RateLimiter:
-    """At most `limit` hits per `window_s` seconds for each key."""
+    """At most `limit` hits per `window_s` seconds for each key, counted in `storage`."""
 
-    def __init__(self, limit: int, window_s: float = 60.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
+    def __init__(self, name: str, limit: int, window_s: int = 60, storage: Storage | None = None,
+                 namespace: str = NAMESPACE) -> None:
+        self.name = name
+        self.item = RateLimitItemPerSecond(limit, window_s, namespace=f"{namespace}/{name}")
+        self.storage = storage if storage is not None else MemoryStorage()
+        self._strategy = MovingWindowRateLimiter(self.storage)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.get(key)
-        if hits is None:
-            return deque()
-        while hits and hits[0] <= now - self.window_s:
-            hits.popleft()
-        return hits
+    @property
+    def shared(self) -> bool:
+        return isinstance(self.storage, RedisStorage)
 
-    def retry_after(self, key: str, now: float | None = None) -> int | None:
+    def retry_after(self, key: str) -> int | None:
         """Seconds to wait before `key` may hit again, or None when it may hit now."""
-        moment = time.monotonic() if now is None else now
-        hits = self._recent(key, moment)
-        if len(hits) < self.limit:
+        if self._strategy.test(self.item, key):
             return None
-        return max(1, math.ceil(hits[0] + self.window_s - moment))
+        reset, _remaining = self._strategy.get_window_stats(self.item, key)
+        return max(1, math.ceil(reset - time.time()))
 
-    def record(self, key: str, now: float | None = None) -> None:
-        moment = time.monotonic() if now is None else now
-        if len(self._hits) >= MAX_KEYS:
-            self._forget_idle(moment)
-        self._hits.setdefault(key, deque()).append(moment)
+    def hit(self, key: str) -> int | None:
+        """Count one hit for `key`; None when it was allowed, else the seconds to wait."""
+        if self._strategy.hit(self.item, key):
+            return None
+        return self.retry_after(key) or 1
 
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window_s]:
-            del self._hits[key]
-        if len(self._hits) >= MAX_KEYS:  # still full of active keys: drop the oldest half
-            for key in sorted(self._hits, key=lambda k: self._hits[k][-1])[: MAX_KEYS // 2]:
-                del self._hits[key]
+    def clear(self, key: str) -> None:
+        self._strategy.clear(self.item, key)
 
 
-def check_and_record(limiters: dict[str, RateLimiter], keys: dict[str, str], now: float | None = None) -> int | None:
-    """Check every (limiter, key) pair; record the hit in all of them only when all allow it."""
-    moment = time.monotonic() if now is None else now
-    waits = [limiters[name].retry_after(key, moment) for name, key in keys.items()]
-    blocking = [w for w in waits if w is not None]
-    if blocking:
-        return max(blocking)
-    for name, key in keys.items():
-        limiters[name].record(key, moment)
+def check_and_record(limiters: dict[str, RateLimiter], keys: Mapping[str, str]) -> int | None:
+    """Check every (limiter, key) pair; count the hit in all of them only when all allow it.
+
+    Returns None when allowed, else the seconds to wait (Retry-After)."""
+    try:
+        waits = [w for name, key in keys.items() if (w := limiters[name].retry_after(key)) is not None]
+        if waits:
+            return max(waits)
+        for name, key in keys.items():
+            wait = limiters[name].hit(key)  # atomic: another replica may have taken the last slot
+            if wait is not None:
+                return wait
+    except Exception as error:  # redis raises many kinds (connection, timeout, auth): fail open
+        logger.warning("rate limits not checked (storage unavailable): %s", error)
     return None
+
+
+async def check_and_record_async(limiters: dict[str, RateLimiter], keys: Mapping[str, str]) -> int | None:
+    """`check_and_record` off the event loop when the counts are in Redis (network round trips)."""
+    if any(limiters[name].shared for name in keys):
+        return await asyncio.to_thread(check_and_record, limiters, keys)
+    return check_and_record(limiters, keys)

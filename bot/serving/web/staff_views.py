@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.serving.web import staff_pages
 from bot.serving.web.chat_views import client_address
 from bot.serving.web.knowledge_holder import KnowledgeUnavailable
-from bot.serving.web.ratelimit import check_and_record
+from bot.serving.web.ratelimit import check_and_record_async
 from bot.serving.web.staff_data import contact_dict, entry_dict, hit_dict
 from bot.serving.web.state import CONVERSATIONS, KNOWLEDGE, LIMITERS, STAFF
 from bot.serving.web.texts import error_response, error_text
@@ -45,9 +45,9 @@ def staff_page(handler: Handler) -> Handler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         auth = request.app[STAFF]
         if not auth.enabled:
-            return _html(staff_pages.render_disabled(), 503)
+            return _html(staff_pages.render_disabled(request), 503)
         if not auth.is_authenticated(request):
-            return _html(staff_pages.render_login())  # the form itself reveals nothing
+            return _html(staff_pages.render_login(request))  # the form itself reveals nothing
         return await handler(request)
 
     return wrapper
@@ -76,15 +76,15 @@ async def _blocking(function: Callable[..., Any], *args: Any) -> Any:
 async def login(request: web.Request) -> web.Response:
     auth = request.app[STAFF]
     if not auth.enabled:
-        return _html(staff_pages.render_disabled(), 503)
-    wait = check_and_record(request.app[LIMITERS], {"login": client_address(request)})
+        return _html(staff_pages.render_disabled(request), 503)
+    wait = await check_and_record_async(request.app[LIMITERS], {"login": client_address(request)})
     if wait is not None:
-        return _html(staff_pages.render_login(error_text("rate_limited", seconds=wait)), 429)
+        return _html(staff_pages.render_login(request, error_text("rate_limited", seconds=wait)), 429)
     form = await request.post()
     token = form.get("token")
     if not isinstance(token, str) or not auth.token_matches(token):
         logger.warning("staff login refused from %s", client_address(request))
-        return _html(staff_pages.render_login(error_text("invalid_token")), 403)
+        return _html(staff_pages.render_login(request, error_text("invalid_token")), 403)
     response = _redirect("/staff")
     auth.set_session_cookie(response)
     return response
@@ -118,14 +118,14 @@ def _knowledge(request: web.Request) -> tuple[list[dict[str, Any]], list[dict[st
 async def search_page(request: web.Request) -> web.Response:
     query = _query(request)
     if not query:
-        return _html(staff_pages.render_search("", []))
+        return _html(staff_pages.render_search(request, "", []))
     if len(query) > MAX_QUERY_CHARS:
-        return _html(staff_pages.render_search(query[:MAX_QUERY_CHARS], [], error_text("query_too_long", max=MAX_QUERY_CHARS)), 400)
+        return _html(staff_pages.render_search(request, query[:MAX_QUERY_CHARS], [], error_text("query_too_long", max=MAX_QUERY_CHARS)), 400)
     try:
         hits = await _blocking(_search, request, query, DEFAULT_HITS)
     except KnowledgeUnavailable as error:
-        return _html(staff_pages.render_search(query, [], error_text("knowledge_unavailable", reason=error)), 503)
-    return _html(staff_pages.render_search(query, hits))
+        return _html(staff_pages.render_search(request, query, [], error_text("knowledge_unavailable", reason=error)), 503)
+    return _html(staff_pages.render_search(request, query, hits))
 
 
 @staff_page
@@ -133,8 +133,8 @@ async def knowledge_page(request: web.Request) -> web.Response:
     try:
         entries, contacts = await _blocking(_knowledge, request)
     except KnowledgeUnavailable as error:
-        return _html(staff_pages.page("Fiches", staff_pages.notice(error_text("knowledge_unavailable", reason=error), "error"), "knowledge"), 503)
-    return _html(staff_pages.render_knowledge(entries, contacts))
+        return _html(staff_pages.render_message(request, "Fiches", error_text("knowledge_unavailable", reason=error), current="knowledge"), 503)
+    return _html(staff_pages.render_knowledge(request, entries, contacts))
 
 
 @staff_page
@@ -143,8 +143,8 @@ async def handoffs_page(request: web.Request) -> web.Response:
         result = await _blocking(request.app[CONVERSATIONS].handoffs)
     except Exception as error:  # store down or misconfigured: say so on the page
         logger.error("cannot list handoff conversations: %s", error)
-        return _html(staff_pages.render_handoffs(None, error_text("store_unavailable", reason=type(error).__name__)), 503)
-    return _html(staff_pages.render_handoffs(result))
+        return _html(staff_pages.render_handoffs(request, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
+    return _html(staff_pages.render_handoffs(request, result))
 
 
 @staff_page
@@ -154,8 +154,8 @@ async def conversation_page(request: web.Request) -> web.Response:
         lines = await _blocking(request.app[CONVERSATIONS].transcript, sender_id)
     except Exception as error:
         logger.error("cannot read conversation: %s", error)
-        return _html(staff_pages.render_transcript(sender_id, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
-    return _html(staff_pages.render_transcript(sender_id, lines), 200 if lines is not None else 404)
+        return _html(staff_pages.render_transcript(request, sender_id, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
+    return _html(staff_pages.render_transcript(request, sender_id, lines), 200 if lines is not None else 404)
 
 
 # --- JSON API --------------------------------------------------------------------------------
