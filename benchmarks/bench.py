@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                 "ours": profile(model, write_sqlite_endpoints(
                     profile_dir / "ours.yml", actions_url, profile_dir / "ours.db"), OUR_MESSAGES, True),
                 "stock": profile(stock_model, write_sqlite_endpoints(
-                    profile_dir / "stock.yml", "http://127.0.0.1:9", profile_dir / "stock.db"), STOCK_MESSAGES, False),
+                    profile_dir / "stock.yml", "http://127.0.0.1:9", profile_dir / "stock.db", stock=True),
+                    STOCK_MESSAGES, False),
             }
     finally:
         for topology in reversed(running):

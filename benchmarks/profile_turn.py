@@ -7,7 +7,7 @@ Benchmark-only instrumentation: nothing here runs in production.
 
     python -m benchmarks.profile_turn --model M --endpoints E [--messages F] [--speedups] [--json]
 
---speedups applies bot.nlu.rasa_speedups first, as our `rasa run` does when it loads our channel.
+--speedups applies bot.nlu.rasa_speedups first, as bot.serving.startup does for our Rasa servers.
 """
 
 from __future__ import annotations

@@ -123,9 +123,10 @@ def start_stock(workdir: Path, model: Path, first_message: str) -> Topology:
     workdir.mkdir(parents=True, exist_ok=True)
     credentials = workdir / "credentials.yml"
     credentials.write_text("rest:\n", encoding="utf-8")
-    endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", "http://127.0.0.1:9", workdir / "trackers.db")
+    endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", "http://127.0.0.1:9", workdir / "trackers.db",
+                                       stock=True)
     rasa = RasaServer(port=free_port(), model=model, endpoints=endpoints, log_path=workdir / "rasa.log",
-                      credentials=credentials)
+                      credentials=credentials, stock=True)
     started = time.monotonic()
     rasa.start()
     first_answer(rasa.url, first_message)

@@ -25,6 +25,7 @@ from bot.knowledge.paths import repo_root
 
 # One implementation for the tests and `bot update`; re-exported for the test modules.
 from bot.maintenance.candidate_stack import free_port, stop_process  # noqa: F401
+from bot.serving import startup
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -81,7 +82,7 @@ class ActionServer:
     def start(self, timeout_s: float = 90) -> ActionServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it while it runs
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.port)],
+            startup.actions_command(self.port, rasa=str(VENV_BIN / "rasa")),
             cwd=repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -103,6 +104,7 @@ class RasaServer:
     env: dict[str, str] = field(default_factory=base_env)
     process: subprocess.Popen | None = None
     credentials: Path | None = None  # default: written by bot.serving.channels next to the log, as run.sh does
+    stock: bool = False  # Rasa's own `rasa run`, no speed-ups (the benchmarks' stock baseline)
 
     @property
     def url(self) -> str:
@@ -111,21 +113,18 @@ class RasaServer:
     def effective_credentials(self) -> Path:
         """credentials.yml + the connectors whose variables are set in `env` (bot.serving.channels)."""
         if self.credentials is None:
-            from bot.serving.channels import write_effective_credentials
-
-            self.credentials = self.log_path.with_name(f"credentials-{self.port}.yml")
-            write_effective_credentials(out=self.credentials, env=self.env)
+            self.credentials = startup.write_credentials(
+                self.log_path.with_name(f"credentials-{self.port}.yml"), env=self.env)
         return self.credentials
 
     def start(self, timeout_s: float = 240) -> RasaServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it while it runs
-        self.process = subprocess.Popen(
-            [
-                str(VENV_BIN / "rasa"), "run", "--model", str(self.model),
-                "--endpoints", str(self.endpoints), "--credentials", str(self.effective_credentials()),
-                "--interface", "127.0.0.1", "--port", str(self.port),
-                "--enable-api", f"--auth-token={self.token}",  # "=": a token may start with "-"
-            ],
+        command = startup.rasa_command(self.model, self.endpoints, self.effective_credentials(), self.port,
+                                       token=self.token, python=sys.executable)
+        if self.stock:
+            command[:3] = [str(VENV_BIN / "rasa"), "run"]
+        self.process = subprocess.Popen(  # started as scripts/run.sh and the update gates start it
+            command,
             cwd=repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -163,14 +162,9 @@ def post_json(url: str, payload: Any, timeout_s: float = 30, raw: bytes | None =
         return error.code, error.read().decode("utf-8", "replace")
 
 
-def write_sqlite_endpoints(path: Path, actions_url: str, db_path: Path) -> Path:
-    path.write_text(
-        f"action_endpoint:\n  url: \"{actions_url}/webhook\"\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: \"{db_path}\"\n"
-        "lock_store:\n  type: in_memory\n",
-        encoding="utf-8",
-    )
-    return path
+def write_sqlite_endpoints(path: Path, actions_url: str, db_path: Path, stock: bool = False) -> Path:
+    """endpoints.yml's store (SQLite in WAL mode) on `db_path`, this action server; stock: Rasa's `type: SQL`."""
+    return startup.sqlite_endpoints(path, actions_url, db_path, *(["SQL"] if stock else []))
 
 
 def trained_model() -> Path:

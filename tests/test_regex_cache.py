@@ -102,3 +102,25 @@ def test_an_unwritable_cache_still_compiles(tmp_path: Path, monkeypatch: pytest.
 def test_short_patterns_are_left_to_python(cache_dir: Path) -> None:
     assert regex_cache.cached_compile(r"\d+", 0).match("123")
     assert not cache_dir.exists() or not list(cache_dir.glob("*.json"))
+
+
+def test_another_sre_compile_is_left_alone(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The cache repeats Python 3.10's sre_compile.compile: any other version keeps Python's own (guard)."""
+    def compile(p: object, flags: int = 0) -> object:  # noqa: A001 - stands for another Python's sre_compile.compile
+        return original(p, flags)
+
+    original = regex_cache._original_compile or sre_compile.compile
+    monkeypatch.setattr(regex_cache, "_original_compile", None)
+    monkeypatch.setattr(sre_compile, "compile", compile)
+    with caplog.at_level("WARNING"):
+        assert regex_cache.install() is False
+    assert sre_compile.compile is compile and regex_cache._original_compile is None
+    assert "speed-up NOT applied (regex cache)" in caplog.text
+
+
+def test_python_310s_sre_compile_gets_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = regex_cache._original_compile or sre_compile.compile
+    monkeypatch.setattr(regex_cache, "_original_compile", None)
+    monkeypatch.setattr(sre_compile, "compile", original)
+    assert regex_cache.install() is True
+    assert sre_compile.compile is regex_cache.cached_compile and regex_cache._original_compile is original

@@ -88,9 +88,12 @@ def test_50_conversations_of_20_turns_without_errors_or_cross_talk(stack: RasaSe
 
 
 def test_speedups_keep_the_sqlite_store_durable_and_fast(stack: RasaServer) -> None:
-    """bot.nlu.rasa_speedups, loaded by our channel: the running server's SQLite store is in WAL mode."""
+    """The store of endpoints.yml (bot/serving/sqlite_tracker_store.py), as the stack uses it: WAL mode."""
     import sqlite3
 
+    from bot.serving.sqlite_tracker_store import STORE_TYPE
+
+    assert f"type: {STORE_TYPE}" in stack.endpoints.read_text()
     db = next(line.split('"')[1] for line in stack.endpoints.read_text().splitlines() if "db:" in line)
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,4 +1,4 @@
-"""bot.nlu.rasa_speedups fix 8: DIET's training batches grouped by length, on Rasa's real data generator."""
+"""bot.nlu.rasa_speedups fix 5 (guarded): DIET's training batches grouped by length, on Rasa's real data generator."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def generator_class() -> Any:
 
 def test_batches_hold_the_same_messages_as_rasas_with_less_padding(generator_class: Any) -> None:
     patched = generator_class._shuffle_and_balance
-    assert getattr(patched, "__wrapped__", None) is not None, "fix 8 is not installed"
+    assert getattr(patched, "__wrapped__", None) is not None, "fix 5 is not installed"
     results = {}
     for name, method in (("rasa", patched.__wrapped__), ("bucketed", patched)):
         np.random.seed(7)

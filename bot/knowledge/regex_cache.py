@@ -8,6 +8,10 @@ computed once, kept under <cache>/regex/ as JSON keyed by a hash of all of these
 hand it straight to `_sre.compile`, exactly as `sre_compile.compile` does. Patterns shorter than
 MIN_PATTERN_CHARS (every other regex of the process) go through Python's own code untouched, and
 any problem with the cache (unreadable, unwritable, malformed) falls back to it too.
+
+`install()` replaces `sre_compile.compile` (Python has no hook for this) only when its source is
+the one the steps below were copied from (Python 3.10's: `SRE_COMPILE_SHA256`, checked by
+bot.knowledge.source_guard); any other Python keeps its own compiler, with one WARNING line.
 """
 
 from __future__ import annotations
@@ -20,16 +24,19 @@ import os
 import sre_compile
 import sre_parse
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.knowledge.paths import cache_root
+from bot.knowledge.source_guard import guarded_replace
+from bot.knowledge.yamlio import write_atomic
 
 logger = logging.getLogger(__name__)
 
 MIN_PATTERN_CHARS = 20_000
+# sha256 of the source of Python 3.10's sre_compile.compile, whose steps compile_program/_from_program repeat.
+SRE_COMPILE_SHA256 = "b0c88dd453abaf5d4ae483f450452077bdd294e7ab37347b6383952c1a8ee893"
 _original_compile: Callable[..., Any] | None = None
 
 
@@ -81,11 +88,7 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 def _write(path: Path, program: dict[str, Any]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(program, out, separators=(",", ":"))
-        os.replace(temporary, path)  # atomic: a concurrent reader sees all or nothing
+        write_atomic(path, json.dumps(program, separators=(",", ":")))  # a reader sees all or nothing
     except OSError as error:
         logger.debug("regex cache not written (%s)", error)
 
@@ -107,9 +110,19 @@ def cached_compile(pattern: Any, flags: int = 0) -> Any:
     return _from_program(pattern, program)
 
 
-def install() -> None:
-    """Route Python's regex compiler through the cache in this process (idempotent)."""
+def install() -> bool:
+    """Route Python's regex compiler through the cache in this process (idempotent).
+
+    Returns whether the cache is in place: not when OIM_RASA_SPEEDUPS=0, nor when the source guard
+    finds another `sre_compile.compile` than Python 3.10's.
+    """
     global _original_compile
-    if _original_compile is None and sys.version_info[:2] == (3, 10):  # the steps copied above
-        _original_compile = sre_compile.compile
-        sre_compile.compile = cached_compile  # type: ignore[assignment]  # re._compile looks it up at every call
+    if _original_compile is not None:
+        return True
+    if os.environ.get("OIM_RASA_SPEEDUPS", "1") == "0":
+        return False
+    original = sre_compile.compile
+    if not guarded_replace(sre_compile, "compile", cached_compile, SRE_COMPILE_SHA256, "regex cache"):
+        return False
+    _original_compile = original  # re._compile looks sre_compile.compile up at every call
+    return True

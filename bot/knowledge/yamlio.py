@@ -54,15 +54,18 @@ def load_yaml(path: Path) -> Any:
         return yaml.load(handle, Loader=_Loader)  # noqa: S506 - safe loader
 
 
-def write_atomic(path: Path, text: str) -> bool:
-    """Write text to path via a temp file + os.replace; skip if unchanged. Returns True if written."""
-    data = text.encode("utf-8")
+def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> bool:
+    """Write content (text as UTF-8) to path via a temp file + os.replace, so that a reader sees
+    the old file or the new one, never half of one; skip if unchanged. Returns True if written.
+    The one atomic write of the project (knowledge files, credentials with mode 0o600, deployed
+    knowledge, caches)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
     if path.exists() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o644)  # mkstemp creates 0600; knowledge files are ordinary repo files
+        os.fchmod(fd, mode)  # mkstemp creates 0600; knowledge files are ordinary repo files
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

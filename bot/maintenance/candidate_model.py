@@ -5,6 +5,10 @@ is reused in seconds. When NLU examples or stories change but the config and eve
 entity, slot, action) stay the same, Rasa can fine-tune the live model (`rasa train --finetune`,
 fewer epochs); anything else needs a full training. Trainings take the machine's 2 cores, so they
 wait for one another on a shared lock file (the same one `flock /tmp/oim-train.lock` uses).
+
+A fine-tuned model is not the model a full training gives: it is cached under a key of its own,
+`<model key>-finetuned-<base model sha>-<epoch fraction>` (`finetuned_model_path`), never under the
+plain key that `make train`, the tests and later updates read as "fully trained on these inputs".
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from bot.knowledge.paths import cache_root
 from bot.maintenance.locks import exclusive
 from bot.maintenance.model_cache import cached_model_path, model_hash, train
 
@@ -44,7 +49,8 @@ class ModelBuild:
 
     def describe(self) -> str:
         if self.how == "cache":
-            return f"model {self.model_hash} reused from the cache (training data unchanged): no training"
+            why = self.note or "training data unchanged"
+            return f"model {self.model_hash} reused from the cache ({why}): no training"
         if self.how == "finetune":
             return f"model {self.model_hash} fine-tuned from {Path(self.base or '').name} in {self.seconds:.0f} s"
         reason = f" ({self.note})" if self.note else ""
@@ -107,6 +113,17 @@ def finetune_blocker(root: Path, base: dict[str, Any] | None) -> str | None:
     return None
 
 
+def finetuned_model_path(root: Path, base_model: Path, epoch_fraction: float) -> Path:
+    """Where the model fine-tuned from `base_model` on root's inputs is cached (never a full training's key)."""
+    fraction = f"{epoch_fraction:g}".replace(".", "_")  # no dot: the key is the name up to ".tar.gz"
+    key = f"{model_hash(root)}-finetuned-{file_sha(base_model)}-{fraction}"
+    return cache_root() / "models" / f"{key}.tar.gz"
+
+
+def _model_key(path: Path) -> str:
+    return path.name[: -len(".tar.gz")] if path.name.endswith(".tar.gz") else path.stem
+
+
 def _copy_to_models_folder(root: Path, model: Path) -> None:
     """Also place the model in <root>/models/ so plain `rasa shell` / `rasa test` find it."""
     local = root / "models" / model.name
@@ -133,13 +150,17 @@ def build_model(
         reason = finetune_blocker(root, base) if allow_finetune else "fine-tuning disabled (--full-train)"
         if reason is None:
             base_model = str(base["model"])  # type: ignore[index]
+            tuned = finetuned_model_path(root, Path(base_model), epoch_fraction)
+            if tuned.exists():  # the same fine-tuning, done before
+                _copy_to_models_folder(root, tuned)
+                return ModelBuild(tuned, _model_key(tuned), "cache", base=base_model, note="fine-tuned earlier")
             started = time.monotonic()
             try:
                 seconds = train(
-                    root, target, ["--finetune", base_model, "--epoch-fraction", str(epoch_fraction)]
+                    root, tuned, ["--finetune", base_model, "--epoch-fraction", str(epoch_fraction)]
                 )
-                _copy_to_models_folder(root, target)
-                return ModelBuild(target, key, "finetune", seconds, base=base_model)
+                _copy_to_models_folder(root, tuned)
+                return ModelBuild(tuned, _model_key(tuned), "finetune", seconds, base=base_model)
             except subprocess.CalledProcessError as error:
                 reason = (
                     f"fine-tuning failed after {time.monotonic() - started:.0f} s (exit {error.returncode})"

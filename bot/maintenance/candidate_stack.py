@@ -1,8 +1,11 @@
 """A private action server + Rasa server running a candidate model on candidate knowledge.
 
 Why: a new model and new knowledge are judged by talking to them exactly as users will (REST
-channel, real custom actions), before they replace what is live. The pair runs on free loopback
-ports with an in-memory tracker store, so it never touches the live assistant or its conversations.
+channel, real custom actions), before they replace what is live. Both servers start as `make run`
+starts them (bot/serving/startup.py: our channels from credentials.yml, the speed-ups, the SQLite
+tracker store of endpoints.yml), on free loopback ports, with a tracker database of their own in
+the work folder and no messaging connector, so they never touch the live assistant, its
+conversations or its webhooks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from bot.knowledge.paths import KNOWLEDGE_DIR_ENV, repo_root
+from bot.serving import startup
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -128,28 +132,19 @@ class CandidateStack:
             return self
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._logs = (self.workdir / "candidate-actions.log", self.workdir / "candidate-rasa.log")
-        endpoints = self.workdir / "candidate-endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n', encoding="utf-8"
+        endpoints = startup.sqlite_endpoints(
+            self.workdir / "candidate-endpoints.yml", f"http://127.0.0.1:{self.actions_port}",
+            self.workdir / "candidate-trackers.db",
         )
-        credentials = self.workdir / "candidate-credentials.yml"
-        credentials.write_text("rest:\n", encoding="utf-8")
+        credentials = startup.write_credentials(self.workdir / "candidate-credentials.yml", connectors=False)
         env = rasa_env({KNOWLEDGE_DIR_ENV: str(self.knowledge), "SANIC_HOST": "127.0.0.1"})
         env["PYTHONPATH"] = os.pathsep.join([str(self.project), env["PYTHONPATH"]])
-        rasa = str(VENV_BIN / "rasa")
+        self._spawn(startup.actions_command(self.actions_port, rasa=str(VENV_BIN / "rasa")), self._logs[0], env)
         self._spawn(
-            [rasa, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-            self._logs[0],
-            env,
-        )
-        self._spawn(
-            [
-                rasa, "run", "--model", str(self.model), "--endpoints", str(endpoints),
-                "--credentials", str(credentials), "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-                "--enable-api", f"--auth-token={self.token}",
-            ],
+            startup.rasa_command(self.model, endpoints, credentials, self.rasa_port, token=self.token,
+                                 python=sys.executable),
             self._logs[1], env,
-        )  # fmt: skip
+        )
         return self
 
     def wait_until_ready(self, timeout_s: float = 600) -> CandidateStack:

@@ -128,15 +128,8 @@ def sync_tree(source: Path, target: Path) -> list[str]:
     )
     changed: list[str] = []
     for rel in wanted:
-        data = (source / rel).read_bytes()
-        destination = target / rel
-        if destination.exists() and destination.read_bytes() == data:
-            continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        temporary = destination.with_name(f".{destination.name}.sync")
-        temporary.write_bytes(data)
-        os.replace(temporary, destination)
-        changed.append(str(rel))
+        if write_atomic(target / rel, (source / rel).read_bytes()):
+            changed.append(str(rel))
     keep = {str(rel) for rel in wanted}
     for path in sorted(target.rglob("*")):
         if path.is_file() and not path.name.startswith(".") and str(path.relative_to(target)) not in keep:

@@ -25,11 +25,13 @@ from bot.knowledge.paths import cache_root, repo_root
 logger = logging.getLogger(__name__)
 
 # What a trained model depends on (the knowledge files are read by the action server at run time),
-# including our own pipeline component and the text folding it trains on.
+# including our own pipeline components (config.yml), the text folding they train on, and the
+# guarded training speed-up (DIET batch order) with its guard. A fine-tuned model has a key of its
+# own (bot/maintenance/candidate_model.py).
 MODEL_INPUTS = (
     "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
     "bot/nlu/linear_intent_classifier.py", "bot/knowledge/textnorm.py", "bot/nlu/guards.py", "bot/knowledge/user_text.py",
-    "bot/nlu/rasa_speedups.py",
+    "bot/nlu/rasa_speedups.py", "bot/nlu/spacy_nlp.py", "bot/knowledge/source_guard.py",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 
@@ -65,8 +67,8 @@ def cached_model_path(root: Path | None = None) -> Path:
 def train(root: Path, out_file: Path, extra_args: list[str] | None = None) -> float:
     """Run `rasa train` into a temp folder and move the model to out_file; returns seconds.
 
-    Through bot.cli.rasa_cli: Rasa's own command with bot/nlu/rasa_speedups.py (spaCy without its unused
-    entity recogniser, DIET batches grouped by length: epochs ~1.4x faster, benchmarks/RESULTS.md).
+    Through bot.cli.rasa_cli: Rasa's own command with bot/nlu/rasa_speedups.py (DIET batches grouped
+    by length: epochs ~1.4x faster, benchmarks/RESULTS.md).
     """
     out_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

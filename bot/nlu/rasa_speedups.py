@@ -1,72 +1,79 @@
-"""Eight measured fixes for Rasa 3.6 hot paths, applied inside the Rasa server process.
+"""Five measured fixes for Rasa 3.6 internals that have no plug-in point, each behind a source guard.
 
-Why: profiling a turn (benchmarks/profile_turn.py) showed costs that are not the model's:
+Why: profiling (benchmarks/profile_turn.py, py-spy) showed costs that are not the model's. What could
+be plugged in through Rasa's own extension points is: spaCy loaded once per model name without its
+unused entity recogniser is the `bot.nlu.spacy_nlp.SpacyNLP` component of config.yml, and SQLite's
+WAL journal is the `bot.serving.sqlite_tracker_store.SQLiteTrackerStore` of endpoints.yml. The five
+below replace a Rasa function. Each records the sha256 of the source of the function it replaces
+(`EXPECTED_SOURCES`); `bot.knowledge.source_guard.guarded_replace` installs it only over that exact
+code and otherwise logs a WARNING and leaves Rasa's own code running (another Rasa version: the
+speed-up is lost, never the behaviour).
 
 1. After every custom action Rasa checks the action server's answer with `jsonschema.validate`,
    which first re-validates Rasa's own events schema against the JSON-Schema meta-schema: about
    45 of the ~50 ms per action call on our 2-core machine. Here the validator is built once and the
    answer is checked against the same schema, raising the same error.
-2. The SQLite tracker store (endpoints.yml) opens a connection per operation and commits 2-3 times
-   per turn in SQLite's default rollback-journal mode, each commit waiting for the disk (~15 ms
-   here). WAL journal with synchronous=NORMAL keeps every committed turn across a crash of Rasa;
-   only a power loss or OS crash may drop the last few turns, an acceptable trade for a
-   conversation log. One connection per database file stays open in the process so that closing
-   the others does not checkpoint and delete the WAL each time (another disk wait). Other
-   processes (web service, purge) read the same file normally.
-3. SpacyNLP runs spaCy's named-entity recogniser on every message (~11 of ~14 ms per message
-   here) although no component of config.yml reads spaCy entities: tokens, lemmas, POS tags and
-   vectors, all the pipeline uses, are identical without it. It stays on if config.yml lists
-   SpacyEntityExtractor. Rasa also loads the same spaCy model twice (the graph's provide_ and run_
-   SpacyNLP nodes, ~350 MB and several seconds each): one loaded copy per model name is shared.
-4. Loading a conversation turns each stored event back into an object by searching the whole
+2. Loading a conversation turns each stored event back into an object by searching the whole
    Event class tree for its type name (`Event.resolve_by_type`): ~0.2 ms per event, every turn,
    for every event of the conversation. The answer is cached per type name.
-
-5. Loading a model, Rasa rebuilds each TensorFlow model (DIET, TED) by tracing and running one
+3. Loading a model, Rasa rebuilds each TensorFlow model (DIET, TED) by tracing and running one
    *training* step (backpropagation, Adam optimizer state) before loading the trained weights:
    most of the start-up time and a few hundred MB per process, for nothing a server uses. Here
    the trained weights are restored as the prediction graph creates its variables (TensorFlow's
    restore-on-create), then one prediction is traced, as Rasa does. Predictions are identical
    (`python -m benchmarks.check_speedups` compares both loads message by message). Fine-tuning
    (`rasa train --finetune`) keeps Rasa's own path.
-6. `rasa test nlu` reverts each FallbackClassifier prediction to the intent below it (so that
+4. `rasa test nlu` reverts each FallbackClassifier prediction to the intent below it (so that
    nlu_fallback does not hide the real guess) with a `copy.deepcopy` of the whole parse result,
    which holds the spaCy Doc and with it the vocabulary and vectors: ~1 s per message, 95% of a
    cross-validation run (py-spy). Here only the two keys it changes are replaced in a shallow copy;
    the evaluated intent, confidence and ranking are the same.
-7. spaCy's French tokenizer compiles a 1.4 MB regular expression at import (2-3 s per start):
-   bot/knowledge/regex_cache.py keeps the compiled program on disk (installed here, before the model loads).
-8. Training DIET, every batch is padded to its longest message. Batches are drawn at random, so
+5. Training DIET, every batch is padded to its longest message. Batches are drawn at random, so
    nearly every one holds a 20-28-token message while the median is 7 tokens: most of the
    transformer's work is on padding. Here, after Rasa's own shuffle and class balancing, the
    examples of each run of 8 batches are grouped by length before being cut into batches, and the
    batch order is shuffled: the same examples, epochs, batch sizes and class mix over 8 batches,
    with little padding. Training only; `rasa train` without this module gives a model of the
-   same kind and quality (benchmarks/RESULTS.md), only slower.
+   same kind and quality (benchmarks/RESULTS.md), only slower. (A DIETClassifier subclass would
+   have to copy DIET's whole `train`, where the data generator is made.)
 
-`apply()` runs when Rasa imports bot.serving.rest_channel (listed in credentials.yml), so every
-`rasa run` of this project gets them; `python -m bot.cli.rasa_cli ...` is Rasa's CLI with them applied
-first (what `make evaluate` runs `rasa test nlu` with); it is idempotent. OIM_RASA_SPEEDUPS=0
-turns them all off (to compare, or to rule them out when debugging).
+`apply()` is called by the start-up module every Rasa server of this project is started with
+(`python -m bot.serving.startup`: make run, the update gates, the tests), by `python -m
+bot.cli.rasa_cli` (Rasa's CLI for train and test), and, for a plain `rasa run`, when Rasa imports
+bot.serving.rest_channel (credentials.yml); it is idempotent. OIM_RASA_SPEEDUPS=0 turns these five
+and the regex cache off (to compare, or to rule them out when debugging).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from typing import Any
 
-import yaml
-
-from bot.knowledge.paths import repo_root
+from bot.knowledge.source_guard import guarded_replace
 
 logger = logging.getLogger(__name__)
 
+SPEEDUPS_ENV = "OIM_RASA_SPEEDUPS"
+
+# sha256 of the source of each Rasa function replaced here, as in Rasa 3.6.21 (bot.knowledge.source_guard).
+EXPECTED_SOURCES = {
+    "RemoteAction._validate_action_result": "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42",
+    "Event.resolve_by_type": "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968",
+    "RasaModel.load": "84fd81c0fdd01a8048de2d9b5b3022bdbf1e155f7b4d67737eb51ecb0787d292",
+    "fallback_classifier.undo_fallback_prediction": "d8f80a091a5f978c06ce3599baf24af4c2a9a137d31d23eb339ac00e4aa2eaa5",
+    "RasaBatchDataGenerator._shuffle_and_balance": "f3c2d26e580952c7a3fb9ce428b1189a9a9366000f7835d8d3a72d47db27ac60",
+}
+
 _applied = False
 _validator: Any = None
-_wal_keepers: dict[str, sqlite3.Connection] = {}  # database file -> connection kept open
+applied: dict[str, bool] = {}  # speed-up -> installed (False: refused by its guard)
 rasa_undo_fallback_prediction: Any = None  # Rasa's own, kept to compare (tests)
+
+
+def enabled() -> bool:
+    """False when OIM_RASA_SPEEDUPS=0: Rasa's own code everywhere (to compare or debug)."""
+    return os.environ.get(SPEEDUPS_ENV, "1") != "0"
 
 
 def _action_result_validator() -> Any:
@@ -96,46 +103,6 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
         )
         raise error
     return True
-
-
-def sqlite_fast_commits(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLAlchemy connect hook: WAL journal + synchronous=NORMAL on SQLite connections only."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
-    finally:
-        cursor.close()
-    for path in files:
-        if path not in _wal_keepers:
-            keeper = sqlite3.connect(path, check_same_thread=False)
-            keeper.execute("SELECT count(*) FROM sqlite_master").fetchall()  # opens the WAL: holds it
-            _wal_keepers[path] = keeper
-
-
-def pipeline_uses_spacy_entities() -> bool:
-    """Whether config.yml has a component that reads spaCy's entities (SpacyEntityExtractor)."""
-    try:
-        config = yaml.safe_load((repo_root() / "config.yml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return True  # unknown: keep spaCy as Rasa loads it
-    return any("SpacyEntityExtractor" in str(c.get("name", "")) for c in config.get("pipeline") or [])
-
-
-def _load_spacy_once(original: Any, without_ner: bool) -> Any:
-    loaded: dict[str, Any] = {}
-
-    def load_model(spacy_model_name: str) -> Any:
-        if spacy_model_name not in loaded:  # spaCy models are only read at inference: shareable
-            spacy_model = original(spacy_model_name)
-            if without_ner and "ner" in spacy_model.model.pipe_names:
-                spacy_model.model.disable_pipe("ner")
-            loaded[spacy_model_name] = spacy_model
-        return loaded[spacy_model_name]
-    return staticmethod(load_model)
 
 
 def _cached_event_types(original: Any) -> Any:
@@ -182,7 +149,7 @@ def undo_fallback_prediction(prediction: dict[str, Any]) -> dict[str, Any]:
     return {**prediction, INTENT: dict(ranking[1]), INTENT_RANKING_KEY: [dict(r) for r in ranking[1:]]}
 
 
-# Fix 8: batches per length bucket (class balance is kept across this many consecutive batches).
+# Fix 5: batches per length bucket (class balance is kept across this many consecutive batches).
 BUCKET_BATCHES = 8
 
 
@@ -223,32 +190,36 @@ def _length_bucketed(original: Any) -> Any:
 
 
 def apply() -> None:
-    """Install the fixes in this process (once), unless OIM_RASA_SPEEDUPS=0."""
+    """Install the five fixes and the regex cache in this process (once), unless OIM_RASA_SPEEDUPS=0.
+
+    Each fix goes through its source guard: a Rasa function that is not the one it was written
+    for keeps Rasa's code (one WARNING line each).
+    """
     global _applied, rasa_undo_fallback_prediction
-    if _applied or os.environ.get("OIM_RASA_SPEEDUPS", "1") == "0":
+    if _applied or not enabled():
         return
     from rasa.core.actions.action import RemoteAction
     from rasa.nlu.classifiers import fallback_classifier
-    from rasa.nlu.utils.spacy_utils import SpacyNLP
     from rasa.shared.core.events import Event
     from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
     from rasa.utils.tensorflow.models import RasaModel
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
 
     from bot.knowledge import regex_cache
 
-    regex_cache.install()  # before the model loads spaCy's French (see bot/knowledge/regex_cache.py)
-
-    RasaModel.load = _load_for_inference(RasaModel.load)  # type: ignore[method-assign]
-    Event.resolve_by_type = _cached_event_types(Event.resolve_by_type)  # type: ignore[method-assign]
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    event.listen(Engine, "connect", sqlite_fast_commits)
-    SpacyNLP.load_model = _load_spacy_once(  # type: ignore[method-assign]
-        SpacyNLP.load_model, without_ner=not pipeline_uses_spacy_entities())
+    applied["regex cache"] = regex_cache.install()  # before a model loads spaCy's French
     rasa_undo_fallback_prediction = fallback_classifier.undo_fallback_prediction
-    fallback_classifier.undo_fallback_prediction = undo_fallback_prediction
-    RasaBatchDataGenerator._shuffle_and_balance = _length_bucketed(  # type: ignore[method-assign]
-        RasaBatchDataGenerator._shuffle_and_balance)
+    fixes = (
+        (RemoteAction, "_validate_action_result", validate_action_result,
+         "RemoteAction._validate_action_result", "prebuilt validator for action answers"),
+        (Event, "resolve_by_type", _cached_event_types(Event.resolve_by_type),
+         "Event.resolve_by_type", "event types cached by name"),
+        (RasaModel, "load", _load_for_inference(RasaModel.load), "RasaModel.load", "model load without a training step"),
+        (fallback_classifier, "undo_fallback_prediction", undo_fallback_prediction,
+         "fallback_classifier.undo_fallback_prediction", "evaluation without deep copies"),
+        (RasaBatchDataGenerator, "_shuffle_and_balance", _length_bucketed(RasaBatchDataGenerator._shuffle_and_balance),
+         "RasaBatchDataGenerator._shuffle_and_balance", "DIET batches grouped by length"),
+    )
+    for owner, name, replacement, key, what in fixes:
+        applied[what] = guarded_replace(owner, name, replacement, EXPECTED_SOURCES[key], what)
     _applied = True
-    logger.debug("Rasa speed-ups applied: action answer validator, SQLite WAL, spaCy once without NER, event types, model load, evaluation copies, regex cache, length-bucketed batches")
+    logger.debug("Rasa speed-ups: %s", ", ".join(f"{k} {'on' if v else 'REFUSED'}" for k, v in applied.items()))

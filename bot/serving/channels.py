@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge.paths import repo_root
+from bot.knowledge.yamlio import write_atomic
 
 SPECS_FILE = Path(__file__).with_name("channels.yml")
 BASE_CREDENTIALS = repo_root() / "credentials.yml"
@@ -138,18 +138,6 @@ def render_credentials(base_text: str, states: Sequence[ChannelState], env: Mapp
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_effective_credentials(
     out: Path = EFFECTIVE_CREDENTIALS,
     base: Path = BASE_CREDENTIALS,
@@ -160,7 +148,7 @@ def write_effective_credentials(
     environment = os.environ if env is None else env
     states = channel_states(specs if specs is not None else load_specs(), environment)
     text = render_credentials(base.read_text(encoding="utf-8"), states, environment)
-    _write_atomically(out, text)
+    write_atomic(out, text, mode=0o600)  # private to the user running Rasa, as mkstemp made it
     return states
 
 

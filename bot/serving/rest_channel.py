@@ -17,7 +17,9 @@ in credentials.yml as `bot.serving.rest_channel.ResilientRestInput` and served u
    sentences (bot/nlu/guards.py).
 
 With `?stream=true` the same messages are sent as JSON lines once processing ends.
-Importing this module also applies bot.nlu.rasa_speedups (Rasa imports it at start, via credentials.yml).
+Importing this module also applies bot.nlu.rasa_speedups (idempotent), so that a plain `rasa run`
+with credentials.yml gets them too; our servers are started by bot/serving/startup.py, which applies
+them first.
 """
 
 from __future__ import annotations

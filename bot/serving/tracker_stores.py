@@ -63,8 +63,12 @@ def read_store_config(endpoints: Path) -> Any:
     return config
 
 
+# Rasa's SQL store and ours (bot/serving/sqlite_tracker_store.py, same settings), lower case.
+SQL_STORE_TYPES = ("sql", "bot.serving.sqlite_tracker_store.sqlitetrackerstore")
+
+
 def _is_sqlite(config: Any) -> bool:
-    return str(config.type or "").lower() == "sql" and str(config.kwargs.get("dialect", "sqlite")) == "sqlite"
+    return str(config.type or "").lower() in SQL_STORE_TYPES and str(config.kwargs.get("dialect", "sqlite")) == "sqlite"
 
 
 def store_info(endpoints: Path) -> StoreInfo:
