@@ -1,13 +1,22 @@
-"""Shared fixtures: the real servers, started once per test session."""
+"""Shared fixtures: the real servers, started once per test session, and a fake Rasa for in-process tests.
+
+Start-ups are what make this suite slow (a Rasa server takes about a minute to load the model on
+two cores): tests that need the real servers share the session's `stack`, `web_service` and
+`redis_topology`; tests where Rasa is not the point use `fake_rasa` (tests/web_app.py) in process.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.stack import ActionServer, RasaServer, free_port, trained_model, write_sqlite_endpoints
+
+if TYPE_CHECKING:
+    from tests.web_app import FakeRasa
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +133,17 @@ def web_service(stack: RasaServer, tmp_path_factory: pytest.TempPathFactory) -> 
         yield web
     finally:
         web.stop()
+
+
+# --- In process: a fake Rasa REST channel (and action server /health) ---------------------------
+
+@pytest.fixture()
+async def fake_rasa() -> AsyncIterator[FakeRasa]:
+    """What the web service needs from Rasa, in process, recording what it receives (tests/web_app.py)."""
+    from tests.web_app import FakeRasa  # here: the web app's imports are for in-process tests only
+
+    fake = await FakeRasa().start()
+    try:
+        yield fake
+    finally:
+        await fake.close()

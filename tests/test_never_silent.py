@@ -6,7 +6,8 @@ one action server, one web service, the cached model):
 - the REST channel (/webhooks/rest/webhook, bot/serving/rest_channel.py): HTTP 200 and at least one message;
 - Rasa's socket.io channel (credentials.yml, session persistence on): at least one `bot_uttered`;
 - the web service (POST /api/chat): 200 with messages, or one of its documented 4xx answers whose
-  JSON `message` is the French sentence the chat page shows.
+  JSON `message` is the French sentence the chat page shows (every input in process, in front of a
+  fake Rasa; the inputs whose answer has content to check, for real through `web_service`).
 
 A reply counts when it is non-empty French text. Some inputs need more than an answer: the long story
 is answered about its question (Libye / retour), distress points to emergency services ("urgence"),
@@ -23,6 +24,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -224,10 +226,9 @@ async def test_socketio_channel_always_answers_in_french(stack: RasaServer, name
 
 # --- web service -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, text", INPUTS, ids=IDS)
-def test_web_chat_always_answers_in_french(web_service: WebServer, name: str, text: str) -> None:
-    sender = f"ns-web-{uuid.uuid4().hex[:16]}"
-    status, data = web_service.chat(sender, text)
+def check_web_answer(name: str, status: int, data: dict[str, Any], content: bool = True) -> list[str]:
+    """200 with messages, or a documented 4xx whose French `message` the page shows; the texts.
+    `content`: also what the answer must say (only when a real assistant answered)."""
     if status == 200:
         messages = data.get("messages")
         assert isinstance(messages, list), data
@@ -237,7 +238,45 @@ def test_web_chat_always_answers_in_french(web_service: WebServer, name: str, te
             f"web: HTTP {status} for {name!r} is not a documented answer the page can show: {data!r}"
         texts = [str(data.get("message") or "")]
     assert_french_reply("web", name, texts, {"status": status, "body": data})
-    if status == 200:  # a refusal cannot be about the question; it is checked as French above
-        assert_content("web", name, texts)
-    else:
+    if status != 200:  # a refusal cannot be about the question; it is checked as French above
         assert "<script" not in texts[0].lower()
+    elif content:
+        assert_content("web", name, texts)
+    return texts
+
+
+@pytest.mark.parametrize("name, text", INPUTS, ids=IDS)
+async def test_web_chat_refuses_in_french_or_passes_the_text_on(fake_rasa: Any, tmp_path: Path,
+                                                                 name: str, text: str) -> None:
+    """In process (tests/web_app.py): every input is either refused with a French 4xx the page shows,
+    or passed on to Rasa as clean words whose answer comes back as it is. What Rasa answers to these
+    inputs is the REST test above; the whole web path is checked for real below."""
+    from tests.web_app import chat_body, config_for, sqlite_endpoints, start_client
+
+    web = await start_client(config_for(fake_rasa.url, fake_rasa.url, sqlite_endpoints(tmp_path)))
+    try:
+        response = await web.post("/api/chat", data=chat_body(f"ns-web-{uuid.uuid4().hex[:16]}", text),
+                                  headers={"Content-Type": "application/json"})
+        status, data = response.status, await response.json()
+    finally:
+        await web.close()
+    if status == 200:
+        assert [m["message"] for m in fake_rasa.received] and fake_rasa.received[0]["message"].strip()
+        assert not fake_rasa.received[0]["message"].startswith("/")
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", fake_rasa.received[0]["message"])
+    else:
+        assert fake_rasa.received == []  # refused before Rasa
+    check_web_answer(name, status, data, content=False)
+
+
+# The web path for real (web service -> Rasa -> action server) on the inputs whose answer has content
+# to check; the other inputs' answers are the REST channel's, checked above.
+WEB_REAL = [(name, text) for name, text in INPUTS if name in {"story-2600", "distress", "html-script", "emoji"}]
+
+
+@pytest.mark.parametrize("name, text", WEB_REAL, ids=[name for name, _ in WEB_REAL])
+def test_web_chat_always_answers_in_french(web_service: WebServer, name: str, text: str) -> None:
+    sender = f"ns-web-{uuid.uuid4().hex[:16]}"
+    status, data = web_service.chat(sender, text)
+    assert status == 200, data
+    check_web_answer(name, status, data)

@@ -64,9 +64,19 @@ def test_typos_are_corrected_only_for_unknown_words(kb: KnowledgeBase) -> None:
     assert kb.search("tarte aux pommes") == []  # real words absent from the pages: no guess
 
 
-def test_navigation_is_never_returned(kb: KnowledgeBase) -> None:
-    hits = kb.search("Travailler avec nous Engagez-vous Agir Partenariats", k=10)
-    assert all(".p" in hit.passage_id for hit in hits)
+@pytest.mark.parametrize("query", [
+    "Travailler avec nous Engagez-vous Agir Partenariats",  # the site menu's own words
+    None,  # the first navigation block, word for word
+])
+def test_navigation_is_never_returned(kb: KnowledgeBase, query: str | None) -> None:
+    navigation = {p.id for p in kb.passages(include_navigation=True) if p.navigation}
+    assert navigation, "the pages have site navigation: the check below would be empty without it"
+    if query is None:
+        query = kb.passage(sorted(navigation)[0]).text[:200]  # type: ignore[union-attr]
+    hits = kb.search(query, k=10)
+    assert hits, "these words are also in the content: the search must return content passages"
+    assert not {hit.passage_id for hit in hits} & navigation, [h.passage_id for h in hits]
+    assert all(kb.passage(hit.passage_id) in kb.passages() for hit in hits)
 
 
 def test_queries_take_milliseconds(kb: KnowledgeBase) -> None:

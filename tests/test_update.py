@@ -6,6 +6,11 @@ early with a clear message while the old model keeps serving; a new (fictional) 
 through the real pipeline (ingest, validation, cached model, held-out NLU, test stories, QA set on
 a private server, deployment) and the running assistant answers from it at once; a rollback
 removes it again. The model is a cache hit (only knowledge changes), which keeps this to minutes.
+
+The copy's QA set is a spread sample of the real one (every QA_SAMPLE_EVERY-th item of each
+category): the loop is the point here, not the QA score; the whole QA set is replayed over REST once
+in the suite, by tests/test_qa.py. Each test brings the copy to the state it needs (deployed or not,
+the cached model live), so the tests pass in any order and on their own.
 """
 
 from __future__ import annotations
@@ -125,8 +130,15 @@ def live(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     # staging and evaluation results are private to this test.
     (cache_root() / "models").mkdir(parents=True, exist_ok=True)
     (cache / "models").symlink_to(cache_root() / "models")
+    # So is `rasa data validate` on the same model inputs (tests/test_foundation.py stores it in the
+    # real cache): keyed by their hash, it is the same result; absent, `bot update` computes it.
+    validated = cache_root() / "evaluations" / f"rasa-validate-{model_hash(project)}"
+    if validated.is_dir():
+        (cache / "evaluations").mkdir()
+        shutil.copytree(validated, cache / "evaluations" / validated.name)
     incoming = base / "incoming"
     incoming.mkdir()
+    sample_qa_sets(project)
 
     env = base_env()
     env.update(PYTHONPATH=str(project), **{KNOWLEDGE_DIR_ENV: str(project / "data" / "knowledge")})
@@ -141,6 +153,62 @@ def live(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     finally:
         rasa.stop()
         actions.stop()
+
+
+def sample_qa_sets(project: Path, every: int = QA_SAMPLE_EVERY) -> None:
+    """Keep every `every`-th item of each category (at least one) in the copy's QA files."""
+    for path in sorted((project / "tests" / "qa").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not data.get("items"):
+            continue
+        by_category: dict[str, list] = {}
+        for item in data["items"]:
+            by_category.setdefault(str(item.get("category")), []).append(item)
+        kept = {id(item) for items in by_category.values() for item in items[::every]}
+        data["items"] = [item for item in data["items"] if id(item) in kept]
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def deployed(live: Live) -> bool:
+    """The test page is live: the last deployment recorded is an update."""
+    history = live.history()
+    return bool(history) and history[-1]["action"] == "update"
+
+
+def run_update(live: Live) -> subprocess.CompletedProcess:
+    page = live.incoming / PAGE_NAME
+    page.write_text(page_text(), encoding="utf-8")
+    return live.bot("update", str(page), "--mode", "holdout")
+
+
+def ensure_cached_model_live(live: Live) -> None:
+    """The cached model is the one served (test_model_swap_keeps_answering_during_the_load swaps in a copy)."""
+    from bot.maintenance.deploy import go_live
+
+    if live.model_file() != live.rasa.model.name:
+        knowledge, pages = live.project / "data" / "knowledge", live.project / "data" / "pages"
+        go_live(live.rasa.model, knowledge, pages, [live.rasa.url], live.rasa.token, knowledge, pages)
+        assert live.model_file() == live.rasa.model.name
+
+
+def ensure_not_deployed(live: Live) -> None:
+    """The copy as it was copied: the test page not live (rolled back if a test put it live)."""
+    ensure_cached_model_live(live)
+    if deployed(live):
+        result = live.bot("rollback")
+        assert result.returncode == 0, result.stderr
+        time.sleep(1.5)  # the action server checks the knowledge files at most once a second
+    assert not (live.project / "data" / "pages" / PAGE_NAME).exists()
+
+
+def ensure_deployed(live: Live) -> None:
+    """The test page live through `bot update` (run here unless a test already did)."""
+    ensure_cached_model_live(live)
+    if not deployed(live):
+        result = run_update(live)
+        assert result.returncode == 0, result.stderr
+        time.sleep(1.5)
+    assert (live.project / "data" / "pages" / PAGE_NAME).exists()
 
 
 @contextlib.contextmanager
@@ -198,6 +266,8 @@ BROKEN = {
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_broken_update_is_rejected_and_old_model_keeps_serving(live: Live, case: str) -> None:
     make, gate, words = BROKEN[case]
+    ensure_not_deployed(live)
+    history_before = live.history()
     model_before = live.model_file()
     domain_before = (live.project / "domain.yml").read_bytes()
     knowledge_before = sorted(p.name for p in (live.project / "data" / "knowledge" / "passages").iterdir())
@@ -221,7 +291,7 @@ def test_broken_update_is_rejected_and_old_model_keeps_serving(live: Live, case:
         sorted(p.name for p in (live.project / "data" / "knowledge" / "passages").iterdir())
         == knowledge_before
     )
-    assert live.history() == []
+    assert live.history() == history_before
     assert "Bonjour" in live.reply("bonjour")
     report = (live.project / "reports" / "latest" / "report.md").read_text(encoding="utf-8")
     assert "**REJECTED**" in report and f"| {gate} | **FAIL** |" in report
@@ -253,6 +323,8 @@ def set_qa_threshold(project: Path, outcomes: dict[str, list[QAOutcome]]) -> dic
 
 
 def test_update_with_a_new_page_goes_live_without_downtime(live: Live) -> None:
+    ensure_not_deployed(live)
+    history_before = live.history()
     model_before = live.model_file()
     assert TEST_EMAIL not in live.reply(CONTACT_QUESTION)
     items = load_items(live.project / "tests" / "qa" / "questions.yml")
@@ -264,9 +336,7 @@ def test_update_with_a_new_page_goes_live_without_downtime(live: Live) -> None:
     minimum = set_qa_threshold(live.project, outcomes)
     print(f"\nlive QA pass rates before the update (the copy's QA gate thresholds): {minimum}")
 
-    page = live.incoming / PAGE_NAME
-    page.write_text(page_text(), encoding="utf-8")
-    result = live.bot("update", str(page), "--mode", "holdout")
+    result = run_update(live)
     assert result.returncode == 0, result.stderr
     assert "DEPLOYED" in result.stderr
     assert "reused from the cache" in result.stderr
@@ -278,18 +348,18 @@ def test_update_with_a_new_page_goes_live_without_downtime(live: Live) -> None:
     assert TEST_EMAIL in live.reply(CONTACT_QUESTION)
     assert "Passerelles Compétences" in live.reply(NEW_QUESTION)
 
-    # Old answers still pass on the live server (a spread of the QA set; the QA gate replayed all of
-    # it on the candidate); the model did not change (knowledge-only update).
-    sample = items[::QA_SAMPLE_EVERY]
-    after = {o.item.id: o.passed for o in run_items(sample, live.rasa.send)}
+    # Old answers still pass on the live server (the copy's QA sample, which the QA gate also
+    # replayed on the candidate); the model did not change (knowledge-only update).
+    after = {o.item.id: o.passed for o in run_items(items, live.rasa.send)}
     regressions = [item for item, passed in after.items() if before[item] and not passed]
     assert regressions == []
     assert live.model_file() == model_before
 
-    # Recorded for rollback: the state before (baseline) and this update.
+    # Recorded for rollback: the state before (a baseline, on the first deployment) and this update.
     history = live.history()
-    assert [d["action"] for d in history] == ["baseline", "update"]
-    assert history[1]["previous"] == history[0]["id"]
+    added = [d["action"] for d in history[len(history_before):]]
+    assert added == (["update"] if history_before else ["baseline", "update"])
+    assert history[-1]["previous"] == history[-2]["id"]
 
     # The report shows the gates, the knowledge change and Rasa's NLU plots.
     latest = live.project / "reports" / "latest"
@@ -316,18 +386,20 @@ def test_update_with_a_new_page_goes_live_without_downtime(live: Live) -> None:
 
 
 def test_rollback_restores_the_previous_knowledge(live: Live) -> None:
+    ensure_deployed(live)
+    assert TEST_EMAIL in live.reply(CONTACT_QUESTION)
     history = live.history()
-    assert history and history[-1]["action"] == "update", "runs after the update test"
+    previous = history[-1]["previous"]
     result = live.bot("rollback")
     assert result.returncode == 0, result.stderr
-    assert f"rolled back to deployment {history[0]['id']}" in result.stderr
+    assert f"rolled back to deployment {previous}" in result.stderr
     assert not (live.project / "data" / "pages" / PAGE_NAME).exists()
     assert not (live.project / "data" / "knowledge" / "passages" / f"{PAGE_STEM}.yml").exists()
     time.sleep(1.5)
     assert TEST_EMAIL not in live.reply(CONTACT_QUESTION)
     assert "Bonjour" in live.reply("bonjour")
     last = live.history()[-1]
-    assert last["action"] == "rollback" and last["restores"] == history[0]["id"]
+    assert last["action"] == "rollback" and last["restores"] == previous
     assert os.path.basename(last["model"]) == live.model_file()
 
 

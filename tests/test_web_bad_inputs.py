@@ -1,16 +1,24 @@
-"""Bad input, sent for real: the web service answers a clear 4xx JSON; Rasa never fails with 5xx."""
+"""Bad input on the web chat API: a clear 4xx JSON in French, and nothing reaches Rasa.
+
+In process (tests/web_app.py): the real aiohttp application in front of a fake Rasa that records
+what it receives. Rasa's own REST channel under bad input is tests/test_bad_input.py.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
 
-from tests.stack import RasaServer, WebServer, http_request
+from tests.web_app import FAKE_ANSWER, FakeRasa, config_for, sqlite_endpoints, start_client
 
 SENDER = "bad-input-" + uuid.uuid4().hex[:12]
 HUGE = "a" * 100_000
+JSON = {"Content-Type": "application/json"}
 
 
 def as_json(**fields: object) -> bytes:
@@ -36,57 +44,45 @@ WEB_CASES = [
 ]
 
 
+@pytest.fixture()
+async def client(fake_rasa: FakeRasa, tmp_path: Path) -> AsyncIterator[TestClient]:
+    web = await start_client(config_for(fake_rasa.url, fake_rasa.url, sqlite_endpoints(tmp_path)))
+    try:
+        yield web
+    finally:
+        await web.close()
+
+
 @pytest.mark.parametrize("name, raw, status, code", WEB_CASES, ids=[c[0] for c in WEB_CASES])
-def test_web_service_refuses_bad_input_clearly(web_service: WebServer, name: str, raw: bytes,
-                                               status: int, code: str) -> None:
-    got, headers, body = web_service.request("POST", "/api/chat", raw, {"Content-Type": "application/json"})
-    assert got == status, body[:300]
-    assert headers["content-type"].startswith("application/json")
+async def test_web_service_refuses_bad_input_clearly(client: TestClient, fake_rasa: FakeRasa, name: str, raw: bytes,
+                                                     status: int, code: str) -> None:
+    response = await client.post("/api/chat", data=raw, headers=JSON)
+    body = await response.read()
+    assert response.status == status, body[:300]
+    assert response.headers["content-type"].startswith("application/json")
     data = json.loads(body)
     assert data["error"] == code
     assert data["message"] and data["message"][0].isupper()  # a French sentence, not a stack trace
     assert b"Traceback" not in body
+    assert fake_rasa.received == []  # refused before Rasa
 
 
-def test_html_in_a_message_is_never_returned_as_html(web_service: WebServer) -> None:
+async def test_a_valid_message_reaches_rasa_once_and_its_answer_comes_back(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """The counterpart of the refusals above: the same client, a good message, one call to Rasa."""
+    response = await client.post("/api/chat", data=as_json(sender=SENDER, message="bonjour"), headers=JSON)
+    assert response.status == 200
+    assert await response.json() == {"messages": [{"text": FAKE_ANSWER}]}
+    assert fake_rasa.received == [{"sender": "web-" + SENDER, "message": "bonjour"}]
+
+
+async def test_html_in_a_message_is_never_returned_as_html(client: TestClient) -> None:
     payload = as_json(sender=uuid.uuid4().hex, message="<script>alert(1)</script><img src=x onerror=alert(2)>")
-    status, headers, body = web_service.request("POST", "/api/chat", payload, {"Content-Type": "application/json"})
-    assert status in (200, 503)
-    assert headers["content-type"].startswith("application/json")
-    assert headers["x-content-type-options"] == "nosniff"
+    response = await client.post("/api/chat", data=payload, headers=JSON)
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_get_on_the_chat_api_is_405_json(web_service: WebServer) -> None:
-    status, headers, body = web_service.request("GET", "/api/chat")
-    assert status == 405 and json.loads(body)["error"] == "method_not_allowed"
-
-
-RASA_CASES = [
-    ("empty body", b""),
-    ("empty message", as_json(sender=SENDER, message="")),
-    ("whitespace", as_json(sender=SENDER, message="   ")),
-    ("100 kB", as_json(sender=SENDER, message=HUGE)),
-    ("binary", bytes(range(256))),
-    ("invalid UTF-8", b'{"sender": "x", "message": "\xc3\x28"}'),
-    ("wrong JSON", b'{"sender": '),
-    ("HTML", as_json(sender=SENDER, message="<script>alert(1)</script>")),
-    ("/restart", as_json(sender=SENDER, message="/restart")),
-    ("/greet", as_json(sender=SENDER, message="/greet")),
-    ("unknown fields", as_json(sender=SENDER, message="bonjour", foo="bar", metadata=[1, 2])),
-    ("missing sender", as_json(message="bonjour")),
-    ("number message", as_json(sender=SENDER, message=12)),
-]
-
-
-@pytest.mark.parametrize("name, raw", RASA_CASES, ids=[c[0] for c in RASA_CASES])
-def test_rasa_webhook_survives_bad_input(stack: RasaServer, name: str, raw: bytes) -> None:
-    status, headers, body = http_request(f"{stack.url}/webhooks/rest/webhook", "POST", raw,
-                                         {"Content-Type": "application/json"}, timeout_s=60)
-    assert status < 500, (status, body[:300])
-    if status == 200 and b"script" in body:
-        assert headers.get("content-type", "").startswith("application/json")
-
-
-def test_rasa_still_healthy_after_bad_input(stack: RasaServer) -> None:
-    assert http_request(stack.url + "/")[0] == 200
-    assert stack.texts(uuid.uuid4().hex, "bonjour")
+async def test_get_on_the_chat_api_is_405_json(client: TestClient) -> None:
+    response = await client.get("/api/chat")
+    assert response.status == 405 and (await response.json())["error"] == "method_not_allowed"

@@ -1,27 +1,32 @@
-"""The web service (`python -m bot web`) in front of the real Rasa and action servers.
+"""The web service (`python -m bot web`): in process where Rasa is not the point, for real where it is.
 
-Chat page, conversation through /api/chat, slash commands neutralised, rate limits, CORS,
-security headers, /health, polite answers when Rasa fails, and redacted logs.
+In process (aiohttp's test client on `create_app`, a fake Rasa: tests/web_app.py): the chat page,
+security headers, JSON errors, rate limits, CORS, /health (all up, all down), the polite answer
+when Rasa is unreachable, frozen or silent, and redacted logs. Against the real Rasa and action
+servers (the session's `stack` and `web_service`): a real answer with its source, conversations
+namespaced in Rasa's tracker store, slash commands arriving as plain text, `-v` logs redacted.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import logging
 import re
-import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
 
-from tests.conftest import WEB_PARTNER_ORIGIN, web_settings
-from tests.stack import ActionServer, RasaServer, WebServer, free_port
+from bot.knowledge.paths import repo_root
+from tests.stack import RasaServer, WebServer, free_port
+from tests.web_app import FAKE_ANSWER, FakeRasa, chat_body, config_for, sqlite_endpoints, start_client
 
 STATIC = Path(__file__).resolve().parent.parent / "bot" / "serving" / "web" / "static"
 UNAVAILABLE = "Désolé, je ne peux pas répondre pour le moment"
+PARTNER_ORIGIN = "https://partner.example.org"
+JSON = {"Content-Type": "application/json"}
 
 
 def new_sender() -> str:
@@ -32,45 +37,26 @@ def user_texts(tracker: dict) -> list[str]:
     return [e.get("text") for e in tracker["events"] if e["event"] == "user"]
 
 
-@pytest.fixture(scope="module")
-def limited_web(stack: RasaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """Tight limits: 2 messages a minute per conversation, 4 per address."""
-    settings = web_settings(stack, OIM_RATE_SENDER_PER_MIN="2", OIM_RATE_IP_PER_MIN="4")
-    web = WebServer(free_port(), tmp_path_factory.mktemp("limited") / "web.log", settings).start()
-    yield web
-    web.stop()
+@pytest.fixture()
+async def client(fake_rasa: FakeRasa, tmp_path: Path) -> AsyncIterator[TestClient]:
+    web = await start_client(config_for(fake_rasa.url, fake_rasa.url, sqlite_endpoints(tmp_path), cors_origins=(PARTNER_ORIGIN,)))
+    try:
+        yield web
+    finally:
+        await web.close()
 
 
-@pytest.fixture(scope="module")
-def impatient_web(stack: RasaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """Waits at most 2 s for Rasa."""
-    settings = web_settings(stack, OIM_RASA_TIMEOUT="2")
-    web = WebServer(free_port(), tmp_path_factory.mktemp("impatient") / "web.log", settings).start()
-    yield web
-    web.stop()
-
-
-@pytest.fixture(scope="module")
-def orphan_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """Configured for the Redis topology, but nothing runs at those addresses."""
-    dead = str(free_port())
-    settings = {
-        "OIM_RASA_URL": f"http://127.0.0.1:{free_port()}", "OIM_ACTIONS_URL": f"http://127.0.0.1:{free_port()}",
-        "OIM_STORE": "redis", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": dead, "REDIS_DB": "0",
-        "REDIS_PASSWORD": "", "REDIS_KEY_PREFIX": "oim", "REDIS_RECORD_EXP": "60",
-        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
-    }
-    web = WebServer(free_port(), tmp_path_factory.mktemp("orphan") / "web.log", settings).start()
-    yield web
-    web.stop()
+async def chat(client: TestClient, sender: str, message: str, **headers: str) -> tuple[int, dict]:
+    response = await client.post("/api/chat", data=chat_body(sender, message), headers={**JSON, **headers})
+    return response.status, await response.json()
 
 
 # --- the page --------------------------------------------------------------------------------
 
-def test_chat_page_is_french_accessible_and_has_no_inline_script(web_service: WebServer) -> None:
-    status, headers, body = web_service.request("GET", "/")
-    page = body.decode()
-    assert status == 200 and headers["content-type"].startswith("text/html")
+async def test_chat_page_is_french_accessible_and_has_no_inline_script(client: TestClient) -> None:
+    response = await client.get("/")
+    page = await response.text()
+    assert response.status == 200 and response.headers["content-type"].startswith("text/html")
     assert '<html lang="fr">' in page
     assert 'name="viewport"' in page
     assert '<label for="message"' in page and 'id="message"' in page
@@ -80,19 +66,160 @@ def test_chat_page_is_french_accessible_and_has_no_inline_script(web_service: We
     assert "http://" not in page.replace('http://www.w3.org', "") and "https://" not in page  # no CDN
 
 
-def test_security_headers_on_pages_api_and_errors(web_service: WebServer) -> None:
+async def test_security_headers_on_pages_api_and_errors(client: TestClient) -> None:
     for method, path in (("GET", "/"), ("GET", "/static/chat.js"), ("GET", "/nope"), ("POST", "/api/chat")):
-        _, headers, _ = web_service.request(method, path, b"{}" if method == "POST" else None)
-        csp = headers["content-security-policy"]
+        response = await client.request(method, path, data=b"{}" if method == "POST" else None)
+        csp = response.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
-        assert headers["x-content-type-options"] == "nosniff"
-        assert headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
 
 
-def test_unknown_api_path_is_json_404(web_service: WebServer) -> None:
-    status, headers, body = web_service.request("GET", "/api/nothing")
-    assert status == 404 and headers["content-type"].startswith("application/json")
-    assert json.loads(body)["error"] == "not_found"
+async def test_unknown_api_path_is_json_404(client: TestClient) -> None:
+    response = await client.get("/api/nothing")
+    assert response.status == 404 and response.headers["content-type"].startswith("application/json")
+    assert (await response.json())["error"] == "not_found"
+
+
+async def test_the_message_rasa_receives_is_cleaned_and_namespaced(client: TestClient, fake_rasa: FakeRasa) -> None:
+    sender = new_sender()
+    for typed in ("  bonjour\x07 ", "/restart", '/ask_human{"programme": "evacuation"}', "// /greet"):
+        status, body = await chat(client, sender, typed)
+        assert status == 200 and body == {"messages": [{"text": FAKE_ANSWER}]}
+    assert fake_rasa.received == [
+        {"sender": "web-" + sender, "message": text}
+        for text in ("bonjour", "restart", 'ask_human{"programme": "evacuation"}', "greet")
+    ]
+
+
+# --- limits, origins -------------------------------------------------------------------------
+
+async def test_per_sender_then_per_address_rate_limits_give_429_with_retry_after(fake_rasa: FakeRasa, tmp_path: Path) -> None:
+    """2 messages a minute per conversation, 4 per address."""
+    config = config_for(fake_rasa.url, fake_rasa.url, sqlite_endpoints(tmp_path), sender_per_minute=2, ip_per_minute=4)
+    web = await start_client(config)
+    try:
+        sender = new_sender()
+        for _ in range(2):
+            assert (await chat(web, sender, "bonjour"))[0] == 200
+        response = await web.post("/api/chat", data=chat_body(sender, "bonjour"), headers=JSON)
+        assert response.status == 429
+        data = await response.json()
+        assert data["error"] == "rate_limited" and "Réessayez dans" in data["message"]
+        retry = int(response.headers["retry-after"])
+        assert 1 <= retry <= 60 and data["retry_after"] == retry
+        # The address: 2 hits above (the refused one is not counted) + 2 more reach its 4 a minute.
+        statuses = [(await chat(web, new_sender(), "bonjour"))[0] for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert len(fake_rasa.received) == 4  # refused messages never reach Rasa
+    finally:
+        await web.close()
+
+
+async def test_cors_allow_list(client: TestClient) -> None:
+    preflight = {"Origin": PARTNER_ORIGIN, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    response = await client.options("/api/chat", headers=preflight)
+    assert response.status == 204 and response.headers["access-control-allow-origin"] == PARTNER_ORIGIN
+
+    evil = {**preflight, "Origin": "https://evil.example.net"}
+    assert (await client.options("/api/chat", headers=evil)).status == 403
+    payload = chat_body(new_sender(), "bonjour")
+    response = await client.post("/api/chat", data=payload, headers={"Origin": "https://evil.example.net"})
+    assert response.status == 403 and (await response.json())["error"] == "origin_not_allowed"
+    assert "access-control-allow-origin" not in response.headers
+
+    response = await client.post("/api/chat", data=payload, headers={"Origin": PARTNER_ORIGIN})
+    assert response.status == 200 and response.headers["access-control-allow-origin"] == PARTNER_ORIGIN
+
+
+# --- health and failures ---------------------------------------------------------------------
+
+async def test_health_is_200_when_every_part_is_up(client: TestClient) -> None:
+    response = await client.get("/health")
+    data = await response.json()
+    assert response.status == 200, data
+    assert data["status"] == "ok" and data["down"] == []
+    assert data["parts"]["rasa"]["status"] == "up" and data["parts"]["action_server"]["status"] == "up"
+    assert data["info"]["redis"] == "not_used"
+    assert data["info"]["knowledge"]["status"] == "up"
+
+
+@pytest.fixture()
+async def orphan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TestClient]:
+    """Configured for the Redis topology (endpoints.redis.yml), but nothing runs at those addresses."""
+    for name, value in {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(free_port()), "REDIS_DB": "0",
+                        "REDIS_PASSWORD": "", "REDIS_KEY_PREFIX": "oim", "REDIS_RECORD_EXP": "60",
+                        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook"}.items():
+        monkeypatch.setenv(name, value)
+    config = config_for(f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}",
+                        repo_root() / "endpoints.redis.yml")
+    web = await start_client(config)
+    try:
+        yield web
+    finally:
+        await web.close()
+
+
+async def test_health_names_every_part_that_is_down(orphan: TestClient) -> None:
+    started = time.monotonic()
+    response = await orphan.get("/health")
+    assert time.monotonic() - started < 4
+    data = await response.json()
+    assert response.status == 503 and data["status"] == "unavailable"
+    assert set(data["down"]) == {"rasa", "action_server", "redis"}
+
+
+async def test_rasa_unreachable_gives_the_polite_message_at_once(orphan: TestClient) -> None:
+    started = time.monotonic()
+    status, body = await chat(orphan, new_sender(), "c'est quoi l'OIM ?")
+    assert time.monotonic() - started < 2
+    assert status == 503 and body["error"] == "assistant_unavailable"
+    assert body["message"].startswith(UNAVAILABLE)
+
+
+async def test_rasa_frozen_gives_the_polite_message_after_the_timeout(fake_rasa: FakeRasa, tmp_path: Path) -> None:
+    """Rasa accepts the connection and never answers: the web service waits OIM_RASA_TIMEOUT (2 s)."""
+    web = await start_client(config_for(fake_rasa.url, fake_rasa.url, sqlite_endpoints(tmp_path), rasa_timeout_s=2.0))
+    try:
+        fake_rasa.mode = "frozen"
+        started = time.monotonic()
+        status, body = await chat(web, new_sender(), "bonjour")
+        elapsed = time.monotonic() - started
+        assert status == 503 and body["message"].startswith(UNAVAILABLE)
+        assert 2 <= elapsed < 2 + 2  # OIM_RASA_TIMEOUT=2, then the answer within 2 s
+        fake_rasa.mode = "answer"
+        assert (await chat(web, new_sender(), "bonjour"))[0] == 200  # Rasa is back
+    finally:
+        await web.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "error"])
+async def test_rasa_without_a_message_gives_the_polite_message(client: TestClient, fake_rasa: FakeRasa, mode: str) -> None:
+    """Stock Rasa answers `[]` when the action server is down, or an HTTP 500 when it fails: the
+    person reads the apology (our REST channel's own apology with a killed action server is
+    tests/test_reliability.py)."""
+    fake_rasa.mode = mode
+    started = time.monotonic()
+    status, body = await chat(client, new_sender(), "c'est quoi l'OIM ?")
+    assert status == 503 and body["error"] == "assistant_unavailable"
+    assert body["message"].startswith(UNAVAILABLE)
+    assert time.monotonic() - started < 5
+    fake_rasa.mode = "answer"
+    assert (await chat(client, new_sender(), "c'est quoi l'OIM ?"))[0] == 200
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+async def test_logs_never_show_phones_or_emails_typed_by_users(client: TestClient,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    sender = new_sender()
+    with caplog.at_level(logging.DEBUG, logger="bot.serving.web"):
+        await chat(client, sender, "mon numéro est +41 79 555 12 34 et mon courriel amina.k@example.org")
+    log = caplog.text
+    assert sender[:8] in log  # the message was logged (debug level is on)
+    assert "555 12 34" not in log and "amina.k@example.org" not in log
+    assert "[téléphone]" in log and "[courriel]" in log
 
 
 # --- conversations ---------------------------------------------------------------------------
@@ -126,120 +253,10 @@ def test_slash_commands_typed_by_a_user_are_plain_text(web_service: WebServer, s
     assert forced == []
 
 
-def test_rasa_rest_channel_neutralises_slash_commands_too(stack: RasaServer) -> None:
-    """Defence in depth: credentials.yml's REST channel (bot/serving/rest_channel.py) also strips them."""
-    sender = new_sender()
-    stack.send(sender, "bonjour")
-    stack.send(sender, "/restart")
-    tracker = stack.tracker(sender)
-    assert "restart" not in [e["event"] for e in tracker["events"]]
-    assert user_texts(tracker) == ["bonjour", "restart"]
 
 
-# --- limits, origins -------------------------------------------------------------------------
-
-def test_per_sender_rate_limit_gives_429_with_retry_after(limited_web: WebServer) -> None:
-    sender = new_sender()
-    for _ in range(2):
-        assert limited_web.chat(sender, "bonjour")[0] in (200, 503)
-    payload = json.dumps({"sender": sender, "message": "bonjour"}).encode()
-    status, headers, body = limited_web.request("POST", "/api/chat", payload)
-    assert status == 429
-    data = json.loads(body)
-    assert data["error"] == "rate_limited" and "Réessayez dans" in data["message"]
-    assert 1 <= int(headers["retry-after"]) <= 60 and data["retry_after"] == int(headers["retry-after"])
-
-
-def test_per_address_rate_limit_counts_every_sender(limited_web: WebServer) -> None:
-    statuses = [limited_web.chat(new_sender(), "bonjour")[0] for _ in range(3)]
-    assert statuses[-1] == 429  # 2 hits in the previous test + these: over 4 a minute
-
-
-def test_cors_allow_list(web_service: WebServer) -> None:
-    preflight = {"Origin": WEB_PARTNER_ORIGIN, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"}
-    status, headers, _ = web_service.request("OPTIONS", "/api/chat", headers=preflight)
-    assert status == 204 and headers["access-control-allow-origin"] == WEB_PARTNER_ORIGIN
-
-    evil = {**preflight, "Origin": "https://evil.example.net"}
-    assert web_service.request("OPTIONS", "/api/chat", headers=evil)[0] == 403
-    payload = json.dumps({"sender": new_sender(), "message": "bonjour"}).encode()
-    status, headers, body = web_service.request("POST", "/api/chat", payload, {"Origin": "https://evil.example.net"})
-    assert status == 403 and json.loads(body)["error"] == "origin_not_allowed"
-    assert "access-control-allow-origin" not in headers
-
-    status, headers, _ = web_service.request("POST", "/api/chat", payload, {"Origin": WEB_PARTNER_ORIGIN})
-    assert status == 200 and headers["access-control-allow-origin"] == WEB_PARTNER_ORIGIN
-
-
-# --- health and failures ---------------------------------------------------------------------
-
-def test_health_is_200_when_every_part_is_up(web_service: WebServer) -> None:
-    status, _, body = web_service.request("GET", "/health")
-    data = json.loads(body)
-    assert status == 200, data
-    assert data["status"] == "ok" and data["down"] == []
-    assert data["parts"]["rasa"]["status"] == "up" and data["parts"]["action_server"]["status"] == "up"
-    assert data["info"]["redis"] == "not_used"
-    assert data["info"]["knowledge"]["status"] == "up"
-
-
-def test_health_names_every_part_that_is_down(orphan_web: WebServer) -> None:
-    started = time.monotonic()
-    status, _, body = orphan_web.request("GET", "/health")
-    assert time.monotonic() - started < 4
-    data = json.loads(body)
-    assert status == 503 and data["status"] == "unavailable"
-    assert set(data["down"]) == {"rasa", "action_server", "redis"}
-
-
-def test_rasa_unreachable_gives_the_polite_message_at_once(orphan_web: WebServer) -> None:
-    started = time.monotonic()
-    status, body = orphan_web.chat(new_sender(), "c'est quoi l'OIM ?")
-    assert time.monotonic() - started < 2
-    assert status == 503 and body["error"] == "assistant_unavailable"
-    assert body["message"].startswith(UNAVAILABLE)
-
-
-def test_rasa_frozen_gives_the_polite_message_after_the_timeout(impatient_web: WebServer, stack: RasaServer) -> None:
-    assert stack.process is not None
-    os.killpg(stack.process.pid, signal.SIGSTOP)  # Rasa hangs: accepts connections, never answers
-    try:
-        started = time.monotonic()
-        status, body = impatient_web.chat(new_sender(), "bonjour")
-        elapsed = time.monotonic() - started
-    finally:
-        os.killpg(stack.process.pid, signal.SIGCONT)
-    assert status == 503 and body["message"].startswith(UNAVAILABLE)
-    assert 2 <= elapsed < 2 + 2  # OIM_RASA_TIMEOUT=2, then the answer within 2 s
-    assert impatient_web.chat(new_sender(), "bonjour")[0] == 200  # Rasa is back
-
-
-def test_action_server_down_gives_the_polite_message(web_service: WebServer, stack: RasaServer) -> None:
-    """When its actions fail Rasa's channel answers its own error text (stock Rasa answers
-    nothing, which the web service turns into a 503): either way the person reads an apology."""
-    actions: ActionServer = stack.actions  # type: ignore[attr-defined]
-    actions.stop()
-    try:
-        started = time.monotonic()
-        status, body = web_service.chat(new_sender(), "c'est quoi l'OIM ?")
-        elapsed = time.monotonic() - started
-    finally:
-        actions.start()
-    if status == 503:
-        assert body["error"] == "assistant_unavailable"
-        text = body["message"]
-    else:
-        assert status == 200, body
-        text = "\n".join(m["text"] for m in body["messages"])
-    assert text.startswith(UNAVAILABLE), text
-    assert elapsed < 5
-    assert web_service.chat(new_sender(), "c'est quoi l'OIM ?")[0] == 200
-
-
-# --- logs ------------------------------------------------------------------------------------
-
-def test_logs_never_show_phones_or_emails_typed_by_users(web_service: WebServer) -> None:
+def test_the_running_service_logs_at_debug_level_without_phones_or_emails(web_service: WebServer) -> None:
+    """`python -m bot -v web` (the session's web_service): debug logs on, and still redacted."""
     sender = new_sender()
     web_service.chat(sender, "mon numéro est +41 79 555 12 34 et mon courriel amina.k@example.org")
     time.sleep(0.5)

@@ -1,4 +1,8 @@
-"""Staff console: token protection, search with safe highlighting, knowledge, handoff conversations."""
+"""Staff console: token protection, search with safe highlighting, knowledge, handoff conversations.
+
+The console without a token is checked in process (aiohttp's test client, tests/web_app.py); the rest
+runs on the session's `web_service`, whose handoffs come from the real Rasa's tracker store.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,14 @@ import re
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from pathlib import Path
 
-import pytest
-
-from tests.conftest import WEB_STAFF_TOKEN, web_settings
-from tests.stack import RasaServer, WebServer, free_port
+from tests.conftest import WEB_STAFF_TOKEN
+from tests.stack import RasaServer, WebServer
+from tests.web_app import config_for, sqlite_endpoints, start_client
 
 BEARER = {"Authorization": f"Bearer {WEB_STAFF_TOKEN}"}
 SCRIPT = "<script>alert('x')</script>"
-
-
-@pytest.fixture(scope="module")
-def closed_web(stack: RasaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """No OIM_STAFF_TOKEN: the console must be disabled, not open."""
-    web = WebServer(free_port(), tmp_path_factory.mktemp("closed") / "web.log", web_settings(stack)).start()
-    yield web
-    web.stop()
 
 
 def login(web: WebServer, token: str = WEB_STAFF_TOKEN) -> tuple[int, dict[str, str]]:
@@ -40,12 +35,22 @@ def session_cookie(web: WebServer) -> dict[str, str]:
     return {"Cookie": cookie}
 
 
-def test_console_disabled_without_a_token(closed_web: WebServer) -> None:
-    status, _, body = closed_web.request("GET", "/staff")
-    assert status == 503 and "OIM_STAFF_TOKEN" in body.decode() and "désactivée" in body.decode()
-    status, _, body = closed_web.request("GET", "/api/staff/search?q=oim", headers=BEARER)
-    assert status == 503 and json.loads(body)["error"] == "staff_disabled"
-    assert login(closed_web)[0] == 503
+async def test_console_disabled_without_a_token(tmp_path: Path) -> None:
+    """No OIM_STAFF_TOKEN: the console must be disabled, not open."""
+    config = config_for("http://127.0.0.1:9", "http://127.0.0.1:9", sqlite_endpoints(tmp_path), staff_token=None)
+    web = await start_client(config)
+    try:
+        response = await web.get("/staff")
+        body = await response.text()
+        assert response.status == 503 and "OIM_STAFF_TOKEN" in body and "désactivée" in body
+        response = await web.get("/api/staff/search?q=oim", headers=BEARER)
+        assert response.status == 503 and (await response.json())["error"] == "staff_disabled"
+        form = urllib.parse.urlencode({"token": WEB_STAFF_TOKEN})
+        response = await web.post("/staff/login", data=form, allow_redirects=False,
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status == 503
+    finally:
+        await web.close()
 
 
 def test_api_needs_the_token(web_service: WebServer) -> None:
