@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.serving.messaging.base import Incoming, MenuMemory
@@ -552,6 +553,13 @@ def test_a_slow_platform_does_not_slow_down_other_conversations(platforms: Platf
         sims.delays.clear()
 
 
+async def _messaging_states(rasa_url: str) -> dict[str, str]:
+    from bot.serving.web.health import check_messaging
+
+    async with aiohttp.ClientSession() as session:
+        return await check_messaging(session, rasa_url)
+
+
 def test_a_send_failing_for_good_shows_on_the_connector_health_route(platforms: Platforms) -> None:
     sims, psid = platforms.sims, "1212121212"
     health = f"{platforms.rasa.url}/webhooks/facebook/"
@@ -568,6 +576,9 @@ def test_a_send_failing_for_good_shows_on_the_connector_health_route(platforms: 
             break
         time.sleep(0.3)
     assert report["status"] == "failing" and "500" in report["last_error"]
+    # The web service's /health shows it too (informational: the other channels still answer).
+    assert asyncio.run(_messaging_states(platforms.rasa.url)) == {
+        "whatsapp": "ok", "telegram": "ok", "messenger": "failing"}
     assert sims.sent("messenger", psid) == []
     log = platforms.log.read_text(encoding="utf-8", errors="replace")
     assert "messenger: message to messenger-[téléphone] not delivered: HTTP 500" in log  # logged, redacted

@@ -73,6 +73,7 @@ async def health_check(request: web.Request) -> web.Response:
     info = {
         "knowledge": await loop.run_in_executor(None, request.app[KNOWLEDGE].status),
         "staff_console": "enabled" if config.staff_enabled else "disabled",
+        "messaging": await health.check_messaging(request.app[HTTP], config.rasa_urls[0]),
     }
     if not request.app[REDIS_SERVERS]:
         info["redis"] = "not_used"

@@ -77,6 +77,30 @@ async def check_all(
     return list(await asyncio.gather(*checks))
 
 
+# Messaging connectors (bot/serving/messaging) answer GET /webhooks/<name>/ with their send stats.
+MESSAGING_CHANNELS = {"whatsapp": "twilio", "telegram": "telegram", "messenger": "facebook"}
+
+
+async def check_messaging(session: aiohttp.ClientSession, rasa_url: str) -> dict[str, str]:
+    """Each messaging connector's delivery state on the first Rasa: "ok", "failing" (its latest
+    send to the platform failed for good: users of that platform get no answer), "off" (not
+    configured) or "unknown". Informational: the chat page and the other channels still work."""
+
+    async def one(path: str) -> str:
+        try:
+            async with session.get(f"{rasa_url}/webhooks/{path}/",
+                                   timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)) as response:
+                if response.status == 404:
+                    return "off"
+                body = await response.json(content_type=None) if response.status == 200 else {}
+                return str(body.get("status", "unknown")) if isinstance(body, dict) else "unknown"
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError):
+            return "unknown"
+
+    states = await asyncio.gather(*(one(path) for path in MESSAGING_CHANNELS.values()))
+    return dict(zip(MESSAGING_CHANNELS, states, strict=True))
+
+
 def health_body(parts: list[PartStatus], informational: dict[str, Any]) -> dict[str, Any]:
     """The JSON of /health: overall status, each required part, plus informational parts."""
     down = [p.name for p in parts if not p.up]
