@@ -70,7 +70,7 @@ wait_http "http://127.0.0.1:$rasa_port/" 180
 web_port="${OIM_WEB_PORT:-8080}"
 staff_token_file="$CACHE_ROOT/staff-token"
 OIM_STAFF_TOKEN="${OIM_STAFF_TOKEN:-$(cached_secret "$staff_token_file")}"
-OIM_STAFF_TOKEN="$OIM_STAFF_TOKEN" OIM_ENDPOINTS="$REPO_ROOT/$endpoints" \
+OIM_STAFF_TOKEN="$OIM_STAFF_TOKEN" OIM_RASA_TOKEN="$OIM_RASA_TOKEN" OIM_ENDPOINTS="$REPO_ROOT/$endpoints" \
   OIM_RASA_URL="http://127.0.0.1:$rasa_port" OIM_ACTIONS_URL="http://127.0.0.1:$actions_port" \
   "$venv/bin/python" -m bot web --host "$host" --port "$web_port" &
 pids+=($!)

@@ -65,7 +65,7 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession()
     app[HTTP] = session
     config = app[CONFIG]
-    app[RASA] = RasaClient(session, config.rasa_urls, config.rasa_timeout_s)
+    app[RASA] = RasaClient(session, config.rasa_urls, config.rasa_timeout_s, config.rasa_token)
     yield
     await session.close()
 

@@ -23,7 +23,7 @@ from bot.knowledge.paths import repo_root
 
 MIN_STAFF_TOKEN_CHARS = 16
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$")
-_SECRET_FIELDS = {"staff_token"}  # never echoed in an error message
+_SECRET_FIELDS = {"staff_token", "rasa_token"}  # never echoed in an error message
 
 
 class ConfigError(ValueError):
@@ -57,6 +57,7 @@ class WebConfig(BaseModel):
     store: Literal["sqlite", "redis"] = Field("sqlite", env="OIM_STORE")
     endpoints: Path = Field(None, env="OIM_ENDPOINTS")  # default (None): the file run.sh picks for `store`
     staff_token: str | None = Field(None, env="OIM_STAFF_TOKEN")
+    rasa_token: str | None = Field(None, env="OIM_RASA_TOKEN")  # Rasa's HTTP API (chat feedback); unset: feedback off
     cors_origins: tuple[str, ...] = Field((), env="OIM_CORS_ORIGINS")
     rasa_timeout_s: float = Field(10.0, ge=0.5, le=300, env="OIM_RASA_TIMEOUT")
     max_message_chars: int = Field(5000, ge=1, le=20000, env="OIM_MAX_MESSAGE_CHARS")

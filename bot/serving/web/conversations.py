@@ -27,6 +27,12 @@ URGENT_SLOT = "urgent"
 MAX_SCANNED = 5000
 
 
+# Conversations run by the staff console ("ask as the caller"): never listed as someone's request.
+STAFF_ASK_PREFIX = "staff-ask-"
+FEEDBACK_SLOT = "feedback"  # not a domain slot: Rasa stores the event with the conversation all the same
+FEEDBACK_VALUES = ("utile", "pas_utile")
+
+
 @dataclass(frozen=True)
 class TranscriptLine:
     """One visible step of a conversation: user / bot message, handoff request, urgent flag, new session."""
@@ -125,7 +131,7 @@ class ConversationReader:
 
     def handoffs(self, max_scanned: int = MAX_SCANNED) -> HandoffList:
         """Conversations that asked for a human: urgent first, then most recent request (blocking)."""
-        ids = asyncio.run(conversation_ids(self._open()))
+        ids = [i for i in asyncio.run(conversation_ids(self._open())) if not i.startswith(STAFF_ASK_PREFIX)]
         found = []
         for sender_id in ids[:max_scanned]:
             events = self._events(sender_id)
@@ -133,6 +139,22 @@ class ConversationReader:
             if summary:
                 found.append(summary)
         return HandoffList(priority_order(found), min(len(ids), max_scanned), len(ids) > max_scanned)
+
+    def feedback_counts(self, max_scanned: int = MAX_SCANNED) -> dict[str, int]:
+        """How many "utile" / "pas_utile" the web chat recorded (slot events `feedback`), blocking."""
+        counts = {value: 0 for value in FEEDBACK_VALUES}
+        ids = asyncio.run(conversation_ids(self._open()))
+        for sender_id in ids[:max_scanned]:
+            for event in self._events(sender_id) or []:
+                if event.get("event") == "slot" and event.get("name") == FEEDBACK_SLOT:
+                    value = str(event.get("value"))
+                    if value in counts:
+                        counts[value] += 1
+        return counts
+
+    def events(self, sender_id: str) -> list[dict[str, Any]] | None:
+        """Every event of one conversation as dicts, or None if the store does not have it (blocking)."""
+        return self._events(sender_id)
 
     def transcript(self, sender_id: str) -> list[TranscriptLine] | None:
         """Every visible step of one conversation, or None if the store does not have it (blocking)."""

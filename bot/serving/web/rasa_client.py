@@ -14,6 +14,7 @@ import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -29,8 +30,10 @@ class AssistantUnavailable(Exception):
 class RasaClient:
     """REST-channel client over a shared aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession, urls: Sequence[str], timeout_s: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, urls: Sequence[str], timeout_s: float,
+                 api_token: str | None = None) -> None:
         self.session = session
+        self.api_token = api_token
         self.urls = list(urls)
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._next = itertools.cycle(range(len(self.urls)))
@@ -48,6 +51,27 @@ class RasaClient:
             except aiohttp.ClientConnectionError as error:  # replica down: try the next one
                 last_error = f"{url}: {type(error).__name__}"
                 logger.warning("Rasa replica unreachable: %s", last_error)
+        raise AssistantUnavailable(last_error)
+
+    async def append_event(self, sender: str, event: dict[str, Any]) -> None:
+        """Append one event to a conversation through Rasa's HTTP API (`--enable-api`, token), so it
+        is stored with the tracker; AssistantUnavailable when the API is off, refuses or fails."""
+        if not self.api_token:
+            raise AssistantUnavailable("no Rasa API token (OIM_RASA_TOKEN)")
+        last_error = "no Rasa URL"
+        for url in self._order():
+            try:
+                async with self.session.post(
+                    f"{url}/conversations/{quote(sender, safe='')}/tracker/events",
+                    params={"token": self.api_token}, json=event, timeout=self.timeout,
+                ) as response:
+                    if response.status != 200:
+                        raise AssistantUnavailable(f"{url} tracker events answered HTTP {response.status}")
+                    return
+            except aiohttp.ClientConnectionError as error:
+                last_error = f"{url}: {type(error).__name__}"
+            except asyncio.TimeoutError:
+                raise AssistantUnavailable(f"{url} timed out") from None
         raise AssistantUnavailable(last_error)
 
     async def _post(self, url: str, sender: str, text: str) -> list[dict[str, str]]:

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.serving.web import chat_views, staff_views
+from bot.serving.web import chat_views, feedback_views, staff_views
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", chat_views.chat_page)
     app.router.add_static("/static/", chat_views.STATIC_DIR, show_index=False, follow_symlinks=False)
     app.router.add_post("/api/chat", chat_views.chat)
+    app.router.add_post("/api/chat/feedback", feedback_views.feedback)
     app.router.add_get("/health", chat_views.health_check)
 
     app.router.add_get("/staff", staff_views.search_page)
     app.router.add_post("/staff/login", staff_views.login)
     app.router.add_post("/staff/logout", staff_views.logout)
+    app.router.add_get("/staff/ask", staff_views.ask_page)
     app.router.add_get("/staff/knowledge", staff_views.knowledge_page)
     app.router.add_get("/staff/handoffs", staff_views.handoffs_page)
     app.router.add_get("/staff/conversations/{sender_id}", staff_views.conversation_page)
 
     app.router.add_get("/api/staff/search", staff_views.search_api)
+    app.router.add_get("/api/staff/ask", staff_views.ask_api)
+    app.router.add_get("/api/staff/feedback", feedback_views.feedback_api)
     app.router.add_get("/api/staff/entries", staff_views.entries_api)
     app.router.add_get("/api/staff/handoffs", staff_views.handoffs_api)
     app.router.add_get("/api/staff/conversations/{sender_id}", staff_views.conversation_api)

@@ -21,6 +21,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.serving.web.conversations import HandoffList, TranscriptLine
+from bot.serving.web.staff_ask import AskResult
 from bot.serving.web.texts import error_text, staff_text
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -100,13 +101,14 @@ def _contact_details(contact: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return [(label, [v for v in values if v]) for label, values in rows if any(values)]
 
 
-def render_handoffs(request: web.Request, result: HandoffList | None, error: str | None = None) -> str:
+def render_handoffs(request: web.Request, result: HandoffList | None, error: str | None = None,
+                    feedback: dict[str, int] | None = None) -> str:
     if error or result is None:
         return _render(request, "staff_handoffs.html", title="Demandes d'un humain", current="handoffs",
                        error=error or "")
     return _render(request, "staff_handoffs.html", title="Demandes d'un humain", current="handoffs", error=None,
                    conversations=result.conversations, truncated=result.truncated, scanned=result.scanned,
-                   urgent_note=staff_text("urgent_note"), urgent_tag=staff_text("urgent_tag"))
+                   urgent_note=staff_text("urgent_note"), urgent_tag=staff_text("urgent_tag"), feedback=feedback)
 
 
 def render_transcript(request: web.Request, sender_id: str, lines: list[TranscriptLine] | None,
@@ -116,3 +118,13 @@ def render_transcript(request: web.Request, sender_id: str, lines: list[Transcri
     return _render(request, "staff_transcript.html", title="Conversation", current="handoffs", sender_id=sender_id,
                    lines=lines or [], error=error, role_labels=ROLE_LABELS,
                    urgent_tag=staff_text("urgent_tag"), urgent_event=staff_text("urgent_event"))
+
+
+def render_ask(request: web.Request, result: AskResult | None, error: str | None = None, *,
+               question: str = "", previous: str = "") -> str:
+    """The "ask as the caller" form, and under it the reply, evidence, gaps and contacts."""
+    if result is not None:
+        question, previous = result.question, "\n".join(result.previous)
+    contacts = [{**contact, "details": _contact_details(contact)} for contact in (result.contacts if result else [])]
+    return _render(request, "staff_ask.html", title="Demander comme l'appelant", current="ask", question=question,
+                   previous=previous, error=error, result=result, contacts=contacts)

@@ -14,12 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.serving.web import staff_pages
+from bot.serving.web import staff_ask, staff_pages
+from bot.serving.web.chat_input import clean_text, neutralise_command
 from bot.serving.web.chat_views import client_address
 from bot.serving.web.knowledge_holder import KnowledgeUnavailable
+from bot.serving.web.rasa_client import AssistantUnavailable
 from bot.serving.web.ratelimit import check_and_record_async
 from bot.serving.web.staff_data import contact_dict, entry_dict, hit_dict
-from bot.serving.web.state import CONVERSATIONS, KNOWLEDGE, LIMITERS, STAFF
+from bot.serving.web.state import CONVERSATIONS, KNOWLEDGE, LIMITERS, RASA, STAFF
 from bot.serving.web.texts import error_response, error_text
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_QUERY_CHARS = 200
 DEFAULT_HITS = 10
 MAX_HITS = 50
+MAX_QUESTION_CHARS = 1000
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -144,7 +147,12 @@ async def handoffs_page(request: web.Request) -> web.Response:
     except Exception as error:  # store down or misconfigured: say so on the page
         logger.error("cannot list handoff conversations: %s", error)
         return _html(staff_pages.render_handoffs(request, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
-    return _html(staff_pages.render_handoffs(request, result))
+    try:
+        feedback: dict[str, int] | None = await _blocking(request.app[CONVERSATIONS].feedback_counts)
+    except Exception as error:  # the handoffs matter more: show them without the counts
+        logger.warning("cannot count feedback: %s", type(error).__name__)
+        feedback = None
+    return _html(staff_pages.render_handoffs(request, result, feedback=feedback))
 
 
 @staff_page
@@ -212,3 +220,82 @@ async def conversation_api(request: web.Request) -> web.Response:
     if lines is None:
         return error_response(404, "conversation_not_found")
     return web.json_response({"sender_id": sender_id, "transcript": [line.__dict__ for line in lines]})
+
+
+# --- ask as the caller -----------------------------------------------------------------------
+
+class _AskError(Exception):
+    def __init__(self, status: int, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.status, self.code, self.params = status, code, params
+
+
+def _ask_input(request: web.Request) -> tuple[str, list[str]]:
+    """The question and earlier turns as the chat would send them (cleaned, no Rasa command)."""
+    question = neutralise_command(clean_text(_query(request)))
+    previous = [t for t in (neutralise_command(clean_text(turn)) for turn in
+                            staff_ask.previous_turns(request.query.get("previous", ""))) if t]
+    if not question:
+        raise _AskError(400, "missing_question")
+    if len(question) > MAX_QUESTION_CHARS or any(len(turn) > MAX_QUESTION_CHARS for turn in previous):
+        raise _AskError(400, "question_too_long", max=MAX_QUESTION_CHARS)
+    if len(previous) > staff_ask.MAX_PREVIOUS_TURNS:
+        raise _AskError(400, "too_many_turns", max=staff_ask.MAX_PREVIOUS_TURNS)
+    return question, previous
+
+
+def _topic(request: web.Request, sender: str) -> str:
+    try:
+        return staff_ask.topic_of(request.app[CONVERSATIONS].events(sender))
+    except Exception as error:  # no store, store down: the evidence is ranked without the topic
+        logger.warning("cannot read the asked conversation's topic: %s", type(error).__name__)
+        return ""
+
+
+async def _ask(request: web.Request, question: str, previous: list[str]) -> staff_ask.AskResult:
+    """The assistant's reply (Rasa, throw-away conversation), then the evidence from the knowledge."""
+    sender = staff_ask.new_sender()
+    rasa = request.app[RASA]
+    replies: list[dict[str, str]] = []
+    try:
+        for turn in [*previous, question]:
+            replies = await rasa.send(sender, turn)
+    except AssistantUnavailable as error:
+        logger.warning("staff ask: assistant unavailable: %s", error)
+        raise _AskError(503, "assistant_unavailable") from None
+    texts = [reply["text"] for reply in replies]
+    result = staff_ask.AskResult(question, previous, sender, texts, gaps=staff_ask.gap_sentences(texts))
+    result.topic = await _blocking(_topic, request, sender)
+    try:
+        kb = await _blocking(request.app[KNOWLEDGE].get)
+        result.evidence, result.contacts = await _blocking(
+            staff_ask.evidence_for, kb, " ".join([*previous[-1:], question]) if previous else question,
+            texts, result.topic)
+    except KnowledgeUnavailable as error:
+        result.knowledge_error = error_text("knowledge_unavailable", reason=error)
+    return result
+
+
+@staff_page
+async def ask_page(request: web.Request) -> web.Response:
+    if "q" not in request.query:
+        return _html(staff_pages.render_ask(request, None))
+    try:
+        question, previous = _ask_input(request)
+        result = await _ask(request, question, previous)
+    except _AskError as error:
+        return _html(staff_pages.render_ask(request, None, error_text(error.code, **error.params),
+                                            question=_query(request)[:MAX_QUESTION_CHARS],
+                                            previous=request.query.get("previous", "")[:2000]), error.status)
+    return _html(staff_pages.render_ask(request, result))
+
+
+@staff_api
+async def ask_api(request: web.Request) -> web.Response:
+    try:
+        question, previous = _ask_input(request)
+        result = await _ask(request, question, previous)
+    except _AskError as error:
+        headers = {"Retry-After": "30"} if error.status == 503 else None
+        return error_response(error.status, error.code, headers=headers, **error.params)
+    return web.json_response(result.as_json())

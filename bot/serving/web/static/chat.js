@@ -15,7 +15,12 @@
     tooLong: "Votre message est trop long (2000 caractères au maximum).",
     you: "Vous",
     bot: "Assistant OIM",
-    source: "Source :"
+    source: "Source :",
+    feedbackQuestion: "Cette réponse vous a-t-elle aidé ?",
+    useful: "Utile",
+    notUseful: "Pas utile",
+    thanks: "Merci pour votre avis.",
+    feedbackFailed: "Votre avis n'a pas pu être enregistré."
   };
 
   var form = document.getElementById("chat-form");
@@ -90,6 +95,53 @@
     list.appendChild(item);
     scrollToLatest();
     return item;
+  }
+
+  // "Utile / Pas utile" under an answer: real buttons (keyboard, screen readers), one answer
+  // per answer; the choice is stored with the conversation (POST /api/chat/feedback).
+  function addFeedback(item) {
+    var group = document.createElement("div");
+    group.className = "feedback";
+    group.setAttribute("role", "group");
+    var label = document.createElement("span");
+    label.className = "feedback-question";
+    label.id = "feedback-" + Math.random().toString(36).slice(2);
+    label.textContent = TEXTS.feedbackQuestion;
+    group.setAttribute("aria-labelledby", label.id);
+    group.appendChild(label);
+    var status = document.createElement("span");
+    status.className = "feedback-status";
+    status.setAttribute("role", "status");
+    var buttons = [["utile", TEXTS.useful], ["pas_utile", TEXTS.notUseful]].map(function (choice) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "feedback-button";
+      button.textContent = choice[1];
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        buttons.forEach(function (other) { other.disabled = true; });
+        sendFeedback(choice[0]).then(function (ok) {
+          button.setAttribute("aria-pressed", ok ? "true" : "false");
+          status.textContent = ok ? TEXTS.thanks : TEXTS.feedbackFailed;
+          if (!ok) {
+            buttons.forEach(function (other) { other.disabled = false; });
+          }
+        });
+      });
+      group.appendChild(button);
+      return button;
+    });
+    group.appendChild(status);
+    item.appendChild(group);
+  }
+
+  function sendFeedback(value) {
+    return fetch("/api/chat/feedback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: senderId(), value: value }),
+      credentials: "same-origin"
+    }).then(function (response) { return response.ok; }, function () { return false; });
   }
 
   // The composer is sticky at the bottom: scroll the page to its end, not the message into view
@@ -170,7 +222,10 @@
           var parts = result.data.messages.filter(function (message) {
             return message && typeof message.text === "string";
           }).map(function (message) { return message.text; });
-          addMessage("bot", parts.length ? parts.join("\n\n") : TEXTS.unavailable, parts.length ? "" : "notice");
+          var answer = addMessage("bot", parts.length ? parts.join("\n\n") : TEXTS.unavailable, parts.length ? "" : "notice");
+          if (parts.length) {
+            addFeedback(answer);
+          }
         } else {
           var text = (result.data && typeof result.data.message === "string")
             ? result.data.message : TEXTS.unavailable;
