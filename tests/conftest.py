@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from tests.web_app import FakeRasa
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first: every test that needs the trained model (a Rasa server or Rasa's agent,
+    all through the `model_path` fixture) runs after the others, in file order, so a broken pure
+    function fails in the first minute, not after the stacks have started."""
+    items.sort(key=lambda item: "model_path" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     return trained_model()
