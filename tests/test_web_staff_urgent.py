@@ -169,6 +169,27 @@ def test_urgent_stays_urgent_after_a_later_message_and_ranks_by_urgency_then_tim
     assert [line.kind for line in transcript_lines(events)].count("urgent") == 1
 
 
+def test_two_unread_messages_in_a_row_or_a_pas_utile_put_a_conversation_in_the_list() -> None:
+    from rasa.shared.core.events import SlotSet, UserUttered
+
+    def unread(text: str, at: float) -> dict:
+        return UserUttered(text, intent={"name": "nlu_fallback", "confidence": 0.3}, timestamp=at).as_dict()
+
+    calm = [e.as_dict() for e in conversation("bonjour", NOW - 60, handoff=False)]
+    assert handoff_summary("one", [*calm, unread("xkcd", NOW - 50)]) is None  # one is not a pattern
+    interrupted = [*calm, unread("xkcd", NOW - 50), calm[3], unread("qsdf", NOW - 40)]
+    assert handoff_summary("interrupted", interrupted) is None  # not in a row
+    lost = handoff_summary("lost", [*calm, unread("xkcd", NOW - 50), unread("qsdf", NOW - 40)])
+    assert lost is not None and lost.reasons == ("fallbacks",) and lost.requested_at == NOW - 40
+    assert not lost.urgent and not lost.still_requested
+    unhappy = handoff_summary("unhappy", [*calm, SlotSet("feedback", "pas_utile", timestamp=NOW).as_dict()])
+    assert unhappy is not None and unhappy.reasons == ("negative_feedback",)
+    happy = [*calm, SlotSet("feedback", "utile", timestamp=NOW).as_dict()]
+    assert handoff_summary("happy", happy) is None
+    both = handoff_summary("both", [e.as_dict() for e in conversation("je n'en peux plus", NOW, urgent=True)])
+    assert both is not None and both.reasons == ("urgent", "handoff")
+
+
 def test_staff_texts_live_in_texts_yml() -> None:
     import yaml
 
@@ -176,4 +197,6 @@ def test_staff_texts_live_in_texts_yml() -> None:
 
     staff = yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))["staff"]
     assert staff["urgent_tag"] == staff_text("urgent_tag") == "Urgent"
-    assert all(isinstance(text, str) and text.strip() for text in staff.values())
+    labels = [text for value in staff.values() for text in (value.values() if isinstance(value, dict) else [value])]
+    assert all(isinstance(text, str) and text.strip() for text in labels)
+    assert set(staff["reasons"]) == {"urgent", "handoff", "fallbacks", "negative_feedback"}

@@ -31,6 +31,8 @@ MAX_SCANNED = 5000
 STAFF_ASK_PREFIX = "staff-ask-"
 FEEDBACK_SLOT = "feedback"  # not a domain slot: Rasa stores the event with the conversation all the same
 FEEDBACK_VALUES = ("utile", "pas_utile")
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACKS_IN_A_ROW = 2  # user messages the assistant could not read, one after the other
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class HandoffSummary:
     user_messages: int
     urgent: bool = False  # `urgent` was set to true in this conversation
     urgent_at: float | None = None  # last time it was
+    # Why it needs a person, most pressing first: "urgent", "handoff", "fallbacks" (two messages
+    # in a row the assistant could not read), "negative_feedback" ("pas utile" in the chat).
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,28 +85,46 @@ def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
     return lines
 
 
+def _intent(event: dict[str, Any]) -> str:
+    return str(((event.get("parse_data") or {}).get("intent") or {}).get("name") or "")
+
+
 def handoff_summary(sender_id: str, events: list[dict[str, Any]]) -> HandoffSummary | None:
-    """The summary of a conversation if the handoff or the urgent slot was ever set to true in it."""
+    """The summary of a conversation that needs a person: the handoff or the urgent slot was set
+    to true in it, two user messages in a row fell to the NLU fallback, or the chat's feedback
+    said "pas utile"; None otherwise."""
     requested_at: float | None = None
     urgent_at: float | None = None
+    fallbacks_at: float | None = None
+    feedback_at: float | None = None
     current = False
+    streak = 0
     for event in events:
+        stamp = float(event.get("timestamp") or 0)
+        if event.get("event") == "user":
+            streak = streak + 1 if _intent(event) == FALLBACK_INTENT else 0
+            if streak >= FALLBACKS_IN_A_ROW:
+                fallbacks_at = stamp
+            continue
         if event.get("event") != "slot":
             continue
-        stamp = float(event.get("timestamp") or 0)
         if event.get("name") == HANDOFF_SLOT:
             current = bool(event.get("value"))
             if current:
                 requested_at = stamp
         elif event.get("name") == URGENT_SLOT and event.get("value"):
             urgent_at = stamp
-    mark = requested_at if requested_at is not None else urgent_at
-    if mark is None:
+        elif event.get("name") == FEEDBACK_SLOT and event.get("value") == "pas_utile":
+            feedback_at = stamp
+    marks = {"urgent": urgent_at, "handoff": requested_at, "fallbacks": fallbacks_at, "negative_feedback": feedback_at}
+    reasons = tuple(name for name, at in marks.items() if at is not None)
+    if not reasons:
         return None
+    mark = next(at for at in (requested_at, urgent_at, fallbacks_at, feedback_at) if at is not None)
     stamps = [float(e.get("timestamp") or 0) for e in events]
     users = sum(1 for e in events if e.get("event") == "user")
     return HandoffSummary(sender_id, mark, current, max(stamps, default=mark), users,
-                          urgent=urgent_at is not None, urgent_at=urgent_at)
+                          urgent=urgent_at is not None, urgent_at=urgent_at, reasons=reasons)
 
 
 def priority_order(summaries: Iterable[HandoffSummary]) -> list[HandoffSummary]:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from bot.serving.web.conversations import HandoffList, TranscriptLine
 from bot.serving.web.staff_ask import AskResult
-from bot.serving.web.texts import error_text, staff_text
+from bot.serving.web.texts import error_text, staff_labels, staff_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -108,7 +108,8 @@ def render_handoffs(request: web.Request, result: HandoffList | None, error: str
                        error=error or "")
     return _render(request, "staff_handoffs.html", title="Demandes d'un humain", current="handoffs", error=None,
                    conversations=result.conversations, truncated=result.truncated, scanned=result.scanned,
-                   urgent_note=staff_text("urgent_note"), urgent_tag=staff_text("urgent_tag"), feedback=feedback)
+                   urgent_note=staff_text("urgent_note"), urgent_tag=staff_text("urgent_tag"), feedback=feedback,
+                   reason_labels=staff_labels("reasons"))
 
 
 def render_transcript(request: web.Request, sender_id: str, lines: list[TranscriptLine] | None,

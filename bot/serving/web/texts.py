@@ -32,6 +32,11 @@ def staff_text(key: str, **params: Any) -> str:
     return str(_texts()["staff"][key]).format(**params)
 
 
+def staff_labels(key: str) -> dict[str, str]:
+    """A table of French labels of the staff console (e.g. `reasons`: reason -> label)."""
+    return {str(k): str(v) for k, v in _texts()["staff"][key].items()}
+
+
 def highlight_stopwords() -> frozenset[str]:
     return frozenset(str(w) for w in _texts().get("highlight_stopwords", []))
 
