@@ -538,10 +538,8 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
 
 
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:
-    """Words respell must leave as typed: French stop words and SMS forms the cues read."""
-    from spacy.lang.fr.stop_words import STOP_WORDS
-
-    return frozenset(fold(w) for w in STOP_WORDS) | frozenset(kb.answering.sms_words)
+    """Words respell must leave as typed: the search's French stop words and SMS forms the cues read."""
+    return stop_words() | frozenset(kb.answering.sms_words)
 
 
 def reads_as_french(kb: KnowledgeBase, text: str) -> bool:
