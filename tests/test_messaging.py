@@ -34,7 +34,7 @@ from bot.serving.messaging.signatures import (
 )
 from bot.serving.messaging.telegram import inline_keyboard, parse_telegram_update
 from bot.serving.messaging.texts import Choice, load_texts
-from bot.serving.messaging.whatsapp import parse_twilio_form
+from bot.serving.messaging.whatsapp import WhatsAppInput, parse_twilio_form
 from tests.simulators.platforms import PlatformSimulators
 from tests.stack import ActionServer, RasaServer, base_env, free_port, http_request, write_sqlite_endpoints
 
@@ -103,6 +103,41 @@ def test_menus_are_kept_per_conversation_and_bounded() -> None:
     memory.remember("b", [Choice("B", "b")])
     memory.remember("c", [Choice("C", "c")])
     assert memory.last("a") == () and memory.last("c") == (Choice("C", "c"),)
+
+
+async def test_a_number_sent_to_another_replica_picks_from_the_menu_in_the_tracker_store() -> None:
+    """Replicas share the tracker store, not their memory: the replica that gets "2" reads the
+    menu the conversation was last shown (a bot message's buttons, else the notice's fixed menu)."""
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = InMemoryTrackerStore(Domain.empty())
+    agent = type("Agent", (), {"tracker_store": store})()
+    replica = WhatsAppInput("AC1", "token", "+14155238886", webhook_url="https://example.org/webhooks/twilio/webhook")
+    address, conversation = "+33600000000", "whatsapp-+33600000000"
+    assert (await replica.stored_state(agent, conversation)).new  # no tracker yet: first contact
+
+    tracker = DialogueStateTracker(conversation, [])
+    tracker.update(UserUttered("bonjour"))
+    tracker.update(BotUttered("Bonjour !"))
+    await store.save(tracker)
+    stored = await replica.stored_state(agent, conversation)
+    assert not stored.new and stored.menu == TEXTS.menu  # only the notice's menu was offered
+    assert replica.resolve(Incoming("text", address, "2"), stored) == TEXTS.menu[1].payload
+
+    buttons = [{"title": "Évacuations", "payload": "c'est quoi une évacuation ?"},
+               {"title": "Contacts", "payload": "qui contacter ?"}]
+    tracker.update(UserUttered("aide"))
+    tracker.update(BotUttered("Voici :", data={"buttons": buttons}))
+    await store.save(tracker)
+    stored = await replica.stored_state(agent, conversation)
+    assert replica.resolve(Incoming("text", address, "2"), stored) == "qui contacter ?"
+    assert replica.resolve(Incoming("text", address, "3"), stored) == "3"  # not on that menu: typed text
+
+    replica.menus.remember(conversation, [Choice("Plus récent", "menu envoyé ici")])  # sent after the store's
+    assert replica.resolve(Incoming("text", address, "1"), stored) == "menu envoyé ici"
 
 
 def test_buttons_for_telegram_and_messenger() -> None:

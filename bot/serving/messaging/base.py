@@ -1,6 +1,10 @@
 """What the three connectors share: the turn (first-contact notice, menu choice, Rasa, never
 silent), the shaped sending, and the per-conversation menu memory.
 
+The last menu is remembered by the process that sent it and, for a reply that reaches another
+replica (or a restarted one), read back from the conversation in the tracker store: the buttons
+of the last bot message that had some, else the fixed menu of the first-contact notice.
+
 A webhook is acknowledged as soon as it is authenticated and parsed; the turn runs as a
 background task on Rasa's event loop (platforms retry webhooks that answer slowly, which would
 duplicate questions).
@@ -11,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 
 from bot.serving.messaging.sender import HttpSender
 from bot.serving.messaging.shaping import LIMITS, choices_of, chosen, numbered_menu, split_message
@@ -48,20 +53,33 @@ class Incoming:
 
 
 class MenuMemory:
-    """The last menu offered in each conversation (bounded: oldest conversations forgotten first)."""
+    """The last menu offered in each conversation, with when (bounded: oldest conversations forgotten first)."""
 
     def __init__(self, size: int = MAX_MENUS) -> None:
-        self._menus: OrderedDict[str, tuple[Choice, ...]] = OrderedDict()
+        self._menus: OrderedDict[str, tuple[float, tuple[Choice, ...]]] = OrderedDict()
         self.size = size
 
     def remember(self, conversation: str, menu: Sequence[Choice]) -> None:
-        self._menus[conversation] = tuple(menu)
+        self._menus[conversation] = (time.time(), tuple(menu))
         self._menus.move_to_end(conversation)
         while len(self._menus) > self.size:
             self._menus.popitem(last=False)
 
     def last(self, conversation: str) -> tuple[Choice, ...]:
-        return self._menus.get(conversation, ())
+        return self.last_sent(conversation)[1]
+
+    def last_sent(self, conversation: str) -> tuple[float, tuple[Choice, ...]]:
+        """(when, menu); (0, ()) if this process offered none."""
+        return self._menus.get(conversation, (0.0, ()))
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the tracker store tells about a conversation before its turn."""
+
+    new: bool = False
+    menu: tuple[Choice, ...] = ()
+    menu_at: float = 0.0  # when the bot message with that menu was sent (0: the notice's fixed menu)
 
 
 class MessagingConnector:
@@ -147,11 +165,14 @@ class MessagingConnector:
         """Run the turn of an authentic event in the background."""
         self.spawn(self.turn(on_new_message, agent, event))
 
-    def resolve(self, event: Incoming) -> str:
+    def resolve(self, event: Incoming, stored: StoredState | None = None) -> str:
         """The text Rasa reads: a menu number or payload becomes the chosen question; typed text
-        loses leading "/" (no intent injection: only payloads of offered menus pass as they are)."""
+        loses leading "/" (no intent injection: only payloads of offered menus pass as they are).
+        The menu is the newer of the one this process sent and the one read from the store."""
         conversation = self.conversation_id(event.address)
-        menu = self.menus.last(conversation)
+        sent_at, menu = self.menus.last_sent(conversation)
+        if stored is not None and stored.menu and (not menu or stored.menu_at > sent_at):
+            menu = stored.menu
         picked = chosen(event.text, menu)
         if picked is not None:
             return picked.payload
@@ -159,16 +180,23 @@ class MessagingConnector:
             return event.text
         return strip_command_prefix(clean_text(event.text)).strip()
 
-    async def is_new_conversation(self, agent: Any, conversation: str) -> bool:
+    async def stored_state(self, agent: Any, conversation: str) -> StoredState:
+        """Is the conversation new, and the last menu it was shown, from the tracker store."""
         store = getattr(agent, "tracker_store", None)
         if store is None:
-            return False
+            return StoredState()
         try:
             tracker = await store.retrieve(conversation)
         except Exception:  # a store outage must not stop the answer
             logger.exception("%s: cannot read conversation %s", self.platform, redact(conversation))
-            return False
-        return tracker is None or not any(isinstance(event, UserUttered) for event in tracker.events)
+            return StoredState()
+        events = list(tracker.events) if tracker is not None else []
+        if not any(isinstance(event, UserUttered) for event in events):
+            return StoredState(new=True)
+        for event in reversed(events):
+            if isinstance(event, BotUttered) and (menu := choices_of(event.data or {})):
+                return StoredState(menu=tuple(menu), menu_at=float(event.timestamp or 0.0))
+        return StoredState(menu=self.example_menu())
 
     async def turn(self, on_new_message: OnNewMessage, agent: Any, event: Incoming) -> None:
         conversation = self.conversation_id(event.address)
@@ -177,11 +205,12 @@ class MessagingConnector:
                 reply = self.texts.media if event.kind == "media" else self.texts.edited
                 await self.deliver(event.address, reply, self.example_menu() if event.kind == "media" else ())
                 return
-            text = self.resolve(event)
+            stored = await self.stored_state(agent, conversation)
+            text = self.resolve(event, stored)
             if not text:
                 await self.deliver(event.address, self.texts.media, self.example_menu())
                 return
-            if await self.is_new_conversation(agent, conversation):
+            if stored.new:
                 await self.deliver(event.address, self.menu_text(self.texts.notice(self.privacy_url)),
                                    self.example_menu())
             output = MessagingOutput(self)
