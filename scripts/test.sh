@@ -8,7 +8,12 @@ bash "$REPO_ROOT/scripts/lint.sh"
 cd "$REPO_ROOT"
 export OIM_MODEL="$("$venv/bin/python" -m bot.maintenance.model_cache)"
 set +e
-"$venv/bin/python" -m pytest "$@"
+# Two workers (OIM_TEST_WORKERS=0: one process): test groups that start their own servers run side
+# by side; tests/conftest.py keeps the users of one server in one worker.
+workers="${OIM_TEST_WORKERS:-2}"
+xdist=()
+if [ "$workers" != "0" ]; then xdist=(-n "$workers" --dist loadgroup); fi
+"$venv/bin/python" -m pytest "${xdist[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

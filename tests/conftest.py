@@ -19,11 +19,42 @@ if TYPE_CHECKING:
     from tests.web_app import FakeRasa
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# Session fixtures that start servers: every module using one of them runs in the same xdist
+# worker, so each is started once per run (web_service is built on stack).
+SHARED_SERVERS = ("stack", "redis_topology")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fast tests first: every test that needs the trained model (a Rasa server or Rasa's agent,
     all through the `model_path` fixture) runs after the others, in file order, so a broken pure
-    function fails in the first minute, not after the stacks have started."""
+    function fails in the first minute, not after the stacks have started.
+
+    Under xdist (`scripts/test.sh` runs `-n 2 --dist loadgroup`), each test is put in the
+    group of its module, and modules sharing a server fixture in one group: module- and
+    session-scoped servers then start once, while independent groups (the SQLite stack, the Redis
+    topology, messaging, the update loop...) run side by side on the two cores."""
     items.sort(key=lambda item: "model_path" in getattr(item, "fixturenames", ()))
+    if config.pluginmanager.hasplugin("xdist"):
+        for item, group in zip(items, worker_groups(items), strict=True):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def worker_groups(items: list[pytest.Item]) -> list[str]:
+    """One group name per item: its module, merged with every module sharing a SHARED_SERVERS fixture."""
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+
+    modules = [item.nodeid.split("::")[0] for item in items]
+    for item, module in zip(items, modules, strict=True):
+        for server in SHARED_SERVERS:
+            if server in getattr(item, "fixturenames", ()):
+                parent[root(module)] = root(server)
+    return [root(module) for module in modules]
 
 
 @pytest.fixture(scope="session")
