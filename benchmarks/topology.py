@@ -3,7 +3,7 @@
 Why: each figure must come from what users would really run. `stock` is the `rasa init` bot served
 by one `rasa run` with the REST channel; `ours` is what scripts/run.sh starts (action server + one
 Rasa, SQLite tracker store); `scaled` is the production topology: Redis tracker and lock stores,
-one action server, several Rasa replicas behind bot/serving/balancer.py.
+one action server, several Rasa replicas behind benchmarks/balancer.py.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def start_ours(workdir: Path, model: Path, first_message: str, knowledge_dir: Pa
 
 
 def start_scaled(workdir: Path, model: Path, first_message: str, replicas: int = 2) -> Topology:
-    """Redis + action server + `replicas` Rasa processes (endpoints.redis.yml) + bot/serving/balancer.py."""
+    """Redis + action server + `replicas` Rasa processes (endpoints.redis.yml) + benchmarks/balancer.py."""
     workdir.mkdir(parents=True, exist_ok=True)
     topology = Topology("scaled", "")
     try:
@@ -175,7 +175,7 @@ def start_scaled(workdir: Path, model: Path, first_message: str, replicas: int =
             topology.parts[f"rasa_{i + 1}"] = server
         started = time.monotonic()
         _parallel(actions.start, *(s.start for s in servers))
-        command = [sys.executable, "-m", "bot.serving.balancer", "--port", str(balancer_port),
+        command = [sys.executable, "-m", "benchmarks.balancer", "--port", str(balancer_port),
                    *[arg for s in servers for arg in ("--backend", s.url)]]
         log = open(workdir / "balancer.log", "ab")  # noqa: SIM115 - owned by the child
         balancer = subprocess.Popen(command, cwd=repo_root(), env=base_env(), stdout=log,

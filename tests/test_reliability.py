@@ -269,7 +269,7 @@ def test_redis_down_gives_a_polite_message_and_health_says_so_then_recovers(redi
     assert status == 200, body
 
 
-# --- bot/serving/balancer.py in front of real HTTP replicas ------------------------------------------------
+# --- benchmarks/balancer.py in front of real HTTP replicas ------------------------------------------------
 
 
 class _Replica:
@@ -314,7 +314,7 @@ def test_balancer_spreads_requests_skips_a_dead_replica_and_says_when_none_is_le
     port_a, port_b, port_lb = free_ports(3)
     replicas = [_Replica("a", port_a), _Replica("b", port_b)]
     balancer = subprocess.Popen(
-        [sys.executable, "-m", "bot.serving.balancer", "--port", str(port_lb),
+        [sys.executable, "-m", "benchmarks.balancer", "--port", str(port_lb),
          "--backend", f"http://127.0.0.1:{port_a}", "--backend", f"http://127.0.0.1:{port_b}"],
         cwd=repo_root(), env=base_env(), stdout=open(tmp_path / "lb.log", "ab"),  # noqa: SIM115
         stderr=subprocess.STDOUT, start_new_session=True)

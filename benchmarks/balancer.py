@@ -4,10 +4,11 @@ Why: one Rasa process uses about one CPU core; several replicas sharing Redis tr
 stores (endpoints.redis.yml) serve more conversations at once, and any replica can take any
 message. This proxy spreads requests over the replicas that answer their health check (GET /),
 skips a replica that refuses a connection (the request never reached it, so retrying elsewhere is
-safe) and answers 503 JSON when none is up. It is what `make bench` measures; in production a
-standard load balancer (nginx, HAProxy, a cloud LB) does the same job.
+safe) and answers 503 JSON when none is up. It stays here only as the benchmark's baseline (the
+"scaled" topology of `make bench`): in production nginx does this job (deploy/nginx/nginx.conf,
+the `nginx` service of docker-compose.yml, tests/test_nginx.py).
 
-    python -m bot.serving.balancer --port 5005 --backend http://127.0.0.1:5006 --backend http://127.0.0.1:5007
+    python -m benchmarks.balancer --port 5005 --backend http://127.0.0.1:5006 --backend http://127.0.0.1:5007
 
 GET /balancer/health tells which replicas are up (200 when at least one is, else 503).
 """
@@ -134,7 +135,7 @@ class Balancer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.serving.balancer", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.balancer", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("OIM_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("OIM_RASA_PORT", "5005")))
