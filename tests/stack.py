@@ -295,3 +295,146 @@ def compose_environment(service: str) -> dict[str, str]:
                             timeout=60, check=True)
     environment = yaml.safe_load(result.stdout)["services"][service].get("environment") or {}
     return {str(k): "" if v is None else str(v) for k, v in environment.items()}
+
+
+# --- PostgreSQL (endpoints.postgres.yml) ------------------------------------------------------
+
+POSTGRES_PACKAGE = "postgresql"  # Debian's server package: initdb and postgres in /usr/lib/postgresql/<version>/bin
+
+
+def postgres_bindir() -> Path:
+    """The folder of the newest PostgreSQL server binaries (Debian keeps them out of PATH)."""
+    found = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/postgres") if (path.parent / "initdb").exists()]
+    if found:
+        return max(found, key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0)
+    initdb = shutil.which("initdb")
+    if initdb and (Path(initdb).parent / "postgres").exists():
+        return Path(initdb).parent
+    raise RuntimeError(
+        f"PostgreSQL server binaries (initdb, postgres) not found: apt-get install {POSTGRES_PACKAGE}"
+    )
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb) on a free loopback port, password auth: never shared data.
+
+    initdb and postgres refuse to run as root, so as root both run as the `postgres` system user
+    (created by Debian's package) on a private folder it owns, made with mkdtemp in /tmp (pytest's
+    own temp folders are root-only). TCP on 127.0.0.1 only, no Unix socket; fsync off (a test
+    database: speed over durability). `stop()` removes the cluster.
+    """
+
+    port: int
+    workdir: Path  # the server's log goes here
+    user: str = "oim"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12) + "@/:%")  # URL-special characters
+    database: str = "oim"
+    process: subprocess.Popen | None = None
+    root: Path | None = None  # the cluster's private folder
+
+    def _run_as(self) -> dict[str, Any]:
+        """Popen arguments that drop root for the `postgres` user (nothing when not root)."""
+        if os.geteuid() != 0:
+            return {}
+        import pwd
+
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            raise RuntimeError(
+                f"running as root needs the 'postgres' system user: apt-get install {POSTGRES_PACKAGE}"
+            ) from None
+        return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+    def start(self, timeout_s: float = 60) -> PostgresServer:
+        import tempfile
+
+        bindir = postgres_bindir()
+        run_as = self._run_as()
+        self.root = Path(tempfile.mkdtemp(prefix="oim-postgres-"))
+        password_file = self.root / "password"
+        password_file.write_text(self.password + "\n", encoding="utf-8")
+        if run_as:
+            for path in (self.root, password_file):
+                os.chown(path, run_as["user"], run_as["group"])
+        log_path = self.workdir / f"postgres-{self.port}.log"
+        with open(log_path, "ab") as log:
+            initdb = subprocess.run(
+                [str(bindir / "initdb"), "-D", str(self.root / "data"), "-U", self.user, f"--pwfile={password_file}",
+                 "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-sync"],
+                stdout=log, stderr=subprocess.STDOUT, timeout=120, check=False, **run_as,
+            )
+        password_file.unlink()
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed with {initdb.returncode} (see {log_path})")
+        log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.process = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
+             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **run_as,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not self.ping():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"postgres on port {self.port} did not start (see {log_path})")
+            time.sleep(0.2)
+        connection = self.connect("postgres")
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{self.database}"')  # as POSTGRES_DB does in the image
+        finally:
+            connection.close()
+        return self
+
+    def connect(self, database: str | None = None) -> Any:
+        """A psycopg2 connection as the cluster's owner (for setting up and checking)."""
+        import psycopg2
+
+        return psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, password=self.password,
+                                dbname=database or self.database, connect_timeout=2)
+
+    def ping(self) -> bool:
+        import psycopg2
+
+        try:
+            self.connect("postgres").close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+
+    def query(self, sql: str, *parameters: Any) -> list[tuple]:
+        """Rows of one statement in the test database (committed)."""
+        connection = self.connect()
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(sql, parameters)
+                return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: open sessions are ended), then the cluster's folder is removed."""
+        import contextlib
+        import signal
+
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                stop_process(self.process)
+        self.process = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def env(self) -> dict[str, str]:
+        """The POSTGRES_* variables endpoints.postgres.yml reads, pointing at this server."""
+        return {
+            "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(self.port), "POSTGRES_DB": self.database,
+            "POSTGRES_USER": self.user, "POSTGRES_PASSWORD": self.password,
+        }

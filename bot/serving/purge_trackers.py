@@ -4,7 +4,9 @@ Why: conversations hold what migrants typed (sometimes a phone number, a country
 situation). With Redis, `REDIS_RECORD_EXP` makes Redis drop a conversation on its own after its
 last message. Rasa's SQL store has no such expiry, so this deletes those conversations from the
 database (all their events, every session) and, for SQLite, runs VACUUM so the deleted text does
-not linger in free pages of the file.
+not linger in free pages of the file. On PostgreSQL (endpoints.postgres.yml) the rows are deleted
+in one transaction; PostgreSQL's autovacuum then reuses their space (a `VACUUM FULL events` in a
+maintenance window rewrites the table, docs/deploy.md).
 
     python -m bot purge-trackers --older-than-days 30 [--endpoints endpoints.yml] [--dry-run]
 
@@ -96,7 +98,10 @@ def purge(endpoints: Path, older_than_days: float, dry_run: bool = False, now: f
     if info.kind != "sql":
         raise TrackerStoreConfigError(f"purge is not implemented for tracker store type '{info.kind}'")
     store = open_tracker_store(endpoints)
-    return purge_sql_store(store, older_than_days * SECONDS_PER_DAY, now=now, dry_run=dry_run)
+    try:
+        return purge_sql_store(store, older_than_days * SECONDS_PER_DAY, now=now, dry_run=dry_run)
+    finally:  # a server database (PostgreSQL): do not keep an idle connection pool until the next run
+        store.engine.dispose()
 
 
 async def purge_periodically(endpoints: Path, older_than_days: float, interval_s: float) -> None:

@@ -1,8 +1,9 @@
 """Open the conversation store Rasa writes to, with Rasa's own classes, from an endpoints file.
 
 Why: the staff console and the purge must read exactly what the Rasa server wrote, whether that is
-the embedded SQLite file (endpoints.yml) or Redis (endpoints.redis.yml). Creating the store with
-`TrackerStore.create` from the same endpoints file (same ${VARIABLE} expansion) guarantees that.
+the embedded SQLite file (endpoints.yml), Redis (endpoints.redis.yml) or PostgreSQL
+(endpoints.postgres.yml). Creating the store with `TrackerStore.create` from the same endpoints file
+(same ${VARIABLE} expansion) guarantees that.
 
 One difference with `rasa run`: a relative SQLite path is resolved against the endpoints file's
 folder rather than the current directory, so `python -m bot ...` works from anywhere (run.sh and
@@ -35,6 +36,7 @@ class StoreInfo:
     kind: str  # "sql" | "redis" | "in_memory" | other Rasa type
     sqlite_path: Path | None = None
     redis_record_exp: float | None = None
+    sql_dialect: str | None = None  # "sqlite", "postgresql", ... for kind "sql"
 
 
 def read_section(endpoints: Path, section: str) -> Any:
@@ -67,8 +69,16 @@ def read_store_config(endpoints: Path) -> Any:
 SQL_STORE_TYPES = ("sql", "bot.serving.sqlite_tracker_store.sqlitetrackerstore")
 
 
+def _is_sql(config: Any) -> bool:
+    return str(config.type or "").lower() in SQL_STORE_TYPES
+
+
+def _sql_dialect(config: Any) -> str:
+    return str(config.kwargs.get("dialect") or "sqlite").lower()
+
+
 def _is_sqlite(config: Any) -> bool:
-    return str(config.type or "").lower() in SQL_STORE_TYPES and str(config.kwargs.get("dialect", "sqlite")) == "sqlite"
+    return _is_sql(config) and _sql_dialect(config) == "sqlite"
 
 
 def store_info(endpoints: Path) -> StoreInfo:
@@ -76,7 +86,9 @@ def store_info(endpoints: Path) -> StoreInfo:
     config = read_store_config(endpoints)
     kind = str(config.type or "in_memory").lower()
     if _is_sqlite(config):
-        return StoreInfo(kind="sql", sqlite_path=Path(config.kwargs["db"]))
+        return StoreInfo(kind="sql", sqlite_path=Path(config.kwargs["db"]), sql_dialect="sqlite")
+    if _is_sql(config):
+        return StoreInfo(kind="sql", sql_dialect=_sql_dialect(config))
     if kind == "redis":
         raw_exp = config.kwargs.get("record_exp")
         return StoreInfo(kind="redis", redis_record_exp=float(raw_exp) if str(raw_exp or "").strip() else None)
@@ -112,11 +124,44 @@ def load_domain(domain_file: Path = DOMAIN_FILE) -> Any:
     return Domain.load(str(domain_file)) if domain_file.exists() else Domain.empty()
 
 
+# Seconds to wait for a SQL server (PostgreSQL) before saying it cannot be reached.
+SQL_CONNECT_TIMEOUT_S = 5
+
+
+def check_sql_server(config: Any, timeout_s: int = SQL_CONNECT_TIMEOUT_S) -> None:
+    """Connect once to the PostgreSQL server of a SQL store config; raise if it cannot be reached.
+
+    Why: Rasa's SQLTrackerStore retries a failed connection forever, 5 s apart (right for a Rasa
+    server waiting for its database at start), which would hang the staff console and the purge
+    instead of telling the operator. Other dialects (SQLite: a local file) are not checked.
+    """
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore, validate_port
+
+    if not _is_sql(config) or not _sql_dialect(config).startswith("postgresql"):
+        return
+    kwargs = config.kwargs
+    url = SQLTrackerStore.get_db_url(
+        _sql_dialect(config), config.url, validate_port(kwargs.get("port")), kwargs.get("db") or "rasa.db",
+        kwargs.get("username"), kwargs.get("password"), kwargs.get("login_db"), kwargs.get("query"),
+    )
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": timeout_s})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as error:  # the driver's message names host and port, never the password
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise TrackerStoreConfigError(f"cannot reach the PostgreSQL tracker store ({reason})") from error
+    finally:
+        engine.dispose()
+
+
 def open_tracker_store(endpoints: Path, domain: Any = None) -> Any:
-    """A Rasa TrackerStore for the `tracker_store` section of `endpoints`."""
+    """A Rasa TrackerStore for the `tracker_store` section of `endpoints` (PostgreSQL: checked first)."""
     from rasa.core.tracker_store import TrackerStore
 
     config = read_store_config(endpoints)
+    check_sql_server(config)
     try:
         return TrackerStore.create(config, domain if domain is not None else load_domain())
     except Exception as error:
