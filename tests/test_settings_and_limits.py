@@ -251,11 +251,11 @@ async def test_login_sets_a_signed_cookie_that_opens_the_console(tmp_path: Path)
         cookie = response.cookies[COOKIE_NAME]
         assert STAFF_TOKEN not in cookie.value and cookie["httponly"] and cookie["samesite"] == "Strict"
         client.session.cookie_jar.clear()  # type: ignore[attr-defined]
-        opened = await client.get("/staff/handoffs", headers={"Cookie": f"{COOKIE_NAME}={cookie.value}"})  # type: ignore[attr-defined]
+        opened = await client.get("/staff/queue", headers={"Cookie": f"{COOKIE_NAME}={cookie.value}"})  # type: ignore[attr-defined]
         assert opened.status == 200
-        assert 'href="/staff/handoffs" aria-current="page"' in await opened.text()
+        assert 'href="/staff/queue" aria-current="page"' in await opened.text()
         tampered = cookie.value[:-4] + ("AAAA" if not cookie.value.endswith("AAAA") else "BBBB")
-        refused = await client.get("/staff/handoffs", headers={"Cookie": f"{COOKIE_NAME}={tampered}"})  # type: ignore[attr-defined]
+        refused = await client.get("/staff/queue", headers={"Cookie": f"{COOKIE_NAME}={tampered}"})  # type: ignore[attr-defined]
         assert 'type="password"' in await refused.text()  # the login form again, not the console
     finally:
         await client.close()  # type: ignore[attr-defined]

@@ -239,7 +239,7 @@ def test_real_stack_feedback_is_stored_and_counted(stack: RasaServer, tmp_path: 
         assert after["pas_utile"] == before["pas_utile"] + 1
         assert web_server.request("GET", "/api/staff/feedback")[0] == 401
         cookie = session_cookie(web_server)
-        page = web_server.request("GET", "/staff/handoffs", headers=cookie)[2].decode()
+        page = web_server.request("GET", "/staff/queue", headers=cookie)[2].decode()
         assert "Avis donnés dans le chat" in page and f"<strong>{after['pas_utile']}</strong>" in page
     finally:
         web_server.stop()

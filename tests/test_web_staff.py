@@ -136,7 +136,7 @@ def test_conversations_that_asked_for_a_human(web_service: WebServer, stack: Ras
     assert f"web-{sender}" in listed and listed[f"web-{sender}"]["still_requested"] is True
 
     cookie = session_cookie(web_service)
-    page = web_service.request("GET", "/staff/handoffs", headers=cookie)[2].decode()
+    page = web_service.request("GET", "/staff/queue", headers=cookie)[2].decode()
     assert f"/staff/conversations/web-{sender}" in page
 
     status, _, body = web_service.request("GET", f"/staff/conversations/web-{sender}", headers=cookie)
@@ -178,7 +178,7 @@ def test_a_person_in_distress_is_listed_first_as_urgent(web_service: WebServer) 
     mine = next(c for c in listed if c["sender_id"] == f"web-{sender}")
     assert mine["urgent"] is True
 
-    page = web_service.request("GET", "/staff/handoffs", headers=session_cookie(web_service))[2].decode()
+    page = web_service.request("GET", "/staff/queue", headers=session_cookie(web_service))[2].decode()
     row = page.index(f"/staff/conversations/web-{sender}")
     assert page.rfind("<tr", 0, row) == page.rfind('<tr class="urgent">', 0, row)
     assert '<span class="tag urgent">Urgent</span>' in page

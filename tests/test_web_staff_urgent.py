@@ -112,7 +112,7 @@ async def test_api_lists_urgent_conversations_first_with_the_flag(client: TestCl
 
 
 async def test_console_page_shows_urgent_rows_first_marked_urgent(client: TestClient) -> None:
-    response = await client.get("/staff/handoffs", headers=BEARER)
+    response = await client.get("/staff/queue", headers=BEARER)
     assert response.status == 200
     page = await response.text()
     positions = [page.index(f"/staff/conversations/{sender}") for sender in EXPECTED_ORDER]
@@ -149,7 +149,7 @@ async def test_no_urgent_conversation_means_no_urgent_mark(tmp_path: Path) -> No
         data = await (await client.get("/api/staff/handoffs", headers=BEARER)).json()
         assert [(c["sender_id"], c["urgent"]) for c in data["conversations"]] == [
             ("calm-newest", False), ("calm-older", False)]
-        page = await (await client.get("/staff/handoffs", headers=BEARER)).text()
+        page = await (await client.get("/staff/queue", headers=BEARER)).text()
         assert 'class="tag urgent"' not in page and staff_text("urgent_note") not in page
     finally:
         await client.close()

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.knowledge.ingest", "bot.knowledge.validate", "bot.knowledge.search",
     "bot.serving.channels", "bot.serving.purge_trackers", "bot.serving.web.cli",
     "bot.maintenance.update", "bot.maintenance.evaluate", "bot.maintenance.deploy", "bot.cli.chat", "bot.maintenance.qa_set",
+    "bot.maintenance.inbox",
 )
 
 

@@ -19,6 +19,7 @@ from bot.serving.purge_trackers import purge_periodically
 from bot.serving.tracker_stores import redis_servers, store_info
 from bot.serving.web.config import WebConfig
 from bot.serving.web.conversations import ConversationReader
+from bot.serving.web.dashboard import DASHBOARD_TTL_S, TtlCache
 from bot.serving.web.knowledge_holder import KnowledgeHolder
 from bot.serving.web.middleware import add_security_headers, error_middleware, make_origin_middleware
 from bot.serving.web.rasa_client import RasaClient
@@ -26,7 +27,17 @@ from bot.serving.web.ratelimit import RateLimiter, make_storage
 from bot.serving.web.routes import setup_routes
 from bot.serving.web.staff_auth import StaffAuth
 from bot.serving.web.staff_pages import setup_templates
-from bot.serving.web.state import CONFIG, CONVERSATIONS, HTTP, KNOWLEDGE, LIMITERS, RASA, REDIS_SERVERS, STAFF
+from bot.serving.web.state import (
+    CONFIG,
+    CONVERSATIONS,
+    DASHBOARD_CACHE,
+    HTTP,
+    KNOWLEDGE,
+    LIMITERS,
+    RASA,
+    REDIS_SERVERS,
+    STAFF,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +63,7 @@ def create_app(config: WebConfig) -> web.Application:
     app[STAFF] = StaffAuth(config.staff_token, config.staff_session_hours, config.cookie_secure)
     app[KNOWLEDGE] = KnowledgeHolder()
     app[CONVERSATIONS] = ConversationReader(config.endpoints)
+    app[DASHBOARD_CACHE] = TtlCache(DASHBOARD_TTL_S)
     app.on_response_prepare.append(add_security_headers)  # type: ignore[arg-type]  # aiohttp stubs
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(_background_tasks)

@@ -1,7 +1,7 @@
 """Conversations that asked for a human, and their transcripts, read from Rasa's tracker store.
 
 Why: hotline staff call back the people the assistant could not help. Rasa's own TrackerStore,
-created from the endpoints file the Rasa server uses, is the single source of truth (SQLite or
+created from the endpoints file the Rasa server uses, is the single source of truth (SQLite, PostgreSQL or
 Redis alike); the slot `handoff_requested` (set by action_human_handoff) marks those conversations.
 The slot `urgent` (set with it by action_safety_triage: distress, danger) puts a conversation at the
 top of the list: once set it stays urgent for staff, even if the person restarts the conversation.
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.serving.tracker_stores import conversation_ids, open_tracker_store
+from bot.serving.web import event_scan
+from bot.serving.web.event_scan import Conversation
 
 HANDOFF_SLOT = "handoff_requested"
 URGENT_SLOT = "urgent"
@@ -174,6 +176,15 @@ class ConversationReader:
                     if value in counts:
                         counts[value] += 1
         return counts
+
+    def sender_ids(self) -> list[str]:
+        """Every conversation id in the store, sorted (blocking)."""
+        return list(asyncio.run(conversation_ids(self._open())))
+
+    def scan(self, since: float | None = None) -> Iterator[Conversation]:
+        """Every conversation's events, read in bulk (event_scan.py: the queue and the dashboard).
+        Iterate it in the worker thread that called it (blocking)."""
+        return event_scan.scan(self._open(), since)
 
     def events(self, sender_id: str) -> list[dict[str, Any]] | None:
         """Every event of one conversation as dicts, or None if the store does not have it (blocking)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.serving.web import chat_views, feedback_views, staff_views
+from bot.serving.web import chat_views, dashboard_views, feedback_views, inbox_views, queue_views, staff_views
 
 
 def setup_routes(app: web.Application) -> None:
@@ -19,12 +19,26 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/staff/logout", staff_views.logout)
     app.router.add_get("/staff/ask", staff_views.ask_page)
     app.router.add_get("/staff/knowledge", staff_views.knowledge_page)
-    app.router.add_get("/staff/handoffs", staff_views.handoffs_page)
-    app.router.add_get("/staff/conversations/{sender_id}", staff_views.conversation_page)
+    app.router.add_get("/staff/handoffs", queue_views.handoffs_redirect)  # the former list: now the queue
+    app.router.add_get("/staff/queue", queue_views.queue_page)
+    app.router.add_get("/staff/conversations/{sender_id}", queue_views.conversation_page)
+    app.router.add_post("/staff/conversations/{sender_id}/handled", queue_views.mark_handled)
+    app.router.add_get("/staff/dashboard", dashboard_views.dashboard_page)
 
     app.router.add_get("/api/staff/search", staff_views.search_api)
     app.router.add_get("/api/staff/ask", staff_views.ask_api)
     app.router.add_get("/api/staff/feedback", feedback_views.feedback_api)
     app.router.add_get("/api/staff/entries", staff_views.entries_api)
     app.router.add_get("/api/staff/handoffs", staff_views.handoffs_api)
-    app.router.add_get("/api/staff/conversations/{sender_id}", staff_views.conversation_api)
+    app.router.add_get("/api/staff/conversations/{sender_id}", queue_views.conversation_api)
+    app.router.add_get("/api/staff/queue", queue_views.queue_api)
+    app.router.add_post("/api/staff/conversations/{sender_id}/handled", queue_views.mark_handled_api)
+    app.router.add_get("/api/staff/dashboard", dashboard_views.dashboard_api)
+
+    app.router.add_get("/staff/inbox", inbox_views.inbox_page)
+    app.router.add_post("/staff/inbox/nlu", inbox_views.add_nlu_form)
+    app.router.add_post("/staff/inbox/qa", inbox_views.add_qa_form)
+    app.router.add_get("/api/staff/inbox", inbox_views.inbox_api)
+    app.router.add_post("/api/staff/inbox/nlu", inbox_views.add_nlu_api)
+    app.router.add_post("/api/staff/inbox/qa", inbox_views.add_qa_api)
+

@@ -3,19 +3,23 @@
 Why: the console shows what migrants wrote. Browsers log in once with the token and get a session
 cookie (HttpOnly, SameSite=Strict, signed and time-stamped by itsdangerous with the token as the
 secret, refused after `session_hours`); scripts send "Authorization: Bearer <token>". The cookie
-never contains the token itself, and changing the token ends every session.
+never contains the token itself, and changing the token ends every session. The cookie also
+carries the name staff typed at login (signed, not secret): it is who "handled" a conversation in
+the audit (bot/serving/web/attention_queue.py).
 """
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE_NAME = "oim_staff"
 _SALT = "oim-staff-session"
-_PAYLOAD = "staff"
+_PAYLOAD = "staff"  # sessions opened before names were asked: valid, without a name
+_NAME_KEY = "n"
 
 
 class StaffAuth:
@@ -36,19 +40,35 @@ class StaffAuth:
             return False
         return hmac.compare_digest(candidate.encode("utf-8"), self.token.encode("utf-8"))
 
-    def session_value(self) -> str:
-        """A new signed, time-stamped session value (the cookie's content)."""
+    def session_value(self, name: str = "") -> str:
+        """A new signed, time-stamped session value (the cookie's content) for staff member `name`."""
         assert self._serializer is not None, "staff console disabled: no token"
-        return self._serializer.dumps(_PAYLOAD)
+        return self._serializer.dumps({_NAME_KEY: name})
+
+    def session_name(self, value: str) -> str | None:
+        """The name in a value this token signed less than `session_hours` ago ("" if none given),
+        None for an invalid, foreign or expired value."""
+        if self._serializer is None or not value:
+            return None
+        try:  # SignatureExpired is a BadSignature: tampered, foreign and expired values alike
+            payload: Any = self._serializer.loads(value, max_age=int(self.session_s))
+        except BadSignature:
+            return None
+        if payload == _PAYLOAD:
+            return ""
+        if isinstance(payload, dict) and isinstance(payload.get(_NAME_KEY), str):
+            return str(payload[_NAME_KEY])
+        return None
 
     def session_valid(self, value: str) -> bool:
         """True for a value this token signed less than `session_hours` ago."""
-        if self._serializer is None or not value:
-            return False
-        try:  # SignatureExpired is a BadSignature: tampered, foreign and expired values alike
-            return bool(self._serializer.loads(value, max_age=int(self.session_s)) == _PAYLOAD)
-        except BadSignature:
-            return False
+        return self.session_name(value) is not None
+
+    def staff_name(self, request: web.Request) -> str:
+        """The name given at login for a session cookie; "" for a Bearer token or no name."""
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return ""
+        return self.session_name(request.cookies.get(COOKIE_NAME, "")) or ""
 
     def is_authenticated(self, request: web.Request) -> bool:
         """A valid Bearer token or session cookie."""
@@ -58,9 +78,9 @@ class StaffAuth:
         cookie = request.cookies.get(COOKIE_NAME, "")
         return bool(cookie) and self.session_valid(cookie)
 
-    def set_session_cookie(self, response: web.StreamResponse) -> None:
+    def set_session_cookie(self, response: web.StreamResponse, name: str = "") -> None:
         response.set_cookie(
-            COOKIE_NAME, self.session_value(), max_age=int(self.session_s), path="/",
+            COOKIE_NAME, self.session_value(name), max_age=int(self.session_s), path="/",
             httponly=True, samesite="Strict", secure=self.secure_cookie,
         )
 

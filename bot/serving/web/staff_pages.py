@@ -20,13 +20,18 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.serving.web.conversations import HandoffList, TranscriptLine
+from bot.serving.redact import redact
+from bot.serving.web.attention_queue import HandledMark, Queue
+from bot.serving.web.conversations import TranscriptLine
+from bot.serving.web.dashboard import Dashboard
+from bot.serving.web.dashboard import charts as dashboard_charts
 from bot.serving.web.staff_ask import AskResult
 from bot.serving.web.texts import error_text, staff_labels, staff_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 ROLE_LABELS = {"user": "Personne", "bot": "Assistant"}
+DAY_CHOICES = (7, 14, 30, 90)
 KIND_LABELS = {"organisation": "Organisation", "programme": "Aide", "event": "Événement", "framework": "Cadre"}
 
 
@@ -55,6 +60,7 @@ def setup_templates(app: web.Application) -> None:
     )
     env.filters["when"] = when
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    env.filters["redact"] = lambda value: redact(str(value))  # conversation ids may be phone numbers
 
 
 def _render(request: web.Request, name: str, **context: Any) -> str:
@@ -101,24 +107,40 @@ def _contact_details(contact: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return [(label, [v for v in values if v]) for label, values in rows if any(values)]
 
 
-def render_handoffs(request: web.Request, result: HandoffList | None, error: str | None = None,
-                    feedback: dict[str, int] | None = None) -> str:
-    if error or result is None:
-        return _render(request, "staff_handoffs.html", title="Demandes d'un humain", current="handoffs",
-                       error=error or "")
-    return _render(request, "staff_handoffs.html", title="Demandes d'un humain", current="handoffs", error=None,
-                   conversations=result.conversations, truncated=result.truncated, scanned=result.scanned,
-                   urgent_note=staff_text("urgent_note"), urgent_tag=staff_text("urgent_tag"), feedback=feedback,
-                   reason_labels=staff_labels("reasons"))
+def render_queue(request: web.Request, queue: Queue | None, error: str | None = None, *,
+                 show_handled: bool = False, feedback: dict[str, int] | None = None) -> str:
+    """The attention queue: open conversations (urgent on top, newest first), handled ones if asked."""
+    common: dict[str, Any] = {"title": "File d'attente", "current": "queue", "show_handled": show_handled}
+    if error or queue is None:
+        return _render(request, "staff_queue.html", **common, error=error or "")
+    return _render(request, "staff_queue.html", **common, error=None, queue=queue, feedback=feedback,
+                   urgent_note=staff_text("urgent_note"), urgent_tag=staff_text("urgent_tag"),
+                   handled_tag=staff_text("handled_tag"), reason_labels=staff_labels("reasons"))
 
 
 def render_transcript(request: web.Request, sender_id: str, lines: list[TranscriptLine] | None,
-                      error: str | None = None) -> str:
+                      error: str | None = None, *, revealed: bool = False, hidden_data: bool = False,
+                      handled: HandledMark | None = None, in_queue: bool = False) -> str:
+    """One conversation: what people typed redacted unless `revealed`, the "handled" audit trail."""
     if error or lines is None:
         error = error or error_text("conversation_not_found")
-    return _render(request, "staff_transcript.html", title="Conversation", current="handoffs", sender_id=sender_id,
-                   lines=lines or [], error=error, role_labels=ROLE_LABELS,
-                   urgent_tag=staff_text("urgent_tag"), urgent_event=staff_text("urgent_event"))
+    return _render(request, "staff_transcript.html", title="Conversation", current="queue", sender_id=sender_id,
+                   lines=lines or [], error=error, role_labels=ROLE_LABELS, revealed=revealed,
+                   hidden_data=hidden_data, handled=handled, in_queue=in_queue,
+                   audit=[line for line in lines or [] if line.kind == "handled"],
+                   urgent_tag=staff_text("urgent_tag"), urgent_event=staff_text("urgent_event"),
+                   handled_tag=staff_text("handled_tag"))
+
+
+def render_dashboard(request: web.Request, board: Dashboard | None, error: str | None = None, *,
+                     days: int, cached: bool = False) -> str:
+    """The dashboard: SVG bar charts drawn by the template, the same figures in tables."""
+    common: dict[str, Any] = {"title": "Tableau de bord", "current": "dashboard", "days": days,
+                              "day_choices": DAY_CHOICES}
+    if error or board is None:
+        return _render(request, "staff_dashboard.html", **common, error=error or "")
+    return _render(request, "staff_dashboard.html", **common, error=None, board=board, cached=cached,
+                   charts=dashboard_charts(board, staff_labels("charts")))
 
 
 def render_ask(request: web.Request, result: AskResult | None, error: str | None = None, *,

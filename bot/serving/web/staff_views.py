@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.serving.web import staff_ask, staff_pages
+from bot.serving.web.attention_queue import clean_name
 from bot.serving.web.chat_input import clean_text, neutralise_command
 from bot.serving.web.chat_views import client_address
 from bot.serving.web.knowledge_holder import KnowledgeUnavailable
@@ -88,8 +89,9 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(token, str) or not auth.token_matches(token):
         logger.warning("staff login refused from %s", client_address(request))
         return _html(staff_pages.render_login(request, error_text("invalid_token")), 403)
+    name = form.get("name")
     response = _redirect("/staff")
-    auth.set_session_cookie(response)
+    auth.set_session_cookie(response, clean_name(name) if isinstance(name, str) else "")
     return response
 
 
@@ -140,32 +142,6 @@ async def knowledge_page(request: web.Request) -> web.Response:
     return _html(staff_pages.render_knowledge(request, entries, contacts))
 
 
-@staff_page
-async def handoffs_page(request: web.Request) -> web.Response:
-    try:
-        result = await _blocking(request.app[CONVERSATIONS].handoffs)
-    except Exception as error:  # store down or misconfigured: say so on the page
-        logger.error("cannot list handoff conversations: %s", error)
-        return _html(staff_pages.render_handoffs(request, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
-    try:
-        feedback: dict[str, int] | None = await _blocking(request.app[CONVERSATIONS].feedback_counts)
-    except Exception as error:  # the handoffs matter more: show them without the counts
-        logger.warning("cannot count feedback: %s", type(error).__name__)
-        feedback = None
-    return _html(staff_pages.render_handoffs(request, result, feedback=feedback))
-
-
-@staff_page
-async def conversation_page(request: web.Request) -> web.Response:
-    sender_id = request.match_info["sender_id"]
-    try:
-        lines = await _blocking(request.app[CONVERSATIONS].transcript, sender_id)
-    except Exception as error:
-        logger.error("cannot read conversation: %s", error)
-        return _html(staff_pages.render_transcript(request, sender_id, None, error_text("store_unavailable", reason=type(error).__name__)), 503)
-    return _html(staff_pages.render_transcript(request, sender_id, lines), 200 if lines is not None else 404)
-
-
 # --- JSON API --------------------------------------------------------------------------------
 
 @staff_api
@@ -207,19 +183,6 @@ async def handoffs_api(request: web.Request) -> web.Response:
         "scanned": result.scanned,
         "truncated": result.truncated,
     })
-
-
-@staff_api
-async def conversation_api(request: web.Request) -> web.Response:
-    sender_id = request.match_info["sender_id"]
-    try:
-        lines = await _blocking(request.app[CONVERSATIONS].transcript, sender_id)
-    except Exception as error:
-        logger.error("cannot read conversation: %s", error)
-        return error_response(503, "store_unavailable", reason=type(error).__name__)
-    if lines is None:
-        return error_response(404, "conversation_not_found")
-    return web.json_response({"sender_id": sender_id, "transcript": [line.__dict__ for line in lines]})
 
 
 # --- ask as the caller -----------------------------------------------------------------------

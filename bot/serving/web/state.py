@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.serving.web.config import WebConfig
 from bot.serving.web.conversations import ConversationReader
+from bot.serving.web.dashboard import Dashboard, TtlCache
 from bot.serving.web.knowledge_holder import KnowledgeHolder
 from bot.serving.web.rasa_client import RasaClient
 from bot.serving.web.ratelimit import RateLimiter
@@ -22,3 +23,4 @@ STAFF = web.AppKey("staff", StaffAuth)
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeHolder)
 CONVERSATIONS = web.AppKey("conversations", ConversationReader)
 REDIS_SERVERS = web.AppKey("redis_servers", list[dict[str, Any]])
+DASHBOARD_CACHE = web.AppKey("dashboard_cache", TtlCache[Dashboard])
