@@ -5,6 +5,13 @@ without a restart: conversations in progress keep going, requests that arrive du
 wait for it instead of failing. Every deployment is recorded in <cache>/deployments.json with a
 snapshot of the knowledge and pages it was served with, so `python -m bot rollback` can restore
 the previous model and knowledge, and the next update can say what changed since.
+
+With several replicas, `$OIM_MODEL_SERVER=1` switches to pulling (issue 17): the replicas pull the
+live model from the web service's `GET /models/live` (endpoints.replicas.yml), which serves the
+last deployment of this history. Publishing is then recording the deployment; `publish` waits until
+every replica's `GET /status` reports the new model file and says which did, after how long.
+deployments.json is read by bot/serving/web/model_server.py as plain JSON: keep `project`, `model`,
+`model_sha` and `id` as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +38,9 @@ URL_ENV, TOKEN_ENV = "OIM_RASA_URL", "OIM_RASA_TOKEN"
 DEFAULT_URL = "http://127.0.0.1:5005"
 HISTORY_FILE = "deployments.json"
 LOAD_TIMEOUT_S = 600
+MODEL_SERVER_ENV = "OIM_MODEL_SERVER"  # 1: replicas pull from the web service's /models/live
+REPLICA_WAIT_ENV = "OIM_REPLICA_WAIT_S"  # how long publish waits for every replica
+DEFAULT_REPLICA_WAIT_S = 180.0  # pull interval (10 s) + loading (~20 s) with room for a busy machine
 
 
 class DeployError(RuntimeError):
@@ -47,7 +58,7 @@ class Deployment:
     """One model + knowledge that was (or would have been) put live."""
 
     id: str
-    action: str  # baseline | update | rollback
+    action: str  # baseline | update | rollback | publish
     project: str
     model: str
     model_hash: str
@@ -208,6 +219,154 @@ def load_model(url: str, token: str | None, model: Path) -> float:
     return time.monotonic() - started
 
 
+# ---------------------------------------------------------------- replicas pulling from a model server
+
+
+def model_server_enabled() -> bool:
+    """$OIM_MODEL_SERVER=1: the replicas pull the live model (endpoints.replicas.yml), no PUT /model."""
+    return os.environ.get(MODEL_SERVER_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def replica_wait_s() -> float:
+    """$OIM_REPLICA_WAIT_S, else DEFAULT_REPLICA_WAIT_S."""
+    raw = os.environ.get(REPLICA_WAIT_ENV, "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_REPLICA_WAIT_S
+    except ValueError as error:
+        raise DeployError(f"{REPLICA_WAIT_ENV}={raw!r} is not a number of seconds") from error
+
+
+@dataclass
+class ReplicaReport:
+    """What one replica reported while publish waited for it."""
+
+    url: str
+    has_model: bool = False
+    seconds: float = 0.0  # until it reported the model, else how long it was waited for
+    model_file: str = ""  # the model file it reported last ("" if it never reported one)
+    problem: str = ""  # why it did not report a model at its last poll ("" when it did)
+
+    def describe(self) -> str:
+        if self.has_model:
+            return f"{self.url}: has it after {self.seconds:.1f} s"
+        now = f"still on {self.model_file}" if self.model_file else "no model reported"
+        return (
+            f"{self.url}: NOT after {self.seconds:.1f} s ({now}{'; ' + self.problem if self.problem else ''})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def replica_model(url: str, token: str | None) -> tuple[str, str]:
+    """(model file, problem) from GET /status: problem is "" when the replica reports a model."""
+    try:
+        status, body = http_json("GET", f"{url}/status?token={token or ''}", timeout_s=10)
+    except OSError as error:
+        return "", f"no answer ({type(error).__name__})"
+    if status in (401, 403):
+        return "", f"refused the API token (HTTP {status}): set {TOKEN_ENV}"
+    if status == 409:
+        return "", "no model loaded (HTTP 409)"
+    if status != 200 or not isinstance(body, dict):
+        return "", f"GET /status answered HTTP {status}"
+    return str(body.get("model_file") or ""), ""
+
+
+def wait_for_replicas(
+    urls: list[str], token: str | None, model: Path, timeout_s: float, poll_s: float = 1.0
+) -> list[ReplicaReport]:
+    """Poll every replica's /status until each reports `model` (by file name) or timeout_s passes."""
+    started = time.monotonic()
+    reports = {url: ReplicaReport(url) for url in urls}
+    pending = list(urls)
+    while pending:
+        for url in list(pending):
+            model_file, problem = replica_model(url, token)
+            report = reports[url]
+            report.seconds = time.monotonic() - started
+            report.problem = problem
+            report.model_file = model_file or report.model_file
+            if same_model({"model_file": model_file}, model):
+                report.has_model = True
+                pending.remove(url)
+            elif problem.startswith("refused"):  # waiting will not fix a wrong token
+                pending.remove(url)
+        if not pending or time.monotonic() - started >= timeout_s:
+            break
+        time.sleep(poll_s)
+    return [reports[url] for url in urls]
+
+
+def annotate_deployment(deployment_id: str, server: str) -> None:
+    """Replace the `server` note of a recorded deployment (what the replicas did, known after it)."""
+    history = load_history()
+    for item in history:
+        if item.id == deployment_id:
+            item.server = server
+    save_history(history)
+
+
+def publish(
+    model: Path,
+    knowledge: Path,
+    pages: Path,
+    urls: list[str],
+    token: str | None,
+    record: Callable[[], Deployment],
+    live_knowledge: Path | None = None,
+    live_pages: Path | None = None,
+    timeout_s: float | None = None,
+) -> GoLive:
+    """Model-server mode: record the deployment, wait for every replica, then put knowledge in place.
+
+    Recording is publishing: from then on the web service's /models/live serves `model` and each
+    replica loads it at its next pull. As with PUT /model, the model goes first and the knowledge
+    follows; the knowledge is put in place even when some replica is late, since the history now
+    says this deployment is live and the late replica will pull it (the report names it).
+    """
+    wait_s = replica_wait_s() if timeout_s is None else timeout_s
+    deployment = record()
+    replicas = wait_for_replicas(urls, token, model, wait_s)
+    changed = _put_files_live(knowledge, pages, live_knowledge, live_pages)
+    late = [r for r in replicas if not r.has_model]
+    summary = (
+        f"published {model.name} on the model server; "
+        + (
+            f"every replica ({len(replicas)}) has it"
+            if not late
+            else f"{len(late)} of {len(replicas)} replica(s) do NOT have it after {wait_s:.0f} s"
+        )
+        + ": "
+        + "; ".join(r.describe() for r in replicas)
+    )
+    annotate_deployment(deployment.id, summary)
+    deployment.server = summary
+    return GoLive(
+        server_running=any(not r.problem.startswith("no answer") for r in replicas),
+        model_loaded=bool(replicas) and not late,
+        message=summary,
+        seconds=max((r.seconds for r in replicas), default=0.0),
+        knowledge_changed=changed,
+        deployment=deployment,
+        replicas=replicas,
+    )
+
+
+def _put_files_live(
+    knowledge: Path, pages: Path, live_knowledge: Path | None, live_pages: Path | None
+) -> list[str]:
+    """Synchronise knowledge and pages into data/knowledge and data/pages (or the given folders)."""
+    live_knowledge = live_knowledge or knowledge_dir()
+    live_pages = live_pages or pages_dir()
+    changed = []
+    if knowledge.resolve() != live_knowledge.resolve():
+        changed += sync_tree(knowledge, live_knowledge)
+    if pages.resolve() != live_pages.resolve():
+        changed += [f"pages/{p}" for p in sync_tree(pages, live_pages)]
+    return changed
+
+
 # ---------------------------------------------------------------- deploy and roll back
 
 
@@ -221,6 +380,7 @@ class GoLive:
     seconds: float = 0.0
     knowledge_changed: list[str] = field(default_factory=list)
     deployment: Deployment | None = None
+    replicas: list[ReplicaReport] = field(default_factory=list)  # model-server mode: each replica's state
 
 
 def record_deployment(
@@ -349,13 +509,7 @@ def go_live(
         except DeployError as error:
             done = "; ".join(message for _, loaded, _, message in outcomes if loaded)
             raise DeployError(f"{error}" + (f" (already swapped: {done})" if done else "")) from error
-    live_knowledge = live_knowledge or knowledge_dir()
-    live_pages = live_pages or pages_dir()
-    changed = []
-    if knowledge.resolve() != live_knowledge.resolve():
-        changed += sync_tree(knowledge, live_knowledge)
-    if pages.resolve() != live_pages.resolve():
-        changed += [f"pages/{p}" for p in sync_tree(pages, live_pages)]
+    changed = _put_files_live(knowledge, pages, live_knowledge, live_pages)
     return GoLive(
         server_running=any(o[0] for o in outcomes),
         model_loaded=any(o[1] for o in outcomes),
@@ -381,6 +535,14 @@ def rollback(target_id: str | None = None, root: Path | None = None) -> GoLive:
     if not model.is_file():
         raise DeployError(f"the model of deployment {target.id} ({model}) is no longer in the cache")
     snapshot = Path(target.snapshot)
+    if model_server_enabled():
+        return publish(
+            model, snapshot / "knowledge", snapshot / "pages", server_urls(), server_token(),
+            lambda: record_deployment(
+                "rollback", model, target.model_hash, snapshot / "knowledge", snapshot / "pages", None, root,
+                restores=target, server="published on the model server",
+            ),
+        )  # fmt: skip
     outcome = go_live(model, snapshot / "knowledge", snapshot / "pages", server_urls(), server_token())
     outcome.deployment = record_deployment(
         "rollback",
@@ -396,11 +558,44 @@ def rollback(target_id: str | None = None, root: Path | None = None) -> GoLive:
     return outcome
 
 
+def publish_model(model: Path | None = None, root: Path | None = None) -> GoLive:
+    """`python -m bot publish`: put a model file live through the model server, with today's knowledge.
+
+    Why: replicas that pull (endpoints.replicas.yml) ignore their --model and have no model until a
+    deployment is published; this publishes the first one (the image's /app/model.tar.gz, or the
+    cached model of this checkout) without an update. A file outside the models cache is copied in,
+    under a name from its content hash, since the model server serves nothing else.
+    """
+    from bot.maintenance.model_cache import cached_model_path
+
+    root = (root or repo_root()).resolve()
+    if not model_server_enabled():
+        raise DeployError(f"publish is for replicas that pull their model: set {MODEL_SERVER_ENV}=1")
+    source = model or cached_model_path(root)
+    if not source.is_file():
+        raise DeployError(f"no model file at {source}: give one with --model (or run `make train`)")
+    models = (cache_root() / "models").resolve()
+    if source.resolve().is_relative_to(models):
+        target = source
+    else:
+        target = models / f"published-{file_sha(source)[:16]}.tar.gz"
+        if not target.is_file():
+            models.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target.with_suffix(".part"))
+            target.with_suffix(".part").replace(target)
+    key = target.name.split(".")[0]
+    return publish(
+        target, knowledge_dir(), pages_dir(), server_urls(), server_token(),
+        lambda: record_deployment("publish", target, key, knowledge_dir(), pages_dir(), None, root,
+                                  server="published on the model server"),
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------- `python -m bot rollback`
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `rollback` subcommand."""
+    """Add the `rollback` and `publish` subcommands."""
     parser = subparsers.add_parser(
         "rollback",
         help="put the previous model and knowledge back live (see --list)",
@@ -412,6 +607,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--list", action="store_true", help="list the recorded deployments and exit")
     parser.set_defaults(func=run_from_args)
+    publish_parser = subparsers.add_parser(
+        "publish",
+        help="replicas pulling from the model server: publish a model file (the first one)",
+        description=f"With {MODEL_SERVER_ENV}=1: record MODEL (default: the cached model of this checkout) as "
+        "the live deployment, which the web service's /models/live then serves to every replica, and wait "
+        f"until each replica of {URL_ENV} reports it. Knowledge and pages stay as they are.",
+    )
+    publish_parser.add_argument("--model", type=Path, default=None, help="model file (.tar.gz) to publish")
+    publish_parser.set_defaults(func=publish_from_args)
+
+
+def publish_from_args(args: argparse.Namespace) -> int:
+    try:
+        outcome = publish_model(args.model)
+    except DeployError as error:
+        print(f"[oim] PUBLISH REFUSED: {error}", file=sys.stderr)
+        return 1
+    print(f"[oim] {outcome.message}", file=sys.stderr)
+    return 0 if outcome.model_loaded else 3
 
 
 def run_from_args(args: argparse.Namespace) -> int:

@@ -67,6 +67,7 @@ class RunRecord:
                 "knowledge_files_changed": self.live.knowledge_changed,
                 "id": self.live.deployment.id if self.live.deployment else None,
                 "previous": self.live.deployment.previous if self.live.deployment else None,
+                "replicas": [replica.to_dict() for replica in self.live.replicas],
             }
             if self.live
             else None,
@@ -296,7 +297,9 @@ def _deployment_section(record: RunRecord) -> list[str]:
             "",
         ]
     live = record.live
-    lines.append(f"- {live.message}")
+    lines.append(f"- {live.message}" if not live.replicas else "- model published on the model server")
+    for replica in live.replicas:  # model-server mode: which replica pulled it, after how long
+        lines.append(f"  - replica {replica.describe()}")
     if live.knowledge_changed:
         lines.append(
             f"- knowledge and page files updated: {len(live.knowledge_changed)} (the action server reloads them within a second)"

@@ -27,8 +27,11 @@ from bot.maintenance.deploy import (
     DeployError,
     go_live,
     live_deployment,
+    model_server_enabled,
+    publish,
     record_baseline,
     record_deployment,
+    replica_model,
     server_status,
     server_token,
     server_urls,
@@ -243,7 +246,25 @@ class Update:
         assert self.record.model is not None and self.staging is not None
         began = time.monotonic()
         urls, token = server_urls(), server_token()
+        report = self.root / "reports" / self.record.id / "report.md"
         try:
+            if model_server_enabled():  # the replicas pull the live model: publishing is recording it
+                if live_deployment(self.root) is None:
+                    loaded, _ = replica_model(urls[0], token)
+                    record_baseline(self.root, {"model_file": loaded} if loaded else None)
+                model, staging = self.record.model, self.staging
+                self.record.live = publish(
+                    model.path, staging.knowledge, staging.pages, urls, token,
+                    lambda: record_deployment(
+                        "update", model.path, model.model_hash, staging.knowledge, staging.pages, report,
+                        self.root, server="published on the model server",
+                    ),
+                )  # fmt: skip
+                self.record.outcome = (
+                    "DEPLOYED" if self.record.live.model_loaded else "DEPLOYED (replicas late)"
+                )
+                self.record.message = self.record.live.message
+                return EXIT_OK
             if live_deployment(self.root) is None:
                 record_baseline(self.root, server_status(urls[0], token))
             live = go_live(self.record.model.path, self.staging.knowledge, self.staging.pages, urls, token)
@@ -258,7 +279,7 @@ class Update:
             self.record.durations["deploy"] = time.monotonic() - began
         live.deployment = record_deployment(
             "update", self.record.model.path, self.record.model.model_hash, knowledge_dir(), pages_dir(),
-            self.root / "reports" / self.record.id / "report.md", self.root, server=live.message,
+            report, self.root, server=live.message,
         )  # fmt: skip
         self.record.live = live
         self.record.outcome = "DEPLOYED"

@@ -1,4 +1,5 @@
-"""Web service (aiohttp): chat page for migrants, staff console, /health, proxy to Rasa REST.
+"""Web service (aiohttp): chat page for migrants, staff console, /health, proxy to Rasa REST,
+and the model server the Rasa replicas pull the live model from (`model_server`, /models/live).
 
 `python -m bot web` runs it; tests build it with `create_app(WebConfig.from_env(...))`. Names are
 imported lazily so that `python -m bot --help` does not load aiohttp and Rasa.

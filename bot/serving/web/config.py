@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, validator
 
-from bot.knowledge.paths import repo_root
+from bot.knowledge.paths import cache_root, repo_root
 
 MIN_STAFF_TOKEN_CHARS = 16
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$")
-_SECRET_FIELDS = {"staff_token", "rasa_token"}  # never echoed in an error message
+_SECRET_FIELDS = {"staff_token", "rasa_token", "model_server_token"}  # never echoed in an error message
 
 
 class ConfigError(ValueError):
@@ -68,6 +68,9 @@ class WebConfig(BaseModel):
     retention_days: float = Field(30.0, ge=0, le=36500, env="OIM_TRACKER_RETENTION_DAYS")
     purge_interval_s: float = Field(3600.0, ge=10, le=604800, env="OIM_PURGE_INTERVAL_S")
     staff_session_hours: float = Field(12.0, ge=0.1, le=720, env="OIM_STAFF_SESSION_HOURS")
+    # GET /models/live for the Rasa replicas (model_server.py); unset: the model server is off.
+    model_server_token: str | None = Field(None, env="OIM_MODEL_SERVER_TOKEN")
+    cache_dir: Path = Field(None, env="OIM_CACHE_DIR")  # default (None): scripts/lib.sh's cache folder
 
     class Config:
         frozen = True
@@ -125,6 +128,14 @@ class WebConfig(BaseModel):
                 "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return token
+
+    @validator("model_server_token", pre=True)
+    def _model_server_token(cls, value: Any) -> str | None:  # noqa: N805
+        return cls._staff_token(value)  # same rule: unset, or at least MIN_STAFF_TOKEN_CHARS
+
+    @validator("cache_dir", pre=True, always=True)
+    def _cache_dir(cls, value: Any) -> Path:  # noqa: N805
+        return Path(value).expanduser().resolve() if value else cache_root()
 
     @classmethod
     def variables(cls) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.serving.web import chat_views, dashboard_views, feedback_views, inbox_views, queue_views, staff_views
+from bot.serving.web.model_server import live_model
 
 
 def setup_routes(app: web.Application) -> None:
@@ -41,4 +42,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/staff/inbox", inbox_views.inbox_api)
     app.router.add_post("/api/staff/inbox/nlu", inbox_views.add_nlu_api)
     app.router.add_post("/api/staff/inbox/qa", inbox_views.add_qa_api)
+
+    app.router.add_get("/models/live", live_model)  # Rasa replicas pull the live model
 
