@@ -161,3 +161,21 @@ def test_highlight_never_lets_markup_through(text: str, query: str) -> None:
     html = highlight_html(text, query)
     stripped = html.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in stripped and ">" not in stripped
+
+
+def test_the_access_log_has_no_query_string_and_no_phone_number(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.serving.web.middleware import PathOnlyAccessLogger
+
+    access = PathOnlyAccessLogger(logging.getLogger("test.access"), "")
+    with caplog.at_level(logging.INFO, logger="test.access"):
+        for path in ("/models/live?token=s3cret-token-0123456789", "/api/chat/updates?sender=web-abc&since=1",
+                     "/staff/conversations/whatsapp-+33612345678"):
+            access.log(make_mocked_request("GET", path), web.Response(text="ok"), 0.01)
+    text = caplog.text
+    assert '"GET /models/live" 200' in text and '"GET /api/chat/updates" 200' in text
+    assert "s3cret" not in text and "web-abc" not in text and "612345678" not in text

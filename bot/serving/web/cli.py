@@ -52,7 +52,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     staff = "enabled" if config.staff_enabled else "disabled (set OIM_STAFF_TOKEN)"
     print(f"[oim] web chat on http://{config.host}:{config.port}/ ; staff console {staff};"
           f" Rasa {', '.join(config.rasa_urls)}", file=sys.stderr, flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log_format='%a "%r" %s %b %Tfs')
+    from bot.serving.web.middleware import PathOnlyAccessLogger
+
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log_class=PathOnlyAccessLogger)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Cross-cutting HTTP rules: security headers, allowed origins (CORS), JSON errors.
+"""Cross-cutting HTTP rules: security headers, allowed origins (CORS), JSON errors, the access log.
 
 Why one place: every response, including errors and static files, must carry the same security
 headers; every API error must have the same JSON shape; and a page from another site must not be
@@ -11,7 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
+from bot.serving.redact import redact
 from bot.serving.web.texts import error_response
 
 logger = logging.getLogger(__name__)
@@ -108,3 +110,14 @@ def _html_error(request: web.Request, status: int, code: str) -> web.Response:
     from bot.serving.web.staff_pages import render_error_page
 
     return web.Response(status=status, text=render_error_page(request, code), content_type="text/html", charset="utf-8")
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """One INFO line per request without its query string, the path redacted.
+
+    Why: query strings carry tokens (`/models/live?token=`) and sender ids (`/api/chat/updates?sender=`),
+    and a messaging conversation id in a path is a phone number; aiohttp's default line logs them all."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %s %s %.3fs', request.remote, request.method, redact(request.path),
+                         response.status, response.body_length, time)
