@@ -163,9 +163,11 @@ def web_settings(rasa: RasaServer, **extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def web_service(stack: RasaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """`python -m bot -v web` (debug logs on, to check they are redacted) in front of `stack`."""
+    """`python -m bot -v web` (debug logs on, to check they are redacted) in front of `stack`, with
+    Rasa's API token (as `make run` passes it)."""
     workdir = tmp_path_factory.mktemp("web")
-    settings = web_settings(stack, OIM_STAFF_TOKEN=WEB_STAFF_TOKEN, OIM_CORS_ORIGINS=WEB_PARTNER_ORIGIN)
+    settings = web_settings(stack, OIM_STAFF_TOKEN=WEB_STAFF_TOKEN, OIM_CORS_ORIGINS=WEB_PARTNER_ORIGIN,
+                            OIM_RASA_TOKEN=stack.token)  # feedback, "handled" and staff replies go through Rasa's API
     web = WebServer(port=free_port(), log_path=workdir / "web.log", settings=settings, verbose=True).start()
     try:
         yield web

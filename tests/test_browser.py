@@ -119,3 +119,46 @@ def test_staff_logs_in_and_searches(web_service: WebServer, phone) -> None:
     page.locator("article.entry").first.wait_for()
     page.screenshot(path=str(SCREENSHOTS / "staff-knowledge-phone.png"), full_page=False)
     assert page.problems == []
+
+
+def test_visitor_asks_for_a_person_then_staff_mark_it_handled_from_the_queue(web_service: WebServer, phone,
+                                                                             browser) -> None:
+    """Issue 16: a visitor asks for a person and says an answer did not help; staff log in with
+    their name, find the conversation in the queue, mark it handled, and see who did it."""
+    page = phone
+    page.goto(web_service.url + "/")
+    page.get_by_label("Votre message").fill("je veux parler à une personne")
+    page.get_by_role("button", name="Envoyer").click()
+    page.locator("li.message.bot").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator("#typing").wait_for(state="hidden", timeout=ANSWER_TIMEOUT_MS)
+    page.get_by_role("button", name="Pas utile").last.click()
+    page.locator(".feedback-status").last.filter(has_text="Merci").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.screenshot(path=str(SCREENSHOTS / "chat-handoff-feedback-phone.png"), full_page=False)
+    conversation = "web-" + page.evaluate("window.localStorage.getItem('oim-chat-sender')")
+    assert page.problems == []
+
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR").new_page()
+    staff.goto(web_service.url + "/staff")
+    staff.get_by_label("Jeton du personnel").fill(WEB_STAFF_TOKEN)
+    staff.get_by_label("Votre nom").fill("Awa Test")
+    staff.get_by_role("button", name="Se connecter").click()
+    staff.get_by_role("link", name="File d'attente").click()
+    row = staff.locator("tr", has=staff.locator(f'a[href="/staff/conversations/{conversation}"]'))
+    row.wait_for()
+    assert "pas utile" in row.inner_text() and "a demandé un humain" in row.inner_text()
+    staff.screenshot(path=str(SCREENSHOTS / "staff-queue.png"), full_page=True)
+    row.get_by_role("button", name="Marquer comme traitée").click()
+    staff.wait_for_url("**/staff/queue")
+    assert staff.locator(f'a[href="/staff/conversations/{conversation}"]').count() == 0  # out of the open list
+
+    staff.get_by_role("link", name="Afficher aussi les conversations traitées").click()
+    row = staff.locator("tr", has=staff.locator(f'a[href="/staff/conversations/{conversation}"]'))
+    assert "par Awa Test" in row.inner_text()
+    row.get_by_role("link").first.click()
+    staff.locator("main").filter(has_text="Awa Test").wait_for()
+    staff.screenshot(path=str(SCREENSHOTS / "staff-transcript.png"), full_page=True)
+
+    staff.get_by_role("link", name="Tableau de bord").click()
+    assert staff.locator("svg").count() >= 1
+    staff.screenshot(path=str(SCREENSHOTS / "staff-dashboard.png"), full_page=True)
+    staff.context.close()
