@@ -4,7 +4,7 @@ Why: speed claims are only honest as ratios measured side by side (the machine i
 numbers drift). Prints and writes benchmarks/results/latest.json and latest.md:
 
 - latency p50/p95/p99 and throughput over the REST channel at 1, 10 and 50 concurrent users, for
-  stock, ours (as scripts/run.sh runs it) and scaled (Redis + 2 Rasa replicas + bot/serving/balancer.py);
+  stock, ours (as scripts/run.sh runs it) and scaled (Redis + 2 Rasa replicas + benchmarks/balancer.py);
 - start-to-ready time, resident memory of every process, knowledge-only update time, training
   time (measured with --train, else the last measurement for the same model inputs);
 - where a turn's time goes (benchmarks/profile_turn.py), for ours and stock.
@@ -36,7 +36,7 @@ import yaml
 from benchmarks import report
 from benchmarks.load import LoadResult, run_load, scripts_for
 from benchmarks.scenarios import OUR_MESSAGES, STOCK_MESSAGES
-from benchmarks.stock_bot import TRAIN_LOCK, ensure_stock_model, rasa_version
+from benchmarks.stock_bot import TRAIN_LOCK, ensure_stock_model, rasa_version, time_stock_training
 from benchmarks.topology import Topology, start_ours, start_scaled, start_stock
 from bot.knowledge.paths import knowledge_dir, repo_root
 from bot.maintenance.model_cache import cached_model_path, model_hash, train
@@ -77,7 +77,8 @@ def our_model() -> Path:
 
 
 def training_seconds(measure: bool) -> dict[str, Any]:
-    """Full training time of our model: measured now (--train) or the last figure for these inputs."""
+    """Full training time of our model and of the stock bot, one after the other under one lock
+    (--train), or the last figures for these inputs."""
     record = RESULTS_DIR / "training.json"
     key = model_hash()
     if not measure:
@@ -86,6 +87,7 @@ def training_seconds(measure: bool) -> dict[str, Any]:
             data["same_inputs_as_now"] = data.get("model_hash") == key
             return data
         return {"seconds": None, "note": "not measured: run `make bench BENCH_ARGS=--train`"}
+    ensure_stock_model()  # the stock project, made under the lock by `rasa init` if missing
     with open(TRAIN_LOCK, "w") as lock:  # noqa: SIM117 - the lock must cover only the training
         print("[bench] waiting for the training lock")
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -96,8 +98,12 @@ def training_seconds(measure: bool) -> dict[str, Any]:
             os.environ["RASA_CACHE_DIRECTORY"] = str(Path(tmp) / "rasa-cache")
             # Into the model cache when it lacks this model (what `make run` would train anyway).
             seconds = train(repo_root(), Path(tmp) / "model.tar.gz" if target.exists() else target)
-    data = {"seconds": round(seconds, 1), "model_hash": key, "measured_at": machine_facts()["date"],
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+            print(f"[bench] ours trained in {seconds:.1f} s; timing a full training of the stock bot")
+            stock_seconds = time_stock_training(Path(tmp) / "stock")
+            print(f"[bench] stock trained in {stock_seconds:.1f} s: ours / stock {seconds / stock_seconds:.2f}")
+    data = {"seconds": round(seconds, 1), "stock_seconds": round(stock_seconds, 1),
+            "ratio": round(seconds / stock_seconds, 2), "model_hash": key,
+            "measured_at": machine_facts()["date"], "load_average": [round(x, 2) for x in os.getloadavg()]}
     RESULTS_DIR.mkdir(exist_ok=True)
     record.write_text(json.dumps(data, indent=2))
     data["same_inputs_as_now"] = True

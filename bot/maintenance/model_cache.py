@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 # own (bot/maintenance/candidate_model.py).
 MODEL_INPUTS = (
     "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
-    "bot/nlu/linear_intent_classifier.py", "bot/knowledge/textnorm.py", "bot/nlu/guards.py", "bot/knowledge/user_text.py",
+    "bot/nlu/linear_intent_classifier.py", "bot/nlu/lookup_entity_extractor.py", "bot/knowledge/textnorm.py", "bot/nlu/guards.py", "bot/knowledge/user_text.py",
     "bot/nlu/rasa_speedups.py", "bot/nlu/spacy_nlp.py", "bot/knowledge/source_guard.py",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
