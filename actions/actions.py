@@ -16,6 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, focused
+from bot.knowledge.handoff_hours import HoursError, StaffHours, staff_hours
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.search import GOOD_SCORE, spacy_terms
 from bot.knowledge.sentence_search import sentence_index
@@ -32,6 +33,10 @@ def _warm_up() -> None:
         sentence_index(current_knowledge())
     except Exception:  # noqa: BLE001 - the first real request will report the same problem
         logger.exception("warm-up of the knowledge search failed")
+    try:  # a bad staff hours file is reported at start, not at the first request for a human
+        logger.info("staff handoff queue: %s", "on" if staff_hours().queue else "off")
+    except HoursError:
+        logger.exception("staff hours settings invalid: the handoff reply says no person is available")
 
 
 # Before the server listens: its health check then means "ready to answer in milliseconds"
@@ -168,9 +173,22 @@ class ActionAnswerContact(_KnowledgeAction):
     compose = staticmethod(focused.answer_contact)
 
 
+def _staff_hours() -> StaffHours | None:
+    """The staff queue settings; None (no promise of a person) when they are invalid."""
+    try:
+        return staff_hours()
+    except HoursError:
+        logger.exception("staff hours settings invalid: the handoff reply says no person is available")
+        return None
+
+
+def _handoff(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    return answers.answer_handoff(kb, turn, domain, _staff_hours())
+
+
 class ActionHumanHandoff(_KnowledgeAction):
     action_name = "action_human_handoff"
-    compose = staticmethod(answers.answer_handoff)
+    compose = staticmethod(_handoff)
     # Staff find these conversations by the handoff_requested slot; the id is not personal data.
     log_line = "human handoff requested in conversation %s"
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timezone
 from typing import Any
 
 from actions.texts import DomainDict, join_french, response_text
+from bot.knowledge.handoff_hours import WEEKDAYS, StaffHours, general_contact_id
 from bot.knowledge.knowledge_base import Audience, Contact, Entry, Fact, KnowledgeBase, SearchHit
 from bot.knowledge.textnorm import fold, folded_words, numbers_in
 
@@ -277,13 +279,94 @@ def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     return reply
 
 
-def answer_handoff(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
-    """Record the request for a human and give the contact the documents allow."""
+def _clock(moment: time, domain: DomainDict) -> str:
+    return response_text(domain, "utter_label_clock", hour=str(moment.hour), minute=f"{moment.minute:02d}")
+
+
+def staff_hours_text(hours: StaffHours, domain: DomainDict) -> str:
+    """'du lundi au vendredi de 9 h 00 à 17 h 00 (heure de Paris)'; "" when no hours are set."""
+    parts = []
+    for days, slots in hours.week():
+        names = [WEEKDAYS[day] for day in days]
+        when = (response_text(domain, "utter_label_one_day", day=names[0]) if len(names) == 1
+                else response_text(domain, "utter_label_day_range", first=names[0], last=names[-1]))
+        ranges = join_french([response_text(domain, "utter_label_time_range", start=_clock(start, domain),
+                                            end=_clock(end, domain)) for start, end in slots], domain)
+        parts.append(f"{when} {ranges}")
+    if not parts:
+        return ""
+    return response_text(domain, "utter_label_zone", text=join_french(parts, domain), zone=hours.timezone_label)
+
+
+def next_opening_text(hours: StaffHours, now: datetime, domain: DomainDict) -> str:
+    """'lundi à 9 h 00 (heure de Paris)', 'aujourd'hui à …', 'demain à …'; "" when no hours are set."""
+    opening = hours.next_opening(now)
+    if opening is None:
+        return ""
+    days = (opening.date() - hours.local(now).date()).days
+    day = {0: response_text(domain, "utter_label_today"), 1: response_text(domain, "utter_label_tomorrow")}.get(
+        days, WEEKDAYS[opening.weekday()])
+    at = response_text(domain, "utter_label_at", day=day, clock=_clock(opening.time(), domain))
+    return response_text(domain, "utter_label_zone", text=at, zone=hours.timezone_label)
+
+
+def _say_handoff_contact(reply: Reply, kb: KnowledgeBase, entry: Entry | None, domain: DomainDict) -> None:
+    """Only the contact for the topic; without one, the general contact of data/knowledge/handoff.yml.
+
+    Why: a person asking for a human is not helped by a press officer, an M&D unit and a UN fax in
+    New York at once (issue 16); a subject's own contact (the UN's, for the UN's dialogues) only
+    when the conversation is about it.
+    """
+    contacts = contacts_for_entry(kb, entry)
+    if contacts and entry is not None:
+        reply.say("utter_handoff_contact_intro", title=entry.title)
+    else:
+        general = kb.contacts_for()
+        wanted = general_contact_id(kb.root)
+        chosen = [contact for contact in general if contact.id == wanted]
+        if not chosen:  # no general contact configured: every contact, as before
+            _say_contacts(reply, kb, [], entry, domain)
+            return
+        contacts = chosen
+        if entry is not None:
+            reply.say("utter_handoff_general_contact_topic", title=entry.title)
+        else:
+            reply.say("utter_handoff_general_contact")
+    for contact in contacts:
+        reply.say("utter_contact_card", card=contact_card(contact, domain), sources=sources_line(kb, [contact.source]))
+
+
+# A marker on the queued reply (Rasa "custom" payload): the web chat then watches for a staff reply.
+HANDOFF_MARKER = {"handoff": "queued"}
+
+
+def answer_handoff(
+    kb: KnowledgeBase,
+    turn: Turn,
+    domain: DomainDict,
+    hours: StaffHours | None = None,
+    now: datetime | None = None,
+) -> Reply:
+    """Record the request for a human; when staff read the queue, say so and when, warn about
+    personal data; then the one contact that fits. `hours` None: no queue (the settings are off)."""
     reply = Reply()
     reply.slots["handoff_requested"] = True
-    reply.say("utter_human_handoff")
+    if hours is not None and hours.queue:
+        now = now or datetime.now(timezone.utc)
+        schedule = staff_hours_text(hours, domain)
+        if not schedule:
+            reply.say("utter_handoff_queued")
+        elif hours.is_open(now):
+            reply.say("utter_handoff_queued_open", hours=schedule)
+        else:
+            reply.say("utter_handoff_queued_closed", hours=schedule,
+                      next_opening=next_opening_text(hours, now, domain))
+        reply.messages[-1]["json_message"] = dict(HANDOFF_MARKER)
+        reply.say("utter_handoff_privacy")
+    else:
+        reply.say("utter_human_handoff")
     entry = kb.entry(turn.topic) if turn.topic else None
-    _say_contacts(reply, kb, contacts_for_entry(kb, entry), entry, domain)
+    _say_handoff_contact(reply, kb, entry, domain)
     return reply
 
 

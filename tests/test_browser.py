@@ -5,46 +5,14 @@ Screenshots go to tests/screenshots/ (git-ignored) for a human look.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import WEB_STAFF_TOKEN
+from tests.conftest import SCREENSHOTS, WEB_STAFF_TOKEN
 from tests.stack import WebServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-PHONE = {"width": 390, "height": 844}
 ANSWER_TIMEOUT_MS = 60_000
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Chromium is missing: run scripts/system_deps.sh")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture()
-def phone(browser) -> Iterator[object]:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="fr-FR")
-    page = context.new_page()
-    page.problems = []  # console errors and CSP violations must stay empty
-    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
-    yield page
-    context.close()
+pytest.importorskip("playwright.sync_api")  # the `browser` and `phone` fixtures: tests/conftest.py
 
 
 def test_migrant_asks_what_the_oim_is(web_service: WebServer, phone) -> None:

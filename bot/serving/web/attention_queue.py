@@ -181,7 +181,8 @@ def staff_transcript(events: list[dict[str, Any]], reveal: bool) -> list[Transcr
     typed is redacted (e-mail addresses, phone numbers) unless `reveal`; the assistant's own words
     (public contacts of the documents) are shown as they are."""
     lines = [
-        TranscriptLine(line.kind, line.text if reveal or line.kind != "user" else redact(line.text), line.timestamp)
+        TranscriptLine(line.kind, line.text if reveal or line.kind != "user" else redact(line.text), line.timestamp,
+                       line.by)
         for line in transcript_lines(events)
     ]
     lines += [TranscriptLine("handled", mark.by, mark.at) for mark in handled_marks(events)]

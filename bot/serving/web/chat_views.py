@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.serving.redact import shorten
 from bot.serving.web import health
 from bot.serving.web.chat_input import InputError, parse_chat_request
-from bot.serving.web.rasa_client import AssistantUnavailable
+from bot.serving.web.rasa_client import HANDOFF_KEY, AssistantUnavailable
 from bot.serving.web.ratelimit import check_and_record_async
 from bot.serving.web.state import CONFIG, HTTP, KNOWLEDGE, LIMITERS, RASA, REDIS_SERVERS
 from bot.serving.web.texts import error_response
@@ -60,7 +60,12 @@ async def chat(request: web.Request) -> web.Response:
     except AssistantUnavailable as error:
         logger.warning("assistant unavailable for %s…: %s", message.sender[:8], error)
         return error_response(503, "assistant_unavailable", headers={"Retry-After": "30"})
-    return web.json_response({"messages": replies})
+    # The queued handoff reply (actions/answers.py): the page then watches /api/chat/updates.
+    handoff = [str(reply.pop(HANDOFF_KEY)) for reply in replies if HANDOFF_KEY in reply]
+    answer: dict[str, object] = {"messages": replies}
+    if handoff:
+        answer["handoff"] = handoff[-1]
+    return web.json_response(answer)
 
 
 async def health_check(request: web.Request) -> web.Response:

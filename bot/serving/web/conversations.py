@@ -41,9 +41,10 @@ FALLBACKS_IN_A_ROW = 2  # user messages the assistant could not read, one after 
 class TranscriptLine:
     """One visible step of a conversation: user / bot message, handoff request, urgent flag, new session."""
 
-    kind: str  # "user" | "bot" | "handoff" | "urgent" | "session"
+    kind: str  # "user" | "bot" | "staff" (a staff member's reply) | "handoff" | "urgent" | "session"
     text: str
     timestamp: float
+    by: str = ""  # "staff" lines: the staff member's name
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,17 @@ class HandoffList:
     truncated: bool
 
 
+STAFF_METADATA = "staff"  # metadata of a `bot` event written by a staff member: their name
+
+
+def staff_author(event: dict[str, Any]) -> str | None:
+    """The staff member's name when this `bot` event is a staff reply (staff_reply.py), else None."""
+    metadata = event.get("metadata")
+    if event.get("event") != "bot" or not isinstance(metadata, dict) or STAFF_METADATA not in metadata:
+        return None
+    return str(metadata.get(STAFF_METADATA) or "")
+
+
 def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
     """The visible steps in a list of serialised Rasa events."""
     lines: list[TranscriptLine] = []
@@ -76,6 +88,8 @@ def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
         kind, stamp = event.get("event"), float(event.get("timestamp") or 0)
         if kind == "user" and event.get("text"):
             lines.append(TranscriptLine("user", str(event["text"]), stamp))
+        elif kind == "bot" and event.get("text") and staff_author(event) is not None:
+            lines.append(TranscriptLine("staff", str(event["text"]), stamp, staff_author(event) or ""))
         elif kind == "bot" and event.get("text"):
             lines.append(TranscriptLine("bot", str(event["text"]), stamp))
         elif kind == "slot" and event.get("name") == HANDOFF_SLOT and event.get("value"):

@@ -8,7 +8,6 @@ token the chat hides nothing but the request answers 503 `feedback_unavailable`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from bot.serving.web.chat_input import SENDER_PATTERN, WEB_SENDER_PREFIX
 from bot.serving.web.chat_views import client_address
 from bot.serving.web.conversations import FEEDBACK_SLOT, FEEDBACK_VALUES
+from bot.serving.web.json_body import BadBody, json_object
 from bot.serving.web.rasa_client import AssistantUnavailable
 from bot.serving.web.ratelimit import check_and_record_async
 from bot.serving.web.staff_views import _blocking, staff_api
@@ -29,14 +29,9 @@ logger = logging.getLogger(__name__)
 async def feedback(request: web.Request) -> web.Response:
     """{"sender": "<id of the chat page>", "value": "utile" | "pas_utile"} -> 200 {"recorded": true}."""
     try:
-        data = json.loads((await request.read()).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return error_response(400, "invalid_json")
-    if not isinstance(data, dict):
-        return error_response(400, "invalid_json")
-    unknown = sorted(set(data) - {"sender", "value"})
-    if unknown:
-        return error_response(400, "unknown_fields", fields=", ".join(unknown)[:200])
+        data = await json_object(request, {"sender", "value"})
+    except BadBody as bad:
+        return bad.response
     sender, value = data.get("sender"), data.get("value")
     if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
         return error_response(400, "invalid_sender")

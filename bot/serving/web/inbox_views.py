@@ -9,7 +9,6 @@ written. Writes go to the project the web service runs from (`INBOX_PROJECT`, th
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from bot.serving.inbox_files import (
 )
 from bot.serving.web import staff_pages
 from bot.serving.web.conversations import FALLBACK_INTENT
+from bot.serving.web.json_body import BadBody, json_object
 from bot.serving.web.staff_views import _blocking, _html, staff_api, staff_page
 from bot.serving.web.state import CONFIG, CONVERSATIONS
 from bot.serving.web.texts import error_response, error_text, staff_labels, staff_text
@@ -155,11 +155,9 @@ async def _form_action(request: web.Request, write: Any, done: str) -> web.Respo
 
 async def _api_action(request: web.Request, write: Any) -> web.Response:
     try:
-        fields = json.loads((await request.read()).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return error_response(400, "invalid_json")
-    if not isinstance(fields, dict):
-        return error_response(400, "invalid_json")
+        fields = await json_object(request)
+    except BadBody as bad:
+        return bad.response
     try:
         result = await _blocking(write, request, fields)
     except InboxWriteError as error:

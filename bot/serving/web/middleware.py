@@ -33,7 +33,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-CORS_PATHS = ("/api/chat",)
+CORS_PATHS = ("/api/chat", "/api/chat/updates")  # a partner site's chat polls for staff replies too
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -53,17 +53,25 @@ class RasaClient:
                 logger.warning("Rasa replica unreachable: %s", last_error)
         raise AssistantUnavailable(last_error)
 
-    async def append_event(self, sender: str, event: dict[str, Any]) -> None:
+    async def append_event(self, sender: str, event: dict[str, Any], deliver: bool = False) -> None:
         """Append one event to a conversation through Rasa's HTTP API (`--enable-api`, token), so it
-        is stored with the tracker; AssistantUnavailable when the API is off, refuses or fails."""
+        is stored with the tracker; AssistantUnavailable when the API is off, refuses or fails.
+
+        `deliver`: a `bot` event is also sent through the output channel of the conversation's
+        latest input channel (Rasa's `execute_side_effects`, `output_channel=latest`): a staff reply
+        reaches a WhatsApp, Telegram or Messenger conversation; REST conversations have no push
+        channel (Rasa collects and drops it) and read it from /api/chat/updates."""
         if not self.api_token:
             raise AssistantUnavailable("no Rasa API token (OIM_RASA_TOKEN)")
+        params = {"token": self.api_token}
+        if deliver:
+            params.update(execute_side_effects="true", output_channel="latest")
         last_error = "no Rasa URL"
         for url in self._order():
             try:
                 async with self.session.post(
                     f"{url}/conversations/{quote(sender, safe='')}/tracker/events",
-                    params={"token": self.api_token}, json=event, timeout=self.timeout,
+                    params=params, json=event, timeout=self.timeout,
                 ) as response:
                     if response.status != 200:
                         raise AssistantUnavailable(f"{url} tracker events answered HTTP {response.status}")
@@ -93,11 +101,20 @@ class RasaClient:
 
 
 def bot_texts(payload: Any) -> list[dict[str, str]]:
-    """The text messages of a REST-channel answer; anything else (images, custom) is dropped."""
+    """The text messages of a REST-channel answer; anything else (images, custom) is dropped, except
+    the handoff marker (custom {"handoff": "queued"}, actions/answers.py), kept on the text before it."""
     if not isinstance(payload, list):
         return []
-    return [
-        {"text": item["text"]}
-        for item in payload
-        if isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip()
-    ]
+    messages: list[dict[str, str]] = []
+    for item in payload:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("text"), str) and item["text"].strip():
+            messages.append({"text": item["text"]})
+        custom = item.get("custom")
+        if messages and isinstance(custom, dict) and isinstance(custom.get("handoff"), str):
+            messages[-1][HANDOFF_KEY] = custom["handoff"]
+    return messages
+
+
+HANDOFF_KEY = "handoff"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.serving.web import chat_views, dashboard_views, feedback_views, inbox_views, queue_views, staff_views
+from bot.serving.web import (
+    chat_views,
+    dashboard_views,
+    feedback_views,
+    inbox_views,
+    queue_views,
+    staff_reply,
+    staff_views,
+)
 from bot.serving.web.model_server import live_model
 
 
@@ -13,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_static("/static/", chat_views.STATIC_DIR, show_index=False, follow_symlinks=False)
     app.router.add_post("/api/chat", chat_views.chat)
     app.router.add_post("/api/chat/feedback", feedback_views.feedback)
+    app.router.add_get("/api/chat/updates", staff_reply.updates)  # staff replies, polled while a handoff is pending
     app.router.add_get("/health", chat_views.health_check)
 
     app.router.add_get("/staff", staff_views.search_page)
@@ -24,6 +33,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/staff/queue", queue_views.queue_page)
     app.router.add_get("/staff/conversations/{sender_id}", queue_views.conversation_page)
     app.router.add_post("/staff/conversations/{sender_id}/handled", queue_views.mark_handled)
+    app.router.add_post("/staff/conversations/{sender_id}/reply", staff_reply.reply_form)
     app.router.add_get("/staff/dashboard", dashboard_views.dashboard_page)
 
     app.router.add_get("/api/staff/search", staff_views.search_api)
@@ -34,6 +44,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/staff/conversations/{sender_id}", queue_views.conversation_api)
     app.router.add_get("/api/staff/queue", queue_views.queue_api)
     app.router.add_post("/api/staff/conversations/{sender_id}/handled", queue_views.mark_handled_api)
+    app.router.add_post("/api/staff/conversations/{sender_id}/reply", staff_reply.reply_api)
     app.router.add_get("/api/staff/dashboard", dashboard_views.dashboard_api)
 
     app.router.add_get("/staff/inbox", inbox_views.inbox_page)
@@ -44,4 +55,3 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/staff/inbox/qa", inbox_views.add_qa_api)
 
     app.router.add_get("/models/live", live_model)  # Rasa replicas pull the live model
-

@@ -30,7 +30,7 @@ from bot.serving.web.texts import error_text, staff_labels, staff_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-ROLE_LABELS = {"user": "Personne", "bot": "Assistant"}
+ROLE_LABELS = {"user": "Personne", "bot": "Assistant", "staff": "Équipe"}
 DAY_CHOICES = (7, 14, 30, 90)
 KIND_LABELS = {"organisation": "Organisation", "programme": "Aide", "event": "Événement", "framework": "Cadre"}
 

@@ -2,12 +2,17 @@
 // Every text (typed by the person or sent by the assistant) is inserted with textContent,
 // never as HTML. The conversation id is random, made here, and kept in localStorage so a
 // reload continues the same conversation; "Nouvelle conversation" forgets it.
+// After "parler à un humain" with the staff queue on, the page polls GET /api/chat/updates every
+// 10 s (only while the request is pending) and shows staff replies labelled as from a person.
 "use strict";
 
 (function () {
   var STORAGE_KEY = "oim-chat-sender";
   var MAX_CHARS = 2000;
   var TIMEOUT_MS = 30000;
+  var SINCE_KEY = "oim-chat-staff-since";
+  var POLL_MS = 10000;
+  var POLL_RETRY_MS = 30000;
   var TEXTS = {
     network: "Connexion impossible. Vérifiez votre connexion Internet et réessayez.",
     unavailable: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans quelques minutes.",
@@ -15,6 +20,7 @@
     tooLong: "Votre message est trop long (2000 caractères au maximum).",
     you: "Vous",
     bot: "Assistant OIM",
+    staff: "Une personne de l'équipe",
     source: "Source :",
     feedbackQuestion: "Cette réponse vous a-t-elle aidé ?",
     useful: "Utile",
@@ -33,6 +39,8 @@
   var resetButton = document.getElementById("reset");
   var memorySender = null;
   var busy = false;
+  var pollTimer = null;
+  var memorySince = 0;
 
   function randomId() {
     if (window.crypto && window.crypto.randomUUID) {
@@ -63,11 +71,88 @@
 
   function forgetSender() {
     memorySender = null;
+    memorySince = 0;
     try {
       window.localStorage.removeItem(STORAGE_KEY);
+      window.localStorage.removeItem(SINCE_KEY);
     } catch (e) {
       /* nothing stored */
     }
+  }
+
+  function hasSender() {
+    try {
+      return !!window.localStorage.getItem(STORAGE_KEY);
+    } catch (e) {
+      return !!memorySender;
+    }
+  }
+
+  // The time of the last staff reply shown, so a reload does not show it twice.
+  function lastSeen() {
+    try {
+      return Number(window.localStorage.getItem(SINCE_KEY)) || memorySince;
+    } catch (e) {
+      return memorySince;
+    }
+  }
+
+  function setLastSeen(value) {
+    memorySince = value;
+    try {
+      window.localStorage.setItem(SINCE_KEY, String(value));
+    } catch (e) {
+      /* kept in memory */
+    }
+  }
+
+  // Staff replies: polled only while a request for a human is pending (the server says so).
+  function stopPolling() {
+    if (pollTimer) {
+      clearTimeout(pollTimer);
+      pollTimer = null;
+    }
+  }
+
+  function schedulePoll(delay) {
+    stopPolling();
+    pollTimer = setTimeout(pollUpdates, delay);
+  }
+
+  function pollUpdates() {
+    pollTimer = null;
+    if (document.hidden) {
+      schedulePoll(POLL_MS);
+      return;
+    }
+    var sender = senderId();
+    var url = "/api/chat/updates?sender=" + encodeURIComponent(sender) + "&since=" + encodeURIComponent(lastSeen());
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (sender !== senderId()) {
+          return;  // "Nouvelle conversation" meanwhile
+        }
+        if (!data || !Array.isArray(data.messages)) {
+          schedulePoll(POLL_RETRY_MS);
+          return;
+        }
+        data.messages.forEach(function (message) {
+          if (message && typeof message.text === "string") {
+            addMessage("staff", message.text);
+          }
+        });
+        if (typeof data.next_since === "number") {
+          setLastSeen(data.next_since);
+        }
+        if (data.pending) {
+          schedulePoll(POLL_MS);
+        }
+      }, function () {
+        schedulePoll(POLL_RETRY_MS);
+      });
   }
 
   // One bubble. Lines starting with "Source :" get their own, visible style.
@@ -76,7 +161,7 @@
     item.className = "message " + role + (kind ? " " + kind : "");
     var who = document.createElement("p");
     who.className = "who";
-    who.textContent = role === "user" ? TEXTS.you : TEXTS.bot;
+    who.textContent = role === "user" ? TEXTS.you : (role === "staff" ? TEXTS.staff : TEXTS.bot);
     item.appendChild(who);
 
     var body = [];
@@ -226,6 +311,9 @@
           if (parts.length) {
             addFeedback(answer);
           }
+          if (result.data.handoff) {
+            schedulePoll(POLL_MS);
+          }
         } else {
           var text = (result.data && typeof result.data.message === "string")
             ? result.data.message : TEXTS.unavailable;
@@ -267,7 +355,14 @@
     });
   });
 
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && pollTimer) {
+      schedulePoll(0);
+    }
+  });
+
   resetButton.addEventListener("click", function () {
+    stopPolling();
     forgetSender();
     while (list.firstChild) {
       list.removeChild(list.firstChild);
@@ -277,4 +372,7 @@
   });
 
   updateCounter();
+  if (hasSender()) {
+    pollUpdates();  // a reload: replies that came meanwhile, and polling again if still pending
+  }
 })();
