@@ -81,7 +81,22 @@ def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
         said=tuple(
             str(event.get("text") or "") for event in tracker.events if event.get("event") == "user"
         )[-RECENT_MESSAGES:],
+        previous_reply=previous_reply(tracker.events),
     )
+
+
+def previous_reply(events: list[dict[str, Any]]) -> str:
+    """The bot's texts between the user's last two messages: what a follow-up already got."""
+    texts: list[str] = []
+    users = 0
+    for event in reversed(events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                break
+        elif event.get("event") == "bot" and users == 1:
+            texts.append(str(event.get("text") or ""))
+    return "\n".join(reversed(texts))
 
 
 def send(reply: answers.Reply, dispatcher: CollectingDispatcher) -> list[EventType]:

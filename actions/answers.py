@@ -55,6 +55,7 @@ class Turn:
     topic: str | None = None  # slot: last entry answered
     programme_slot: str | None = None  # slot: last programme talked about
     said: tuple[str, ...] = ()  # the user's recent messages, oldest first, this one included
+    previous_reply: str = ""  # what the assistant answered to the message before this one
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:

@@ -52,6 +52,8 @@ ASPECT_ANSWERED = 0.25
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
 STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
+# Entries about the organisation itself (identity, history, members...): facets of one subject.
+ORGANISATION = "organisation"
 # Aspects a contact question can ask that the contact cards do not answer.
 CONTACT_ASPECTS = frozenset({"hours", "office", "cost", "duration"})
 # Questions answered in one message; a third one is asked to be sent on its own.
@@ -110,7 +112,8 @@ _MONTHS = frozenset(
     ]
 )
 _ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages know a 1st and a 2nd
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+# A year; not a decade ("les années 2000", "années 90": no sentence names it as such).
+_YEAR = re.compile(r"(?<!annees )(?<!années )\b(?:1[89]|20)\d\d\b(?!s\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,9 @@ def own_words(kb: KnowledgeBase, analysis: QuestionAnalysis) -> tuple[str, ...]:
     )
 
 
-def is_followup(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) -> bool:
+def is_followup(
+    kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None = None
+) -> bool:
     """A short question that names no other topic, asked while a topic is on."""
     if topic is None:
         return False
@@ -161,7 +166,22 @@ def is_followup(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) 
     # "et ça prend combien de temps ?", "c'est avec qui ?", "depuis quand ?", "et pour le Yémen ?":
     # it points back, or brings no word of its own. "dans combien de pays est l'OIM ?" does
     # neither: it is a question of its own, whatever was said before.
-    return bool(part.analysis.pointer or turn.country or not part.own_words)
+    if part.analysis.pointer or turn.country or not part.own_words:
+        return True
+    # "créé quand ?" after the Global Migration Group, which the classifier reads as the OIM's
+    # history: a short question that asks something but names neither the classifier's topic
+    # nor the organisation itself is about the topic of the conversation.
+    asks = part.analysis.qtype is not None or part.analysis.aspect is not None
+    if not asks or nlu_entry is None or nlu_entry.id == topic.id:
+        return False
+    organisation = {fold(w) for w in kb.answering.followups.organisation_words}
+    names_it = {_prefix(w) for w in part.own_words} & _title_words(nlu_entry)
+    return not names_it and not organisation & set(part.own_words)
+
+
+def _organisation_words(kb: KnowledgeBase) -> set[str]:
+    """Words that name the organisation itself, "elle" (l'Organisation) included."""
+    return {fold(w) for w in kb.answering.followups.organisation_words} | {"elle"}
 
 
 def choose_entry(
@@ -178,7 +198,17 @@ def choose_entry(
         entry = kb.entry_for_programme(turn.programme)
         if entry is not None:
             return entry, "programme"
-    if is_followup(kb, part, turn, topic):
+    if is_followup(kb, part, turn, topic, nlu_entry):
+        assert topic is not None
+        if (
+            nlu_entry is not None
+            and nlu_entry.id != topic.id
+            and nlu_entry.kind == topic.kind == ORGANISATION
+            and set(folded_words(part.text)) & _organisation_words(kb)
+        ):
+            # "c koi l'oim ?" then "elle a été créée quand ?": "elle" is the OIM, and which of
+            # its facets (history, members...) is asked the classifier tells better than the topic.
+            return nlu_entry, "intent"
         return topic, "followup"
     if nlu_entry is not None:
         return nlu_entry, "intent"
@@ -266,7 +296,7 @@ def without_title_words(text: str, entry: Entry | None) -> str:
     title = _title_words(entry)
     kept = re.sub(r"[^\W\d_]+", lambda m: " " if _prefix(fold(m.group(0))) in title else m.group(0), text)
     stops = stop_words()
-    if not [w for w in folded_words(kept) if len(w) > 2 and w not in stops]:
+    if not [w for w in folded_words(kept) if len(w) > 2 and w not in stops and w not in GENERIC_TITLE_WORDS]:
         return text
     return kept
 
@@ -280,6 +310,27 @@ def anchors(part: Part, turn: Turn) -> list[str]:
     return found
 
 
+def _speaks_of(hit: RankedUnit, part: Part, entry: Entry | None, wanted: list[str]) -> bool:
+    """Whether a unit holding the question's year also speaks of what the question asks about.
+
+    Why: "combien de personnes relocalisées en 2020 ?" found the only sentence naming 2020 (a
+    report's title); a year alone does not make a sentence answer the question."""
+    if not wanted:
+        return True
+    asked = {_prefix(w) for w in part.own_words if not w.isdigit() and len(w) > 3}
+    if not asked:
+        return True
+    unit = hit.unit
+    said = {_prefix(w) for w in folded_words(f"{unit.context} {unit.section} {unit.text}")}
+    if hit.in_topic and entry is not None:
+        said |= _title_words(entry)  # a sentence of the topic speaks of the topic
+    return bool(asked & said)
+
+
+def _holds_text(text: str, wanted: list[str]) -> bool:
+    return all(name_key(w) in name_key(text) for w in wanted)
+
+
 def _holds(unit: Unit, wanted: list[str]) -> bool:
     text = name_key(f"{unit.context} {unit.section} {unit.text}")
     return all(name_key(w) in text for w in wanted)
@@ -290,8 +341,13 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     evidence = part.analysis.evidence
     hits = index.rank(search_query(part, turn, why, entry), entry, evidence, k=60)
     wanted = anchors(part, turn)
-    hits = [h for h in hits if _holds(h.unit, wanted)]
+    hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(h, part, entry, wanted)]
     if why == "followup" and entry is not None:
+        # A follow-up asks for something new: not a sentence the previous answer already quoted
+        # ("ça se fait comment le voyage ?" after the summary of the voluntary return).
+        given = fold(turn.previous_reply)
+        fresh = [h for h in hits if fold(h.unit.text) not in given] if given else hits
+        hits = fresh or hits
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
         near = [h for h in hits if (h.in_topic or h.on_topic_page) and h.shows_type]
         if near:
@@ -300,7 +356,9 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         if evidence != "none":
             topic = index.topic_passages(entry)
             for unit in index.units:
-                if unit.passage_id in topic and evidence in unit.features and _holds(unit, wanted):
+                if unit.passage_id in topic and evidence in unit.features and _holds(unit, wanted) and (
+                    not given or fold(unit.text) not in given
+                ):
                     return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
             return None
     return hits[0] if hits else None
@@ -329,6 +387,16 @@ def _aspect_hit(index: SentenceIndex, part: Part, entry: Entry | None) -> Ranked
         if evidence.search(fold(hit.unit.text)) and hit.search_score >= ASPECT_ANSWERED:
             return hit
     return None
+
+
+def _asks_for_help(kb: KnowledgeBase, part: Part) -> bool:
+    """A message about the user's own wish or case ("je veux rentrer, aidez-moi") that asks no
+    question type nor aspect: it wants the programme, not one of its sentences."""
+    analysis = part.analysis
+    if analysis.qtype is not None or analysis.aspect is not None:
+        return False
+    words = set(folded_words(part.text))
+    return bool(words & {fold(w) for w in kb.answering.first_person})
 
 
 def _is_generic(kb: KnowledgeBase, part: Part, entry: Entry) -> bool:
@@ -403,6 +471,10 @@ def answer_part(
     entry, why = choose_entry(kb, part, turn, topic, nlu_entry)
     reply = Reply()
     analysis = part.analysis
+    terms = situation_terms(kb, part, turn) if why == "situation" else ""
+    if terms:
+        # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
+        part = replace(part, text=f"{part.text} {terms}")
 
     if analysis.aspect is not None:
         hit = _aspect_hit(index, part, entry)
@@ -435,10 +507,16 @@ def answer_part(
                 return reply, entry
 
     if why == "situation" and entry is not None and analysis.qtype is None:
-        return _summary_reply(kb, turn, domain, entry, why), entry  # the programme for their case
+        summary = _summary_reply(kb, turn, domain, entry, why)  # the programme for their case
+        if terms:
+            _add_closest_sentence(summary, kb, index, part, entry)
+        return summary, entry
     if entry is not None and why in ("intent", "programme", "named") and _is_generic(kb, part, entry):
         return _summary_reply(kb, turn, domain, entry, why), entry
     if entry is not None and turn.intent in ASPECT_INTENTS and why == "intent":
+        return _summary_reply(kb, turn, domain, entry, why), entry
+    if entry is not None and why in ("intent", "programme") and _asks_for_help(kb, part):
+        # "jveu rentré o pays aidé moi": a wish, not a question on a detail: the programme itself.
         return _summary_reply(kb, turn, domain, entry, why), entry
 
     wanted = anchors(part, turn)
@@ -463,9 +541,36 @@ def answer_part(
         if analysis.qtype is not None and why == "followup":
             say_gap(reply, kb, entry, analysis.qtype.missing, domain)
             return reply, entry
+        if wanted and analysis.evidence in ("number", "date") and not _holds_text(entry.answer, wanted):
+            # "combien de personnes relocalisées en 2020 ?": no sentence gives that figure and the
+            # topic's summary does not speak of that year: say so for that point first.
+            say_gap(reply, kb, entry, analysis.qtype.missing if analysis.qtype else "ce point", domain)
+            return reply, entry
         if mode == "intent" or why in ("situation", "programme", "named"):
             return _summary_reply(kb, turn, domain, entry, why), entry
     return reply, None
+
+
+def situation_terms(kb: KnowledgeBase, part: Part, turn: Turn) -> str:
+    """The pages' words for the situation the question tells of (answering.yml), or ""."""
+    rule = kb.answering.situation(part.text, turn.said[:-1][-2:])
+    return rule.terms if rule is not None else ""
+
+
+def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry) -> None:
+    """After the programme's summary, its sentence closest to the situation told, when the
+    summary does not already say it (a mayor gets the sentence on local authorities)."""
+    hits = index.rank(part.text, entry, "none", k=1, within_topic=True)
+    if not hits or hits[0].search_score < ASPECT_ANSWERED:
+        return
+    said = fold(" ".join(str(m.get("answer", "")) for m in reply.messages))
+    unit = hits[0].unit
+    if fold(unit.text) in said:
+        return
+    position = next((i for i, m in enumerate(reply.messages) if m.get("response") == "utter_knowledge_answer"), None)
+    message = {"response": "utter_focused_answer", "sentence": unit_text(index, unit, False, ()),
+               "summary": "", "sources": source_of(kb, unit)}
+    reply.messages.insert(len(reply.messages) if position is None else position + 1, message)
 
 
 def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Entry, why: str) -> Reply:
@@ -482,6 +587,7 @@ def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Ent
         topic=entry.id,
         programme_slot=entry.programme or turn.programme_slot,
         said=turn.said,
+        previous_reply=turn.previous_reply,
     )
     reply = answer_question(kb, focused_turn, domain)
     if why == "situation":
@@ -496,7 +602,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if urgent is not None:
         return urgent
     asked = focus(full)
-    text = sentence_index(kb).respell(asked, spelling_keep(kb))
+    text = sentence_index(kb).respell(kb.answering.unsms(asked), spelling_keep(kb))
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
@@ -515,8 +621,10 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     reply = Reply()
     current = topic
     for part in parts:
-        # The intent was read from the whole message: with two questions it fits neither for sure.
-        prior = nlu_entry if len(parts) == 1 else None
+        # The intent was read from the whole message: with two questions it fits one of them, so
+        # it is the prior only of a question that names no topic of its own ("l'OIM existe depuis
+        # quand et elle a combien d'États membres ?": the first part names nothing).
+        prior = nlu_entry if len(parts) == 1 or not named_entries(kb, part.own_words) else None
         part_turn = replace(turn, text=part.text) if len(parts) > 1 else turn
         part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
         if not part_reply.messages:
@@ -535,6 +643,11 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def _questions(kb: KnowledgeBase, text: str) -> list[str]:
+    """The questions of a message as respond() reads them (SMS forms written out, split)."""
+    return kb.answering.split_questions(kb.answering.unsms(text), stop_words())[:MAX_QUESTIONS]
 
 
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:
@@ -598,7 +711,16 @@ def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     """The contacts (bot.answers), after saying what the pages do not give about them
     ("à quelles heures ?", "l'adresse à Tripoli ?")."""
     reply = Reply()
-    analysis = analyse(kb.answering, clean_user_text(turn.text))
+    text = clean_user_text(turn.text)
+    others = [q for q in _questions(kb, text) if not kb.answering.asks_contact(q)]
+    if others and len(others) < len(_questions(kb, text)):
+        # "c'est quoi l'approche pangouvernementale, et c'est quoi le mail de l'unité ?": the
+        # question that is not about a contact is answered first, as any question.
+        for question in others:
+            part_reply = respond(kb, replace(turn, text=question), domain, "intent")
+            reply.messages.extend(part_reply.messages)
+            reply.slots.update(part_reply.slots)
+    analysis = analyse(kb.answering, text)
     if analysis.aspect is not None and analysis.aspect.name in CONTACT_ASPECTS:
         reply.say("utter_contact_gap", missing=analysis.aspect.missing)
     contacts = answer_contact_cards(kb, turn, domain)

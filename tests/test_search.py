@@ -96,3 +96,12 @@ def test_edit_distance_and_typo_matcher() -> None:
     assert matcher.closest("rapatriment") == "rapatriement"
     assert matcher.closest("libie") == "libye"
     assert matcher.closest("lib") is None and matcher.closest("inconnu") is None
+
+
+def test_typo_matcher_finds_words_two_edits_away() -> None:
+    """ "evacuassion" shares no one-letter deletion with "evacuation" (two edits): still found;
+    a short word two edits away is not corrected (too many French words are that close)."""
+    matcher = TypoMatcher(Counter({"evacuation": 3, "evaluation": 1, "reinstallation": 5, "liban": 4}))
+    assert matcher.closest("evacuassion") == "evacuation"
+    assert matcher.closest("reinstalasion") == "reinstallation"
+    assert matcher.closest("lybia") is None

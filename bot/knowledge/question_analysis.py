@@ -72,6 +72,7 @@ class AspectRule(CueRule):
 class FollowupRules(BaseModel):
     pointers: list[str]
     max_own_words: int = Field(2, ge=0)
+    organisation_words: list[str] = []
     empty_words: list[str] = []
 
     _check = validator("pointers", allow_reuse=True)(_compile_all)
@@ -80,6 +81,10 @@ class FollowupRules(BaseModel):
 class TwoQuestionRules(BaseModel):
     starters: list[str]
     min_words: int = Field(1, ge=1)
+    # Openings that make what follows a question even without a question-type cue ("c'est quoi").
+    question_starts: list[str] = []
+
+    _check = validator("question_starts", allow_reuse=True)(_compile_all)
 
 
 class SituationRule(BaseModel):
@@ -88,6 +93,9 @@ class SituationRule(BaseModel):
     name: str
     all_of: list[list[str]] = Field(..., min_items=1)
     entry: str
+    # Words the pages use for this situation ("maire" -> "autorités locales"): the entry's
+    # sentences are ranked against the message plus these.
+    terms: str = ""
 
 
 class AnsweringRules(BaseModel):
@@ -101,6 +109,10 @@ class AnsweringRules(BaseModel):
     first_person: list[str] = []
     situations: list[SituationRule] = []
     sms_words: list[str] = []
+    sms_spellings: dict[str, str] = {}
+    contact_cues: list[str] = []
+
+    _check_contact_cues = validator("contact_cues", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -118,6 +130,29 @@ class AnsweringRules(BaseModel):
         return [(a, [re.compile(c) for c in a.cues], re.compile(a.evidence)) for a in self.aspects]
 
     @cached_property
+    def _sms_pattern(self) -> re.Pattern[str] | None:
+        if not self.sms_spellings:
+            return None
+        forms = {form for w in self.sms_spellings for form in (w.lower(), fold(w))}
+        words = sorted((re.escape(form) for form in forms), key=len, reverse=True)
+        return re.compile(rf"(?<![\w'’])(?:{'|'.join(words)})(?![\w'’])", re.IGNORECASE)
+
+    @cached_property
+    def _sms_table(self) -> dict[str, str]:
+        return {fold(w): spelled for w, spelled in self.sms_spellings.items()}
+
+    def unsms(self, text: str) -> str:
+        """The text with SMS forms written out ("c koi" -> "c'est quoi", "cb d pers" -> "combien de
+        personnes"): cues, search and the lemmatiser then read the words the pages use.
+
+        Why a table and not spelling distance: these forms are 1 to 3 letters away from several
+        French words at once ("ki", "o", "d"); only their usual meaning is safe."""
+        pattern = self._sms_pattern
+        if pattern is None:
+            return text
+        return pattern.sub(lambda m: self._sms_table.get(fold(m.group(0)), m.group(0)), text)
+
+    @cached_property
     def _pointer_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.followups.pointers]
 
@@ -127,6 +162,14 @@ class AnsweringRules(BaseModel):
         return re.compile(
             rf"\?+\s*|[,;]?\s+(?:et|puis|aussi)\s+(?=(?:{starters})\b)|,\s+(?=(?:{starters})\b)"
         )
+
+    @cached_property
+    def _question_starts(self) -> re.Pattern[str] | None:
+        starts = self.two_questions.question_starts
+        return re.compile(rf"^(?:{'|'.join(starts)})") if starts else None
+
+    def _starts_question(self, folded: str) -> bool:
+        return bool(self._question_starts and self._question_starts.match(folded))
 
     def _split_at_and(self, source: str, simple: str) -> list[str]:
         """ "qui dirige l'OIM et son siège c'est où ?": two questions when both sides ask one."""
@@ -165,12 +208,22 @@ class AnsweringRules(BaseModel):
         patterns += [p for _, ps, _ in self._aspect_patterns for p in ps]
         return patterns + self._pointer_patterns
 
+    @cached_property
+    def _contact_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(c) for c in self.contact_cues]
+
+    def asks_contact(self, text: str) -> bool:
+        """Whether a question asks for a contact (an e-mail, a phone number...)."""
+        folded = fold(text)
+        return any(p.search(folded) for p in self._contact_patterns)
+
     def has_pointer(self, folded: str) -> bool:
         return any(p.search(folded) for p in self._pointer_patterns)
 
     def situation(self, current: str, recent: Sequence[str] = ()) -> SituationRule | None:
-        """The first situation the user tells of: every word group in the current message or the
-        recent ones, at least one group in the current one, and the user speaking of themselves."""
+        """The situation the user tells of: every word group in the current message or the recent
+        ones, at least one group in the current one, and the user speaking of themselves; when
+        several fit, the one whose words the user used most."""
         now = f" {' '.join(folded_words(current))} "
         told = f" {' '.join(folded_words(' '.join([*recent, current])))} "
         if self.first_person and not any(f" {fold(w)} " in told for w in self.first_person):
@@ -179,10 +232,18 @@ class AnsweringRules(BaseModel):
         def has(padded: str, group: list[str]) -> bool:
             return any(_has_word_start(padded, fold(word)) for word in group)
 
-        for rule in self.situations:
+        def matched(padded: str, group: list[str]) -> int:
+            return sum(1 for word in group if _has_word_start(padded, fold(word)))
+
+        best: tuple[int, int, SituationRule] | None = None
+        for order, rule in enumerate(self.situations):
             if all(has(told, group) for group in rule.all_of) and any(has(now, g) for g in rule.all_of):
-                return rule
-        return None
+                # The situation told with the most words wins ("a heart disease, must travel by
+                # plane to join us": the health one, not the family one); ties go to the file order.
+                score = sum(matched(told, group) for group in rule.all_of)
+                if best is None or score > best[0]:
+                    best = (score, -order, rule)
+        return best[2] if best else None
 
     def split_questions(self, text: str, ignore: frozenset[str] = frozenset()) -> list[str]:
         """The message's questions, in order (one part when it is one question).
@@ -195,7 +256,8 @@ class AnsweringRules(BaseModel):
         parts: list[str] = []
         start = 0
         for match in self._split_pattern.finditer(simple):
-            if "?" not in match.group(0) and not self.question_type(fold(simple[match.end() :])):
+            rest = fold(simple[match.end() :])
+            if "?" not in match.group(0) and not self.question_type(rest) and not self._starts_question(rest):
                 continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
             parts.append(source[start : match.start()])
             start = match.end()

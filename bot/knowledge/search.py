@@ -13,6 +13,7 @@ half of it; < 0.2 = one common word matched (typically an off-topic question).
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import math
 from collections import Counter, defaultdict
@@ -43,6 +44,9 @@ STEM_WEIGHT = 0.4
 STEM_CHARS = 5
 STEM_MIN_LENGTH = 6
 MIN_FUZZY_LENGTH = 4
+# Two edits apart, a word still stands for a vocabulary word this alike (difflib ratio), as in
+# bot.knowledge.sentence_search.RESPELL_CUTOFF.
+TYPO_RATIO = 0.8
 WORDS_FILE = Path(__file__).with_name("search_words.yml")
 
 
@@ -120,20 +124,34 @@ class TypoMatcher:
     def __init__(self, document_frequency: Counter[str]) -> None:
         self._df = document_frequency
         self._by_deletion: dict[str, set[str]] = defaultdict(set)
-        for term in document_frequency:
+        self._by_first_letter: dict[str, list[str]] = defaultdict(list)
+        for term in sorted(document_frequency):
             if len(term) >= MIN_FUZZY_LENGTH and not term.isdigit():
+                self._by_first_letter[term[0]].append(term)
                 for variant in _deletions(term):
                     self._by_deletion[variant].add(term)
 
     def closest(self, word: str) -> str | None:
-        """Best vocabulary word within 1 edit (2 for words of 8+ letters), or None."""
+        """Best vocabulary word within 1 edit (2 for words of 8+ letters), or None.
+
+        The deletion index finds the words one deletion away from each other; a longer word two
+        real edits away ("evacuassion" / "evacuation") shares no deletion with it, so it is then
+        looked for among the words of the same first letter (difflib ratio, as `respell` does).
+        """
         if len(word) < MIN_FUZZY_LENGTH or word.isdigit():
             return None
         limit = 1 if len(word) < 8 else 2
         candidates = set().union(*(self._by_deletion.get(v, set()) for v in _deletions(word)))
         scored = [(edit_distance(word, c), -self._df[c], c) for c in candidates]
         scored = [item for item in scored if item[0] <= limit]
-        return min(scored)[2] if scored else None
+        if scored:
+            return min(scored)[2]
+        if limit < 2:
+            return None
+        same_start = self._by_first_letter.get(word[0], [])
+        close = difflib.get_close_matches(word, same_start, n=3, cutoff=TYPO_RATIO)
+        close = [c for c in close if edit_distance(word, c) <= limit]
+        return close[0] if close else None
 
 
 @dataclass(frozen=True)

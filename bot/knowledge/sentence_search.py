@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
-from bot.knowledge.search import PassageIndex
+from bot.knowledge.search import PassageIndex, edit_distance
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
 
 # A unit of the topic the conversation is about gets this much more (scores are 0..1).
@@ -43,6 +43,8 @@ TYPE_MISMATCH_FACTOR = 0.55
 # A misspelt word is read as the page word at least this close (difflib ratio: "presant"/"present"
 # 0.86, "evacuassion"/"evacuation" 0.82, "mali"/"mal" is never tried: "mali" has a word vector).
 RESPELL_CUTOFF = 0.8
+# A correctly typed French word is read as a page word only if both start with these many letters.
+FAMILY_PREFIX = 4
 _TYPED_WORD = re.compile(r"[^\W\d_]+")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
@@ -53,6 +55,8 @@ _MONTHS = re.compile(
     r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
 )
 _DIGITS = re.compile(r"\d")
+# "Programme 2030", "à l'horizon 2030", "2030 AGENDA": the name of a plan, not a date.
+_NAMED_YEAR = re.compile(r"\b(?:programme|horizon|agenda)\s+20\d\d\b|\b20\d\d\s+agenda\b")
 # "14-15 septembre", "3-4 octobre", "20 et 23 novembre": days of a date, not quantities.
 _DAY_MONTH = re.compile(
     r"\b\d{1,2}(?:\s*(?:-|et)\s*\d{1,2})?\s+(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|"
@@ -137,7 +141,7 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     without_dates = _DAY_MONTH.sub(" ", _YEAR.sub(" ", _PHONE.sub(" ", folded)))
     if _DIGITS.search(without_dates) or _NUMBER_WORDS.search(without_dates):
         found.add("number")
-    if _YEAR.search(text) or _MONTHS.search(folded):
+    if _YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded):
         found.add("date")
     places = labels.count("LOC")
     if places:
@@ -361,8 +365,16 @@ class SentenceIndex:
             if len(folded) < 4 or folded in self._vocabulary or folded in keep or vocab.has_vector(folded):
                 return word
             candidates = self._spellings.get(folded[0], [])
-            close = difflib.get_close_matches(folded, candidates, n=1, cutoff=RESPELL_CUTOFF)
-            return close[0] if close else word
+            if vocab.has_vector(word.lower()):
+                # A French word typed with its accents ("débattus", "citées"): only a page word of
+                # its family stands for it ("debats"), never one that merely looks alike ("criteres").
+                candidates = [c for c in candidates if c[:FAMILY_PREFIX] == folded[:FAMILY_PREFIX]]
+            close = difflib.get_close_matches(folded, candidates, n=5, cutoff=RESPELL_CUTOFF)
+            if not close:
+                return word
+            # Fewest edits first, then a word of the same length: SMS spelling swaps sounds
+            # ("presant" is "present", not "pressant"); then difflib's order (most alike).
+            return min(close, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), close.index(c)))
 
         return _TYPED_WORD.sub(fix, text)
 
