@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 
 # Session fixtures that start servers: every module using one of them runs in the same xdist
-# worker, so each is started once per run (web_service is built on stack).
-SHARED_SERVERS = ("stack", "redis_topology")
+# worker, so each is started once per run. Not `stack` (one Rasa, ~30 s to start): tying every
+# module that uses it to one worker made one group of most of the suite; each worker starts its own.
+SHARED_SERVERS = ("redis_topology",)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
