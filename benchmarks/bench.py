@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         results["load"] = asyncio.run(measure_loads(targets, args.quick))
         results["rss_mb"] = {t.name: t.rss() for t in running}
 
+        print("[bench] QA sets over ours' REST channel")
+        results["quality"] = {"qa": qa_pass_rates(ours.url)}
         print("[bench] knowledge-only update")
         results["knowledge_update"] = knowledge_update_seconds(ours.url, knowledge)
         if not args.no_profile:
@@ -262,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         for topology in reversed(running):
             topology.stop()
     results["training"] = training_seconds(args.train)
+    if args.train:  # the entity figure needs a training of its own (the 80 % of one split)
+        results.setdefault("quality", {})["entities"] = entity_scores()
     results["bench_seconds"] = round(time.monotonic() - began, 1)
     results["targets"] = report.targets(results)
 
@@ -272,6 +276,36 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def qa_pass_rates(url: str) -> dict[str, dict[str, Any]]:
+    """Both QA sets replayed over the REST channel at url (as tests/test_qa.py): a speed change
+    must not cost answers, so the bench prints the pass rates beside the speed ratios."""
+    from bot.maintenance.qa_set import load_items, rest_sender, run_items, scores_by_category
+
+    rates = {}
+    for name in ("questions", "holdout"):
+        outcomes = run_items(load_items(repo_root() / "tests" / "qa" / f"{name}.yml"), rest_sender(url))
+        passed, total = scores_by_category(outcomes)["all"]
+        rates[name] = {"passed": passed, "total": total, "rate": round(100 * passed / total, 1)}
+    return rates
+
+
+def entity_scores() -> dict[str, Any]:
+    """Entity F1 of the current config, trained on 80 % of a fixed stratified split of data/nlu and
+    scored on the rest (benchmarks/config_variants.py --entities, 'current' only)."""
+    from benchmarks import config_variants
+
+    workdir = Path(tempfile.mkdtemp(prefix="oim-bench-entities-"))
+    try:
+        inputs = config_variants.snapshot(workdir)
+        config = yaml.safe_load((inputs / "config.yml").read_text(encoding="utf-8"))
+        split, test = config_variants.split_nlu(inputs, workdir)
+        found = config_variants.measure_entities("current", split, test, config, workdir)
+        return {"f1": found["entities_value"]["*"]["f1"], "typos_f1": found["typos_value"]["*"]["f1"],
+                "intent_accuracy": found["intent_accuracy"]}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _polite_error_text() -> str:

@@ -97,6 +97,15 @@ def profile_table(results: dict[str, Any], top: int = 8) -> str:
     return "\n".join(lines)
 
 
+def quality_line(results: dict[str, Any]) -> str:
+    quality = results.get("quality") or {}
+    parts = [f"QA {name} {r['passed']}/{r['total']} ({r['rate']} %)" for name, r in (quality.get("qa") or {}).items()]
+    entities = quality.get("entities")
+    parts.append(f"entity F1 {entities['f1']} (with typos {entities['typos_f1']})" if entities
+                 else "entity F1 not measured (run with --train)")
+    return "; ".join(parts)
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     ready = results.get("ready_s", {})
@@ -125,6 +134,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Knowledge-only update live after: {_cell(ku.get('seconds'), ' s')} {ku.get('note', '')}".rstrip(),
         f"- Full training: ours {_cell(training.get('seconds'), ' s')}, stock {_cell(training.get('stock_seconds'), ' s')}"
         + ("" if training.get("same_inputs_as_now", True) else " (measured on earlier model inputs)"),
+        f"- Answers (must not drop with speed): {quality_line(results)}",
         f"- Bench run took {results.get('bench_seconds')} s",
         "",
         "Where a turn's time goes (in-process, one conversation at a time):",
