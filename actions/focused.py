@@ -339,7 +339,8 @@ def _holds(unit: Unit, wanted: list[str]) -> bool:
 def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str) -> RankedUnit | None:
     """The best unit for the question; for a follow-up, the topic's best unit showing the type."""
     evidence = part.analysis.evidence
-    hits = index.rank(search_query(part, turn, why, entry), entry, evidence, k=60)
+    query = search_query(part, turn, why, entry)
+    hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
     wanted = anchors(part, turn)
     hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(h, part, entry, wanted)]
     if why == "followup" and entry is not None:

@@ -262,6 +262,13 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("comment faire la demande ?", "how"),
         ("quels sont les pays ?", "list_countries"),
         ("c'est quoi l'OIM ?", None),
+        # Conjunctions and relatives do not ask (answering.yml, not_question_words).
+        ("comment l'OIM réagit aussi vite quand il y a une urgence ?", "how"),
+        ("ceux qui partent, ça aide le pays d'origine comment ?", "how"),
+        ("quand elle est bien gérée, la migration peut être quoi ?", None),
+        ("qu'est-ce qui détermine comment, où et quand la migration se produit ?", None),
+        ("quand il y a eu le premier dialogue ?", "date"),
+        ("quand elle a été créée l'OIM ?", "date"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
@@ -393,6 +400,23 @@ def test_rank_finds_the_sentence_that_answers_a_count(kb: KnowledgeBase, index: 
     assert "quatre tables rondes" in best[0].unit.text
     assert best[0].in_topic and best[0].shows_type
     assert [r.score for r in best] == sorted((r.score for r in best), reverse=True)
+
+
+def test_rank_off_the_topic_pages_must_match_the_whole_question(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Without the topic's words, "qui a créé le Groupe mondial ?" reads "qui a créé ?", which the
+    OIM's own history answers; a sentence of another page must match the whole question too."""
+    topic = kb.entry("event.global_migration_group")
+    question = "qui a créé le Groupe mondial sur la migration ?"
+    stripped = "qui a créé le       la migration ?"
+    best = index.rank(stripped, topic, "agent", k=1, whole_question=question)[0]
+    assert "Secrétaire général" in best.unit.text and best.in_topic
+
+
+def test_a_common_word_of_a_section_title_gives_no_bonus(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "L'aide humanitaire aux migrants bloqués": "aide" is in too many sentences to point to it."""
+    topic = kb.entry("programme.resettlement")
+    best = index.rank("L'OIM aide combien d'États chaque année pour la ?", topic, "number", k=1)[0]
+    assert "30 États" in best.unit.text
 
 
 def test_rank_within_topic_keeps_the_topic_only(kb: KnowledgeBase, index: SentenceIndex) -> None:
@@ -820,6 +844,8 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
         ("jveu rentré ché moi", "je veux rentré chez moi"),
         ("l oim ele fé parti d lonu ?", "l oim elle fait parti de les Nations Unies ?"),
         ("c'est quoi l'OIM ? d'accord", "c'est quoi l'OIM ? d'accord"),  # "c'", "d'" are not SMS forms
+        ("sé koi l oim", "c'est quoi l oim"),
+        ("qu'est-ce qui se produit ?", "qu'est-ce qui se produit ?"),  # "se", "ce" are words, not "sé", "cé"
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:

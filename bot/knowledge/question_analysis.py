@@ -111,8 +111,15 @@ class AnsweringRules(BaseModel):
     sms_words: list[str] = []
     sms_spellings: dict[str, str] = {}
     contact_cues: list[str] = []
+    # Question words used as conjunctions or relatives ("réagir vite quand il y a une urgence",
+    # "ceux qui partent"), blanked before the type is read when the question still asks something.
+    not_question_words: list[str] = []
+    # Words that ask a question of no type ("... peut être quoi ?", "qu'est-ce qui ..."): with
+    # one of them, blanking the conjunctions may leave no type at all.
+    still_asks: list[str] = []
 
     _check_contact_cues = validator("contact_cues", allow_reuse=True)(_compile_all)
+    _check_not_question = validator("not_question_words", "still_asks", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -133,7 +140,12 @@ class AnsweringRules(BaseModel):
     def _sms_pattern(self) -> re.Pattern[str] | None:
         if not self.sms_spellings:
             return None
-        forms = {form for w in self.sms_spellings for form in (w.lower(), fold(w))}
+        from spacy.lang.fr.stop_words import STOP_WORDS
+
+        # "sé" stands for "c'est" typed with or without its accent, but "se" and "ce" are words
+        # of their own ("qu'est-ce qui", "se produit"): an accent-free form that is one is left.
+        forms = {w.lower() for w in self.sms_spellings}
+        forms |= {fold(w) for w in self.sms_spellings if fold(w) == w.lower() or fold(w) not in STOP_WORDS}
         words = sorted((re.escape(form) for form in forms), key=len, reverse=True)
         return re.compile(rf"(?<![\w'’])(?:{'|'.join(words)})(?![\w'’])", re.IGNORECASE)
 
@@ -179,7 +191,29 @@ class AnsweringRules(BaseModel):
                 return [source[:position], source[position:].strip()[2:]]
         return [source]
 
+    @cached_property
+    def _not_question_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.not_question_words]
+
+    @cached_property
+    def _still_asks_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.still_asks]
+
     def question_type(self, folded: str) -> QuestionTypeRule | None:
+        """The question type the folded text asks, its conjunctions and relatives set aside.
+
+        Why: "comment l'OIM réagit vite quand il y a une urgence ?" asks how, not when; "quand"
+        there joins two clauses. When nothing asks once they are blanked, they did ask."""
+        blanked = folded
+        for pattern in self._not_question_patterns:
+            blanked = pattern.sub(" ", blanked)
+        if blanked != folded:
+            kept = self._first_type(blanked)
+            if kept is not None or any(p.search(folded) for p in self._still_asks_patterns):
+                return kept
+        return self._first_type(folded)
+
+    def _first_type(self, folded: str) -> QuestionTypeRule | None:
         """The first question type whose cue is in the folded text."""
         for rule, patterns in self._type_patterns:
             if any(p.search(folded) for p in patterns):

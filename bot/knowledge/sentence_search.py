@@ -34,8 +34,10 @@ CLOSE_WORD = 0.7
 LENGTH_NORMALISATION = 0.4
 # A unit of another section of a page the topic cites gets this much more.
 PAGE_BONUS = 0.06
-# A unit whose section title holds a word of the question ("observateurs") gets this much more.
+# A unit whose section title holds a word of the question ("observateurs") gets this much more,
+# unless the word is in more than this share of all units ("aide", "migration": says no topic).
 SECTION_BONUS = 0.08
+SECTION_WORD_MAX_SHARE = 0.06
 # A unit showing what the question type asks for (a number for "combien"...) gets this more...
 TYPE_BONUS = 0.10
 # ...and one that does not show it keeps this share of its score.
@@ -176,6 +178,11 @@ def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
     return frozenset(words), matrix
 
 
+def _prefixes(text: str) -> set[str]:
+    """The first six letters of the text's words of four letters or more ("observateurs" -> "observ")."""
+    return {w[:6] for w in folded_words(text) if len(w) > 3}
+
+
 def text_shows(text: str, evidence: str) -> bool:
     """Whether a text on its own shows a number, a date... (entity-based kinds count as shown)."""
     if evidence in ("place", "places", "agent"):
@@ -203,6 +210,13 @@ class SentenceIndex:
             if not unit.id.endswith(("w", "#list")):
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
         self._spellings: dict[str, list[str]] = {}  # the pages' words by first letter, for respell
+        shares: dict[str, int] = {}
+        for unit in self.units:
+            for prefix in _prefixes(unit.text):
+                shares[prefix] = shares.get(prefix, 0) + 1
+        common = {w for w, n in shares.items() if n > SECTION_WORD_MAX_SHARE * len(self.units)}
+        # Per unit, the words of its section title that name something ("observateurs", not "aide").
+        self._section_words = {u.id: _prefixes(u.section) - common for u in self.units}
         self._vocabulary, self._word_vectors = _vocabulary(
             [f"{u.section} {u.text}" for u in self.units] + [e.answer for e in kb.entries()]
         )
@@ -300,20 +314,29 @@ class SentenceIndex:
         evidence: str = "none",
         k: int = 5,
         within_topic: bool = False,
+        whole_question: str | None = None,
     ) -> list[RankedUnit]:
         """Best units for the question: words in common, meaning, topic, question-type evidence.
 
         Candidates are the units sharing a word with the question plus every unit of the topic
-        (a follow-up may share no word with the sentence that answers it).
+        (a follow-up may share no word with the sentence that answers it). `question` may leave
+        out the words naming the topic (they rank none of its sentences above another); units
+        off the topic's pages must then match `whole_question` as well: "qui a créé le Groupe
+        mondial ?" is not answered by who created the OIM.
         """
         topic_ids = self.topic_passages(topic)
         topic_pages = {p.source_file for pid in topic_ids if (p := self.kb.passage(pid)) is not None}
         scores = {passage.id: score for passage, score, _raw in self._search.search(question, k=max(80, k))}
+        if whole_question and whole_question != question and topic_ids:
+            whole = {p.id: score for p, score, _raw in self._search.search(whole_question, k=max(80, k))}
+            scores = {
+                u: s if self._about_topic(u, topic_pages) else min(s, whole.get(u, 0.0)) for u, s in scores.items()
+            }
         for unit in self.units:
             if unit.passage_id in topic_ids:
                 scores.setdefault(unit.id, 0.0)
         similarity = self._similarities(question, list(scores))
-        asked = {w[:6] for w in folded_words(question) if len(w) > 3}
+        asked = _prefixes(question)
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
@@ -332,13 +355,18 @@ class SentenceIndex:
             combined = score + SEMANTIC_WEIGHT * (similarity.get(unit_id, 0.0) - SEMANTIC_BASELINE)
             combined += TOPIC_BONUS if in_topic else PAGE_BONUS if on_page else 0.0
             combined = combined + TYPE_BONUS if shows and evidence != "none" else combined
-            if unit.section and asked & {w[:6] for w in folded_words(unit.section) if len(w) > 3}:
+            if asked & self._section_words[unit_id]:
                 combined += SECTION_BONUS
             if not shows:
                 combined *= TYPE_MISMATCH_FACTOR
             ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
+
+    def _about_topic(self, unit_id: str, topic_pages: set[str]) -> bool:
+        """Whether a unit is on a page the topic cites (the page is about the topic)."""
+        passage = self.kb.passage(self._by_id[unit_id].passage_id)
+        return passage is not None and passage.source_file in topic_pages
 
     def knows(self, word: str) -> bool:
         """Whether a folded word (or lemma) appears in the pages."""
