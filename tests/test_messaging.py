@@ -595,6 +595,24 @@ async def _messaging_states(rasa_url: str) -> dict[str, str]:
         return await check_messaging(session, rasa_url)
 
 
+async def _staff_queue(rasa_url: str, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """The queue page and its JSON, from the web service in process in front of this Rasa."""
+    from tests.web_app import STAFF_TOKEN, config_for, sqlite_endpoints, start_client
+
+    folder = workdir / "staff-web"
+    folder.mkdir(exist_ok=True)
+    client = await start_client(config_for(rasa_url, "http://127.0.0.1:9", sqlite_endpoints(folder)))
+    try:
+        bearer = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+        login = await client.post("/staff/login", data={"token": STAFF_TOKEN}, allow_redirects=False)
+        assert login.status == 303  # the session cookie stays in the client's jar
+        page = await (await client.get("/staff/queue")).text()
+        listed = await (await client.get("/api/staff/queue", headers=bearer)).json()
+        return page, listed
+    finally:
+        await client.close()
+
+
 def test_a_send_failing_for_good_shows_on_the_connector_health_route(platforms: Platforms) -> None:
     sims, psid = platforms.sims, "1212121212"
     health = f"{platforms.rasa.url}/webhooks/facebook/"
@@ -614,6 +632,10 @@ def test_a_send_failing_for_good_shows_on_the_connector_health_route(platforms: 
     # The web service's /health shows it too (informational: the other channels still answer).
     assert asyncio.run(_messaging_states(platforms.rasa.url)) == {
         "whatsapp": "ok", "telegram": "ok", "messenger": "failing"}
+    # ... and the staff console's queue, where staff look (page and JSON).
+    page, listed = asyncio.run(_staff_queue(platforms.rasa.url, platforms.log.parent))
+    assert "Les envois vers Messenger échouent" in page and "WhatsApp" not in page.split("échouent")[0]
+    assert listed["messaging"]["messenger"] == "failing"
     assert sims.sent("messenger", psid) == []
     log = platforms.log.read_text(encoding="utf-8", errors="replace")
     assert "messenger: message to messenger-[téléphone] not delivered: HTTP 500" in log  # logged, redacted

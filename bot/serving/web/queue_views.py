@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.serving.redact import redact
-from bot.serving.web import staff_pages
+from bot.serving.web import health, staff_pages
 from bot.serving.web.attention_queue import (
     MAX_NAME_CHARS,
     Queue,
@@ -33,7 +33,7 @@ from bot.serving.web.conversations import FEEDBACK_SLOT, FEEDBACK_VALUES, Conver
 from bot.serving.web.event_scan import Conversation
 from bot.serving.web.rasa_client import AssistantUnavailable
 from bot.serving.web.staff_views import Handler, _blocking, _html, _redirect, staff_api, staff_page
-from bot.serving.web.state import CONVERSATIONS, RASA, STAFF
+from bot.serving.web.state import CONFIG, CONVERSATIONS, HTTP, RASA, STAFF
 from bot.serving.web.texts import error_response, error_text, staff_text
 
 logger = logging.getLogger(__name__)
@@ -81,11 +81,24 @@ def _store_error(error: Exception) -> str:
 @staff_page
 async def queue_page(request: web.Request) -> web.Response:
     show_handled = _wants(request, "handled")
+    failing = await _failing_channels(request)
     try:
         queue, feedback = await _blocking(_read_queue, request.app[CONVERSATIONS], show_handled, QUEUE_ROWS)
     except Exception as error:  # store down or misconfigured: say so on the page
-        return _html(staff_pages.render_queue(request, None, _store_error(error), show_handled=show_handled), 503)
-    return _html(staff_pages.render_queue(request, queue, show_handled=show_handled, feedback=feedback))
+        return _html(staff_pages.render_queue(request, None, _store_error(error), show_handled=show_handled,
+                                              failing_channels=failing), 503)
+    return _html(staff_pages.render_queue(request, queue, show_handled=show_handled, feedback=feedback,
+                                          failing_channels=failing))
+
+
+async def _messaging_states(request: web.Request) -> dict[str, str]:
+    return await health.check_messaging(request.app[HTTP], request.app[CONFIG].rasa_urls[0])
+
+
+async def _failing_channels(request: web.Request) -> list[str]:
+    """Messaging platforms whose latest send failed for good: their users get no answer (issue 15),
+    which staff must see where they look, not only on /health."""
+    return [name for name, state in (await _messaging_states(request)).items() if state == "failing"]
 
 
 @staff_api
@@ -100,6 +113,7 @@ async def queue_api(request: web.Request) -> web.Response:
         "conversations": [item.as_json() for item in queue.items],
         "open": queue.open_count, "handled": queue.handled_count,
         "scanned": queue.scanned, "truncated": queue.truncated, "not_shown": queue.not_shown, "feedback": feedback,
+        "messaging": await _messaging_states(request),
     })
 
 

@@ -108,9 +108,14 @@ def _contact_details(contact: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 
 def render_queue(request: web.Request, queue: Queue | None, error: str | None = None, *,
-                 show_handled: bool = False, feedback: dict[str, int] | None = None) -> str:
-    """The attention queue: open conversations (urgent on top, newest first), handled ones if asked."""
-    common: dict[str, Any] = {"title": "File d'attente", "current": "queue", "show_handled": show_handled}
+                 show_handled: bool = False, feedback: dict[str, int] | None = None,
+                 failing_channels: list[str] | None = None) -> str:
+    """The attention queue: open conversations (urgent on top, newest first), handled ones if asked;
+    first, the messaging platforms whose sends fail for good."""
+    failing = [staff_labels("channels").get(name, name) for name in failing_channels or []]
+    common: dict[str, Any] = {"title": "File d'attente", "current": "queue", "show_handled": show_handled,
+                              "failing_note": staff_text("failing_channels", channels=", ".join(failing))
+                              if failing else ""}
     if error or queue is None:
         return _render(request, "staff_queue.html", **common, error=error or "")
     return _render(request, "staff_queue.html", **common, error=None, queue=queue, feedback=feedback,
