@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from actions import answers
 from bot.knowledge.handoff_hours import HoursError, StaffHours, general_contact_id, staff_hours
@@ -185,28 +184,9 @@ def test_a_messaging_reply_says_a_person_wrote_it_and_bot_texts_keep_the_marker(
 
 # --- the web application: reply endpoints and updates ------------------------------------------
 
-class RasaApi(FakeRasa):
-    """Rasa's REST channel answering the queued handoff, and its API's tracker/events route, recorded."""
-
-    events: list[tuple[str, dict[str, str], dict[str, Any]]]
-
-    async def start(self) -> RasaApi:
-        self.events = []
-        app = web.Application()
-        app.router.add_post("/conversations/{sender}/tracker/events", self._append)
-        app.router.add_post("/webhooks/rest/webhook", self._queued)
-        self.server = TestServer(app)
-        await self.server.start_server()
-        return self
-
-    async def _append(self, request: web.Request) -> web.Response:
-        self.events.append((request.match_info["sender"], dict(request.query), await request.json()))
-        return web.json_response({"events": []})
-
-    async def _queued(self, request: web.Request) -> web.Response:
-        return web.json_response([{"recipient_id": "x", "text": "Votre demande est dans la file d'attente."},
-                                  {"recipient_id": "x", "custom": {"handoff": "queued"}},
-                                  {"recipient_id": "x", "text": "Important : données personnelles."}])
+# The REST channel answers the queued handoff: its text, the custom payload, the warning.
+QUEUED_REPLIES = [{"text": "Votre demande est dans la file d'attente."}, {"custom": {"handoff": "queued"}},
+                  {"text": "Important : données personnelles."}]
 
 
 TOKEN = "in-process-staff-token-0123456789"
@@ -215,8 +195,8 @@ WEB_ID = "abcdefgh12345678"
 
 
 @pytest.fixture()
-async def rasa_api() -> AsyncIterator[RasaApi]:
-    api = await RasaApi().start()
+async def rasa_api() -> AsyncIterator[FakeRasa]:
+    api = await FakeRasa(replies=QUEUED_REPLIES).start()
     try:
         yield api
     finally:
@@ -224,7 +204,7 @@ async def rasa_api() -> AsyncIterator[RasaApi]:
 
 
 @pytest.fixture()
-async def client(tmp_path: Path, rasa_api: RasaApi) -> AsyncIterator[TestClient]:
+async def client(tmp_path: Path, rasa_api: FakeRasa) -> AsyncIterator[TestClient]:
     endpoints = sqlite_endpoints(tmp_path)
     await save_all(open_tracker_store(endpoints), {
         f"web-{WEB_ID}": [*asked_human("je veux parler à un humain", NOW - 100), staff_bot("Bonjour <b>!</b>", NOW - 50)],
@@ -244,7 +224,7 @@ async def test_the_chat_answer_says_a_handoff_is_queued(client: TestClient) -> N
     assert data["messages"] == [{"text": "Votre demande est dans la file d'attente."}, {"text": "Important : données personnelles."}]
 
 
-async def test_reply_api_needs_the_token_and_checks_its_body(client: TestClient, rasa_api: RasaApi) -> None:
+async def test_reply_api_needs_the_token_and_checks_its_body(client: TestClient, rasa_api: FakeRasa) -> None:
     path = f"/api/staff/conversations/web-{WEB_ID}/reply"
     assert (await client.post(path, json={"text": "Bonjour"})).status == 401
     bad = [(b"{", 400, "invalid_json"), (b"[1]", 400, "invalid_json"), (b"\xff", 400, "invalid_json"),
@@ -265,7 +245,7 @@ async def test_reply_api_needs_the_token_and_checks_its_body(client: TestClient,
 
 
 async def test_reply_api_appends_a_bot_event_with_the_staff_name_and_asks_rasa_to_deliver_it(
-    client: TestClient, rasa_api: RasaApi, caplog: pytest.LogCaptureFixture
+    client: TestClient, rasa_api: FakeRasa, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="bot.serving.web.staff_reply"):
         response = await client.post(f"/api/staff/conversations/web-{WEB_ID}/reply", headers=BEARER,
@@ -283,7 +263,7 @@ async def test_reply_api_appends_a_bot_event_with_the_staff_name_and_asks_rasa_t
     assert rasa_api.events[-1][2]["text"].endswith("\nBonjour") and rasa_api.events[-1][2]["metadata"] == {"staff": "API"}
 
 
-async def test_reply_form_is_same_site_only_and_records_the_login_name(client: TestClient, rasa_api: RasaApi) -> None:
+async def test_reply_form_is_same_site_only_and_records_the_login_name(client: TestClient, rasa_api: FakeRasa) -> None:
     path = f"/staff/conversations/web-{WEB_ID}/reply"
     response = await client.post(path, data={"text": "Bonjour"}, allow_redirects=False)
     assert response.status == 401 and 'name="token"' in await response.text()
@@ -317,7 +297,7 @@ async def test_updates_endpoint_validates_and_returns_staff_replies(client: Test
     assert nobody == {"messages": [], "pending": False, "next_since": 0.0}
 
 
-async def test_a_partner_site_allowed_to_chat_may_poll_updates(tmp_path: Path, rasa_api: RasaApi) -> None:
+async def test_a_partner_site_allowed_to_chat_may_poll_updates(tmp_path: Path, rasa_api: FakeRasa) -> None:
     partner = "https://partner.example.org"
     web_client = await start_client(config_for(rasa_api.url, rasa_api.url, sqlite_endpoints(tmp_path), cors_origins=(partner,)))
     try:

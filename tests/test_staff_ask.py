@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from tests.conftest import WEB_STAFF_TOKEN, web_settings
 from tests.stack import RasaServer, WebServer, free_port
@@ -30,39 +29,10 @@ REPLY = ("L'OIM compte 175 États membres. Les documents que je connais ne préc
          " <b>gras</b>")
 
 
-class ScriptedRasa(FakeRasa):
-    """The fake REST channel answering REPLY (what the test wants the assistant to have said), and
-    Rasa's HTTP API route that appends an event to a conversation (recorded in `events`)."""
-
-    reply: str = REPLY
-    events: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def start(self) -> ScriptedRasa:
-        self.events = []
-        app = web.Application()
-        app.router.add_get("/", self._root)
-        app.router.add_get("/health", self._health)
-        app.router.add_post("/webhooks/rest/webhook", self._webhook)
-        app.router.add_post("/conversations/{sender}/tracker/events", self._append)
-        self.server = TestServer(app)
-        await self.server.start_server()
-        return self
-
-    async def _append(self, request: web.Request) -> web.Response:
-        self.events.append((request.match_info["sender"], request.query.get("token", ""), await request.json()))
-        return web.json_response({"events": []})
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        payload = json.loads(await request.read())
-        self.received.append(payload)
-        if self.mode == "error":
-            return web.json_response({"error": "boom"}, status=500)
-        return web.json_response([{"recipient_id": payload.get("sender"), "text": self.reply}])
-
-
 @pytest.fixture()
-async def rasa() -> AsyncIterator[ScriptedRasa]:
-    fake = await ScriptedRasa().start()
+async def rasa() -> AsyncIterator[FakeRasa]:
+    """Answering REPLY, what the test wants the assistant to have said."""
+    fake = await FakeRasa(reply=REPLY).start()
     try:
         yield fake
     finally:
@@ -73,7 +43,7 @@ RASA_API_TOKEN = "fake-rasa-api-token"
 
 
 @pytest.fixture()
-async def client(rasa: ScriptedRasa, tmp_path: Path) -> AsyncIterator[TestClient]:
+async def client(rasa: FakeRasa, tmp_path: Path) -> AsyncIterator[TestClient]:
     web_client = await start_client(config_for(rasa.url, rasa.url, sqlite_endpoints(tmp_path), rasa_token=RASA_API_TOKEN))
     try:
         yield web_client
@@ -88,7 +58,7 @@ def ask_path(base: str, question: str, previous: str | None = None) -> str:
     return f"{base}?{urllib.parse.urlencode(params)}"
 
 
-async def test_the_token_is_required(client: TestClient, rasa: ScriptedRasa) -> None:
+async def test_the_token_is_required(client: TestClient, rasa: FakeRasa) -> None:
     response = await client.get(ask_path("/api/staff/ask", QUESTION))
     assert response.status == 401 and (await response.json())["error"] == "unauthorized"
     response = await client.get(ask_path("/api/staff/ask", QUESTION), headers={"Authorization": "Bearer wrong-token-0123456789"})
@@ -99,7 +69,7 @@ async def test_the_token_is_required(client: TestClient, rasa: ScriptedRasa) -> 
     assert rasa.received == []  # nothing reached the assistant
 
 
-async def test_api_gives_the_reply_evidence_gaps_and_contacts(client: TestClient, rasa: ScriptedRasa) -> None:
+async def test_api_gives_the_reply_evidence_gaps_and_contacts(client: TestClient, rasa: FakeRasa) -> None:
     response = await client.get(ask_path("/api/staff/ask", QUESTION, "bonjour\n\nje suis au Niger"), headers=BEARER)
     assert response.status == 200, await response.text()
     data = await response.json()
@@ -118,7 +88,7 @@ async def test_api_gives_the_reply_evidence_gaps_and_contacts(client: TestClient
     assert again["conversation_id"] != data["conversation_id"]  # never the same conversation twice
 
 
-async def test_page_escapes_user_text_and_has_no_inline_script(client: TestClient, rasa: ScriptedRasa) -> None:
+async def test_page_escapes_user_text_and_has_no_inline_script(client: TestClient, rasa: FakeRasa) -> None:
     rasa.reply = f"Réponse {SCRIPT} 175"
     response = await client.get(ask_path("/staff/ask", f"{QUESTION} {SCRIPT}", SCRIPT), headers=BEARER)
     body = await response.text()
@@ -136,7 +106,7 @@ async def test_page_escapes_user_text_and_has_no_inline_script(client: TestClien
     assert static.status == 200 and "clipboard" in await static.text()
 
 
-async def test_form_and_bad_questions(client: TestClient, rasa: ScriptedRasa) -> None:
+async def test_form_and_bad_questions(client: TestClient, rasa: FakeRasa) -> None:
     response = await client.get("/staff/ask", headers=BEARER)
     body = await response.text()
     assert response.status == 200 and '<form method="get" action="/staff/ask"' in body and 'aria-current="page"' in body
@@ -152,7 +122,7 @@ async def test_form_and_bad_questions(client: TestClient, rasa: ScriptedRasa) ->
     assert rasa.texts() == ["restart"]  # a Rasa command is read as words, as in the chat
 
 
-async def test_assistant_down(client: TestClient, rasa: ScriptedRasa) -> None:
+async def test_assistant_down(client: TestClient, rasa: FakeRasa) -> None:
     rasa.mode = "error"
     response = await client.get(ask_path("/api/staff/ask", QUESTION), headers=BEARER)
     assert response.status == 503 and (await response.json())["error"] == "assistant_unavailable"
@@ -193,11 +163,11 @@ def test_real_stack_answers_175_with_its_passage(web_service: WebServer) -> None
 
 # --- "Utile / Pas utile" in the web chat ---------------------------------------------------------
 
-async def test_feedback_is_appended_to_the_conversation_through_rasa(client: TestClient, rasa: ScriptedRasa) -> None:
+async def test_feedback_is_appended_to_the_conversation_through_rasa(client: TestClient, rasa: FakeRasa) -> None:
     response = await client.post("/api/chat/feedback", json={"sender": "visitor-0123456789", "value": "pas_utile"})
     assert response.status == 200 and (await response.json())["recorded"] is True
-    [(sender, token, event)] = rasa.events
-    assert sender == "web-visitor-0123456789" and token == RASA_API_TOKEN  # the chat's own conversation
+    [(sender, query, event)] = rasa.events
+    assert sender == "web-visitor-0123456789" and query["token"] == RASA_API_TOKEN  # the chat's own conversation
     assert event["event"] == "slot" and event["name"] == "feedback" and event["value"] == "pas_utile"
     for body, code in [({"sender": "visitor-0123456789", "value": "super"}, "invalid_feedback"),
                        ({"sender": "x", "value": "utile"}, "invalid_sender"),
@@ -211,7 +181,7 @@ async def test_feedback_is_appended_to_the_conversation_through_rasa(client: Tes
     assert "/api/chat/feedback" in script and "aria-pressed" in script and "Pas utile" in script
 
 
-async def test_feedback_without_rasa_token_is_unavailable(rasa: ScriptedRasa, tmp_path: Path) -> None:
+async def test_feedback_without_rasa_token_is_unavailable(rasa: FakeRasa, tmp_path: Path) -> None:
     web_client = await start_client(config_for(rasa.url, rasa.url, sqlite_endpoints(tmp_path)))
     try:
         response = await web_client.post("/api/chat/feedback", json={"sender": "visitor-0123456789", "value": "utile"})

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot.serving.tracker_stores import open_tracker_store
 from bot.serving.web.attention_queue import (
@@ -327,30 +326,12 @@ def test_bulk_sql_reader_on_postgresql_gives_what_rasa_gives(
 
 # --- the web application over a real SQLite store --------------------------------------------
 
-class RasaApi(FakeRasa):
-    """Rasa's HTTP API route that appends an event to a conversation, recording what it gets."""
-
-    events: list[tuple[str, str, dict[str, Any]]]
-
-    async def start(self) -> RasaApi:
-        self.events = []
-        app = web.Application()
-        app.router.add_post("/conversations/{sender}/tracker/events", self._append)
-        self.server = TestServer(app)
-        await self.server.start_server()
-        return self
-
-    async def _append(self, request: web.Request) -> web.Response:
-        self.events.append((request.match_info["sender"], request.query.get("token", ""), await request.json()))
-        return web.json_response({"events": []})
-
-
 TOKEN_HEADER = {"Authorization": "Bearer in-process-staff-token-0123456789"}
 
 
 @pytest.fixture()
-async def rasa_api() -> AsyncIterator[RasaApi]:
-    api = await RasaApi().start()
+async def rasa_api() -> AsyncIterator[FakeRasa]:
+    api = await FakeRasa().start()
     try:
         yield api
     finally:
@@ -358,7 +339,7 @@ async def rasa_api() -> AsyncIterator[RasaApi]:
 
 
 @pytest.fixture()
-async def client(tmp_path: Path, rasa_api: RasaApi) -> AsyncIterator[TestClient]:
+async def client(tmp_path: Path, rasa_api: FakeRasa) -> AsyncIterator[TestClient]:
     endpoints = sqlite_endpoints(tmp_path)
     await save_all(open_tracker_store(endpoints), sample_conversations())
     web_client = await start_client(config_for(rasa_api.url, rasa_api.url, endpoints, rasa_token="rasa-api-token"))
@@ -374,7 +355,7 @@ async def login(client: TestClient, name: str) -> None:
     assert response.status == 303
 
 
-async def test_every_new_page_and_api_needs_the_token(client: TestClient, rasa_api: RasaApi) -> None:
+async def test_every_new_page_and_api_needs_the_token(client: TestClient, rasa_api: FakeRasa) -> None:
     for path in ("/api/staff/queue", "/api/staff/dashboard", "/api/staff/conversations/asked"):
         response = await client.get(path)
         assert response.status == 401 and (await response.json())["error"] == "unauthorized", path
@@ -420,13 +401,13 @@ async def test_transcript_is_redacted_and_showing_it_is_logged(client: TestClien
     assert "traitée par Awa" in page and "Marquer comme traitée" not in page
 
 
-async def test_marking_handled_appends_the_audit_event_through_rasa(client: TestClient, rasa_api: RasaApi) -> None:
+async def test_marking_handled_appends_the_audit_event_through_rasa(client: TestClient, rasa_api: FakeRasa) -> None:
     await login(client, "Fatou <script>")
     response = await client.post("/staff/conversations/unread/handled", data={"back": "conversation"},
                                  allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/staff/conversations/unread"
-    [(sender, token, event)] = rasa_api.events
-    assert sender == "unread" and token == "rasa-api-token"
+    [(sender, query, event)] = rasa_api.events
+    assert sender == "unread" and query["token"] == "rasa-api-token"
     assert event["name"] == HANDLED_SLOT and event["value"]["by"] == "Fatou <script>"
     assert abs(event["value"]["at"] - time.time()) < 60
 
@@ -468,7 +449,7 @@ async def test_dashboard_page_draws_svg_and_the_json_twin_gives_the_numbers(clie
     assert len((await (await client.get("/api/staff/dashboard?jours=abc", headers=TOKEN_HEADER)).json())["days"]) == 14
 
 
-async def test_no_staff_route_answers_without_the_token(client: TestClient, rasa_api: RasaApi) -> None:
+async def test_no_staff_route_answers_without_the_token(client: TestClient, rasa_api: FakeRasa) -> None:
     """Every /staff and /api/staff route of the application (new ones included) asks for the token."""
     open_routes = {("POST", "/staff/login"), ("POST", "/staff/logout"), ("GET", "/staff/handoffs")}
     checked = 0
@@ -489,7 +470,7 @@ async def test_no_staff_route_answers_without_the_token(client: TestClient, rasa
     assert checked >= 10 and rasa_api.events == []
 
 
-async def test_a_cross_site_handled_form_is_refused(client: TestClient, rasa_api: RasaApi) -> None:
+async def test_a_cross_site_handled_form_is_refused(client: TestClient, rasa_api: FakeRasa) -> None:
     await login(client, "Awa")
     response = await client.post("/staff/conversations/unread/handled", data={"back": "queue"},
                                  headers={"Origin": "https://evil.example.net"}, allow_redirects=False)

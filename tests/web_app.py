@@ -36,14 +36,20 @@ _SHARED_KNOWLEDGE = KnowledgeHolder()
 
 @dataclasses.dataclass
 class FakeRasa:
-    """Rasa's REST channel (and the action server's /health) as a test double.
+    """Rasa's REST channel (and the action server's /health) as a test double, with the route of
+    Rasa's HTTP API that appends an event to a conversation (feedback, "handled", staff replies).
 
     mode: "answer" (one text message), "silent" (an empty list, what stock Rasa answers when the
     action server is down), "error" (HTTP 500), "frozen" (never answers within the test).
+    reply: the text of the answer (default FAKE_ANSWER); replies: the whole list of bot messages
+    instead (e.g. with a custom payload). events: (sender, query, event) appended through the API.
     """
 
     mode: str = "answer"
+    reply: str = FAKE_ANSWER
+    replies: list[dict[str, Any]] | None = None
     received: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    events: list[tuple[str, dict[str, str], dict[str, Any]]] = dataclasses.field(default_factory=list)
     server: TestServer | None = None
 
     @property
@@ -60,6 +66,7 @@ class FakeRasa:
         app.router.add_get("/", self._root)
         app.router.add_get("/health", self._health)
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
+        app.router.add_post("/conversations/{sender}/tracker/events", self._append)
         self.server = TestServer(app)
         await self.server.start_server()
         return self
@@ -83,7 +90,13 @@ class FakeRasa:
             return web.json_response({"error": "boom"}, status=500)
         if self.mode == "silent":
             return web.json_response([])
-        return web.json_response([{"recipient_id": payload.get("sender"), "text": FAKE_ANSWER}])
+        if self.replies is not None:
+            return web.json_response([{"recipient_id": payload.get("sender"), **reply} for reply in self.replies])
+        return web.json_response([{"recipient_id": payload.get("sender"), "text": self.reply}])
+
+    async def _append(self, request: web.Request) -> web.Response:
+        self.events.append((request.match_info["sender"], dict(request.query), await request.json()))
+        return web.json_response({"events": []})
 
 
 def sqlite_endpoints(folder: Path) -> Path:
