@@ -31,7 +31,7 @@ MAX_SCANNED = 5000
 
 # Conversations run by the staff console ("ask as the caller"): never listed as someone's request.
 STAFF_ASK_PREFIX = "staff-ask-"
-FEEDBACK_SLOT = "feedback"  # not a domain slot: Rasa stores the event with the conversation all the same
+FEEDBACK_SLOT = "feedback"  # a domain slot no policy reads (domain.yml); the web service appends it
 FEEDBACK_VALUES = ("utile", "pas_utile")
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACKS_IN_A_ROW = 2  # user messages the assistant could not read, one after the other

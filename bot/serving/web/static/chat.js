@@ -80,12 +80,17 @@
     }
   }
 
-  function hasSender() {
+  // The conversation id if there is one, without making one (unlike senderId()).
+  function currentSender() {
     try {
-      return !!window.localStorage.getItem(STORAGE_KEY);
+      return window.localStorage.getItem(STORAGE_KEY);
     } catch (e) {
-      return !!memorySender;
+      return memorySender;
     }
+  }
+
+  function hasSender() {
+    return !!currentSender();
   }
 
   // The time of the last staff reply shown, so a reload does not show it twice.
@@ -132,8 +137,8 @@
         return response.ok ? response.json() : null;
       })
       .then(function (data) {
-        if (sender !== senderId()) {
-          return;  // "Nouvelle conversation" meanwhile
+        if (sender !== currentSender()) {
+          return;  // "Nouvelle conversation" meanwhile: no new id made here
         }
         if (!data || !Array.isArray(data.messages)) {
           schedulePoll(POLL_RETRY_MS);
@@ -151,7 +156,9 @@
           schedulePoll(POLL_MS);
         }
       }, function () {
-        schedulePoll(POLL_RETRY_MS);
+        if (sender === currentSender()) {
+          schedulePoll(POLL_RETRY_MS);
+        }
       });
   }
 
