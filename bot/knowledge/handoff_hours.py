@@ -171,19 +171,28 @@ _lock = threading.Lock()
 
 
 def staff_hours(env: Mapping[str, str] | None = None) -> StaffHours:
-    """The current settings (re-read when the file or the variables change), or HoursError."""
+    """The current settings (re-read when the file or the variables change), or HoursError.
+
+    Keyed on the file's path and modification time and on the variables, so a handoff reads and
+    validates the YAML only after it changed."""
     env = os.environ if env is None else env
-    data = _settings(env)
-    path = data.pop("_path")
-    key = (path, os.path.getmtime(path), repr(sorted(data.items(), key=str)))
+    path = Path(env.get(HOURS_FILE_ENV) or DEFAULT_FILE).expanduser()
+    try:
+        mtime: float | None = path.stat().st_mtime
+    except OSError:
+        mtime = None  # _settings reports the unreadable file
+    key = (str(path), mtime, env.get(QUEUE_ENV, "").strip(), env.get(TIMEZONE_ENV, "").strip())
     with _lock:
-        if key not in _cache:
+        if mtime is None or key not in _cache:
+            data = _settings(env)
+            data.pop("_path")
             try:
-                _cache.clear()
-                _cache[key] = StaffHours(**data)
+                hours = StaffHours(**data)
             except ValidationError as error:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
                 raise HoursError(f"{path}: {problems}") from None
+            _cache.clear()
+            _cache[key] = hours
         return _cache[key]
 
 
