@@ -32,7 +32,7 @@ from bot.serving.web.attention_queue import (
 from bot.serving.web.conversations import FEEDBACK_SLOT, FEEDBACK_VALUES, ConversationReader
 from bot.serving.web.event_scan import Conversation
 from bot.serving.web.rasa_client import AssistantUnavailable
-from bot.serving.web.staff_views import Handler, _blocking, _html, _redirect, staff_api, staff_page
+from bot.serving.web.staff_views import _blocking, _html, _redirect, staff_api, staff_form, staff_page
 from bot.serving.web.state import CONFIG, CONVERSATIONS, HTTP, RASA, STAFF
 from bot.serving.web.texts import error_response, error_text, staff_text
 
@@ -175,20 +175,6 @@ async def conversation_api(request: web.Request) -> web.Response:
 
 
 # --- "handled" -------------------------------------------------------------------------------
-
-def staff_form(handler: Handler) -> Handler:
-    """A console form's POST: disabled message, or 401 with the login form, or the action."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        auth = request.app[STAFF]
-        if not auth.enabled:
-            return _html(staff_pages.render_disabled(request), 503)
-        if not auth.is_authenticated(request):
-            return _html(staff_pages.render_login(request), 401)
-        return await handler(request)
-
-    return wrapper
-
 
 async def _mark_handled(request: web.Request, sender_id: str, by: str) -> dict[str, Any] | str:
     """Append the "handled" mark; the event, or the error code (conversation unknown, Rasa unavailable)."""

@@ -26,9 +26,9 @@ from bot.serving.web.attention_queue import HANDLED_SLOT, MAX_NAME_CHARS, clean_
 from bot.serving.web.chat_input import SENDER_PATTERN, WEB_SENDER_PREFIX, clean_text
 from bot.serving.web.conversations import HANDOFF_SLOT, STAFF_ASK_PREFIX, STAFF_METADATA, staff_author
 from bot.serving.web.json_body import BadBody, json_object
-from bot.serving.web.queue_views import _who, staff_form
+from bot.serving.web.queue_views import _who
 from bot.serving.web.rasa_client import AssistantUnavailable
-from bot.serving.web.staff_views import _blocking, _html, _redirect, staff_api
+from bot.serving.web.staff_views import _blocking, _html, _redirect, staff_api, staff_form
 from bot.serving.web.state import CONVERSATIONS, RASA
 from bot.serving.web.texts import error_response, error_text, staff_text
 

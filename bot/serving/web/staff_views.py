@@ -43,18 +43,28 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def staff_page(handler: Handler) -> Handler:
-    """HTML page: disabled message, or login form, or the page."""
+def _staff_html(handler: Handler, login_status: int) -> Handler:
+    """Disabled message (503), or the login form with `login_status`, or the handler's answer."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
         auth = request.app[STAFF]
         if not auth.enabled:
             return _html(staff_pages.render_disabled(request), 503)
         if not auth.is_authenticated(request):
-            return _html(staff_pages.render_login(request))  # the form itself reveals nothing
+            return _html(staff_pages.render_login(request), login_status)
         return await handler(request)
 
     return wrapper
+
+
+def staff_page(handler: Handler) -> Handler:
+    """HTML page: disabled message, or login form (200: the form itself reveals nothing), or the page."""
+    return _staff_html(handler, 200)
+
+
+def staff_form(handler: Handler) -> Handler:
+    """A console form's POST: disabled message, or 401 with the login form, or the action."""
+    return _staff_html(handler, 401)
 
 
 def staff_api(handler: Handler) -> Handler:
