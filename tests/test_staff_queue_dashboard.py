@@ -330,19 +330,10 @@ TOKEN_HEADER = {"Authorization": "Bearer in-process-staff-token-0123456789"}
 
 
 @pytest.fixture()
-async def rasa_api() -> AsyncIterator[FakeRasa]:
-    api = await FakeRasa().start()
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-@pytest.fixture()
-async def client(tmp_path: Path, rasa_api: FakeRasa) -> AsyncIterator[TestClient]:
+async def client(tmp_path: Path, fake_rasa: FakeRasa) -> AsyncIterator[TestClient]:
     endpoints = sqlite_endpoints(tmp_path)
     await save_all(open_tracker_store(endpoints), sample_conversations())
-    web_client = await start_client(config_for(rasa_api.url, rasa_api.url, endpoints, rasa_token="rasa-api-token"))
+    web_client = await start_client(config_for(fake_rasa.url, fake_rasa.url, endpoints, rasa_token="rasa-api-token"))
     try:
         yield web_client
     finally:
@@ -355,7 +346,7 @@ async def login(client: TestClient, name: str) -> None:
     assert response.status == 303
 
 
-async def test_every_new_page_and_api_needs_the_token(client: TestClient, rasa_api: FakeRasa) -> None:
+async def test_every_new_page_and_api_needs_the_token(client: TestClient, fake_rasa: FakeRasa) -> None:
     for path in ("/api/staff/queue", "/api/staff/dashboard", "/api/staff/conversations/asked"):
         response = await client.get(path)
         assert response.status == 401 and (await response.json())["error"] == "unauthorized", path
@@ -366,7 +357,7 @@ async def test_every_new_page_and_api_needs_the_token(client: TestClient, rasa_a
     assert response.status == 401 and 'name="token"' in await response.text()
     response = await client.post("/api/staff/conversations/asked/handled", json={"by": "x"})
     assert response.status == 401
-    assert rasa_api.events == []  # nothing reached Rasa
+    assert fake_rasa.events == []  # nothing reached Rasa
     response = await client.get("/staff/handoffs?handled=1", allow_redirects=False)
     assert response.status == 301 and response.headers["Location"] == "/staff/queue?handled=1"
 
@@ -401,12 +392,12 @@ async def test_transcript_is_redacted_and_showing_it_is_logged(client: TestClien
     assert "traitée par Awa" in page and "Marquer comme traitée" not in page
 
 
-async def test_marking_handled_appends_the_audit_event_through_rasa(client: TestClient, rasa_api: FakeRasa) -> None:
+async def test_marking_handled_appends_the_audit_event_through_rasa(client: TestClient, fake_rasa: FakeRasa) -> None:
     await login(client, "Fatou <script>")
     response = await client.post("/staff/conversations/unread/handled", data={"back": "conversation"},
                                  allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/staff/conversations/unread"
-    [(sender, query, event)] = rasa_api.events
+    [(sender, query, event)] = fake_rasa.events
     assert sender == "unread" and query["token"] == "rasa-api-token"
     assert event["name"] == HANDLED_SLOT and event["value"]["by"] == "Fatou <script>"
     assert abs(event["value"]["at"] - time.time()) < 60
@@ -422,10 +413,10 @@ async def test_marking_handled_appends_the_audit_event_through_rasa(client: Test
         assert response.status == 400 and (await response.json())["error"] == "invalid_handled_body"
     response = await client.post("/api/staff/conversations/nobody-here/handled", headers=TOKEN_HEADER)
     assert response.status == 404  # never creates a conversation
-    assert len(rasa_api.events) == 3
+    assert len(fake_rasa.events) == 3
 
 
-async def test_marking_handled_without_rasa_api_says_so(tmp_path: Path) -> None:
+async def test_marking_handled_without_fake_rasa_says_so(tmp_path: Path) -> None:
     endpoints = sqlite_endpoints(tmp_path)
     await save_all(open_tracker_store(endpoints), sample_conversations())
     web_client = await start_client(config_for("http://127.0.0.1:9", "http://127.0.0.1:9", endpoints))
@@ -449,7 +440,7 @@ async def test_dashboard_page_draws_svg_and_the_json_twin_gives_the_numbers(clie
     assert len((await (await client.get("/api/staff/dashboard?jours=abc", headers=TOKEN_HEADER)).json())["days"]) == 14
 
 
-async def test_no_staff_route_answers_without_the_token(client: TestClient, rasa_api: FakeRasa) -> None:
+async def test_no_staff_route_answers_without_the_token(client: TestClient, fake_rasa: FakeRasa) -> None:
     """Every /staff and /api/staff route of the application (new ones included) asks for the token."""
     open_routes = {("POST", "/staff/login"), ("POST", "/staff/logout"), ("GET", "/staff/handoffs")}
     checked = 0
@@ -467,11 +458,11 @@ async def test_no_staff_route_answers_without_the_token(client: TestClient, rasa
         else:
             assert 'name="token"' in body and PHONE not in body, (route.method, path)
         checked += 1
-    assert checked >= 10 and rasa_api.events == []
+    assert checked >= 10 and fake_rasa.events == []
 
 
-async def test_a_cross_site_handled_form_is_refused(client: TestClient, rasa_api: FakeRasa) -> None:
+async def test_a_cross_site_handled_form_is_refused(client: TestClient, fake_rasa: FakeRasa) -> None:
     await login(client, "Awa")
     response = await client.post("/staff/conversations/unread/handled", data={"back": "queue"},
                                  headers={"Origin": "https://evil.example.net"}, allow_redirects=False)
-    assert response.status == 403 and rasa_api.events == []
+    assert response.status == 403 and fake_rasa.events == []
