@@ -236,6 +236,49 @@ def test_containers_start_as_in_docker_compose():
         assert set(compose[service]["environment"]) <= set(config) | set(secret), service
 
 
+HANDOFF_SETTINGS = ("OIM_HANDOFF_QUEUE", "OIM_STAFF_HOURS_FILE", "OIM_STAFF_TIMEZONE")
+IMAGE_ROOT = "/app/"  # the Dockerfile's WORKDIR, where `COPY . .` puts the repo
+
+
+def container_env(objects: list[dict], main: dict) -> dict[str, str]:
+    """The variables a container gets from its ConfigMaps (envFrom, then configMapKeyRef) and literals."""
+    configmaps = by_kind(objects, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in main.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(configmaps[source["configMapRef"]["name"]]["data"])
+    for variable in main.get("env", []):
+        key_ref = variable.get("valueFrom", {}).get("configMapKeyRef")
+        if key_ref:
+            env[variable["name"]] = configmaps[key_ref["name"]]["data"][key_ref["key"]]
+        elif "value" in variable:
+            env[variable["name"]] = variable["value"]
+    return env
+
+
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "overlay"])
+def test_handoff_settings_reach_the_action_server_from_a_configmap(directory: Path):
+    """OIM_HANDOFF_QUEUE and OIM_STAFF_HOURS_FILE are the action server's (it answers "parler à un
+    humain"): set from the ConfigMap, queue off by default as in bot/knowledge/staff_hours.yml, and
+    the file they name is the image's copy of that file, which the real loader reads."""
+    from bot.knowledge.handoff_hours import DEFAULT_FILE, staff_hours
+
+    objects = built(directory)
+    env = container_env(objects, container(objects, "Deployment", "actions"))
+    assert set(HANDOFF_SETTINGS) <= set(env)
+    assert all(isinstance(env[name], str) for name in HANDOFF_SETTINGS)  # a bare `off` would be a YAML boolean
+    assert env["OIM_HANDOFF_QUEUE"] == "off"
+    hours_file = env["OIM_STAFF_HOURS_FILE"]
+    assert hours_file.startswith(IMAGE_ROOT)
+    assert (ROOT / hours_file.removeprefix(IMAGE_ROOT)).resolve() == DEFAULT_FILE.resolve()
+    local = {**{name: env[name] for name in HANDOFF_SETTINGS}, "OIM_STAFF_HOURS_FILE": str(DEFAULT_FILE)}
+    settings = staff_hours(local)
+    assert settings.queue is False and settings.timezone == "Europe/Paris" and settings.hours[0]
+    assert staff_hours({**local, "OIM_HANDOFF_QUEUE": "on"}).queue is True  # what an operator sets
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert not any(hours_file.removeprefix(IMAGE_ROOT).startswith(entry.strip("/")) for entry in ignored)
+
+
 def test_probes_and_memory():
     objects = built(BASE)
     rasa = container(objects, "Deployment", "rasa")

@@ -29,7 +29,7 @@ from bot.serving.tracker_stores import open_tracker_store
 from bot.serving.web.rasa_client import bot_texts
 from bot.serving.web.staff_reply import MAX_REPLY_CHARS, chat_updates, staff_reply_event
 from tests.test_staff_queue_dashboard import NOW, asked_human, bot, handled_event, save_all, start, user
-from tests.web_app import FakeRasa, config_for, sqlite_endpoints, start_client
+from tests.web_app import FakeRasa, config_for, conversation_url, sqlite_endpoints, start_client
 
 DOMAIN: dict[str, Any] = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))
 WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("lundi", "mardi", "mercredi", "jeudi", "vendredi")}
@@ -225,7 +225,7 @@ async def test_the_chat_answer_says_a_handoff_is_queued(client: TestClient) -> N
 
 
 async def test_reply_api_needs_the_token_and_checks_its_body(client: TestClient, rasa_api: FakeRasa) -> None:
-    path = f"/api/staff/conversations/web-{WEB_ID}/reply"
+    path = conversation_url(f"web-{WEB_ID}", api=True) + "/reply"
     assert (await client.post(path, json={"text": "Bonjour"})).status == 401
     bad = [(b"{", 400, "invalid_json"), (b"[1]", 400, "invalid_json"), (b"\xff", 400, "invalid_json"),
            (json.dumps({"text": "x", "cc": 1}).encode(), 400, "unknown_reply_fields"),
@@ -237,9 +237,9 @@ async def test_reply_api_needs_the_token_and_checks_its_body(client: TestClient,
     for body, status, code in bad:
         response = await client.post(path, data=body, headers={**BEARER, "Content-Type": "application/json"})
         assert (response.status, (await response.json())["error"]) == (status, code), body
-    response = await client.post("/api/staff/conversations/web-nobody00/reply", json={"text": "x"}, headers=BEARER)
+    response = await client.post(conversation_url("web-nobody00", api=True) + "/reply", json={"text": "x"}, headers=BEARER)
     assert response.status == 404 and (await response.json())["error"] == "conversation_not_found"
-    response = await client.post("/api/staff/conversations/staff-ask-1/reply", json={"text": "x"}, headers=BEARER)
+    response = await client.post(conversation_url("staff-ask-1", api=True) + "/reply", json={"text": "x"}, headers=BEARER)
     assert response.status == 404
     assert rasa_api.events == []  # nothing reached Rasa
 
@@ -248,7 +248,7 @@ async def test_reply_api_appends_a_bot_event_with_the_staff_name_and_asks_rasa_t
     client: TestClient, rasa_api: FakeRasa, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="bot.serving.web.staff_reply"):
-        response = await client.post(f"/api/staff/conversations/web-{WEB_ID}/reply", headers=BEARER,
+        response = await client.post(conversation_url(f"web-{WEB_ID}", api=True) + "/reply", headers=BEARER,
                                      json={"text": "Bonjour, rappelez le 06 12 34 56 78", "by": "Awa"})
     data = await response.json()
     assert response.status == 200 and data["reply"]["by"] == "Awa" and data["reply"]["pushed"] is False
@@ -258,13 +258,13 @@ async def test_reply_api_appends_a_bot_event_with_the_staff_name_and_asks_rasa_t
     assert event["event"] == "bot" and event["text"] == "Bonjour, rappelez le 06 12 34 56 78"
     assert event["metadata"] == {"staff": "Awa"}
     assert "06 12 34 56 78" not in caplog.text and "replied in conversation" in caplog.text
-    response = await client.post("/api/staff/conversations/telegram-42/reply", headers=BEARER, json={"text": "Bonjour"})
+    response = await client.post(conversation_url("telegram-42", api=True) + "/reply", headers=BEARER, json={"text": "Bonjour"})
     assert (await response.json())["reply"]["pushed"] is True
     assert rasa_api.events[-1][2]["text"].endswith("\nBonjour") and rasa_api.events[-1][2]["metadata"] == {"staff": "API"}
 
 
 async def test_reply_form_is_same_site_only_and_records_the_login_name(client: TestClient, rasa_api: FakeRasa) -> None:
-    path = f"/staff/conversations/web-{WEB_ID}/reply"
+    path = conversation_url(f"web-{WEB_ID}") + "/reply"
     response = await client.post(path, data={"text": "Bonjour"}, allow_redirects=False)
     assert response.status == 401 and 'name="token"' in await response.text()
     response = await client.post("/staff/login", data={"token": TOKEN, "name": "Jean"}, allow_redirects=False)
@@ -275,10 +275,10 @@ async def test_reply_form_is_same_site_only_and_records_the_login_name(client: T
     empty = await client.post(path, data={"text": "  "}, allow_redirects=False)
     assert empty.status == 400 and "vide" in await empty.text()
     response = await client.post(path, data={"text": "Nous vous rappelons demain."}, allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"].startswith(f"/staff/conversations/web-{WEB_ID}")
+    assert response.status == 303 and response.headers["Location"] == conversation_url(f"web-{WEB_ID}") + "#reponse-envoyee"
     assert rasa_api.events[-1][2]["metadata"] == {"staff": "Jean"}
-    page = await (await client.get(f"/staff/conversations/web-{WEB_ID}")).text()
-    assert 'action="/staff/conversations/web-' in page and "Répondre" in page
+    page = await (await client.get(conversation_url(f"web-{WEB_ID}"))).text()
+    assert f'action="{conversation_url(f"web-{WEB_ID}")}/reply"' in page and "Répondre" in page
     assert "Équipe (Awa)" in page and "Bonjour &lt;b&gt;!&lt;/b&gt;" in page  # the staff line, escaped
 
 

@@ -29,6 +29,7 @@ from tests.stack import (
     http_request,
     write_sqlite_endpoints,
 )
+from tests.web_app import conversation_url
 
 SIDS = {"twilio_sid": "ACtestaccount00000000000000000000", "twilio_token": "twilio-auth-token-4410",
         "telegram_token": "123456:telegram-test-token", "graph_token": "page-token-5521"}
@@ -75,7 +76,7 @@ def handoff(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def reply(web: WebServer, conversation: str, text: str) -> dict:
-    status, _, body = web.request("POST", f"/api/staff/conversations/{conversation}/reply",
+    status, _, body = web.request("POST", conversation_url(conversation, WEB_STAFF_TOKEN, api=True) + "/reply",
                                   json.dumps({"text": text, "by": "Awa"}).encode(), BEARER)
     assert status == 200, body
     return json.loads(body)
@@ -106,7 +107,7 @@ def test_web_chat_handoff_staff_reply_reaches_the_chat_and_the_tracker(handoff: 
                     if e["event"] == "bot" and (e.get("metadata") or {}).get("staff")]
     assert [(e["text"][:24], e["metadata"]["staff"]) for e in staff_events] == [("Bonjour, je suis Awa de ", "Awa")]
 
-    status, _, body = web.request("GET", f"/api/staff/conversations/web-{sender}", headers=BEARER)
+    status, _, body = web.request("GET", conversation_url(f"web-{sender}", WEB_STAFF_TOKEN, api=True), headers=BEARER)
     kinds = [(line["kind"], line["by"]) for line in json.loads(body)["transcript"]]
     assert status == 200 and ("staff", "Awa") in kinds
 

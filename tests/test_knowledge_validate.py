@@ -144,6 +144,63 @@ def test_validation_of_references_and_contacts(tmp_path: Path) -> None:
                for m in _messages(country))  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("general_contact: contact.press", "general_contact: contact.nobody",
+         "handoff.yml: contact.nobody: general_contact 'contact.nobody' does not exist in contacts.yml "
+         "(dangling reference)"),
+        ("general_contact: contact.press", "general_contact: 3",
+         "handoff.yml: handoff: `general_contact` has the wrong type (int)"),
+        ("general_contact: contact.press", "general_contact: [contact.press]",
+         "handoff.yml: handoff: `general_contact` has the wrong type (list)"),
+        ("general_contact: contact.press", "general_contact: contact.press\nphone: 112",
+         "handoff.yml: handoff: unknown field `phone`"),
+        ("source: 001_98e9420aea1512b1.p008\n", "",
+         "handoff.yml: handoff: missing `source`"),
+        ("version: 1", "version: 2", "handoff.yml: version must be 1, got 2"),
+        ("de l'OIM à Genève\"\nsource", "de l'OIM à New York\"\nsource",
+         "handoff.yml: contact.press: general_contact: quote not found in passage 001_98e9420aea1512b1.p008"),
+        ("general_contact: contact.press", "general_contact: contact.md_unit",
+         "handoff.yml: contact.md_unit: the quote must name the general contact (its name, e-mail or phone)"),
+        ("general_contact: contact.press", "general_contact: contact.press\nnlu:",
+         "handoff.yml: line 9 starts with a Rasa key"),
+    ],
+)  # fmt: skip
+def test_a_broken_handoff_file_fails_validation_naming_the_file(tmp_path: Path, old: str, new: str,
+                                                                 expected: str) -> None:
+    """data/knowledge/handoff.yml is checked like the other knowledge files: schema, reference, quote."""
+    copy = _tampered(tmp_path, "handoff.yml", old, new)
+    messages = _messages(copy)
+    assert any(message.startswith(expected) for message in messages), messages
+    assert all(message.startswith("handoff.yml: ") for message in messages), messages
+
+
+def test_the_validate_command_and_the_loader_refuse_a_broken_handoff_file(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from bot.knowledge.files import HandoffRecord, load_handoff
+    from bot.knowledge.handoff_hours import general_contact_id
+
+    record = load_handoff(KNOWLEDGE)  # the schema the validator uses is the one the actions read through
+    assert isinstance(record, HandoffRecord) and record.general_contact == general_contact_id() == "contact.press"
+    copy = _tampered(tmp_path, "handoff.yml", "general_contact: contact.press", "general_contact: contact.nobody")
+    result = subprocess.run([sys.executable, "-m", "bot", "validate", str(copy)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    assert "handoff.yml: contact.nobody: general_contact 'contact.nobody' does not exist in contacts.yml" in result.stderr
+    with pytest.raises(KnowledgeError) as error:
+        KnowledgeBase.load(copy)
+    assert any(p.file == "handoff.yml" for p in error.value.problems)
+    wrong_type = _tampered(tmp_path / "b", "handoff.yml", "general_contact: contact.press", "general_contact: 3")
+    with pytest.raises(ValueError, match=r"handoff.yml: handoff: `general_contact` has the wrong type \(int\)"):
+        load_handoff(wrong_type)
+    with caplog.at_level("WARNING", logger="bot.knowledge.handoff_hours"):
+        assert general_contact_id(wrong_type) is None  # the reply then gives every contact, as before
+    assert "handoff.yml" in caplog.text
+    (wrong_type / "handoff.yml").unlink()
+    assert load_handoff(wrong_type) is None and _messages(wrong_type) == []  # optional, as before
+
+
 def test_validation_of_audience_redirects(tmp_path: Path) -> None:
     """An audience must point to another entry and quote, verbatim, a passage using its words."""
     redirect = "answer_with: programme.repatriation"

@@ -38,6 +38,7 @@ from bot.serving.tracker_stores import (
 )
 from bot.serving.web.conversations import ConversationReader
 from tests.stack import ActionServer, PostgresServer, RasaServer, RedisServer, WebServer, base_env, free_port
+from tests.web_app import conversation_url
 
 ENDPOINTS = repo_root() / "endpoints.postgres.yml"
 STAFF_TOKEN = "postgres-tests-staff-token-0123456789"
@@ -225,7 +226,7 @@ def test_staff_console_reads_transcript_and_handoffs_from_postgres(
     }).start()
     try:
         bearer = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-        status, _, body = web.request("GET", f"/api/staff/conversations/{sender}", headers=bearer)
+        status, _, body = web.request("GET", conversation_url(sender, STAFF_TOKEN, api=True), headers=bearer)
         assert status == 200, body
         transcript = json.loads(body)["transcript"]
         assert {"user", "bot", "handoff"} <= {line["kind"] for line in transcript}

@@ -274,7 +274,7 @@ async def test_login_attempts_are_limited_and_the_page_escapes_what_it_shows(tmp
         assert 'role="alert"' in page
         transcript = await client.get("/staff/conversations/%3Cscript%3Ex", headers={"Authorization": f"Bearer {STAFF_TOKEN}"})  # type: ignore[attr-defined]
         body = await transcript.text()
-        assert transcript.status == 404 and "<script>x" not in body and "&lt;script&gt;x" in body
+        assert transcript.status == 404 and "<script>x" not in body and "Lien de conversation invalide" in body
     finally:
         await client.close()  # type: ignore[attr-defined]
 

@@ -41,7 +41,7 @@ from bot.serving.web.dashboard import (
 from bot.serving.web.event_scan import event_text, scan_any, scan_redis, scan_sql
 from bot.serving.web.staff_auth import StaffAuth
 from tests.stack import PostgresServer, RedisServer, free_port
-from tests.web_app import FakeRasa, config_for, sqlite_endpoints, start_client
+from tests.web_app import FakeRasa, config_for, conversation_url, sqlite_endpoints, start_client
 
 NOW = time.time()
 TODAY = window_start(NOW, 1)  # midnight UTC today
@@ -347,15 +347,15 @@ async def login(client: TestClient, name: str) -> None:
 
 
 async def test_every_new_page_and_api_needs_the_token(client: TestClient, fake_rasa: FakeRasa) -> None:
-    for path in ("/api/staff/queue", "/api/staff/dashboard", "/api/staff/conversations/asked"):
+    for path in ("/api/staff/queue", "/api/staff/dashboard", conversation_url("asked", api=True)):
         response = await client.get(path)
         assert response.status == 401 and (await response.json())["error"] == "unauthorized", path
-    for path in ("/staff/queue", "/staff/dashboard", "/staff/conversations/asked?show=1"):
+    for path in ("/staff/queue", "/staff/dashboard", conversation_url("asked") + "?show=1"):
         page = await (await client.get(path)).text()
         assert 'name="token"' in page and PHONE not in page and "<svg" not in page, path
-    response = await client.post("/staff/conversations/asked/handled", data={"back": "queue"}, allow_redirects=False)
+    response = await client.post(conversation_url("asked") + "/handled", data={"back": "queue"}, allow_redirects=False)
     assert response.status == 401 and 'name="token"' in await response.text()
-    response = await client.post("/api/staff/conversations/asked/handled", json={"by": "x"})
+    response = await client.post(conversation_url("asked", api=True) + "/handled", json={"by": "x"})
     assert response.status == 401
     assert fake_rasa.events == []  # nothing reached Rasa
     response = await client.get("/staff/handoffs?handled=1", allow_redirects=False)
@@ -371,47 +371,47 @@ async def test_queue_page_and_json_hide_personal_data(client: TestClient) -> Non
     assert asked["sender_id"] == "asked" and asked["handled"] == {"by": "Awa", "at": NOW - 400}
     assert asked["excerpt"] == "appelez le [téléphone]"
     page = await (await client.get("/staff/queue?handled=1", headers=TOKEN_HEADER)).text()
-    assert "Traitée</span> par Awa" in page and "/staff/conversations/unread" in page
+    assert "Traitée</span> par Awa" in page and conversation_url("unread") in page
     raw = json.dumps(data) + page
     assert PHONE not in raw and EMAIL not in raw and "[courriel]" in raw
 
 
 async def test_transcript_is_redacted_and_showing_it_is_logged(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    page = await (await client.get("/staff/conversations/unread", headers=TOKEN_HEADER)).text()
+    page = await (await client.get(conversation_url("unread"), headers=TOKEN_HEADER)).text()
     assert EMAIL not in page and "[courriel]" in page and 'name="show" value="1"' in page
     assert "Marquer comme traitée" in page
     with caplog.at_level(logging.INFO, logger="bot.serving.web.queue_views"):
-        page = await (await client.get("/staff/conversations/unread?show=1", headers=TOKEN_HEADER)).text()
+        page = await (await client.get(conversation_url("unread") + "?show=1", headers=TOKEN_HEADER)).text()
     assert EMAIL in page and "enregistré" in page
     logged = [r.getMessage() for r in caplog.records if "showed the personal data" in r.getMessage()]
     assert logged and all(EMAIL not in line for line in caplog.text.splitlines())
-    data = await (await client.get("/api/staff/conversations/asked", headers=TOKEN_HEADER)).json()
+    data = await (await client.get(conversation_url("asked", api=True), headers=TOKEN_HEADER)).json()
     assert data["audit"] == [{"by": "Awa", "at": NOW - 400}] and data["revealed"] is False
     assert PHONE not in json.dumps(data)
-    page = await (await client.get("/staff/conversations/asked", headers=TOKEN_HEADER)).text()
+    page = await (await client.get(conversation_url("asked"), headers=TOKEN_HEADER)).text()
     assert "traitée par Awa" in page and "Marquer comme traitée" not in page
 
 
 async def test_marking_handled_appends_the_audit_event_through_rasa(client: TestClient, fake_rasa: FakeRasa) -> None:
     await login(client, "Fatou <script>")
-    response = await client.post("/staff/conversations/unread/handled", data={"back": "conversation"},
+    response = await client.post(conversation_url("unread") + "/handled", data={"back": "conversation"},
                                  allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"] == "/staff/conversations/unread"
+    assert response.status == 303 and response.headers["Location"] == conversation_url("unread")
     [(sender, query, event)] = fake_rasa.events
     assert sender == "unread" and query["token"] == "rasa-api-token"
     assert event["name"] == HANDLED_SLOT and event["value"]["by"] == "Fatou <script>"
     assert abs(event["value"]["at"] - time.time()) < 60
 
-    response = await client.post("/api/staff/conversations/answered/handled", json={"by": "Script"},
+    response = await client.post(conversation_url("answered", api=True) + "/handled", json={"by": "Script"},
                                  headers=TOKEN_HEADER)
     assert response.status == 200 and (await response.json())["handled"]["by"] == "Script"
     client.session.cookie_jar.clear()
-    response = await client.post("/api/staff/conversations/answered/handled", headers=TOKEN_HEADER)
+    response = await client.post(conversation_url("answered", api=True) + "/handled", headers=TOKEN_HEADER)
     assert (await response.json())["handled"]["by"] == "API"  # a script that gives no name
     for body in ({"by": 3}, {"who": "x"}, {"by": "x" * 61}):
-        response = await client.post("/api/staff/conversations/answered/handled", json=body, headers=TOKEN_HEADER)
+        response = await client.post(conversation_url("answered", api=True) + "/handled", json=body, headers=TOKEN_HEADER)
         assert response.status == 400 and (await response.json())["error"] == "invalid_handled_body"
-    response = await client.post("/api/staff/conversations/nobody-here/handled", headers=TOKEN_HEADER)
+    response = await client.post(conversation_url("nobody-here", api=True) + "/handled", headers=TOKEN_HEADER)
     assert response.status == 404  # never creates a conversation
     assert len(fake_rasa.events) == 3
 
@@ -421,7 +421,7 @@ async def test_marking_handled_without_fake_rasa_says_so(tmp_path: Path) -> None
     await save_all(open_tracker_store(endpoints), sample_conversations())
     web_client = await start_client(config_for("http://127.0.0.1:9", "http://127.0.0.1:9", endpoints))
     try:
-        response = await web_client.post("/api/staff/conversations/unread/handled", headers=TOKEN_HEADER)
+        response = await web_client.post(conversation_url("unread", api=True) + "/handled", headers=TOKEN_HEADER)
         assert response.status == 503 and (await response.json())["error"] == "handled_unavailable"
     finally:
         await web_client.close()
@@ -450,7 +450,7 @@ async def test_no_staff_route_answers_without_the_token(client: TestClient, fake
             continue
         if (route.method, path) in open_routes:
             continue
-        url = path.replace("{sender_id}", "asked")
+        url = path.replace("{ref}", "asked")
         response = await client.request(route.method, url, allow_redirects=False)
         body = await response.text()
         if path.startswith("/api/"):
@@ -463,6 +463,6 @@ async def test_no_staff_route_answers_without_the_token(client: TestClient, fake
 
 async def test_a_cross_site_handled_form_is_refused(client: TestClient, fake_rasa: FakeRasa) -> None:
     await login(client, "Awa")
-    response = await client.post("/staff/conversations/unread/handled", data={"back": "queue"},
+    response = await client.post(conversation_url("unread") + "/handled", data={"back": "queue"},
                                  headers={"Origin": "https://evil.example.net"}, allow_redirects=False)
     assert response.status == 403 and fake_rasa.events == []

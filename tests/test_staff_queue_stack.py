@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.conftest import TOPOLOGY_STAFF_TOKEN, WEB_STAFF_TOKEN, Topology, web_settings
 from tests.stack import RasaServer, WebServer, free_port
+from tests.web_app import conversation_url
 
 PHONE = "06 12 34 56 78"
 
@@ -35,6 +36,7 @@ def flag_handle_and_read(web: WebServer, rasa: RasaServer, token: str) -> None:
     bearer = {"Authorization": f"Bearer {token}"}
     sender = uuid.uuid4().hex
     conversation = f"web-{sender}"
+    page_url = conversation_url(conversation, token)
     for text in ("je veux parler à un humain", f"mon numéro est le {PHONE}"):
         status, data = web.chat(sender, text)
         assert status == 200, data
@@ -44,16 +46,17 @@ def flag_handle_and_read(web: WebServer, rasa: RasaServer, token: str) -> None:
     assert listed[conversation]["handled"] is None
     assert "[téléphone]" in listed[conversation]["excerpt"] and PHONE not in json.dumps(listed)
 
-    for path in ("/api/staff/queue", "/api/staff/dashboard", f"/api/staff/conversations/{conversation}"):
+    for path in ("/api/staff/queue", "/api/staff/dashboard", conversation_url(conversation, token, api=True)):
         assert web.request("GET", path)[0] == 401, path
-    status, _, _ = web.request("POST", f"/staff/conversations/{conversation}/handled", b"back=queue",
+    status, _, _ = web.request("POST", f"{page_url}/handled", b"back=queue",
                                {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 401
 
     cookie = login(web, token, "Awa Test")
     page = web.request("GET", "/staff/queue", headers=cookie)[2].decode()
-    assert f"/staff/conversations/{conversation}" in page and PHONE not in page
-    status, headers, _ = web.request("POST", f"/staff/conversations/{conversation}/handled", b"back=queue",
+    assert f'href="{page_url}"' in page and PHONE not in page and f"/staff/conversations/{conversation}" not in page
+    assert listed[conversation]["ref"] == page_url.rsplit("/", 1)[1]  # what a script puts in the URL
+    status, headers, _ = web.request("POST", f"{page_url}/handled", b"back=queue",
                                      {**cookie, "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 303 and headers["location"] == "/staff/queue"
 
@@ -66,9 +69,9 @@ def flag_handle_and_read(web: WebServer, rasa: RasaServer, token: str) -> None:
     handled = queue(web, bearer, handled=True)[conversation]
     assert handled["handled"]["by"] == "Awa Test" and handled["audit"][0]["by"] == "Awa Test"
 
-    page = web.request("GET", f"/staff/conversations/{conversation}", headers=cookie)[2].decode()
+    page = web.request("GET", page_url, headers=cookie)[2].decode()
     assert "traitée par Awa Test" in page and PHONE not in page and "[téléphone]" in page
-    page = web.request("GET", f"/staff/conversations/{conversation}?show=1", headers=cookie)[2].decode()
+    page = web.request("GET", f"{page_url}?show=1", headers=cookie)[2].decode()
     assert PHONE in page
     log = web.log_text()
     assert "showed the personal data" in log and "'Awa Test'" in log and PHONE not in log

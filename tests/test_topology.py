@@ -19,6 +19,7 @@ import yaml
 
 from bot.knowledge.paths import repo_root
 from tests.conftest import TOPOLOGY_STAFF_TOKEN, Topology
+from tests.web_app import conversation_url
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
 
@@ -37,6 +38,42 @@ def test_compose_file_is_valid_with_no_variable_set() -> None:
     result = subprocess.run(["docker-compose", "config", "-q"], cwd=repo_root(), env=CLEAN_ENV,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+COMPOSE_FILES = (["docker-compose.yml"], ["docker-compose.yml", "docker-compose.postgres.yml"],
+                 ["docker-compose.yml", "docker-compose.replicas.yml"])
+
+
+@pytest.mark.parametrize("files", COMPOSE_FILES, ids=["redis", "postgres", "replicas"])
+def test_compose_gives_the_action_server_its_handoff_settings(files: list[str]) -> None:
+    """The action server answers "parler à un humain": OIM_HANDOFF_QUEUE (off unless set, as in
+    bot/knowledge/staff_hours.yml) and OIM_STAFF_HOURS_FILE (the image's copy of that file) reach it
+    with every compose file set, and an operator's values replace the defaults."""
+    from bot.knowledge.handoff_hours import DEFAULT_FILE, staff_hours
+
+    arguments = [part for name in files for part in ("-f", name)]
+    binary = shutil.which("docker-compose") or "docker-compose"
+    for extra, queue in (({}, "off"), ({"OIM_HANDOFF_QUEUE": "on", "OIM_STAFF_HOURS_FILE": "/etc/oim/hours.yml"}, "on")):
+        env = {**CLEAN_ENV, "OIM_RASA_TOKEN": "t" * 20, "OIM_MODEL_SERVER_TOKEN": "m" * 20, **extra}
+        result = subprocess.run([binary, *arguments, "config"], cwd=repo_root(), env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        actions = yaml.safe_load(result.stdout)["services"]["actions"]["environment"]
+        assert actions["OIM_HANDOFF_QUEUE"] == queue, files
+        assert actions["OIM_STAFF_HOURS_FILE"] == extra.get("OIM_STAFF_HOURS_FILE", "/app/bot/knowledge/staff_hours.yml")
+    image_file = "/app/bot/knowledge/staff_hours.yml"
+    assert (repo_root() / image_file.removeprefix("/app/")).resolve() == DEFAULT_FILE.resolve()
+    defaults = compose_environment_of(["docker-compose.yml"], "actions")
+    settings = staff_hours({**defaults, "OIM_STAFF_HOURS_FILE": str(DEFAULT_FILE)})
+    assert settings.queue is False and settings.hours[0]  # the real loader reads compose's values
+
+
+def compose_environment_of(files: list[str], service: str) -> dict[str, str]:
+    arguments = [part for name in files for part in ("-f", name)]
+    result = subprocess.run([shutil.which("docker-compose") or "docker-compose", *arguments, "config"],
+                            cwd=repo_root(), env=CLEAN_ENV, capture_output=True, text=True, timeout=60, check=True)
+    environment = yaml.safe_load(result.stdout)["services"][service]["environment"]
+    return {str(k): "" if v is None else str(v) for k, v in environment.items()}
 
 
 def test_compose_web_service() -> None:
@@ -86,7 +123,8 @@ def test_staff_console_reads_handoffs_from_redis(redis_topology: Topology) -> No
     status, _, body = redis_topology.web.request("GET", "/api/staff/handoffs", headers=bearer)
     assert status == 200
     assert f"web-{sender}" in [c["sender_id"] for c in json.loads(body)["conversations"]]
-    status, _, body = redis_topology.web.request("GET", f"/api/staff/conversations/web-{sender}", headers=bearer)
+    status, _, body = redis_topology.web.request("GET", conversation_url(f"web-{sender}", TOPOLOGY_STAFF_TOKEN, api=True),
+                                                 headers=bearer)
     assert status == 200 and "handoff" in [line["kind"] for line in json.loads(body)["transcript"]]
 
 

@@ -24,6 +24,7 @@ from bot.serving.web.app import create_app
 from bot.serving.web.config import WebConfig
 from bot.serving.web.inbox_views import INBOX_PROJECT
 from tests.project_copy import copy_project
+from tests.web_app import conversation_url
 
 TOKEN = "inbox-tests-staff-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -124,7 +125,7 @@ async def test_page_shows_lines_escaped_with_both_actions(client: TestClient) ->
     assert PHONE not in page
     assert 'action="/staff/inbox/nlu"' in page and 'action="/staff/inbox/qa"' in page
     assert '<option value="ask_contact">' in page and "nlu_fallback</option>" not in page
-    assert 'href="/staff/conversations/web-aaaaaaaa4"' in page
+    assert f'href="{conversation_url("web-aaaaaaaa4", TOKEN)}"' in page and "/staff/conversations/web-" not in page
     assert 'href="/staff/inbox" aria-current="page"' in page
 
 

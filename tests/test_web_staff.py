@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.conftest import WEB_STAFF_TOKEN
 from tests.stack import RasaServer, WebServer
-from tests.web_app import config_for, sqlite_endpoints, start_client
+from tests.web_app import config_for, conversation_url, sqlite_endpoints, start_client
 
 BEARER = {"Authorization": f"Bearer {WEB_STAFF_TOKEN}"}
 SCRIPT = "<script>alert('x')</script>"
@@ -137,19 +137,24 @@ def test_conversations_that_asked_for_a_human(web_service: WebServer, stack: Ras
 
     cookie = session_cookie(web_service)
     page = web_service.request("GET", "/staff/queue", headers=cookie)[2].decode()
-    assert f"/staff/conversations/web-{sender}" in page
+    assert f'href="{conversation_url(f"web-{sender}", WEB_STAFF_TOKEN)}"' in page
+    assert f"/staff/conversations/web-{sender}" not in page  # the id is never in a URL
 
-    status, _, body = web_service.request("GET", f"/staff/conversations/web-{sender}", headers=cookie)
+    status, _, body = web_service.request("GET", conversation_url(f"web-{sender}", WEB_STAFF_TOKEN), headers=cookie)
     transcript = body.decode()
     assert status == 200 and "demandé à parler à un humain" in transcript
     # The REST channel now drops the tags before Rasa stores the text (bot/knowledge/user_text.py); a stored tag
     # would be escaped (tests/test_web_staff_urgent.py stores one).
     assert SCRIPT not in transcript and "alert(" in transcript
 
-    status, _, body = web_service.request("GET", f"/api/staff/conversations/web-{sender}", headers=BEARER)
+    status, _, body = web_service.request("GET", conversation_url(f"web-{sender}", WEB_STAFF_TOKEN, api=True), headers=BEARER)
     kinds = [line["kind"] for line in json.loads(body)["transcript"]]
     assert status == 200 and "user" in kinds and "handoff" in kinds
-    assert web_service.request("GET", "/api/staff/conversations/web-nobody-here", headers=BEARER)[0] == 404
+    status, _, body = web_service.request("GET", conversation_url("web-nobody-here", WEB_STAFF_TOKEN, api=True),
+                                          headers=BEARER)
+    assert status == 404 and json.loads(body)["error"] == "conversation_not_found"
+    status, _, body = web_service.request("GET", f"/api/staff/conversations/web-{sender}", headers=BEARER)
+    assert status == 404 and json.loads(body)["error"] == "invalid_conversation_ref"  # the raw id is no reference
 
 
 def test_logout_clears_the_cookie(web_service: WebServer) -> None:
@@ -179,6 +184,6 @@ def test_a_person_in_distress_is_listed_first_as_urgent(web_service: WebServer) 
     assert mine["urgent"] is True
 
     page = web_service.request("GET", "/staff/queue", headers=session_cookie(web_service))[2].decode()
-    row = page.index(f"/staff/conversations/web-{sender}")
+    row = page.index(conversation_url(f"web-{sender}", WEB_STAFF_TOKEN))
     assert page.rfind("<tr", 0, row) == page.rfind('<tr class="urgent">', 0, row)
     assert '<span class="tag urgent">Urgent</span>' in page

@@ -18,6 +18,7 @@ from bot.serving.web.app import create_app
 from bot.serving.web.config import WebConfig
 from bot.serving.web.conversations import handoff_summary, priority_order, transcript_lines
 from bot.serving.web.texts import staff_text
+from tests.web_app import conversation_url
 
 TOKEN = "urgent-tests-staff-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -115,29 +116,29 @@ async def test_console_page_shows_urgent_rows_first_marked_urgent(client: TestCl
     response = await client.get("/staff/queue", headers=BEARER)
     assert response.status == 200
     page = await response.text()
-    positions = [page.index(f"/staff/conversations/{sender}") for sender in EXPECTED_ORDER]
+    positions = [page.index(conversation_url(sender, TOKEN)) for sender in EXPECTED_ORDER]
     assert positions == sorted(positions), "rows must follow the priority order"
     label = staff_text("urgent_tag")
     assert label == "Urgent"
     assert page.count(f'<span class="tag urgent">{label}</span>') == 3
     assert page.count('<tr class="urgent">') == 3
     # Every urgent row comes before the first ordinary row.
-    assert page.rindex('<tr class="urgent">') < page.index("/staff/conversations/calm-newest")
+    assert page.rindex('<tr class="urgent">') < page.index(conversation_url("calm-newest", TOKEN))
     assert staff_text("urgent_note") in page.replace("&#x27;", "'").replace("&quot;", '"')
     assert "never-asked" not in page
 
 
 async def test_transcript_shows_when_a_conversation_was_flagged_urgent(client: TestClient) -> None:
-    response = await client.get("/api/staff/conversations/urgent-newer", headers=BEARER)
+    response = await client.get(conversation_url("urgent-newer", TOKEN, api=True), headers=BEARER)
     kinds = [line["kind"] for line in (await response.json())["transcript"]]
     assert response.status == 200 and "urgent" in kinds and "handoff" in kinds
-    response = await client.get("/staff/conversations/urgent-newer", headers=BEARER)
+    response = await client.get(conversation_url("urgent-newer", TOKEN), headers=BEARER)
     page = (await response.text()).replace("&#x27;", "'")
     assert response.status == 200 and staff_text("urgent_event") in page
-    response = await client.get("/staff/conversations/urgent-oldest", headers=BEARER)
+    response = await client.get(conversation_url("urgent-oldest", TOKEN), headers=BEARER)
     page = await response.text()
     assert SCRIPT not in page and "&lt;script&gt;" in page  # what people typed is shown, never run
-    response = await client.get("/api/staff/conversations/calm-newest", headers=BEARER)
+    response = await client.get(conversation_url("calm-newest", TOKEN, api=True), headers=BEARER)
     assert "urgent" not in [line["kind"] for line in (await response.json())["transcript"]]
 
 

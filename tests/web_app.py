@@ -125,5 +125,17 @@ async def start_client(config: WebConfig) -> TestClient:
     return client
 
 
+def ref(sender_id: str, token: str = STAFF_TOKEN) -> str:
+    """The opaque reference the console puts in a conversation's URLs (bot/serving/web/conversation_refs.py)."""
+    from bot.serving.web.conversation_refs import ConversationRefs
+
+    return ConversationRefs(token).ref(sender_id)
+
+
+def conversation_url(sender_id: str, token: str = STAFF_TOKEN, api: bool = False) -> str:
+    """/staff/conversations/<ref> (or /api/staff/...) of `sender_id` under the staff token `token`."""
+    return f"{'/api' if api else ''}/staff/conversations/{ref(sender_id, token)}"
+
+
 def chat_body(sender: str, message: Any, **extra: Any) -> bytes:
     return json.dumps({"sender": sender, "message": message, **extra}).encode()

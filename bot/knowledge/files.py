@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from pydantic import BaseModel, Field, StrictBool, StrictStr, ValidationError, validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, ValidationError, validator
 
 from bot.knowledge import paths
 from bot.knowledge.yamlio import load_yaml
@@ -55,6 +55,7 @@ class RawKnowledge:
     contacts: KnowledgeFile | None
     sources: KnowledgeFile | None
     problems: tuple[Problem, ...]
+    handoff: KnowledgeFile | None = None  # optional: without it, a handoff without a topic gives every contact
 
 
 def _read(path: Path, root: Path, problems: list[Problem]) -> KnowledgeFile | None:
@@ -90,7 +91,8 @@ def read_knowledge(root: Path) -> RawKnowledge:
         problems.append(Problem("contacts.yml", None, "missing (run `make ingest`)"))
     if paths.sources_file(root).exists():
         sources = _read(paths.sources_file(root), root, problems)
-    return RawKnowledge(root, passage_files, entry_files, contacts, sources, tuple(problems))
+    handoff = _read(paths.handoff_file(root), root, problems) if paths.handoff_file(root).exists() else None
+    return RawKnowledge(root, passage_files, entry_files, contacts, sources, tuple(problems), handoff)
 
 
 # --- schema of the records --------------------------------------------------------------------
@@ -201,6 +203,16 @@ class ContactRecord(Record):
     source: Text
 
 
+class HandoffRecord(Record):
+    """handoff.yml: the contact a request for a human gets when its topic has no contact of its own
+    (an id of contacts.yml), with the quote of the page that makes it the general one and its passage."""
+
+    version: StrictInt
+    general_contact: Text
+    quote: Text
+    source: Text
+
+
 class FactRecord(Record):
     """A fact of an entry, with the verbatim quote and the passage (`source`) that prove it."""
 
@@ -276,3 +288,21 @@ def schema_problems(model: type[Record], record: Any, what: str) -> list[str]:
                 others.append((order.get(key, 0), f"{what}: `{key}` {item['msg']}"))
         return [message for _, message in sorted(missing)] + [message for _, message in sorted(others)]
     return []
+
+
+def load_handoff(root: Path) -> HandoffRecord | None:
+    """handoff.yml of a knowledge folder read through its schema; None when the file is missing.
+
+    Raises ValueError naming the file when it is unreadable or does not fit HandoffRecord (the
+    validator, `python -m bot validate`, says the same with every problem and the references)."""
+    path = paths.handoff_file(root)
+    if not path.exists():
+        return None
+    problems: list[Problem] = []
+    kfile = _read(path, root, problems)
+    if kfile is None:
+        raise ValueError("; ".join(map(str, problems)))
+    messages = schema_problems(HandoffRecord, kfile.data, "handoff")
+    if messages:
+        raise ValueError(f"{kfile.name}: {'; '.join(messages)}")
+    return HandoffRecord.parse_obj(kfile.data)

@@ -9,6 +9,7 @@ wrong hours. Times are computed in the configured IANA zone (zoneinfo), daylight
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -21,7 +22,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, Field, ValidationError, validator
 
+from bot.knowledge.files import load_handoff
 from bot.knowledge.paths import knowledge_dir
+
+logger = logging.getLogger(__name__)
 
 HOURS_FILE_ENV = "OIM_STAFF_HOURS_FILE"
 QUEUE_ENV = "OIM_HANDOFF_QUEUE"
@@ -200,12 +204,12 @@ HANDOFF_FILE = "handoff.yml"
 
 
 def general_contact_id(knowledge_root: Path | None = None) -> str | None:
-    """The id of the contact data/knowledge/handoff.yml names for a request without a topic
-    (None when the file or the key is missing: the caller then falls back on every contact)."""
-    path = Path(knowledge_root or knowledge_dir()) / HANDOFF_FILE
+    """The id of the contact data/knowledge/handoff.yml names for a request without a topic, read
+    through its schema (bot.knowledge.files.HandoffRecord); None when the file is missing or invalid
+    (logged, naming the file): the caller then falls back on every contact."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        record = load_handoff(Path(knowledge_root or knowledge_dir()))
+    except ValueError as error:
+        logger.warning("general contact ignored: %s", error)
         return None
-    value = data.get("general_contact") if isinstance(data, dict) else None
-    return str(value) if value else None
+    return str(record.general_contact) if record is not None else None

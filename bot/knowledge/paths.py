@@ -62,6 +62,11 @@ def sources_file(knowledge: Path) -> Path:
     return knowledge / "sources.yml"
 
 
+def handoff_file(knowledge: Path) -> Path:
+    """Curated: the general contact of a request for a human whose topic has no contact of its own."""
+    return knowledge / "handoff.yml"
+
+
 def cache_root() -> Path:
     """Same folder as scripts/lib.sh: $OIM_CACHE_DIR, else $XDG_CACHE_HOME/oim-assistant."""
     explicit = os.environ.get("OIM_CACHE_DIR")

@@ -30,6 +30,7 @@ from bot.knowledge.files import (
     CountryRecord,
     EntryRecord,
     FactRecord,
+    HandoffRecord,
     KnowledgeFile,
     NavigationRecord,
     PassageRecord,
@@ -375,8 +376,29 @@ class _Checker:
             self.add(file, eid, f"{what}: number word {word!r} appears in none of its quotes")
 
     # -- files as text -----------------------------------------------------------------------
+    # -- handoff.yml -------------------------------------------------------------------------
+    def check_handoff(self) -> None:
+        """The general contact of a request for a human: a contact of contacts.yml, named in a
+        verbatim quote of the passage cited (what makes it the general one), like any fact."""
+        kfile = self.raw.handoff
+        if kfile is None or not self.check_version(kfile):
+            return
+        if not self.check_record(HandoffRecord, kfile.data, kfile.name, None, "handoff"):
+            return
+        wanted, quote = str(kfile.data["general_contact"]), str(kfile.data["quote"])
+        self.check_quote(kfile.name, wanted, "general_contact", quote, str(kfile.data["source"]))
+        if wanted not in self.contact_ids:
+            self.add(kfile.name, wanted, f"general_contact {wanted!r} does not exist in contacts.yml (dangling reference)")
+            return
+        contacts = self.raw.contacts.data.get("contacts") if self.raw.contacts else None
+        record = next((c for c in contacts or [] if isinstance(c, dict) and c.get("id") == wanted), {})
+        names = [record.get("name"), *record.get("emails", []), *record.get("phones", [])]
+        quoted = quote_form(quote)
+        if not any(isinstance(name, str) and name and quote_form(name) in quoted for name in names):
+            self.add(kfile.name, wanted, "the quote must name the general contact (its name, e-mail or phone)")
+
     def check_not_rasa_training_data(self) -> None:
-        files = [*self.raw.passage_files, *self.raw.entry_files, self.raw.contacts, self.raw.sources]
+        files = [*self.raw.passage_files, *self.raw.entry_files, self.raw.contacts, self.raw.sources, self.raw.handoff]
         for kfile in files:
             if kfile is None:
                 continue
@@ -402,6 +424,7 @@ def validate_raw(raw: RawKnowledge) -> list[Problem]:
     checker.check_contacts()
     checker.check_contacts_complete()
     checker.check_entries()
+    checker.check_handoff()
     checker.check_not_rasa_training_data()
     return checker.problems
 

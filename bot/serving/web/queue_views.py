@@ -3,7 +3,9 @@
 Why thin: the queue, the audit and the redaction are pure functions (attention_queue.py) over the
 events read from the tracker store (ConversationReader); here only HTTP: who asks, what to log,
 which page or JSON to answer. "Handled" is appended to the conversation through Rasa's HTTP API,
-like the chat's feedback, so it is stored wherever Rasa stores conversations.
+like the chat's feedback, so it is stored wherever Rasa stores conversations. Paths name a
+conversation by its opaque reference (conversation_refs.py), never by its id (a phone number for
+WhatsApp): an unknown or forged reference is a 404, like an unknown conversation.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -110,7 +111,7 @@ async def queue_api(request: web.Request) -> web.Response:
         _store_error(error)
         return error_response(503, "store_unavailable", reason=type(error).__name__)
     return web.json_response({
-        "conversations": [item.as_json() for item in queue.items],
+        "conversations": [with_ref(request, item.as_json()) for item in queue.items],
         "open": queue.open_count, "handled": queue.handled_count,
         "scanned": queue.scanned, "truncated": queue.truncated, "not_shown": queue.not_shown, "feedback": feedback,
         "messaging": await _messaging_states(request),
@@ -128,6 +129,31 @@ def _who(request: web.Request) -> str:
     return request.app[STAFF].staff_name(request)
 
 
+def conversation_of(request: web.Request) -> str | None:
+    """The conversation id behind the path's reference; None when the console did not make it."""
+    return request.app[STAFF].conversation_id(request.match_info["ref"])
+
+
+def conversation_path(request: web.Request, sender_id: str) -> str:
+    """The console's address of a conversation's transcript (an opaque reference, never the id)."""
+    return f"/staff/conversations/{request.app[STAFF].conversation_ref(sender_id)}"
+
+
+def bad_ref_page(request: web.Request) -> web.Response:
+    """A link altered, forged, or made before the staff token changed: 404 saying so, in French."""
+    return _html(staff_pages.render_message(request, "Conversation", error_text("invalid_conversation_ref"),
+                                            current="queue", links=True), 404)
+
+
+def bad_ref_api() -> web.Response:
+    return error_response(404, "invalid_conversation_ref")
+
+
+def with_ref(request: web.Request, item: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's JSON with its reference: what a script puts in /api/staff/conversations/<ref>."""
+    return {**item, "ref": request.app[STAFF].conversation_ref(str(item["sender_id"]))}
+
+
 def _log_reveal(request: web.Request, sender_id: str) -> None:
     """Showing what a person typed (phone numbers, e-mail addresses) is itself recorded, without the data."""
     logger.info("staff %r showed the personal data of conversation %s", _who(request) or "?", redact(sender_id))
@@ -135,7 +161,9 @@ def _log_reveal(request: web.Request, sender_id: str) -> None:
 
 @staff_page
 async def conversation_page(request: web.Request) -> web.Response:
-    sender_id = request.match_info["sender_id"]
+    sender_id = conversation_of(request)
+    if sender_id is None:
+        return bad_ref_page(request)
     reveal = _wants(request, "show")
     try:
         events = await _blocking(request.app[CONVERSATIONS].events, sender_id)
@@ -153,7 +181,9 @@ async def conversation_page(request: web.Request) -> web.Response:
 
 @staff_api
 async def conversation_api(request: web.Request) -> web.Response:
-    sender_id = request.match_info["sender_id"]
+    sender_id = conversation_of(request)
+    if sender_id is None:
+        return bad_ref_api()
     reveal = _wants(request, "show")
     try:
         events = await _blocking(request.app[CONVERSATIONS].events, sender_id)
@@ -167,7 +197,7 @@ async def conversation_api(request: web.Request) -> web.Response:
     item = queue_item(sender_id, events)
     lines = staff_transcript(events, reveal)
     return web.json_response({
-        "sender_id": sender_id, "revealed": reveal,
+        "sender_id": sender_id, "ref": request.match_info["ref"], "revealed": reveal,
         "transcript": [line.__dict__ for line in lines],
         "queue": item.as_json() if item else None,
         "audit": [{"by": line.text, "at": line.timestamp} for line in lines if line.kind == "handled"],
@@ -200,14 +230,16 @@ _STATUS = {"conversation_not_found": 404, "store_unavailable": 503, "handled_una
 
 @staff_form
 async def mark_handled(request: web.Request) -> web.Response:
-    sender_id = request.match_info["sender_id"]
+    sender_id = conversation_of(request)
+    if sender_id is None:
+        return bad_ref_page(request)
     form = await request.post()
     result = await _mark_handled(request, sender_id, _who(request) or staff_text("unnamed_staff"))
     if isinstance(result, str):
         return _html(staff_pages.render_message(request, "Conversation", error_text(result, reason="?"),
                                                 current="queue", links=True), _STATUS[result])
     if form.get("back") == "conversation":
-        return _redirect(f"/staff/conversations/{quote(sender_id, safe='')}")
+        return _redirect(conversation_path(request, sender_id))
     return _redirect("/staff/queue")
 
 
@@ -225,9 +257,11 @@ async def mark_handled_api(request: web.Request) -> web.Response:
                 or not isinstance(data.get("by", ""), str) or len(data.get("by", "")) > MAX_NAME_CHARS):
             return error_response(400, "invalid_handled_body")
         by = clean_name(data.get("by", ""))
-    sender_id = request.match_info["sender_id"]
+    sender_id = conversation_of(request)
+    if sender_id is None:
+        return bad_ref_api()
     result = await _mark_handled(request, sender_id, by or _who(request) or staff_text("api_staff"))
     if isinstance(result, str):
         headers = {"Retry-After": "30"} if result == "handled_unavailable" else None
         return error_response(_STATUS[result], result, headers=headers, reason="?")
-    return web.json_response({"sender_id": sender_id, "handled": result["value"]})
+    return web.json_response({"sender_id": sender_id, "ref": request.match_info["ref"], "handled": result["value"]})

@@ -31,9 +31,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/staff/knowledge", staff_views.knowledge_page)
     app.router.add_get("/staff/handoffs", queue_views.handoffs_redirect)  # the former list: now the queue
     app.router.add_get("/staff/queue", queue_views.queue_page)
-    app.router.add_get("/staff/conversations/{sender_id}", queue_views.conversation_page)
-    app.router.add_post("/staff/conversations/{sender_id}/handled", queue_views.mark_handled)
-    app.router.add_post("/staff/conversations/{sender_id}/reply", staff_reply.reply_form)
+    app.router.add_get("/staff/conversations/{ref}", queue_views.conversation_page)
+    app.router.add_post("/staff/conversations/{ref}/handled", queue_views.mark_handled)
+    app.router.add_post("/staff/conversations/{ref}/reply", staff_reply.reply_form)
     app.router.add_get("/staff/dashboard", dashboard_views.dashboard_page)
 
     app.router.add_get("/api/staff/search", staff_views.search_api)
@@ -41,10 +41,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/staff/feedback", feedback_views.feedback_api)
     app.router.add_get("/api/staff/entries", staff_views.entries_api)
     app.router.add_get("/api/staff/handoffs", staff_views.handoffs_api)
-    app.router.add_get("/api/staff/conversations/{sender_id}", queue_views.conversation_api)
+    app.router.add_get("/api/staff/conversations/{ref}", queue_views.conversation_api)
     app.router.add_get("/api/staff/queue", queue_views.queue_api)
-    app.router.add_post("/api/staff/conversations/{sender_id}/handled", queue_views.mark_handled_api)
-    app.router.add_post("/api/staff/conversations/{sender_id}/reply", staff_reply.reply_api)
+    app.router.add_post("/api/staff/conversations/{ref}/handled", queue_views.mark_handled_api)
+    app.router.add_post("/api/staff/conversations/{ref}/reply", staff_reply.reply_api)
     app.router.add_get("/api/staff/dashboard", dashboard_views.dashboard_api)
 
     app.router.add_get("/staff/inbox", inbox_views.inbox_page)

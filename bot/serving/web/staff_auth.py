@@ -5,7 +5,8 @@ cookie (HttpOnly, SameSite=Strict, signed and time-stamped by itsdangerous with 
 secret, refused after `session_hours`); scripts send "Authorization: Bearer <token>". The cookie
 never contains the token itself, and changing the token ends every session. The cookie also
 carries the name staff typed at login (signed, not secret): it is who "handled" a conversation in
-the audit (bot/serving/web/attention_queue.py).
+the audit (bot/serving/web/attention_queue.py). The same secret makes the opaque conversation
+references of the console's URLs (bot/serving/web/conversation_refs.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from bot.serving.web.conversation_refs import ConversationRefs
 
 COOKIE_NAME = "oim_staff"
 _SALT = "oim-staff-session"
@@ -30,10 +33,20 @@ class StaffAuth:
         self.session_s = session_hours * 3600
         self.secure_cookie = secure_cookie
         self._serializer = URLSafeTimedSerializer(token, salt=_SALT) if token else None
+        self._refs = ConversationRefs(token) if token else None
 
     @property
     def enabled(self) -> bool:
         return bool(self.token)
+
+    def conversation_ref(self, sender_id: str) -> str:
+        """The opaque reference of a conversation, for the console's URLs (never the id itself)."""
+        assert self._refs is not None, "staff console disabled: no token"
+        return self._refs.ref(sender_id)
+
+    def conversation_id(self, ref: str) -> str | None:
+        """The conversation id of a reference this token made; None for a forged or foreign one."""
+        return self._refs.sender_id(ref) if self._refs is not None else None
 
     def token_matches(self, candidate: str) -> bool:
         if not self.token:

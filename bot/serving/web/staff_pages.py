@@ -13,7 +13,6 @@ import html
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp_jinja2
 import jinja2
@@ -26,6 +25,7 @@ from bot.serving.web.conversations import TranscriptLine
 from bot.serving.web.dashboard import Dashboard
 from bot.serving.web.dashboard import charts as dashboard_charts
 from bot.serving.web.staff_ask import AskResult
+from bot.serving.web.state import STAFF
 from bot.serving.web.texts import error_text, staff_labels, staff_text
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -59,7 +59,8 @@ def setup_templates(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters["when"] = when
-    env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    # Conversation links and forms carry an opaque reference, never the id (a phone number for WhatsApp).
+    env.filters["ref"] = lambda sender_id: app[STAFF].conversation_ref(str(sender_id))
     env.filters["redact"] = lambda value: redact(str(value))  # conversation ids may be phone numbers
 
 

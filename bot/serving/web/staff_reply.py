@@ -16,7 +16,6 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -26,7 +25,7 @@ from bot.serving.web.attention_queue import HANDLED_SLOT, MAX_NAME_CHARS, clean_
 from bot.serving.web.chat_input import SENDER_PATTERN, WEB_SENDER_PREFIX, clean_text
 from bot.serving.web.conversations import HANDOFF_SLOT, STAFF_ASK_PREFIX, STAFF_METADATA, staff_author
 from bot.serving.web.json_body import BadBody, json_object
-from bot.serving.web.queue_views import _who
+from bot.serving.web.queue_views import _who, bad_ref_api, bad_ref_page, conversation_of, conversation_path
 from bot.serving.web.rasa_client import AssistantUnavailable
 from bot.serving.web.staff_views import _blocking, _html, _redirect, staff_api, staff_form
 from bot.serving.web.state import CONVERSATIONS, RASA
@@ -128,14 +127,16 @@ async def send_reply(request: web.Request, sender_id: str, text: str, by: str) -
 @staff_form
 async def reply_form(request: web.Request) -> web.Response:
     """The transcript page's "Répondre" form (same-site cookie + origin check, like "handled")."""
-    sender_id = request.match_info["sender_id"]
+    sender_id = conversation_of(request)
+    if sender_id is None:
+        return bad_ref_page(request)
     form = await request.post()
     try:
         await send_reply(request, sender_id, reply_text(form.get("text")), _who(request) or staff_text("unnamed_staff"))
     except ReplyError as error:
         return _html(staff_pages.render_message(request, "Conversation", error_text(error.code, reason="?",
                                                 max=MAX_REPLY_CHARS), current="queue", links=True), error.status)
-    return _redirect(f"/staff/conversations/{quote(sender_id, safe='')}#reponse-envoyee")
+    return _redirect(f"{conversation_path(request, sender_id)}#reponse-envoyee")
 
 
 @staff_api
@@ -148,14 +149,16 @@ async def reply_api(request: web.Request) -> web.Response:
     by = data.get("by", "")
     if not isinstance(by, str) or len(by) > MAX_NAME_CHARS:
         return error_response(400, "invalid_reply_author", max=MAX_NAME_CHARS)
-    sender_id = request.match_info["sender_id"]
+    sender_id = conversation_of(request)
+    if sender_id is None:
+        return bad_ref_api()
     try:
         event = await send_reply(request, sender_id, reply_text(data.get("text")),
                                  clean_name(by) or _who(request) or staff_text("api_staff"))
     except ReplyError as error:
         headers = {"Retry-After": "30"} if error.status == 503 else None
         return error_response(error.status, error.code, headers=headers, reason="?", max=MAX_REPLY_CHARS)
-    return web.json_response({"sender_id": sender_id, "reply": {
+    return web.json_response({"sender_id": sender_id, "ref": request.match_info["ref"], "reply": {
         "text": event["text"], "by": event["metadata"][STAFF_METADATA], "at": event["timestamp"],
         "pushed": sender_id.startswith(MESSAGING_PREFIXES)}})
 

@@ -189,7 +189,8 @@ async def handoffs_api(request: web.Request) -> web.Response:
         logger.error("cannot list handoff conversations: %s", error)
         return error_response(503, "store_unavailable", reason=type(error).__name__)
     return web.json_response({
-        "conversations": [c.__dict__ for c in result.conversations],
+        "conversations": [{**c.__dict__, "ref": request.app[STAFF].conversation_ref(c.sender_id)}
+                          for c in result.conversations],
         "scanned": result.scanned,
         "truncated": result.truncated,
     })
