@@ -44,6 +44,10 @@ STEM_WEIGHT = 0.4
 STEM_CHARS = 5
 STEM_MIN_LENGTH = 6
 MIN_FUZZY_LENGTH = 4
+# A word of the same meaning (search_words.yml `same_meaning`: "mer" / "maritimes", "papiers" /
+# "documents") counts this much of an exact match; like a family word, it is an alternative for
+# the question's word, never an extra word (the query's scale does not change).
+SYNONYM_WEIGHT = 0.6
 # Two edits apart, a word still stands for a vocabulary word this alike (difflib ratio), as in
 # bot.knowledge.sentence_search.RESPELL_CUTOFF.
 TYPO_RATIO = 0.8
@@ -70,6 +74,17 @@ def stop_words() -> frozenset[str]:
     words = load_yaml(WORDS_FILE)
     folded = {fold(w) for w in STOP_WORDS} | {fold(w) for w in words["extra_stop_words"]}
     return frozenset(folded - {fold(w) for w in words["keep_words"]})
+
+
+@lru_cache(maxsize=1)
+def same_meaning() -> dict[str, frozenset[str]]:
+    """Folded word -> the other folded words of its `same_meaning` groups (search_words.yml)."""
+    table: dict[str, set[str]] = defaultdict(set)
+    for group in load_yaml(WORDS_FILE).get("same_meaning") or []:
+        folded = {fold(fold_apostrophes(str(word))) for word in group}
+        for word in folded:
+            table[word] |= folded - {word}
+    return {word: frozenset(others) for word, others in table.items()}
 
 
 def spacy_terms(texts: Sequence[str]) -> list[list[Token]]:
@@ -160,6 +175,7 @@ class _QueryTerm:
     weight: float
     idf: float
     stem: str | None = None  # the word's family term, if a passage has it
+    synonyms: tuple[str, ...] = ()  # vocabulary terms of the same meaning (words or family terms)
 
 
 def _bigram(first: str, second: str) -> str:
@@ -224,6 +240,17 @@ class PassageIndex:
         """The vocabulary word a misspelt word stands for, if any ("rapatriment")."""
         return word if word in self._df else self._typos.closest(word)
 
+    def _synonyms(self, token: Token) -> tuple[str, ...]:
+        """Vocabulary terms meaning what the token means: each word of its groups, as written in
+        a passage or else by its family term ("maritimes" -> "~marit")."""
+        table = same_meaning()
+        found: list[str] = []
+        for other in sorted({o for form in token.forms for o in table.get(form, ())}):
+            term = other if other in self._df else _stem(other)
+            if term is not None and term in self._df and term not in token.forms:
+                found.append(term)
+        return tuple(dict.fromkeys(found))
+
     def query_terms(self, query: str) -> list[_QueryTerm]:
         """The weighted terms a question is searched with (unknown words have term None)."""
         terms: dict[str, _QueryTerm] = {}
@@ -233,12 +260,13 @@ class PassageIndex:
             term, weight = self._resolve(token)
             stem = _stem(token.forms[0])
             stem = stem if stem in self._df else None
+            synonyms = self._synonyms(token)
             if term is None:
-                unknown.append(_QueryTerm(None, 0.0, self._max_idf, stem))
+                unknown.append(_QueryTerm(None, 0.0, self._max_idf, stem, synonyms))
                 keys.append(None)
                 continue
             if term not in terms or terms[term].weight < weight:
-                terms[term] = _QueryTerm(term, weight, self._idf[term], stem)
+                terms[term] = _QueryTerm(term, weight, self._idf[term], stem, synonyms)
             keys.append(token.forms[0] if weight == 1.0 else term)
         for first, second in zip(keys, keys[1:], strict=False):
             if first is None or second is None:
@@ -262,6 +290,11 @@ class PassageIndex:
             if qt.stem is not None:
                 for position in self._postings[qt.stem]:
                     word[position] = STEM_WEIGHT * self._bm25(position, qt.stem, self._idf[qt.stem])
+            for synonym in qt.synonyms:
+                idf = min(self._idf[synonym], qt.idf)  # a rarer word of the same meaning is no better a match
+                for position in self._postings[synonym]:
+                    alike = SYNONYM_WEIGHT * self._bm25(position, synonym, idf)
+                    word[position] = max(alike, word.get(position, 0.0))
             if qt.term is not None:
                 for position in self._postings[qt.term]:
                     exact = qt.weight * self._bm25(position, qt.term, qt.idf)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
-from bot.knowledge.search import PassageIndex, edit_distance
+from bot.knowledge.search import PassageIndex, edit_distance, same_meaning
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
 
 # A unit of the topic the conversation is about gets this much more (scores are 0..1).
@@ -417,8 +417,9 @@ class SentenceIndex:
             if token.pos_ != "NOUN" or not token.is_alpha or token.is_stop or len(token.text) < 4:
                 continue
             forms = {fold(token.text), fold(token.lemma_)}
-            if forms & ignore or forms & self._vocabulary:
-                continue
+            alike = {other for form in forms for other in same_meaning().get(form, ())}
+            if forms & ignore or (forms | alike) & self._vocabulary:
+                continue  # "mer": the pages say "maritimes" (search_words.yml same_meaning)
             if not token.has_vector:
                 continue  # unknown to the language model: a typo or SMS spelling, not a topic
             vector = token.vector / (float(np.linalg.norm(np.asarray(token.vector))) or 1.0)
