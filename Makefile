@@ -41,3 +41,8 @@ lock: setup     ## regenerate requirements.lock from the current venv
 bench: setup    ## speed figures vs the stock `rasa init` bot (~10 min, not a test; BENCH_ARGS=--train|--quick)
 	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 \
 		.venv/bin/python -m benchmarks.bench $(BENCH_ARGS)
+
+.PHONY: loadtest
+loadtest: setup ## issue 17 load test: 50 users x 20 turns via nginx to 3 Rasa replicas, Redis then PostgreSQL, a replica and Redis killed mid-run (~10 min, not a test; LOADTEST_ARGS="--store redis --users 10")
+	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 \
+		.venv/bin/python -m benchmarks.cluster_load $(LOADTEST_ARGS)

@@ -179,11 +179,16 @@ def trained_model() -> Path:
 
 @dataclass
 class RedisServer:
-    """A throwaway redis-server on a free port: no persistence, never a developer's data."""
+    """A throwaway redis-server on a free port, never a developer's data.
+
+    No persistence by default; `appendonly=True` runs it as docker-compose.yml does (AOF, fsync every
+    second, in `workdir`), so `crash()` then `start()` on the same object reads the data back.
+    """
 
     port: int
     workdir: Path
     process: subprocess.Popen | None = None
+    appendonly: bool = False
 
     def start(self, timeout_s: float = 15) -> RedisServer:
         binary = shutil.which("redis-server")
@@ -191,7 +196,8 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed: run scripts/system_deps.sh (apt-get install redis-server)")
         log = open(self.workdir / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             *(["--appendonly", "yes", "--appendfsync", "everysec"] if self.appendonly else ["--appendonly", "no"]),
              "--dir", str(self.workdir)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -205,13 +211,24 @@ class RedisServer:
     def ping(self) -> bool:
         import redis
 
-        try:
+        try:  # while the AOF is read, PING answers LOADING (a RedisError): not ready yet
             return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
         except redis.RedisError:
             return False
 
     def stop(self) -> None:
         stop_process(self.process)
+        self.process = None
+
+    def crash(self) -> None:
+        """SIGKILL, as a crash or an OOM kill: no shutdown, only what is already in the AOF file stays."""
+        import contextlib
+        import signal
+
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=15)
         self.process = None
 
     def env(self, key_prefix: str = "oim", record_exp: str = "3600") -> dict[str, str]:
