@@ -65,6 +65,8 @@ UNKNOWN_WORDS_OVERRIDE = 0.55
 MAX_SENTENCE_CHARS = 420
 # A list given whole (observers, countries...) is cut after this many characters.
 MAX_LIST_CHARS = 700
+# A question naming a page section (no topic of that title) gets this many of its first sentences.
+SECTION_OPENING_SENTENCES = 2
 # Title words that name no topic in particular.
 GENERIC_TITLE_WORDS = frozenset(
     [
@@ -265,6 +267,25 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
     return _cut(text, MAX_SENTENCE_CHARS * 2 if len(text) > MAX_SENTENCE_CHARS else MAX_SENTENCE_CHARS)
 
 
+def section_opening(index: SentenceIndex, unit: Unit, part: Part) -> str | None:
+    """The first sentences of the page section a question names and asks nothing more about.
+
+    Why: "c'est quoi l'approche pangouvernementale ?" names a section of a page (no topic has
+    that title); its opening sentences say what it is, whichever of its sentences ranks first.
+    """
+    analysis = part.analysis
+    if analysis.qtype is not None or analysis.aspect is not None or unit.list_item or not unit.section:
+        return None
+    asked = {_prefix(w) for w in part.own_words if len(w) > 3 and not w.isdigit()}
+    title = {_prefix(w) for w in folded_words(unit.section) if len(w) > 3}
+    if not asked or not asked <= title:
+        return None
+    opening = [u for u in index.section_units(unit) if not u.list_item][:SECTION_OPENING_SENTENCES]
+    if not opening or opening[0].id == unit.id:
+        return None
+    return _cut(" ".join(u.text for u in opening), MAX_SENTENCE_CHARS * 2)
+
+
 def _list_words(part: Part) -> tuple[str, ...]:
     """Words of the question that pick items of a list: its own words and the months it names."""
     months = tuple(w for w in folded_words(part.text) if w in _MONTHS)
@@ -450,9 +471,10 @@ def say_unit(
         evidence in LIST_EVIDENCE or (evidence != "none" and not text_shows(hit.unit.text, evidence))
     )
     summary = _summary_line(entry) if entry is not None and hit.in_topic else ""
+    sentence = section_opening(index, hit.unit, part) or unit_text(index, hit.unit, whole_list, _list_words(part))
     reply.say(
         "utter_focused_answer",
-        sentence=unit_text(index, hit.unit, whole_list, _list_words(part)),
+        sentence=sentence,
         summary=f"\n\n{summary}" if summary and fold(summary) not in fold(hit.unit.text) else "",
         sources=source_of(kb, hit.unit),
     )

@@ -953,3 +953,24 @@ def test_a_pronoun_for_the_organisation_follows_the_classifier_among_its_facets(
                           topic="org.identity", before=("c koi l'oim",))
     assert reply.slots["topic"] == "org.history"
     assert "1951" in text or "Seconde Guerre mondiale" in text
+
+
+# --- Page sections and words of the same meaning -----------------------------------------------------------
+
+
+def test_a_question_naming_a_page_section_gets_its_opening_sentences(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """No topic is titled "approche pangouvernementale": the section's first sentences say what it is,
+    not whichever of its sentences ranks first ("L'OIM aide également ... à piloter")."""
+    _reply, text = respond(kb, index, mode="fallback", intent="nlu_fallback", text="c'est quoi l'approche pangouvernementale ?")
+    assert "comprendre comment tous ces domaines de gouvernance" in text
+    assert "« intégrer » la migration dans la planification" in text
+
+
+def test_a_word_of_the_same_meaning_finds_the_pages_sentence(index: SentenceIndex) -> None:
+    """search_words.yml `same_meaning`: "par la mer" is said "mouvements maritimes" in the pages."""
+    from bot.knowledge.search import same_meaning
+
+    assert "maritimes" in same_meaning()["mer"]
+    top = [hit.unit.text for hit in index.rank("les retours ça se fait aussi par la mer ?", k=3)]
+    assert any("mouvements maritimes" in text for text in top)
+    assert index.unknown_nouns("un voyage en mer") == []  # "mer": the pages speak of it as "maritimes"

@@ -282,6 +282,20 @@ class SentenceIndex:
     def unit(self, unit_id: str) -> Unit | None:
         return self._by_id.get(unit_id)
 
+    def section_units(self, unit: Unit) -> list[Unit]:
+        """The sentences and items of the unit's page section, in page order (every passage of it)."""
+        passage = self.kb.passage(unit.passage_id)
+        if passage is None:
+            return [unit]
+        return [
+            u
+            for pid, units in self._by_passage.items()
+            if (p := self.kb.passage(pid)) is not None
+            and p.source_file == passage.source_file
+            and p.section == passage.section
+            for u in units
+        ]
+
     def siblings(self, unit: Unit) -> list[Unit]:
         """The sentences and items of the same passage, in order (a whole list for a list item)."""
         return list(self._by_passage.get(unit.passage_id, []))
