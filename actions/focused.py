@@ -303,7 +303,8 @@ def search_query(part: Part, turn: Turn, why: str, entry: Entry | None = None) -
     follow-up the previous message too ("le dialogue de 2013" / "c'était où ?")."""
     query = without_title_words(spell_ordinals(part.text), entry)
     if why == "followup" and len(turn.said) >= 2:
-        query = f"{query} {spell_ordinals(turn.said[-2])}"
+        # The topic's own words rank none of its sentences above another: what else it said, if anything.
+        query = f"{query} {without_title_words(spell_ordinals(turn.said[-2]), entry)}"
     # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
 
@@ -312,14 +313,19 @@ def without_title_words(text: str, entry: Entry | None) -> str:
     """The question without the words naming its topic: every sentence of the topic is about
     the topic, what ranks them is what the question asks beyond it ("les partenaires du
     dialogue de haut niveau" -> "les partenaires"). Kept whole when nothing else is left."""
-    if entry is None:
-        return text
-    title = _title_words(entry)
-    kept = re.sub(r"[^\W\d_]+", lambda m: " " if _prefix(fold(m.group(0))) in title else m.group(0), text)
+    kept = _blank_title_words(text, entry)
     stops = stop_words()
     if not [w for w in folded_words(kept) if len(w) > 2 and w not in stops and w not in GENERIC_TITLE_WORDS]:
         return text
     return kept
+
+
+def _blank_title_words(text: str, entry: Entry | None) -> str:
+    """The text with the words of the topic's title blanked out."""
+    if entry is None:
+        return text
+    title = _title_words(entry)
+    return re.sub(r"[^\W\d_]+", lambda m: " " if _prefix(fold(m.group(0))) in title else m.group(0), text)
 
 
 def anchors(part: Part, turn: Turn) -> list[str]:
