@@ -49,6 +49,8 @@ GOOD_OUTSIDE_TOPIC = 0.48
 GOOD_WITHOUT_TOPIC = 0.40
 # An aspect (cost, delay...) counts as answered by a sentence showing its evidence at this score.
 ASPECT_ANSWERED = 0.25
+# Below it, a sentence showing the evidence among the topic's this many best is quoted after the gap.
+ASPECT_NEAR_RANKS = 3
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
 STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
@@ -405,14 +407,16 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
 
 
-def _aspect_hit(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+def _aspect_hit(
+    index: SentenceIndex, part: Part, entry: Entry | None, min_score: float = ASPECT_ANSWERED, top: int = 20
+) -> RankedUnit | None:
     """The best unit of the topic showing the aspect's evidence (e.g. 'critères' for conditions)."""
     evidence, aspect = part.analysis.aspect_evidence, part.analysis.aspect
     if evidence is None or aspect is None:
         return None
     query = f"{part.text} {aspect.terms}".strip()
-    for hit in index.rank(query, entry, "none", k=20, within_topic=entry is not None):
-        if evidence.search(fold(hit.unit.text)) and hit.search_score >= ASPECT_ANSWERED:
+    for hit in index.rank(query, entry, "none", k=top, within_topic=entry is not None):
+        if evidence.search(fold(hit.unit.text)) and hit.search_score >= min_score:
             return hit
     return None
 
@@ -442,9 +446,10 @@ def say_gap(
     missing: str,
     domain: DomainDict,
     kind: str = "point",
+    near: RankedUnit | None = None,
 ) -> None:
     """'The documents do not say <point>' (or 'do not speak of <words>') first, then what they
-    say about the topic, then the contact."""
+    say about the topic (`near`: the sentence closest to the point, else the summary), then the contact."""
     if entry is None:
         reply.say(f"utter_gap_{kind}", missing=missing)
         return
@@ -452,8 +457,10 @@ def say_gap(
         f"utter_gap_{kind}_topic",
         missing=missing,
         title=entry.title,
-        summary=_summary_line(entry),
-        sources=" ; ".join(dict.fromkeys(kb.source_title(s) for s in entry.sources[:1])),
+        summary=_cut(f"{near.unit.context} {near.unit.text}", MAX_SENTENCE_CHARS) if near else _summary_line(entry),
+        sources=kb.source_title(near.unit.passage_id)
+        if near
+        else " ; ".join(dict.fromkeys(kb.source_title(s) for s in entry.sources[:1])),
     )
     contacts = contacts_for_entry(kb, entry)
     if contacts:
@@ -510,7 +517,10 @@ def answer_part(
         if hit is not None:
             say_unit(reply, kb, index, hit, part, entry)
         else:
-            say_gap(reply, kb, entry, analysis.aspect.missing, domain)
+            # Not answered, but the topic's best sentences may touch the point ("documents
+            # disponibles pour voyager" for "which papers?"): the gap first, then that sentence.
+            near = _aspect_hit(index, part, entry, 0.0, ASPECT_NEAR_RANKS) if entry is not None else None
+            say_gap(reply, kb, entry, analysis.aspect.missing, domain, near=near)
         return reply, entry
 
     found: list[RankedUnit | None] = []
