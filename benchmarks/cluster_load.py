@@ -65,9 +65,9 @@ from tests.stack import (
 QUESTIONS = repo_root() / "tests" / "qa" / "questions.yml"
 SKIPPED_CATEGORIES = {"odd_input"}  # control characters, lone "?", 5000-character messages: not load
 KEY_PREFIX = "loadtest"
-# TICKET_LOCK_LIFETIME of the replicas: 0 leaves Rasa's default (60 s), as docker-compose.yml and
-# deploy/k8s run it. A replica that dies holding a conversation's lock leaves its ticket that long.
-DEFAULT_LOCK_LIFETIME_S = 0
+# TICKET_LOCK_LIFETIME of the replicas, as docker-compose.yml and deploy/k8s set it (0: Rasa's
+# default, 60 s). A replica that dies holding a conversation's lock leaves its ticket that long.
+DEFAULT_LOCK_LIFETIME_S = 10
 REDIS_OUTAGE_GRACE_S = 3.0  # failures this long after Redis answers again still come from the outage
 
 
@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["redis", "postgres", "both"], default="both")
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--lock-lifetime", type=int, default=DEFAULT_LOCK_LIFETIME_S,
-                        help="TICKET_LOCK_LIFETIME of the replicas in seconds (0: Rasa's default, 60)")
+                        help="TICKET_LOCK_LIFETIME of the replicas in seconds (default: production's 10; 0: Rasa's 60)")
     parser.add_argument("--no-disruption", action="store_true", help="no replica kill, no Redis restart")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")

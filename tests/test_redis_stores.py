@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 import uuid
 
 import pytest
@@ -179,6 +180,84 @@ def test_lock_serves_replicas_one_at_a_time_and_is_deleted_after_the_last(scratc
     asyncio.run(both())
     assert timeline == ["first in", "first out", "second in", "second out"]
     assert first.get_lock(conversation) is None  # no ticket left: the lock is gone
+
+
+def test_a_waiting_ticket_outlives_the_lifetime_and_a_dead_holders_ticket_does_not(
+    scratch_redis: RedisServer,
+) -> None:
+    """Issue 17: a replica dies holding a conversation's lock (its ticket is never renewed); a
+    message of that conversation waits on another replica longer than the lock lifetime. Rasa's
+    loop drops the waiter's own ticket as expired too and then never serves it; here the waiter
+    renews its ticket, is served as soon as the dead one expires, and the lock is gone after."""
+    from rasa.core.lock_store import RedisLockStore
+
+    dead, alive = _lock_stores(scratch_redis, 2)
+    conversation = "dead-holder-" + uuid.uuid4().hex[:8]
+    lifetime, dead_lifetime = 0.5, 1.5  # the dead one's ticket outlives the waiter's lifetime
+    assert dead.issue_ticket(conversation, dead_lifetime) == 0  # the replica was then SIGKILLed
+
+    async def wait_behind_the_dead_one() -> float:
+        started = time.monotonic()
+        async with alive.lock(conversation, lock_lifetime=lifetime, wait_time_in_seconds=0.05) as lock:
+            assert lock.now_serving == 1  # its own ticket, not a new one
+            return time.monotonic() - started
+
+    waited = asyncio.run(asyncio.wait_for(wait_behind_the_dead_one(), 10))
+    assert dead_lifetime - 0.2 < waited < 5  # 3 lifetimes of its own
+    assert alive.get_lock(conversation) is None
+
+    # Rasa's own loop, same timing: its ticket expires with the dead one's and it is never served.
+    rasa_store = RedisLockStore(port=scratch_redis.port, db=2)
+    other = "dead-holder-" + uuid.uuid4().hex[:8]
+    dead.issue_ticket(other, dead_lifetime)
+
+    async def rasa_waits() -> None:
+        async with rasa_store.lock(other, lock_lifetime=lifetime, wait_time_in_seconds=0.05):
+            pass
+
+    with pytest.raises(Exception) as caught:  # LockError once the (empty) lock is deleted, else timeout
+        asyncio.run(asyncio.wait_for(rasa_waits(), 3))
+    assert type(caught.value).__name__ in {"LockError", "TimeoutError"}
+
+
+def test_a_turn_longer_than_the_lifetime_keeps_the_lock_and_a_lost_ticket_is_replaced(
+    scratch_redis: RedisServer,
+) -> None:
+    first, second = _lock_stores(scratch_redis, 2)
+    conversation = "slow-turn-" + uuid.uuid4().hex[:8]
+    lifetime = 0.3
+    timeline: list[str] = []
+
+    async def handle(store, name: str, hold_s: float) -> None:
+        async with store.lock(conversation, lock_lifetime=lifetime, wait_time_in_seconds=0.05):
+            timeline.append(f"{name} in")
+            await asyncio.sleep(hold_s)
+            timeline.append(f"{name} out")
+
+    async def both() -> None:
+        first_task = asyncio.create_task(handle(first, "first", 4 * lifetime))  # renewed while it runs
+        await asyncio.sleep(0.05)
+        await asyncio.gather(first_task, handle(second, "second", 0.0))
+
+    asyncio.run(both())
+    assert timeline == ["first in", "first out", "second in", "second out"]
+    assert first.get_lock(conversation) is None
+
+    # A waiter whose ticket vanished takes a new one at the back instead of hanging; if the whole
+    # lock vanished (Redis lost the key), it fails as Rasa's does rather than run beside the holder.
+    from rasa.core.lock_store import LockError
+
+    other = "lost-" + uuid.uuid4().hex[:8]
+    for _ in range(3):
+        first.issue_ticket(other, 60)
+    ticket = [second.issue_ticket(other, 60)]
+    assert ticket == [3]
+    first.red.delete(first.key_prefix + other)
+    with pytest.raises(LockError):
+        second.renew(other, ticket, 60)
+    first.issue_ticket(other, 60)  # a new message after the crash: ticket 0 of a new lock
+    lock = second.renew(other, ticket, 60)
+    assert ticket == [1] and [t.number for t in lock.tickets] == [0, 1]  # behind it, never beside it
 
 
 # --- Rasa replicas on Redis ------------------------------------------------------------------

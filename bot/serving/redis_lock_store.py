@@ -13,16 +13,33 @@ MULTI, write, EXEC; retried if another client changed the key meanwhile), so tic
 and served in order across processes. Same keys and format as Rasa's store: replicas on either
 class see the same locks. Set in endpoints.redis.yml:
 `lock_store: {type: bot.serving.redis_lock_store.AtomicRedisLockStore, url: ..., port: ...}`.
+
+Tickets of live processes do not expire (issue 17). A ticket's lifetime (TICKET_LOCK_LIFETIME,
+10 s in docker-compose.yml and deploy/k8s) is only there to free a conversation whose replica died
+holding or waiting for its lock. In Rasa's loop a message that waits longer than the lifetime has
+its own ticket removed as "expired" and then never gets its turn; and a turn slower than the
+lifetime lets the next message of its conversation run at the same time. Here `lock()` renews the
+process's own ticket: a waiting message at every poll (in the same transaction that drops the
+expired tickets of others and reads whose turn it is), the message being handled every third of
+the lifetime, for at most HOLD_RENEWAL_LIMIT_S (a hung turn still frees its conversation). A
+waiting message whose ticket vanished anyway (its process stalled longer than the lifetime) takes
+a new ticket at the back of the queue instead of hanging; if the whole lock vanished (Redis lost
+the key in a crash), it fails with LockError as Rasa's does, rather than run beside a turn that may
+still hold it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from rasa.core.lock import TicketLock
+from rasa.core.constants import DEFAULT_LOCK_LIFETIME
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
@@ -30,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 # A change retried this many times without success means Redis is overloaded: fail loudly.
 MAX_ATTEMPTS = 100
+
+# The message being handled renews its ticket this long at most (Rasa's default lifetime, 60 s): a
+# turn hung longer (an action server that never answers) no longer blocks its conversation.
+HOLD_RENEWAL_LIMIT_S = float(DEFAULT_LOCK_LIFETIME)
 
 Change = Callable[[TicketLock], TicketLock | None]  # None: delete the lock
 
@@ -113,3 +134,99 @@ class AtomicRedisLockStore(RedisLockStore):
             return lock if lock.is_someone_waiting() else None
 
         self._change(conversation_id, finish_and_maybe_delete, create=False)
+
+    @asynccontextmanager
+    async def lock(
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncGenerator[TicketLock, None]:
+        """Rasa's `LockStore.lock`, with this process's ticket kept alive while it waits and holds."""
+        ticket = [self.issue_ticket(conversation_id, lock_lifetime)]  # may change: see the docstring
+        try:
+            lock = await self._wait_for_turn(conversation_id, ticket, lock_lifetime, wait_time_in_seconds)
+            keeper = asyncio.create_task(self._keep_alive(conversation_id, ticket[0], lock_lifetime))
+            try:
+                yield lock
+            finally:
+                keeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await keeper
+        finally:
+            self.cleanup(conversation_id, ticket[0])
+
+    def renew(self, conversation_id: str, ticket: list[int], lock_lifetime: float) -> TicketLock:
+        """One atomic step of a waiting message: drop others' expired tickets, push back the expiry
+        of its own (`ticket[0]`), or take a new one at the back if its ticket is gone. Returns the
+        lock. LockError, as in Rasa, if the whole lock is gone: the message that held it may still
+        be running, and a new lock would let this one run beside it."""
+
+        held = ticket[0]
+        now_held = [held]
+
+        def renew_own(lock: TicketLock) -> TicketLock:  # may run again if another client raced it
+            lock.remove_expired_tickets()  # an expired ticket is gone even if still stored: see _keep_alive
+            own = _ticket(lock, held)
+            if own is None:
+                now_held[0] = lock.issue_ticket(lock_lifetime)
+            else:
+                own.expires = time.time() + lock_lifetime
+                now_held[0] = held
+            return lock
+
+        changed = self._change(conversation_id, renew_own, create=False)
+        if changed is None:  # Redis lost the key (crash): the turn running may have lost its ticket too
+            raise LockError(f"The lock of conversation '{conversation_id}' vanished while waiting for it.")
+        if now_held[0] != held:
+            logger.warning("conversation %s: ticket %d vanished while waiting, now %d",
+                           conversation_id, held, now_held[0])
+            ticket[0] = now_held[0]
+        return changed
+
+    async def _wait_for_turn(
+        self, conversation_id: str, ticket: list[int], lock_lifetime: float, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Poll until `ticket[0]` is served, renewing it at every poll (replaces Rasa's `_acquire_lock`).
+
+        A Redis error (Redis restarting) is retried at the next poll for up to `lock_lifetime`."""
+        import redis
+
+        failing_since: float | None = None
+        while True:
+            try:
+                lock: TicketLock | None = self.renew(conversation_id, ticket, lock_lifetime)
+                failing_since = None
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > lock_lifetime:
+                    raise LockError(f"Lock store unreachable while waiting for the lock of '{conversation_id}'") from error
+                lock = None
+            if lock is not None and not lock.is_locked(ticket[0]):
+                logger.debug("Acquired lock for conversation '%s'.", conversation_id)
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+
+    async def _keep_alive(self, conversation_id: str, ticket: int, lock_lifetime: float) -> None:
+        """While the message holding the lock is handled: renew its ticket every third of the lifetime,
+        for HOLD_RENEWAL_LIMIT_S at most (cancelled when the turn ends)."""
+        started = time.monotonic()
+        interval = max(lock_lifetime / 3, 0.1)
+
+        def extend(lock: TicketLock) -> TicketLock:
+            own = _ticket(lock, ticket)
+            if own is not None:
+                own.expires = max(own.expires, time.time() + lock_lifetime)
+            else:  # expired after all (this process stalled): another message may be running
+                logger.warning("conversation %s: ticket %d expired while its turn ran", conversation_id, ticket)
+            return lock
+
+        while time.monotonic() - started + interval < HOLD_RENEWAL_LIMIT_S:
+            await asyncio.sleep(interval)
+            try:
+                self._change(conversation_id, extend, create=False)
+            except Exception as error:  # Redis restarting: try again at the next interval
+                logger.warning("conversation %s: could not renew ticket %d: %s", conversation_id, ticket, error)
+
+
+def _ticket(lock: TicketLock, number: int) -> Ticket | None:
+    """The ticket of this number in `lock`, expired or not (TicketLock's lookup drops expired ones)."""
+    return next((t for t in lock.tickets if t.number == number), None)
