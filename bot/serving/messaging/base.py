@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 PRIVACY_URL_ENV = "OIM_PRIVACY_URL"
+PUBLIC_URL_ENV = "OIM_PUBLIC_URL"  # the web service's public address (bot/serving/web/config.py)
+PRIVACY_PATH = "/confidentialite"  # the privacy page the web service serves (bot/serving/web/privacy.py)
 MAX_MENUS = 10_000
 TURN_TIMEOUT_S = 120.0
 
@@ -73,6 +75,22 @@ class MenuMemory:
         return self._menus.get(conversation, (0.0, ()))
 
 
+def privacy_link(env: Mapping[str, str]) -> str:
+    """The notice's privacy link: OIM_PRIVACY_URL, else the web service's page under OIM_PUBLIC_URL,
+    else none (a public URL that is not http(s) is ignored, with a warning)."""
+    explicit = env.get(PRIVACY_URL_ENV, "").strip()
+    if explicit:
+        return explicit
+    public = env.get(PUBLIC_URL_ENV, "").strip().rstrip("/")
+    if not public:
+        return ""
+    if not public.startswith(("https://", "http://")):
+        logger.warning("%s=%r is not an http(s) URL: the first-contact notice has no privacy link", PUBLIC_URL_ENV,
+                       public)
+        return ""
+    return public + PRIVACY_PATH
+
+
 @dataclass(frozen=True)
 class StoredState:
     """What the tracker store tells about a conversation before its turn."""
@@ -102,7 +120,7 @@ class MessagingConnector:
             self.sender.base_delay_s = float(retry_base_s)
         self.menus = MenuMemory()
         self.texts = load_texts()
-        self.privacy_url = os.environ.get(PRIVACY_URL_ENV, "").strip()
+        self.privacy_url = privacy_link(os.environ)
         self._tasks: set[asyncio.Task] = set()
 
     # --- ids -------------------------------------------------------------------------------------

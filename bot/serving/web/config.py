@@ -71,6 +71,9 @@ class WebConfig(BaseModel):
     # GET /models/live for the Rasa replicas (model_server.py); unset: the model server is off.
     model_server_token: str | None = Field(None, env="OIM_MODEL_SERVER_TOKEN")
     cache_dir: Path = Field(None, env="OIM_CACHE_DIR")  # default (None): scripts/lib.sh's cache folder
+    # The address people reach this service at (https://assistant.example.org): the messaging
+    # connectors link their first-contact notice to <public_url>/confidentialite (messaging/base.py).
+    public_url: str | None = Field(None, env="OIM_PUBLIC_URL")
 
     class Config:
         frozen = True
@@ -132,6 +135,11 @@ class WebConfig(BaseModel):
     @validator("model_server_token", pre=True)
     def _model_server_token(cls, value: Any) -> str | None:  # noqa: N805
         return cls._staff_token(value)  # same rule: unset, or at least MIN_STAFF_TOKEN_CHARS
+
+    @validator("public_url", pre=True)
+    def _public_url(cls, value: Any) -> str | None:  # noqa: N805
+        url = str(value or "").strip().rstrip("/")
+        return _http_url(url) if url else None
 
     @validator("cache_dir", pre=True, always=True)
     def _cache_dir(cls, value: Any) -> Path:  # noqa: N805

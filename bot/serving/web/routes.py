@@ -14,6 +14,7 @@ from bot.serving.web import (
     staff_views,
 )
 from bot.serving.web.model_server import live_model
+from bot.serving.web.privacy import PRIVACY_PATH, privacy_page
 
 
 def setup_routes(app: web.Application) -> None:
@@ -23,6 +24,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/chat/feedback", feedback_views.feedback)
     app.router.add_get("/api/chat/updates", staff_reply.updates)  # staff replies, polled while a handoff is pending
     app.router.add_get("/health", chat_views.health_check)
+    app.router.add_get(PRIVACY_PATH, privacy_page)  # public, linked from the chat and the messaging notice
 
     app.router.add_get("/staff", staff_views.search_page)
     app.router.add_post("/staff/login", staff_views.login)
