@@ -2,8 +2,9 @@
 
 No Rasa: the upstreams stand in for two Rasa replicas (they answer the REST channel path with their
 name and echo on a websocket under /socket.io/). Checks: round-robin on REST, failover when a
-replica dies, socket.io sticky and upgraded to a websocket, the body size limit, and that Rasa's
-HTTP API is not reachable through nginx.
+replica dies, socket.io sticky and upgraded to a websocket, the body size limit, that Rasa's
+HTTP API is not reachable through nginx, and that a message retried on another replica carries the
+same X-Request-ID there (the REST channel's message id, bot/serving/idempotency.py).
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ import sys
 from aiohttp import web
 
 name, port = sys.argv[1], int(sys.argv[2])
+mode = sys.argv[3] if len(sys.argv) > 3 else "answer"
 
 async def rest(request):
     body = await request.json()
-    return web.json_response([{"recipient_id": body["sender"], "text": name}])
+    request_id = request.headers.get("X-Request-ID")
+    if mode == "drop":  # a replica killed while handling the message: it read it, then no answer
+        with open(f"{name}.ids", "a") as seen:
+            seen.write(f"{request_id}\n")
+        request.transport.close()
+        raise ConnectionResetError("dropped")
+    return web.json_response([{"recipient_id": body["sender"], "text": name, "request_id": request_id}])
 
 async def socket_io(request):
     if request.headers.get("Upgrade", "").lower() != "websocket":
@@ -77,8 +85,9 @@ def answers(url: str) -> bool:
 
 
 class Stack:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, modes: dict[str, str] | None = None) -> None:
         self.tmp = tmp
+        self.modes = modes or {}
         self.nginx_port, port_a, port_b = free_ports(3)
         self.upstreams: dict[str, tuple[int, subprocess.Popen | None]] = {"a": (port_a, None), "b": (port_b, None)}
         self.nginx: subprocess.Popen | None = None
@@ -88,11 +97,15 @@ class Stack:
         script.write_text(UPSTREAM)
         for name, (port, _) in self.upstreams.items():
             log = open(self.tmp / f"upstream-{name}.log", "ab")  # noqa: SIM115 - owned by the child
-            process = subprocess.Popen([sys.executable, str(script), name, str(port)], stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen([sys.executable, str(script), name, str(port), self.modes.get(name, "answer")],
+                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.tmp)
             self.upstreams[name] = (port, process)
         for port, _ in self.upstreams.values():
             wait_until(lambda port=port: answers(f"http://127.0.0.1:{port}/status"), what="upstream")
+        self.start_nginx()
+
+    def start_nginx(self) -> None:
+        """nginx alone, in front of `self.upstreams` (already answering)."""
         conf = self.tmp / "nginx.conf"
         conf.write_text(self.local_config())
         check = subprocess.run([nginx_binary(), "-t", "-p", str(self.tmp), "-c", str(conf)],
@@ -210,3 +223,29 @@ def test_compose_nginx_service_runs_this_config():
     assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
     assert nginx["ports"] == ["127.0.0.1:8000:8000"] and "listen 8000;" in CONF.read_text(encoding="utf-8")
     assert nginx["depends_on"]["rasa"]["condition"] == "service_healthy"
+
+
+def test_a_retried_message_keeps_its_request_id(tmp_path: Path):
+    """Replica `a` reads each message and closes the connection (killed after saving the turn): nginx
+    passes the message to `b` (proxy_next_upstream non_idempotent) with the same X-Request-ID, nginx's
+    own (a client's X-Request-ID header is replaced), and every client request has its own id."""
+    stack = Stack(tmp_path, modes={"a": "drop"})
+    try:
+        stack.start()
+        seen_by_b = []
+        for i in range(6):
+            body = json.dumps({"sender": f"user-{i}", "message": "bonjour"}).encode()
+            status, _, reply = http_request(f"{stack.url}/webhooks/rest/webhook", "POST", body,
+                                            {"Content-Type": "application/json", "X-Request-ID": "forged"},
+                                            timeout_s=10)
+            assert status == 200, reply
+            [answer] = json.loads(reply)
+            assert answer["text"] == "b" and answer["recipient_id"] == f"user-{i}"
+            seen_by_b.append(answer["request_id"])
+        dropped = (tmp_path / "a.ids").read_text().split()
+    finally:
+        stack.stop()
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in seen_by_b), seen_by_b
+    assert len(set(seen_by_b)) == 6  # one id per client request
+    assert dropped  # round-robin sent some to `a` first (each nginx worker leaves it out after 3 failures)
+    assert set(dropped) <= set(seen_by_b)  # the retry on `b` carried the id `a` had seen

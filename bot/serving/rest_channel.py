@@ -16,6 +16,10 @@ in credentials.yml as `bot.serving.rest_channel.ResilientRestInput` and served u
    messaging user would not see. Long messages under the limit are read from their question
    sentences (bot/nlu/guards.py).
 
+5. handles each message once: a message whose id (the JSON field `message_id`, else nginx's
+   `X-Request-ID` header) is already on a user event of its conversation is not handled again; its
+   answer is the bot messages that followed that event (bot/serving/idempotency.py, issue 17).
+
 With `?stream=true` the same messages are sent as JSON lines once processing ends.
 Importing this module also applies bot.nlu.rasa_speedups (idempotent), so that a plain `rasa run`
 with credentials.yml gets them too; our servers are started by bot/serving/startup.py, which applies
@@ -30,7 +34,7 @@ import logging
 import os
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -41,6 +45,14 @@ from sanic.response import HTTPResponse, ResponseStream
 
 from bot.knowledge.user_text import clean_user_text
 from bot.nlu import rasa_speedups
+from bot.serving.idempotency import (
+    MAX_MESSAGE_ID_CHARS,
+    MESSAGE_ID_FIELD,
+    REQUEST_ID_HEADER,
+    handle_once,
+    header_message_id,
+    valid_message_id,
+)
 
 rasa_speedups.apply()
 logger = logging.getLogger(__name__)
@@ -77,6 +89,7 @@ class IncomingMessage:
     text: str
     sender: str | None
     metadata: dict[str, Any] | None
+    message_id: str | None = None  # the client's; the channel falls back on nginx's X-Request-ID
 
 
 def strip_command_prefix(text: str) -> str:
@@ -116,12 +129,16 @@ def parse_request(body: bytes, max_chars: int) -> IncomingMessage:
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object")
+    message_id = payload.get(MESSAGE_ID_FIELD)
+    if message_id is not None and not valid_message_id(message_id):
+        raise BadRequest(f"'{MESSAGE_ID_FIELD}' must be a printable string of 1 to {MAX_MESSAGE_ID_CHARS} "
+                         "characters without surrounding spaces")
     if len(message) > max_chars:
         raise PoliteReply(TOO_LONG_RESPONSE, sender)
     text = strip_command_prefix(clean_user_text(message)).strip()
     if not text:
         raise PoliteReply(EMPTY_RESPONSE, sender)
-    return IncomingMessage(text=text, sender=sender, metadata=metadata)
+    return IncomingMessage(text=text, sender=sender, metadata=metadata, message_id=message_id)
 
 
 def _env_number(name: str, default: float) -> float:
@@ -168,14 +185,22 @@ class ResilientRestInput(RestInput):
         self._background: set[asyncio.Task] = set()
 
     async def process(
-        self, on_new_message: OnNewMessage, incoming: IncomingMessage
+        self, on_new_message: OnNewMessage, incoming: IncomingMessage, agent: Any = None
     ) -> tuple[str, list[dict[str, Any]]]:
-        """(conversation id, bot messages); no message when processing failed or said nothing."""
+        """(conversation id, bot messages); no message when processing failed or said nothing.
+
+        With a message id and a ready agent (`request.app.ctx.agent`), the message goes through
+        `handle_once` (the duplicate check under the conversation's lock, then the agent's processor)
+        instead of `on_new_message` (Rasa's `Agent.handle_message`, which takes the same lock)."""
         collector = CollectingOutputChannel()
         message = UserMessage(
-            incoming.text, collector, incoming.sender, input_channel=self.name(), metadata=incoming.metadata
+            incoming.text, collector, incoming.sender, input_channel=self.name(), metadata=incoming.metadata,
+            message_id=incoming.message_id,
         )
-        task = asyncio.ensure_future(on_new_message(message))
+        if incoming.message_id is not None and agent is not None and agent.is_ready():
+            task = asyncio.ensure_future(handle_once(agent, message))
+        else:
+            task = asyncio.ensure_future(on_new_message(message))
         try:
             # shield: on timeout the turn still completes and is stored; only this answer gives up.
             await asyncio.wait_for(asyncio.shield(task), self.reply_timeout_s)
@@ -215,7 +240,10 @@ class ResilientRestInput(RestInput):
                     return response.json({"error": "the assistant is not ready"}, status=503)
                 recipient = polite.sender or "default"
                 return response.json([{"recipient_id": recipient, "text": text}])
-            sender_id, messages = await self.process(on_new_message, incoming)
+            if incoming.message_id is None:  # the client's id wins over nginx's
+                incoming = replace(incoming, message_id=header_message_id(request.headers.get(REQUEST_ID_HEADER)))
+            agent = getattr(request.app.ctx, "agent", None)
+            sender_id, messages = await self.process(on_new_message, incoming, agent)
             if not messages:
                 text = error_text(request)
                 if text is None:
