@@ -72,7 +72,7 @@ async def test_a_valid_message_reaches_rasa_once_and_its_answer_comes_back(clien
     response = await client.post("/api/chat", data=as_json(sender=SENDER, message="bonjour"), headers=JSON)
     assert response.status == 200
     assert await response.json() == {"messages": [{"text": FAKE_ANSWER}]}
-    assert fake_rasa.received == [{"sender": "web-" + SENDER, "message": "bonjour"}]
+    assert [(m["sender"], m["message"], len(m["message_id"])) for m in fake_rasa.received] == [("web-" + SENDER, "bonjour", 32)]
 
 
 async def test_html_in_a_message_is_never_returned_as_html(client: TestClient) -> None:

@@ -86,10 +86,12 @@ async def test_the_message_rasa_receives_is_cleaned_and_namespaced(client: TestC
     for typed in ("  bonjour\x07 ", "/restart", '/ask_human{"programme": "evacuation"}', "// /greet"):
         status, body = await chat(client, sender, typed)
         assert status == 200 and body == {"messages": [{"text": FAKE_ANSWER}]}
-    assert fake_rasa.received == [
+    assert [{k: v for k, v in body.items() if k != "message_id"} for body in fake_rasa.received] == [
         {"sender": "web-" + sender, "message": text}
         for text in ("bonjour", "restart", 'ask_human{"programme": "evacuation"}', "greet")
     ]
+    ids = [body["message_id"] for body in fake_rasa.received]
+    assert len(set(ids)) == len(ids)  # one id per message (its retries keep it: test_web_units.py)
 
 
 # --- limits, origins -------------------------------------------------------------------------

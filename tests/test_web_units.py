@@ -179,3 +179,45 @@ def test_the_access_log_has_no_query_string_and_no_phone_number(caplog: pytest.L
     text = caplog.text
     assert '"GET /models/live" 200' in text and '"GET /api/chat/updates" 200' in text
     assert "s3cret" not in text and "web-abc" not in text and "612345678" not in text
+
+
+async def test_a_message_retried_on_another_replica_keeps_its_message_id() -> None:
+    """The first replica reads the message and drops the connection (killed after saving the turn):
+    the retry on the next replica carries the same message_id, so Rasa can answer the copy with the
+    stored turn instead of handling it twice (bot/serving/idempotency.py); a new message gets a new id."""
+    import aiohttp
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from bot.serving.web.rasa_client import RasaClient
+
+    seen: dict[str, list[str]] = {"dying": [], "alive": []}
+
+    async def dying(request: web.Request) -> web.Response:
+        seen["dying"].append((await request.json())["message_id"])
+        assert request.transport is not None
+        request.transport.close()
+        return web.json_response([])
+
+    async def alive(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen["alive"].append(body["message_id"])
+        return web.json_response([{"recipient_id": body["sender"], "text": "Bonjour"}])
+
+    servers = []
+    for handler in (dying, alive):
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", handler)
+        servers.append(TestServer(app))
+        await servers[-1].start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            urls = [str(server.make_url("")).rstrip("/") for server in servers]
+            client = RasaClient(session, urls, timeout_s=5)
+            assert await client.send("web-1", "bonjour") == [{"text": "Bonjour"}]
+            assert len(seen["dying"]) == 1 and seen["alive"] == seen["dying"]
+            await client.send("web-1", "merci")  # round-robin: this one may go straight to "alive"
+            assert len(set(seen["alive"])) == 2
+    finally:
+        for server in servers:
+            await server.close()

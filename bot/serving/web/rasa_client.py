@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -43,11 +44,16 @@ class RasaClient:
         return self.urls[start:] + self.urls[:start]
 
     async def send(self, sender: str, text: str) -> list[dict[str, str]]:
-        """The bot's messages ([{"text": ...}]) for one user message, or AssistantUnavailable."""
+        """The bot's messages ([{"text": ...}]) for one user message, or AssistantUnavailable.
+
+        The message carries one `message_id` for all its tries: a replica that died after saving
+        the turn leaves it stored, and the next replica answers the copy with that turn's reply
+        instead of handling it twice (bot/serving/idempotency.py)."""
         last_error = "no Rasa URL"
+        message_id = uuid.uuid4().hex
         for url in self._order():
             try:
-                return await self._post(url, sender, text)
+                return await self._post(url, sender, text, message_id)
             except aiohttp.ClientConnectionError as error:  # replica down: try the next one
                 last_error = f"{url}: {type(error).__name__}"
                 logger.warning("Rasa replica unreachable: %s", last_error)
@@ -82,11 +88,10 @@ class RasaClient:
                 raise AssistantUnavailable(f"{url} timed out") from None
         raise AssistantUnavailable(last_error)
 
-    async def _post(self, url: str, sender: str, text: str) -> list[dict[str, str]]:
+    async def _post(self, url: str, sender: str, text: str, message_id: str) -> list[dict[str, str]]:
+        body = {"sender": sender, "message": text, "message_id": message_id}
         try:
-            async with self.session.post(
-                url + REST_WEBHOOK, json={"sender": sender, "message": text}, timeout=self.timeout
-            ) as response:
+            async with self.session.post(url + REST_WEBHOOK, json=body, timeout=self.timeout) as response:
                 if response.status != 200:
                     raise AssistantUnavailable(f"{url} answered HTTP {response.status}")
                 payload = await response.json(content_type=None)
