@@ -13,16 +13,33 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.stack import ActionServer, RasaServer, free_port, trained_model, write_sqlite_endpoints
+from tests.stack import (
+    ActionServer,
+    RasaServer,
+    free_port,
+    start_all,
+    stop_all,
+    trained_model,
+    write_sqlite_endpoints,
+)
 
 if TYPE_CHECKING:
     from tests.web_app import FakeRasa
 
 
 # Session fixtures that start servers: every module using one of them runs in the same xdist
-# worker, so each is started once per run. Not `stack` (one Rasa, ~30 s to start): tying every
-# module that uses it to one worker made one group of most of the suite; each worker starts its own.
+# worker, so each is started once per run. Not `stack` (one Rasa, ~30 s to start): each worker starts
+# its own. One shared `stack` (tried on 2026-12-02) saves a start-up but puts every conversation of the
+# suite in one SQLite store: after test_qa's ~720, the staff feedback count of test_staff_ask
+# (GET /api/staff/feedback reads every tracker) timed out at 30 s on a loaded machine.
 SHARED_SERVERS = ("redis_topology",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """xdist sends the groups in the workers' collection order (longest_first below), not sorted by
+    their number of tests (its default, which put hundreds of millisecond tests before the update loop)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
@@ -34,11 +51,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Under xdist (`scripts/test.sh` runs `-n 2 --dist loadgroup`), each test is put in the
     group of its module, and modules sharing a server fixture in one group: module- and
     session-scoped servers then start once, while independent groups (the SQLite stack, the Redis
-    topology, messaging, the update loop...) run side by side on the two cores."""
+    topology, messaging, the update loop...) run side by side on the two cores.
+
+    In an xdist worker, once a run has recorded how long each group took (the pytest cache, see
+    pytest_sessionfinish), the groups are sent longest first: the two workers then finish within a
+    short group of each other, instead of one running the update loop alone at the end."""
     items.sort(key=lambda item: "model_path" in getattr(item, "fixturenames", ()))
     if config.pluginmanager.hasplugin("xdist"):
-        for item, group in zip(items, worker_groups(items), strict=True):
+        groups = worker_groups(items)
+        for item, group in zip(items, groups, strict=True):
             item.add_marker(pytest.mark.xdist_group(group))
+        if hasattr(config, "workerinput"):  # xdist sends the groups in the order its workers collect them
+            order = longest_first(items, groups, recorded_seconds(config))
+            items[:] = [items[i] for i in order]
 
 
 def worker_groups(items: list[pytest.Item]) -> list[str]:
@@ -58,6 +83,55 @@ def worker_groups(items: list[pytest.Item]) -> list[str]:
     return [root(module) for module in modules]
 
 
+MODULE_SECONDS = "oim/xdist_module_seconds"  # pytest cache key: seconds per test module in the last runs
+
+
+def recorded_seconds(config: pytest.Config) -> dict[str, float]:
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    stored = cache.get(MODULE_SECONDS, {}) if cache is not None else {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def longest_first(items: list[pytest.Item], groups: list[str], seconds: dict[str, float]) -> list[int]:
+    """Item indexes with the groups in decreasing recorded duration (the sum of their modules'; a
+    stable sort: inside a group, the order stays). A module not recorded yet counts as the longest
+    one if it needs the model (it starts servers), else as instant; nothing recorded: the order stays."""
+    if not seconds:
+        return list(range(len(items)))
+    longest = max(seconds.values())
+    modules: dict[str, set[str]] = {}
+    needs_model: set[str] = set()
+    for item, group in zip(items, groups, strict=True):
+        module = item.nodeid.split("::")[0]
+        modules.setdefault(group, set()).add(module)
+        if "model_path" in getattr(item, "fixturenames", ()):
+            needs_model.add(module)
+    weight = {
+        group: sum(seconds.get(m, longest if m in needs_model else 0.0) for m in names)
+        for group, names in modules.items()
+    }
+    return sorted(range(len(items)), key=lambda i: -weight[groups[i]])
+
+
+_module_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """In the xdist controller: add up setup, call and teardown seconds per module (of the tests
+    xdist ran in a group: their ids end with "@group")."""
+    if "@" in report.nodeid:
+        module = report.nodeid.split("::")[0]
+        _module_seconds[module] = _module_seconds.get(module, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Record this run's seconds per module for the next run's order (merged: a partial run keeps
+    the other modules' figures)."""
+    cache = getattr(session.config, "cache", None)
+    if _module_seconds and cache is not None and not hasattr(session.config, "workerinput"):
+        cache.set(MODULE_SECONDS, {**recorded_seconds(session.config), **_module_seconds})
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     return trained_model()
@@ -67,21 +141,19 @@ def model_path() -> Path:
 def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
     """Action server + Rasa server (REST channel, SQLite tracker store) on free ports."""
     workdir = tmp_path_factory.mktemp("stack")
-    actions = ActionServer(port=free_port(), log_path=workdir / "actions.log").start()
+    actions = ActionServer(port=free_port(), log_path=workdir / "actions.log")
     endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", actions.url, workdir / "trackers.db")
     rasa = RasaServer(port=free_port(), model=model_path, endpoints=endpoints, log_path=workdir / "rasa.log")
     try:
-        rasa.start()
+        start_all(actions, rasa)
         rasa.actions = actions  # type: ignore[attr-defined]
         yield rasa
     finally:
-        rasa.stop()
-        actions.stop()
+        stop_all(rasa, actions)
 
 
 # --- Redis topology (docker-compose.yml without Docker) ---------------------------------------
 
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from bot.knowledge.paths import repo_root  # noqa: E402
@@ -117,7 +189,7 @@ def redis_topology(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -
     redis = RedisServer(port=free_port(), workdir=workdir).start()
     started: list = [redis]
     try:
-        actions = ActionServer(port=free_port(), log_path=workdir / "actions.log").start()
+        actions = ActionServer(port=free_port(), log_path=workdir / "actions.log")
         started.append(actions)
         ports = [free_port(), free_port()]
         rasa_urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -128,8 +200,7 @@ def redis_topology(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -
             for i, port in enumerate(ports, 1)
         ]
         started.extend(replicas)
-        with ThreadPoolExecutor(max_workers=2) as pool:  # both replicas load the model at once
-            list(pool.map(lambda server: server.start(), replicas))
+        start_all(actions, *replicas)  # the action server and both replicas load at once
         web_env = localize(compose_environment("web"), redis, actions, rasa_urls)
         web_env["OIM_STAFF_TOKEN"] = TOPOLOGY_STAFF_TOKEN
         web = WebServer(port=free_port(), log_path=workdir / "web.log", settings=web_env).start()
@@ -139,8 +210,7 @@ def redis_topology(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -
         # The web service first: its keep-alive connections would hold Rasa's graceful shutdown.
         for process in [p for p in started if isinstance(p, WebServer)]:
             process.stop()
-        with ThreadPoolExecutor(max_workers=len(started)) as pool:  # Rasa takes seconds to stop
-            list(pool.map(lambda process: process.stop(), started))
+        stop_all(*started)  # Rasa takes seconds to stop
 
 
 # --- Web service in front of the SQLite stack ---------------------------------------------------

@@ -56,6 +56,30 @@ def wait_http(url: str, timeout_s: float, process: subprocess.Popen | None = Non
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
 
+def start_all(*servers: Any) -> None:
+    """Start servers side by side: each `start()` (spawn, then wait until it answers) in its own thread.
+
+    An action server and a Rasa server each spend 10-15 s importing TensorFlow, spaCy and the model
+    before they answer; one after the other, a stack took the sum. Rasa needs the action server only
+    when a message arrives, so both may boot at once. The first start-up error is raised; the caller
+    stops every server (stopping one that never started does nothing).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        for future in [pool.submit(server.start) for server in servers]:
+            future.result()
+
+
+def stop_all(*servers: Any) -> None:
+    """Stop servers side by side (a Rasa server takes seconds to shut down; one after the other, the sum)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
+        for future in [pool.submit(server.stop) for server in servers]:
+            future.result()
+
+
 def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(

@@ -27,6 +27,8 @@ from tests.stack import (
     base_env,
     free_port,
     http_request,
+    start_all,
+    stop_all,
     write_sqlite_endpoints,
 )
 from tests.web_app import conversation_url
@@ -55,7 +57,7 @@ def handoff(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     started: list = []
     try:
         actions = ActionServer(port=free_port(), log_path=workdir / "actions.log",
-                               env={**base_env(), "OIM_STAFF_HOURS_FILE": str(hours)}).start()
+                               env={**base_env(), "OIM_STAFF_HOURS_FILE": str(hours)})
         started.append(actions)
         endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", actions.url, workdir / "trackers.db")
         env = {**base_env(), "TELEGRAM_ACCESS_TOKEN": SIDS["telegram_token"], "TELEGRAM_VERIFY": "oim_test_bot",
@@ -63,15 +65,16 @@ def handoff(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
                "TELEGRAM_SECRET_TOKEN": "tg-secret-0123456789", "TELEGRAM_API_BASE_URL": f"{sims.url}/telegram"}
         rasa = RasaServer(port=free_port(), model=model_path, endpoints=endpoints, log_path=workdir / "rasa.log", env=env)
         started.append(rasa)
-        rasa.start()
+        start_all(actions, rasa)
         rasa.actions = actions  # type: ignore[attr-defined]
         web = WebServer(port=free_port(), log_path=workdir / "web.log", settings=web_settings(
             rasa, OIM_STAFF_TOKEN=WEB_STAFF_TOKEN, OIM_RASA_TOKEN=rasa.token)).start()
         started.insert(0, web)
         yield Handoff(rasa, web, sims)
     finally:
-        for process in started:
-            process.stop()
+        for web in [p for p in started if isinstance(p, WebServer)]:
+            web.stop()  # first: its keep-alive connections would hold Rasa's graceful shutdown
+        stop_all(*started)
         sims.stop()
 
 

@@ -36,7 +36,16 @@ from bot.serving.messaging.telegram import inline_keyboard, parse_telegram_updat
 from bot.serving.messaging.texts import Choice, load_texts
 from bot.serving.messaging.whatsapp import WhatsAppInput, parse_twilio_form
 from tests.simulators.platforms import PlatformSimulators
-from tests.stack import ActionServer, RasaServer, base_env, free_port, http_request, write_sqlite_endpoints
+from tests.stack import (
+    ActionServer,
+    RasaServer,
+    base_env,
+    free_port,
+    http_request,
+    start_all,
+    stop_all,
+    write_sqlite_endpoints,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEXTS = load_texts()
@@ -326,18 +335,17 @@ def platforms(simulators: PlatformSimulators, model_path: Path,
         "FACEBOOK_MAX_CHARS": str(MESSENGER_MAX),
         "OIM_MESSAGING_RETRY_BASE_S": "0.05",
     }
-    actions = ActionServer(port=free_port(), log_path=workdir / "actions.log").start()
+    actions = ActionServer(port=free_port(), log_path=workdir / "actions.log")
     endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", actions.url, workdir / "trackers.db")
     rasa = RasaServer(port=free_port(), model=model_path, endpoints=endpoints, log_path=workdir / "rasa.log", env=env)
     try:
-        rasa.start()
+        start_all(actions, rasa)
         deadline = time.monotonic() + 30
         while not simulators.webhooks and time.monotonic() < deadline:
             time.sleep(0.2)
         yield Platforms(rasa, simulators, env, workdir / "rasa.log")
     finally:
-        rasa.stop()
-        actions.stop()
+        stop_all(rasa, actions)
 
 
 def test_the_effective_credentials_name_our_connectors_and_hold_no_secret(platforms: Platforms) -> None:

@@ -37,7 +37,17 @@ from bot.serving.tracker_stores import (
     store_info,
 )
 from bot.serving.web.conversations import ConversationReader
-from tests.stack import ActionServer, PostgresServer, RasaServer, RedisServer, WebServer, base_env, free_port
+from tests.stack import (
+    ActionServer,
+    PostgresServer,
+    RasaServer,
+    RedisServer,
+    WebServer,
+    base_env,
+    free_port,
+    start_all,
+    stop_all,
+)
 from tests.web_app import conversation_url
 
 ENDPOINTS = repo_root() / "endpoints.postgres.yml"
@@ -166,16 +176,15 @@ def rasa_on_postgres(model_path: Path, postgres: PostgresServer, lock_redis: Red
                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
     """Action server + Rasa server with endpoints.postgres.yml, started once for the module."""
     workdir = tmp_path_factory.mktemp("rasa-postgres")
-    actions = ActionServer(port=free_port(), log_path=workdir / "actions.log").start()
+    actions = ActionServer(port=free_port(), log_path=workdir / "actions.log")
     env = {**base_env(), **store_variables(postgres, lock_redis, actions.url)}
     rasa = RasaServer(port=free_port(), model=model_path, endpoints=ENDPOINTS, log_path=workdir / "rasa.log", env=env)
     try:
-        rasa.start()
+        start_all(actions, rasa)
         rasa.actions = actions  # type: ignore[attr-defined]
         yield rasa
     finally:
-        rasa.stop()
-        actions.stop()
+        stop_all(rasa, actions)
 
 
 def user_texts(tracker: dict) -> list[str]:

@@ -26,7 +26,17 @@ import pytest
 import yaml
 
 from bot.knowledge.paths import repo_root
-from tests.stack import ActionServer, RasaServer, RedisServer, WebServer, base_env, free_ports, post_json
+from tests.stack import (
+    ActionServer,
+    RasaServer,
+    RedisServer,
+    WebServer,
+    base_env,
+    free_ports,
+    post_json,
+    start_all,
+    stop_all,
+)
 
 ERROR_TEXT: str = yaml.safe_load((repo_root() / "domain.yml").read_text(encoding="utf-8"))[
     "responses"]["utter_action_error"][0]["text"]
@@ -172,12 +182,12 @@ def redis_stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     })
     stack = RedisStack(redis, actions, rasa, web, workdir)
     try:
-        for server in (stack.actions, stack.rasa, stack.web):
-            server.start()
+        start_all(stack.actions, stack.rasa)
+        stack.web.start()
         yield stack
     finally:
-        for server in (stack.web, stack.rasa, stack.actions, stack.redis):
-            server.stop()
+        stack.web.stop()  # first: its keep-alive connections would hold Rasa's graceful shutdown
+        stop_all(stack.rasa, stack.actions, stack.redis)
 
 
 def timed_texts(server: RasaServer, sender: str, text: str) -> tuple[float, list[str]]:

@@ -33,7 +33,15 @@ from bot.knowledge.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV, pages_dir
 from bot.maintenance.model_cache import cache_root, model_hash
 from bot.maintenance.qa_set import QAOutcome, load_items, run_items, scores_by_category
 from tests.project_copy import copy_project
-from tests.stack import ActionServer, RasaServer, base_env, free_port, write_sqlite_endpoints
+from tests.stack import (
+    ActionServer,
+    RasaServer,
+    base_env,
+    free_port,
+    start_all,
+    stop_all,
+    write_sqlite_endpoints,
+)
 
 PAGE_NAME = "900_test_passerelles_competences.txt"
 PAGE_STEM = PAGE_NAME.removesuffix(".txt")
@@ -142,17 +150,16 @@ def live(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     env = base_env()
     env.update(PYTHONPATH=str(project), **{KNOWLEDGE_DIR_ENV: str(project / "data" / "knowledge")})
-    actions = ActionServer(port=free_port(), log_path=base / "actions.log", env=env).start()
+    actions = ActionServer(port=free_port(), log_path=base / "actions.log", env=env)
     endpoints = write_sqlite_endpoints(base / "endpoints.yml", actions.url, base / "trackers.db")
     rasa = RasaServer(
         port=free_port(), model=model_path, endpoints=endpoints, log_path=base / "rasa.log", env=env
     )
     try:
-        rasa.start()
+        start_all(actions, rasa)
         yield Live(project, cache, incoming, rasa, actions)
     finally:
-        rasa.stop()
-        actions.stop()
+        stop_all(rasa, actions)
 
 
 def sample_qa_sets(project: Path, every: int = QA_SAMPLE_EVERY) -> None:
