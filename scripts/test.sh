@@ -13,7 +13,9 @@ set +e
 workers="${OIM_TEST_WORKERS:-2}"
 xdist=()
 if [ "$workers" != "0" ]; then xdist=(-n "$workers" --dist loadgroup); fi
-"$venv/bin/python" -m pytest "${xdist[@]}" "$@"
+# pytest's cache (each module's duration, read by tests/conftest.py to start the longest groups
+# first) lives with the other caches, so a fresh clone on this machine is ordered like the last run.
+"$venv/bin/python" -m pytest -o cache_dir="$CACHE_ROOT/pytest" "${xdist[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
