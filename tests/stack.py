@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -479,3 +480,24 @@ class PostgresServer:
             "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(self.port), "POSTGRES_DB": self.database,
             "POSTGRES_USER": self.user, "POSTGRES_PASSWORD": self.password,
         }
+
+
+def run_at_once(calls: list) -> tuple[list, list[BaseException]]:
+    """Run the calls in threads released together; their results and errors."""
+    start = threading.Barrier(len(calls))
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(call) -> None:
+        try:
+            start.wait()
+            results.append(call())
+        except BaseException as error:  # noqa: BLE001 - reported by the caller
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    return results, errors

@@ -15,7 +15,6 @@ import functools
 import json
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from bot.serving.idempotency import MAX_MESSAGE_ID_CHARS, header_message_id, stored_reply
 from bot.serving.rest_channel import BadRequest, parse_request
 from tests.conftest import Topology
-from tests.stack import RasaServer, http_request
+from tests.stack import RasaServer, http_request, run_at_once
 
 # --- in process ----------------------------------------------------------------------------------
 
@@ -138,32 +137,11 @@ def test_two_copies_at_once_on_two_replicas_are_handled_once(redis_topology: Top
     for round_ in range(3):
         sender = new_sender(f"race{round_}")
         send(a, sender, "bonjour")
-        replies = _at_once([functools.partial(send, server, sender, "retour volontaire", message_id="same")
-                            for server in (a, b)])
+        replies, errors = run_at_once([functools.partial(send, server, sender, "retour volontaire", message_id="same")
+                                       for server in (a, b)])
+        assert not errors, errors
         assert len(replies) == 2 and replies[0] == replies[1] and replies[0]
         assert [text for text, _ in user_events(b, sender)] == ["bonjour", "retour volontaire"]
-
-
-def _at_once(calls: list) -> list:
-    """Run the calls in threads released together; their results (any error is raised)."""
-    start = threading.Barrier(len(calls))
-    results: list = []
-    errors: list[BaseException] = []
-
-    def run(call) -> None:
-        try:
-            start.wait()
-            results.append(call())
-        except BaseException as error:  # noqa: BLE001 - raised below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(180)
-    assert not errors, errors
-    return results
 
 
 # --- through nginx: a replica that dies between saving the turn and answering ----------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import threading
 import time
 import uuid
 
@@ -18,7 +17,7 @@ import redis
 from bot.knowledge.paths import repo_root
 from bot.serving.tracker_stores import conversation_ids, open_tracker_store
 from tests.conftest import Topology
-from tests.stack import RasaServer, RedisServer, free_port
+from tests.stack import RasaServer, RedisServer, free_port, run_at_once
 
 ENDPOINTS = repo_root() / "endpoints.redis.yml"
 
@@ -130,32 +129,11 @@ def test_a_ticket_issued_while_another_replica_changes_the_lock_is_kept(scratch_
     assert [t.number for t in rasa_a.get_lock(other).tickets] == [0]  # A and B both hold ticket 0
 
 
-def _at_once(calls: list) -> tuple[list, list[BaseException]]:
-    """Run the calls in threads released together; their results and errors."""
-    start = threading.Barrier(len(calls))
-    results: list = []
-    errors: list[BaseException] = []
-
-    def run(call) -> None:
-        try:
-            start.wait()
-            results.append(call())
-        except BaseException as error:  # noqa: BLE001 - reported by the caller
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(180)
-    return results, errors
-
-
 def test_simultaneous_tickets_from_many_clients_are_unique(scratch_redis: RedisServer) -> None:
     stores = _lock_stores(scratch_redis, 8)  # Rasa's RedisLockStore gives duplicates here every time
     for _ in range(5):
         conversation = "many-" + uuid.uuid4().hex[:8]
-        tickets, errors = _at_once([functools.partial(store.issue_ticket, conversation) for store in stores])
+        tickets, errors = run_at_once([functools.partial(store.issue_ticket, conversation) for store in stores])
         assert not errors
         assert sorted(tickets) == list(range(len(stores)))  # Rasa numbers tickets from 0
         assert len(stores[0].get_lock(conversation).tickets) == len(stores)
@@ -305,7 +283,7 @@ def test_simultaneous_messages_are_serialised_by_the_redis_lock(redis_topology: 
     for _ in range(3):
         sender = "lock-" + uuid.uuid4().hex[:10]
         a.texts(sender, "bonjour")
-        _, errors = _at_once([
+        _, errors = run_at_once([
             functools.partial(a.send, sender, "c'est quoi l'OIM ?", timeout_s=120),
             functools.partial(b.send, sender, "retour volontaire", timeout_s=120),
         ])
