@@ -169,22 +169,30 @@ class ConversationReader:
         return [event.as_dict() for event in tracker.events]
 
     def handoffs(self, max_scanned: int = MAX_SCANNED) -> HandoffList:
-        """Conversations that asked for a human: urgent first, then most recent request (blocking)."""
-        ids = [i for i in asyncio.run(conversation_ids(self._open())) if not i.startswith(STAFF_ASK_PREFIX)]
+        """Conversations that asked for a human: urgent first, then most recent request (blocking).
+        Read in bulk (event_scan.py), not tracker by tracker."""
         found = []
-        for sender_id in ids[:max_scanned]:
-            events = self._events(sender_id)
+        scanned, more = 0, False
+        for sender_id, events in self.scan():
+            if sender_id.startswith(STAFF_ASK_PREFIX):
+                continue
+            if scanned >= max_scanned:
+                more = True
+                break
+            scanned += 1
             summary = handoff_summary(sender_id, events) if events else None
             if summary:
                 found.append(summary)
-        return HandoffList(priority_order(found), min(len(ids), max_scanned), len(ids) > max_scanned)
+        return HandoffList(priority_order(found), scanned, more)
 
     def feedback_counts(self, max_scanned: int = MAX_SCANNED) -> dict[str, int]:
-        """How many "utile" / "pas_utile" the web chat recorded (slot events `feedback`), blocking."""
+        """How many "utile" / "pas_utile" the web chat recorded (slot events `feedback`), blocking.
+        Read in bulk (event_scan.py), not tracker by tracker."""
         counts = {value: 0 for value in FEEDBACK_VALUES}
-        ids = asyncio.run(conversation_ids(self._open()))
-        for sender_id in ids[:max_scanned]:
-            for event in self._events(sender_id) or []:
+        for scanned, (_sender_id, events) in enumerate(self.scan()):
+            if scanned >= max_scanned:
+                break
+            for event in events:
                 if event.get("event") == "slot" and event.get("name") == FEEDBACK_SLOT:
                     value = str(event.get("value"))
                     if value in counts:
