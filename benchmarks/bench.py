@@ -7,7 +7,9 @@ numbers drift). Prints and writes benchmarks/results/latest.json and latest.md:
   stock, ours (as scripts/run.sh runs it) and scaled (Redis + 2 Rasa replicas + benchmarks/balancer.py);
 - start-to-ready time, resident memory of every process, knowledge-only update time, training
   time (measured with --train, else the last measurement for the same model inputs);
-- where a turn's time goes (benchmarks/profile_turn.py), for ours and stock.
+- where a turn's time goes (benchmarks/profile_turn.py), for ours and stock;
+- with --train, the wall time of `make update` of a new page with NLU examples (a real training and
+  the holdout gates, benchmarks/update_timing.py) and its ratio to the full training.
 
 Not a test: nothing here fails on a slow figure; targets are reported as met or not.
     .venv/bin/python -m benchmarks.bench [--quick] [--train] [--no-profile]   (OIM_MODEL=path: that model)
@@ -33,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks import report
+from benchmarks import report, update_timing
 from benchmarks.load import LoadResult, run_load, scripts_for
 from benchmarks.scenarios import OUR_MESSAGES, STOCK_MESSAGES
 from benchmarks.stock_bot import TRAIN_LOCK, ensure_stock_model, rasa_version, time_stock_training
@@ -129,7 +131,8 @@ def knowledge_update_seconds(url: str, knowledge: Path) -> dict[str, Any]:
     before = " ".join(_post(url, LEADERSHIP_QUESTION, f"update-before-{time.time_ns()}"))
     if entry["answer"].split()[0] not in before:
         return {"seconds": None, "note": f"{LEADERSHIP_QUESTION!r} is not answered from org.leadership"}
-    entry["answer"] = f"{entry['answer']} {UPDATE_MARKER}"
+    # First: a focused reply quotes the answer's first sentence, not its end.
+    entry["answer"] = f"{UPDATE_MARKER} {entry['answer']}"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     started = time.monotonic()
@@ -266,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     results["training"] = training_seconds(args.train)
     if args.train:  # the entity figure needs a training of its own (the 80 % of one split)
         results.setdefault("quality", {})["entities"] = entity_scores()
+        # `make update` of a new page with NLU examples: a real training + the gates, vs the full training.
+        results["make_update"] = update = update_timing.time_update(model)
+        if update.get("seconds") is not None and results["training"].get("seconds"):
+            update["ratio_to_training"] = round(update["seconds"] / results["training"]["seconds"], 2)
+            print(f"[bench] make update {update['seconds']} s / full training {results['training']['seconds']} s"
+                  f" = {update['ratio_to_training']}")
     results["bench_seconds"] = round(time.monotonic() - began, 1)
     results["targets"] = report.targets(results)
 
