@@ -11,15 +11,31 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bot.knowledge import paths
 from bot.knowledge.files import Problem, RawKnowledge, read_knowledge
+from bot.knowledge.records import (
+    Aspect,
+    Audience,
+    Contact,
+    CountryMention,
+    Entry,
+    Fact,
+    Passage,
+    SearchHit,
+    name_key,
+)
 from bot.knowledge.textnorm import fold
 from bot.knowledge.validate import validate_raw
+
+# The records live in bot.knowledge.records; importing them from here keeps working.
+__all__ = [
+    "Aspect", "Audience", "Contact", "CountryMention", "Entry", "Fact", "KnowledgeBase", "KnowledgeError",
+    "Passage", "SearchHit", "name_key",
+]
 
 if TYPE_CHECKING:
     from bot.knowledge.question_analysis import AnsweringRules
@@ -34,146 +50,6 @@ class KnowledgeError(Exception):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         super().__init__(f"invalid knowledge ({len(self.problems)} problem(s)):\n{lines}")
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A curated fact and the verbatim quote that proves it."""
-
-    label: str
-    value: str
-    quote: str
-    source: str  # passage id
-    current: bool | None = None  # set where pages disagree: True for the value to use today
-
-
-@dataclass(frozen=True)
-class Aspect:
-    """A focused answer about an entry: `who` (eligibility), `how` (how to ask), `figures`."""
-
-    name: str
-    answer: str
-    facts: tuple[Fact, ...] = ()
-
-
-@dataclass(frozen=True)
-class CountryMention:
-    """A country the documents name for an entry, with the quote that names it."""
-
-    name: str
-    quote: str
-    source: str
-    role: str | None = None
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Who a user may say they are, and the entry that answers them instead, with the quote why.
-
-    Why: the same words ("je veux rentrer") call for another programme when the user said earlier
-    that they are a refugee; which one is a fact of the documents, so it lives in the entry.
-    """
-
-    who: str
-    said: frozenset[str]  # folded words (no accents, lower case)
-    answer_with: str  # entry id
-    quote: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A curated topic (organisation fact sheet, programme, event, framework)."""
-
-    id: str
-    kind: str
-    title: str
-    intents: tuple[str, ...]
-    answer: str
-    facts: tuple[Fact, ...]
-    programme: str | None = None
-    aspects: Mapping[str, Aspect] = field(default_factory=lambda: MappingProxyType({}))
-    countries: Mapping[str, CountryMention] = field(default_factory=lambda: MappingProxyType({}))
-    contacts: tuple[str, ...] = ()
-    audiences: tuple[Audience, ...] = ()
-
-    def aspect(self, name: str) -> Aspect | None:
-        """The aspect `who`, `how` or `figures`, or None when the documents say nothing about it."""
-        return self.aspects.get(name)
-
-    def country(self, name: str) -> CountryMention | None:
-        """The mention of a country, matched without accents/case/punctuation.
-
-        "yemen" finds "Yémen"; a name that is part of the written one also matches
-        ("Etats-Unis" finds "États-Unis d'Amérique", "Tanzanie" finds "République-Unie de Tanzanie").
-        """
-        wanted = name_key(name)
-        if not wanted:
-            return None
-        for key, mention in self.countries.items():
-            written = name_key(key)
-            if wanted == written or (len(wanted) >= 4 and f" {wanted} " in f" {written} "):
-                return mention
-        return None
-
-    def facts_labelled(self, label: str) -> tuple[Fact, ...]:
-        """All facts with this label (several when pages disagree; see Fact.current)."""
-        return tuple(fact for fact in self.facts if fact.label == label)
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """Passage ids the entry relies on, in order of first use."""
-        ids = [f.source for f in self.facts]
-        ids += [f.source for aspect in self.aspects.values() for f in aspect.facts]
-        ids += [m.source for m in self.countries.values()]
-        ids += [a.source for a in self.audiences]
-        return tuple(dict.fromkeys(ids))
-
-
-@dataclass(frozen=True)
-class Contact:
-    """A contact exactly as written in a page, with a curated description of whom it reaches."""
-
-    id: str
-    target: str | None
-    name: str | None
-    organisation: str | None
-    purpose: str
-    emails: tuple[str, ...]
-    phones: tuple[str, ...]
-    faxes: tuple[str, ...]
-    address: str | None
-    quote: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A passage of a source page (navigation blocks have navigation=True and are never searched)."""
-
-    id: str
-    source_file: str
-    section: str
-    text: str
-    navigation: bool = False
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """A ranked passage; `score` is normalised to 0..1 (see bot.knowledge.search.GOOD_SCORE)."""
-
-    passage_id: str
-    source_file: str
-    title: str
-    section: str
-    text: str
-    score: float
-    raw_score: float = 0.0
-
-
-def name_key(name: str) -> str:
-    """Lower case, no accents, words separated by one space: how names are compared."""
-    return re.sub(r"[^a-z0-9]+", " ", fold(name)).strip()
 
 
 def _fact(record: Mapping[str, Any]) -> Fact:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.knowledge import paths
-from bot.knowledge.knowledge_base import Passage
+from bot.knowledge.records import Passage
 from bot.knowledge.textnorm import fold, fold_apostrophes
 from bot.knowledge.yamlio import load_yaml
 
