@@ -138,7 +138,7 @@ async def test_conversation_survives_redis_restarts_with_its_slots(redis_factory
     from rasa.shared.core.events import SlotSet, UserUttered
 
     redis_server = redis_factory(compose_redis_args())
-    assert type(store()).__name__ == "RedisTrackerStore"
+    assert type(store()).__name__ == "RetryingRedisTrackerStore"  # bot/serving/redis_tracker_store.py
     sender = f"durable-{uuid.uuid4().hex[:8]}"
     await store().save(first_turn(sender))
 
@@ -174,3 +174,28 @@ async def test_control_without_persistence_the_conversation_is_lost(redis_factor
     redis_server.kill(signal.SIGTERM)
     redis_server.start()
     assert await store().retrieve(sender) is None
+
+
+async def test_a_turn_saved_while_redis_restarts_is_stored_not_dropped(redis_factory):
+    """Rasa's FailSafeTrackerStore keeps a failed save in process memory only and answers anyway:
+    the turn is lost. Our store waits out a short outage: the save started while Redis is down
+    completes once it is back, and the conversation holds the turn (Rasa's store raises at once)."""
+    import asyncio
+
+    from rasa.core.tracker_store import RedisTrackerStore
+
+    redis_server = redis_factory(compose_redis_args())
+    sender = f"outage-{uuid.uuid4().hex[:8]}"
+    ours = store()
+    redis_server.kill(signal.SIGKILL)
+    with pytest.raises(Exception, match="(?i)connect"):
+        plain = RedisTrackerStore(ours.domain, host="127.0.0.1", port=redis_server.port, key_prefix="oimtest")
+        await plain.save(first_turn(sender))
+
+    saving = asyncio.ensure_future(ours.save(first_turn(sender)))
+    await asyncio.sleep(1.0)
+    assert not saving.done(), "the save gave up while Redis was down"
+    redis_server.start()
+    await asyncio.wait_for(saving, timeout=15)
+    tracker = await store().retrieve(sender)
+    assert tracker is not None and tracker.latest_message.text == "je veux rentrer chez moi"

@@ -61,7 +61,7 @@ def test_endpoints_file_works_with_string_variables_and_empty_password(
                        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook"}.items():
         monkeypatch.setenv(key, value)
     store = open_tracker_store(ENDPOINTS)
-    assert type(store).__name__ == "RedisTrackerStore"
+    assert type(store).__name__ == "RetryingRedisTrackerStore"
 
     async def roundtrip() -> None:
         await store.save(DialogueStateTracker.from_events("string-env", [UserUttered("bonjour")]))

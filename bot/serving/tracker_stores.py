@@ -89,14 +89,16 @@ def store_info(endpoints: Path) -> StoreInfo:
         return StoreInfo(kind="sql", sqlite_path=Path(config.kwargs["db"]), sql_dialect="sqlite")
     if _is_sql(config):
         return StoreInfo(kind="sql", sql_dialect=_sql_dialect(config))
-    if kind == "redis":
+    if kind in REDIS_TRACKER_STORE_TYPES:
         raw_exp = config.kwargs.get("record_exp")
         return StoreInfo(kind="redis", redis_record_exp=float(raw_exp) if str(raw_exp or "").strip() else None)
     return StoreInfo(kind=kind)
 
 
-# Store types that keep their data in Redis: Rasa's, and our atomic lock store (bot/serving/redis_lock_store.py).
-REDIS_STORE_TYPES = ("redis", "bot.serving.redis_lock_store.atomicredislockstore")
+# Store types that keep their data in Redis: Rasa's, our retrying tracker store
+# (bot/serving/redis_tracker_store.py) and our atomic lock store (bot/serving/redis_lock_store.py).
+REDIS_TRACKER_STORE_TYPES = ("redis", "bot.serving.redis_tracker_store.retryingredistrackerstore")
+REDIS_STORE_TYPES = (*REDIS_TRACKER_STORE_TYPES, "bot.serving.redis_lock_store.atomicredislockstore")
 
 
 def redis_servers(endpoints: Path) -> list[dict]:
