@@ -42,6 +42,11 @@ bench: setup    ## speed figures vs the stock `rasa init` bot (~10 min, not a te
 	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 \
 		.venv/bin/python -m benchmarks.bench $(BENCH_ARGS)
 
+.PHONY: bench-messaging
+bench-messaging: setup ## issue 15: 50 WhatsApp users (Twilio simulator, 150 ms per API call) vs 50 REST users on one Rasa (~2 min, not a test; MESSAGING_ARGS="--think-ms 300")
+	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 \
+		.venv/bin/python -m benchmarks.messaging_load $(MESSAGING_ARGS)
+
 .PHONY: loadtest
 loadtest: setup ## issue 17 load test: 50 users x 20 turns via nginx to 3 Rasa replicas, Redis then PostgreSQL, a replica and Redis killed mid-run (~10 min, not a test; LOADTEST_ARGS="--store redis --users 10")
 	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 \

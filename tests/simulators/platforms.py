@@ -4,6 +4,7 @@
     sims.url                       # base URL; connectors use sims.url + "/twilio", "/telegram", "/graph/v18.0"
     sims.sent("whatsapp", "whatsapp:+336...")  # what the platform received for that user, in order
     sims.fail_next("telegram", 503, times=2)   # the next sends get that status
+    PlatformSimulators(..., latency_s=0.15)  # every API call takes 150 ms more (a real platform's round trip)
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class Sent:
 
 
 class PlatformSimulators:
-    def __init__(self, twilio_sid: str, twilio_token: str, telegram_token: str, graph_token: str) -> None:
+    def __init__(self, twilio_sid: str, twilio_token: str, telegram_token: str, graph_token: str,
+                 latency_s: float = 0.0) -> None:
         self.twilio_sid, self.twilio_token = twilio_sid, twilio_token
         self.telegram_token, self.graph_token = telegram_token, graph_token
         self.messages: list[Sent] = []
@@ -54,6 +56,7 @@ class PlatformSimulators:
         self.callback_answers: list[str] = []
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self.delays: dict[str, float] = {}  # platform -> seconds each send takes (a slow platform)
+        self.latency_s = latency_s  # seconds every API call takes, all platforms (settable while running)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,6 +123,10 @@ class PlatformSimulators:
         app.router.add_post("/graph/{version}/me/messages", self._graph_messages)
         return app
 
+    async def _latency(self) -> None:
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+
     async def _slow(self, platform: str) -> None:
         if self.delays.get(platform):
             await asyncio.sleep(self.delays[platform])
@@ -139,6 +146,7 @@ class PlatformSimulators:
     async def _twilio_messages(self, request: web.Request) -> web.Response:
         """POST /2010-04-01/Accounts/{AccountSid}/Messages.json (form: To, From, Body), basic auth."""
         self.requests.append(("whatsapp", request.path))
+        await self._latency()
         auth = request.headers.get("Authorization", "")
         import base64
 
@@ -164,6 +172,7 @@ class PlatformSimulators:
     async def _telegram(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         self.requests.append(("telegram", method))
+        await self._latency()
         if request.match_info["token"] != self.telegram_token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         payload = await request.json()
@@ -192,6 +201,7 @@ class PlatformSimulators:
     async def _graph_messages(self, request: web.Request) -> web.Response:
         """POST /{version}/me/messages?access_token=... (Send API)."""
         self.requests.append(("messenger", request.path))
+        await self._latency()
         if request.query.get("access_token") != self.graph_token:
             return web.json_response({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
                                                 "code": 190}}, status=400)
