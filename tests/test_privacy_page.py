@@ -182,3 +182,46 @@ async def test_a_first_contact_notice_carries_the_public_privacy_page(monkeypatc
         sims.stop()
     assert len(sent) == 2 and sent[1].text == "Bonjour !"
     assert f"{PUBLIC}/confidentialite" in sent[0].text and "données personnelles" in sent[0].text
+
+
+async def test_two_quick_messages_of_a_new_conversation_get_one_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user who sends a second message before the first turn is saved: the turns of one
+    conversation run one after the other in the connector, so the second sees the first saved and
+    the first-contact notice is sent once (it was sent twice: benchmarks/messaging_load.py)."""
+    import asyncio
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.serving.messaging.base import Incoming
+    from bot.serving.messaging.whatsapp import WhatsAppInput
+    from tests.simulators.platforms import PlatformSimulators
+
+    sid, token = "ACquick00000000000000000000000000", "quick-auth-token"
+    sims = PlatformSimulators(sid, token, "1:telegram", "graph").start()
+    store = InMemoryTrackerStore(Domain.empty())
+    try:
+        connector = WhatsAppInput(sid, token, "+14155238886", webhook_url=PUBLIC + "/webhooks/twilio/webhook",
+                                  api_base_url=sims.url + "/twilio", retry_base_s=0.01)
+        agent = type("Agent", (), {"tracker_store": store})()
+
+        async def rasa(message: Any) -> None:  # a turn that takes a while, then is saved, as Rasa's
+            await asyncio.sleep(0.3)
+            tracker = await store.retrieve(message.sender_id) or DialogueStateTracker(message.sender_id, [])
+            tracker.update(UserUttered(message.text))
+            await store.save(tracker)
+            await message.output_channel.send_text_message(message.sender_id, f"réponse à {message.text}")
+
+        try:
+            await asyncio.gather(*(connector.turn(rasa, agent, Incoming("text", "+33600000002", text))
+                                   for text in ("bonjour", "retour volontaire")))
+        finally:
+            await connector.sender.close()
+        sent = [m.text for m in sims.sent("whatsapp", "whatsapp:+33600000002")]
+    finally:
+        sims.stop()
+    notices = [text for text in sent if "données personnelles" in text]
+    assert len(notices) == 1, sent
+    assert sum(text.startswith("réponse à") for text in sent) == 2

@@ -13,11 +13,12 @@ duplicate questions).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,25 @@ class MessagingConnector:
         self.texts = load_texts()
         self.privacy_url = privacy_link(os.environ)
         self._tasks: set[asyncio.Task] = set()
+        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # conversation -> lock, users
+
+    @contextlib.asynccontextmanager
+    async def one_turn_at_a_time(self, conversation: str) -> AsyncIterator[None]:
+        """The turns of one conversation in this process, one after the other.
+
+        Why: a user who answers within milliseconds sent a second message before the first turn was
+        saved: it was read as a new conversation (the first-contact notice twice) and waited for
+        Rasa's conversation lock, which polls once a second. (Rasa's lock is taken inside the turn,
+        and is not reentrant: it cannot cover the notice.)"""
+        lock, users = self._turns.setdefault(conversation, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                self._turns.pop(conversation, None)
 
     # --- ids -------------------------------------------------------------------------------------
     @property
@@ -223,25 +243,30 @@ class MessagingConnector:
                 reply = self.texts.media if event.kind == "media" else self.texts.edited
                 await self.deliver(event.address, reply, self.example_menu() if event.kind == "media" else ())
                 return
-            stored = await self.stored_state(agent, conversation)
-            text = self.resolve(event, stored)
-            if not text:
-                await self.deliver(event.address, self.texts.media, self.example_menu())
-                return
-            if stored.new:
-                await self.deliver(event.address, self.menu_text(self.texts.notice(self.privacy_url)),
-                                   self.example_menu())
-            output = MessagingOutput(self)
-            message = UserMessage(text, output, conversation, input_channel=self.platform_channel_name(),
-                                  metadata=event.metadata or None)
-            try:
-                await asyncio.wait_for(on_new_message(message), TURN_TIMEOUT_S)
-            except Exception:
-                logger.exception("%s: the turn of conversation %s failed", self.platform, redact(conversation))
-            if output.replies == 0:
-                await self.deliver(event.address, self.texts.error)
+            async with self.one_turn_at_a_time(conversation):
+                await self._text_turn(on_new_message, agent, event, conversation)
         except Exception:  # never let a background turn die silently
             logger.exception("%s: cannot answer conversation %s", self.platform, redact(conversation))
+
+    async def _text_turn(self, on_new_message: OnNewMessage, agent: Any, event: Incoming, conversation: str) -> None:
+        """Notice if new, the message to Rasa, the polite error if Rasa sent nothing."""
+        stored = await self.stored_state(agent, conversation)
+        text = self.resolve(event, stored)
+        if not text:
+            await self.deliver(event.address, self.texts.media, self.example_menu())
+            return
+        if stored.new:
+            await self.deliver(event.address, self.menu_text(self.texts.notice(self.privacy_url)),
+                               self.example_menu())
+        output = MessagingOutput(self)
+        message = UserMessage(text, output, conversation, input_channel=self.platform_channel_name(),
+                              metadata=event.metadata or None)
+        try:
+            await asyncio.wait_for(on_new_message(message), TURN_TIMEOUT_S)
+        except Exception:
+            logger.exception("%s: the turn of conversation %s failed", self.platform, redact(conversation))
+        if output.replies == 0:
+            await self.deliver(event.address, self.texts.error)
 
     def platform_channel_name(self) -> str:
         """Rasa's name of the input channel (twilio, telegram, facebook), stored with each message."""
