@@ -43,6 +43,8 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.serving.redact import redact
+
 logger = logging.getLogger(__name__)
 
 # A change retried this many times without success means Redis is overloaded: fail loudly.
@@ -90,7 +92,7 @@ class AtomicRedisLockStore(RedisLockStore):
                     return changed
                 except redis.WatchError:
                     continue  # another replica changed this lock first: read it again
-        raise LockError(f"Could not change the lock of conversation '{conversation_id}' atomically.")
+        raise LockError(f"Could not change the lock of conversation '{redact(conversation_id)}' atomically.")
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """A ticket no other replica can also get (see the module docstring)."""
@@ -174,10 +176,10 @@ class AtomicRedisLockStore(RedisLockStore):
 
         changed = self._change(conversation_id, renew_own, create=False)
         if changed is None:  # Redis lost the key (crash): the turn running may have lost its ticket too
-            raise LockError(f"The lock of conversation '{conversation_id}' vanished while waiting for it.")
+            raise LockError(f"The lock of conversation '{redact(conversation_id)}' vanished while waiting for it.")
         if now_held[0] != held:
             logger.warning("conversation %s: ticket %d vanished while waiting, now %d",
-                           conversation_id, held, now_held[0])
+                           redact(conversation_id), held, now_held[0])
             ticket[0] = now_held[0]
         return changed
 
@@ -198,7 +200,7 @@ class AtomicRedisLockStore(RedisLockStore):
                 now = time.monotonic()
                 failing_since = failing_since or now
                 if now - failing_since > lock_lifetime:
-                    raise LockError(f"Lock store unreachable while waiting for the lock of '{conversation_id}'") from error
+                    raise LockError(f"Lock store unreachable while waiting for the lock of '{redact(conversation_id)}'") from error
                 lock = None
             if lock is not None and not lock.is_locked(ticket[0]):
                 logger.debug("Acquired lock for conversation '%s'.", conversation_id)
@@ -216,7 +218,7 @@ class AtomicRedisLockStore(RedisLockStore):
             if own is not None:
                 own.expires = max(own.expires, time.time() + lock_lifetime)
             else:  # expired after all (this process stalled): another message may be running
-                logger.warning("conversation %s: ticket %d expired while its turn ran", conversation_id, ticket)
+                logger.warning("conversation %s: ticket %d expired while its turn ran", redact(conversation_id), ticket)
             return lock
 
         while time.monotonic() - started + interval < HOLD_RENEWAL_LIMIT_S:
@@ -224,7 +226,7 @@ class AtomicRedisLockStore(RedisLockStore):
             try:
                 self._change(conversation_id, extend, create=False)
             except Exception as error:  # Redis restarting: try again at the next interval
-                logger.warning("conversation %s: could not renew ticket %d: %s", conversation_id, ticket, error)
+                logger.warning("conversation %s: could not renew ticket %d: %s", redact(conversation_id), ticket, error)
 
 
 def _ticket(lock: TicketLock, number: int) -> Ticket | None:
