@@ -407,18 +407,22 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
 
 
-def _aspect_hit(
-    index: SentenceIndex, part: Part, entry: Entry | None, min_score: float = ASPECT_ANSWERED, top: int = 20
-) -> RankedUnit | None:
-    """The best unit of the topic showing the aspect's evidence (e.g. 'critères' for conditions)."""
+def _aspect_hits(
+    index: SentenceIndex, part: Part, entry: Entry | None
+) -> tuple[RankedUnit | None, RankedUnit | None]:
+    """(answer, near) for an aspect (e.g. 'critères' for conditions), from one ranking of the
+    topic's units: the best showing the aspect's evidence at ASPECT_ANSWERED or more, else (with a
+    topic) the best showing it among the ASPECT_NEAR_RANKS first, quoted after the gap."""
     evidence, aspect = part.analysis.aspect_evidence, part.analysis.aspect
     if evidence is None or aspect is None:
-        return None
+        return None, None
     query = f"{part.text} {aspect.terms}".strip()
-    for hit in index.rank(query, entry, "none", k=top, within_topic=entry is not None):
-        if evidence.search(fold(hit.unit.text)) and hit.search_score >= min_score:
-            return hit
-    return None
+    ranked = index.rank(query, entry, "none", k=20, within_topic=entry is not None)
+    showing = [(rank, hit) for rank, hit in enumerate(ranked) if evidence.search(fold(hit.unit.text))]
+    answer = next((hit for _, hit in showing if hit.search_score >= ASPECT_ANSWERED), None)
+    if answer is not None or entry is None:
+        return answer, None
+    return None, next((hit for rank, hit in showing if rank < ASPECT_NEAR_RANKS), None)
 
 
 def _asks_for_help(kb: KnowledgeBase, part: Part) -> bool:
@@ -513,13 +517,12 @@ def answer_part(
         part = replace(part, text=f"{part.text} {terms}")
 
     if analysis.aspect is not None:
-        hit = _aspect_hit(index, part, entry)
+        hit, near = _aspect_hits(index, part, entry)
         if hit is not None:
             say_unit(reply, kb, index, hit, part, entry)
         else:
             # Not answered, but the topic's best sentences may touch the point ("documents
             # disponibles pour voyager" for "which papers?"): the gap first, then that sentence.
-            near = _aspect_hit(index, part, entry, 0.0, ASPECT_NEAR_RANKS) if entry is not None else None
             say_gap(reply, kb, entry, analysis.aspect.missing, domain, near=near)
         return reply, entry
 
