@@ -200,9 +200,6 @@ def staff_hours(env: Mapping[str, str] | None = None) -> StaffHours:
         return _cache[key]
 
 
-HANDOFF_FILE = "handoff.yml"
-
-
 def general_contact_id(knowledge_root: Path | None = None) -> str | None:
     """The id of the contact data/knowledge/handoff.yml names for a request without a topic, read
     through its schema (bot.knowledge.files.HandoffRecord); None when the file is missing or invalid
