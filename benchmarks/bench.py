@@ -49,6 +49,15 @@ LEADERSHIP_QUESTION = "qui dirige l'OIM ?"
 UPDATE_MARKER = "Marqueur de mise à jour du banc d'essai."
 
 
+def git_commit() -> str:
+    """The short hash of HEAD, "+ uncommitted changes" when tracked files differ: what a figure was measured on."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True, check=False).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
+
+
 def machine_facts() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())

@@ -48,8 +48,9 @@ from typing import Any
 
 import yaml
 
+from benchmarks.bench import git_commit
 from benchmarks.load import LoadResult, run_load
-from benchmarks.topology import _parallel, first_answer, rss_mb
+from benchmarks.topology import first_answer, rss_mb
 from bot.knowledge.paths import repo_root
 from tests.stack import (
     ActionServer,
@@ -58,6 +59,7 @@ from tests.stack import (
     RedisServer,
     base_env,
     free_ports,
+    start_all,
     stop_process,
     trained_model,
 )
@@ -197,7 +199,7 @@ class Cluster:
             self.rasa = [RasaServer(port=port, model=model, endpoints=self.endpoints,
                                     log_path=self.workdir / f"rasa-{i + 1}.log", env=dict(env))
                          for i, port in enumerate(rasa_ports)]
-            _parallel(self.actions.start, *(server.start for server in self.rasa))
+            start_all(self.actions, *self.rasa)
             for server in self.rasa:  # each replica answers once (model warm) before it is timed
                 first_answer(server.url, "bonjour")
             self.nginx = Nginx(self.workdir, rasa_ports).start()
@@ -489,8 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replicas < 2 and not args.no_disruption:
         parser.error("killing a replica needs --replicas 2 or more")
     model = trained_model()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo_root(), capture_output=True,
-                            text=True, check=False).stdout.strip()
+    commit = git_commit()
     print(f"{datetime.datetime.now().isoformat(timespec='seconds')} commit {commit}, {os.cpu_count()} cores, "
           f"load average {loadavg()}, model {model.name}", flush=True)
     stores = ["redis", "postgres"] if args.store == "both" else [args.store]

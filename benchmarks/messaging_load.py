@@ -61,7 +61,6 @@ import asyncio
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -73,24 +72,18 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.bench import RESULTS_DIR, _polite_error_text, machine_facts, our_model, warm_up
+from benchmarks.bench import RESULTS_DIR, _polite_error_text, git_commit, machine_facts, our_model, warm_up
 from benchmarks.load import LoadResult, percentile, run_load, scripts_for
 from benchmarks.scenarios import OUR_MESSAGES
-from benchmarks.topology import first_answer
-from bot.knowledge.paths import repo_root
+from benchmarks.topology import Topology, start_ours
 from bot.serving.messaging.base import privacy_link
 from bot.serving.messaging.shaping import LIMITS, choices_of, numbered_menu, split_message
 from bot.serving.messaging.signatures import twilio_signature
 from bot.serving.messaging.texts import load_texts
 from tests.simulators.platforms import PlatformSimulators, Sent
 from tests.stack import (
-    ActionServer,
     RasaServer,
     base_env,
-    free_ports,
-    start_all,
-    stop_all,
-    write_sqlite_endpoints,
 )
 
 TWILIO_SID = "ACbench0000000000000000000000000"
@@ -359,35 +352,20 @@ def rasa_env(simulator_url: str) -> dict[str, str]:
     return env
 
 
-def start_server(workdir: Path, model: Path, env: dict[str, str]) -> tuple[ActionServer, RasaServer]:
-    """As `ours` (benchmarks/topology.py): action server and one Rasa, SQLite store; plus WhatsApp."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    actions_port, rasa_port = free_ports(2)
-    actions = ActionServer(port=actions_port, log_path=workdir / "actions.log")
-    endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", actions.url, workdir / "trackers.db")
-    rasa = RasaServer(port=rasa_port, model=model, endpoints=endpoints, log_path=workdir / "rasa.log", env=env)
-    try:
-        start_all(actions, rasa)
-        first_answer(rasa.url, OUR_MESSAGES[0])
-        if "whatsapp.WhatsAppInput" not in rasa.effective_credentials().read_text(encoding="utf-8"):
-            raise RuntimeError("the WhatsApp connector is not in the effective credentials")
-    except BaseException:
-        stop_all(rasa, actions)
-        raise
-    return actions, rasa
+def start_server(workdir: Path, model: Path, env: dict[str, str]) -> Topology:
+    """`ours` (benchmarks/topology.py) with the WhatsApp connector's environment."""
+    topology = start_ours(workdir, model, OUR_MESSAGES[0], env=env)
+    rasa = topology.parts["rasa"]
+    assert isinstance(rasa, RasaServer)
+    if "whatsapp.WhatsAppInput" not in rasa.effective_credentials().read_text(encoding="utf-8"):
+        topology.stop()
+        raise RuntimeError("the WhatsApp connector is not in the effective credentials")
+    return topology
 
 
 def connector_health(rasa: RasaServer) -> dict[str, Any]:
     with urllib.request.urlopen(f"{rasa.url}/webhooks/twilio/", timeout=10) as response:
         return dict(json.loads(response.read()))
-
-
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True, check=False).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
 
 
 def loadavg() -> list[float]:
@@ -513,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    facts = {**machine_facts(), "commit": commit(), "users": args.users, "turns": args.turns,
+    facts = {**machine_facts(), "commit": git_commit(), "users": args.users, "turns": args.turns,
              "rounds": args.rounds, "sanity_turns": args.sanity_turns, "latency_ms": args.latency_ms,
              "think_ms": args.think_ms}
     print(f"[messaging] {facts['date']}, commit {facts['commit']}, load average {facts['load_average_at_start']}")
@@ -524,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     sims.start()
     env = rasa_env(sims.url)
     started = time.monotonic()
-    actions, rasa = start_server(workdir, model, env)
+    topology = start_server(workdir, model, env)
+    rasa = topology.parts["rasa"]
+    assert isinstance(rasa, RasaServer)
     try:
         print(f"[messaging] Rasa (REST + WhatsApp) and actions ready in {time.monotonic() - started:.1f} s; "
               f"logs in {workdir}")
@@ -532,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         report = asyncio.run(measure(rasa, sims, env, args))
         report["connector_health"] = connector_health(rasa)
     finally:
-        stop_all(rasa, actions)
+        topology.stop()
         sims.stop()
     facts["load_average_at_end"] = loadavg()
     facts["date_end"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

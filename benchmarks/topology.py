@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from tests.stack import (
     base_env,
     free_port,
     free_ports,
+    start_all,
     stop_process,
     wait_http,
     write_sqlite_endpoints,
@@ -68,25 +67,6 @@ def first_answer(url: str, text: str, timeout_s: float = 120) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} gave no answer to {text!r} within {timeout_s} s")
-
-
-def _parallel(*starters: Callable[[], object]) -> None:
-    """Start several servers at once (as run.sh does); re-raise the first failure."""
-    errors: list[BaseException] = []
-
-    def run(starter: Callable[[], object]) -> None:
-        try:
-            starter()
-        except BaseException as error:  # noqa: BLE001 - reported to the caller below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in starters]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 @dataclass
@@ -133,20 +113,22 @@ def start_stock(workdir: Path, model: Path, first_message: str) -> Topology:
     return Topology("stock", rasa.url, time.monotonic() - started, {"rasa": rasa})
 
 
-def start_ours(workdir: Path, model: Path, first_message: str, knowledge_dir: Path | None = None) -> Topology:
-    """As scripts/run.sh: action server and Rasa started together, SQLite tracker store."""
+def start_ours(workdir: Path, model: Path, first_message: str, knowledge_dir: Path | None = None,
+               env: dict[str, str] | None = None) -> Topology:
+    """As scripts/run.sh: action server and Rasa started together, SQLite tracker store.
+    `env`: both processes' environment instead of tests.stack.base_env() (e.g. a messaging connector's)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = base_env()
+    env = dict(env) if env is not None else base_env()
     if knowledge_dir is not None:
         env["OIM_KNOWLEDGE_DIR"] = str(knowledge_dir)
     actions_port, rasa_port = free_ports(2)
     actions = ActionServer(port=actions_port, log_path=workdir / "actions.log", env=env)
     endpoints = write_sqlite_endpoints(workdir / "endpoints.yml", actions.url, workdir / "trackers.db")
-    rasa = RasaServer(port=rasa_port, model=model, endpoints=endpoints, log_path=workdir / "rasa.log")
+    rasa = RasaServer(port=rasa_port, model=model, endpoints=endpoints, log_path=workdir / "rasa.log", env=dict(env))
     started = time.monotonic()
     topology = Topology("ours", rasa.url, parts={"actions": actions, "rasa": rasa})
     try:
-        _parallel(actions.start, rasa.start)
+        start_all(actions, rasa)
         first_answer(rasa.url, first_message)
     except BaseException:
         topology.stop()
@@ -174,7 +156,7 @@ def start_scaled(workdir: Path, model: Path, first_message: str, replicas: int =
         for i, server in enumerate(servers):
             topology.parts[f"rasa_{i + 1}"] = server
         started = time.monotonic()
-        _parallel(actions.start, *(s.start for s in servers))
+        start_all(actions, *servers)
         command = [sys.executable, "-m", "benchmarks.balancer", "--port", str(balancer_port),
                    *[arg for s in servers for arg in ("--backend", s.url)]]
         log = open(workdir / "balancer.log", "ab")  # noqa: SIM115 - owned by the child
