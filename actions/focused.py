@@ -42,6 +42,10 @@ from bot.knowledge.user_text import clean_user_text, focus
 # A sentence scoring at least this (search score + bonuses, bot.knowledge.sentence_search) answers the
 # question; below it, the topic's summary or an honest "not in the documents" is safer.
 GOOD_SENTENCE = 0.30
+# When the message itself names the topic (these reasons of choose_entry), a sentence of the topic
+# scoring within TOPIC_MARGIN of a better one elsewhere is the answer.
+TOPIC_FIRST = frozenset({"programme", "named"})
+TOPIC_MARGIN = 0.10
 # Outside the topic the conversation is about, a sentence must match the question this well.
 GOOD_ON_PAGE = 0.40
 GOOD_OUTSIDE_TOPIC = 0.48
@@ -391,6 +395,12 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
                 ):
                     return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
             return None
+    if hits and entry is not None and why in TOPIC_FIRST and not hits[0].in_topic:
+        # The message named the topic: its own sentence answers unless another is clearly better
+        # ("les principaux pays d'accueil" of the resettlement, not "pays ... d'accueil" elsewhere).
+        own = next((h for h in hits if h.in_topic and h.shows_type), None)
+        if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN:
+            return own
     return hits[0] if hits else None
 
 
@@ -662,12 +672,16 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
 
     reply = Reply()
     current = topic
-    for part in parts:
+    for position, part in enumerate(parts):
         # The intent was read from the whole message: with two questions it fits one of them, so
         # it is the prior only of a question that names no topic of its own ("l'OIM existe depuis
         # quand et elle a combien d'États membres ?": the first part names nothing).
         prior = nlu_entry if len(parts) == 1 or not named_entries(kb, part.own_words) else None
-        part_turn = replace(turn, text=part.text) if len(parts) > 1 else turn
+        part_turn = turn
+        if len(parts) > 1:
+            # The part before is what a later part follows up on ("... et il a duré combien de jours ?").
+            before = (parts[position - 1].text,) if position and not part.own_words else ()
+            part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
         part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
         if not part_reply.messages:
             continue

@@ -314,6 +314,22 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
         ("qui dirige l'OIM ? combien d'états membres ?", ["qui dirige l'OIM", "combien d'états membres"]),
         ("je suis au yemen et c'est la guerre, je veux rentrer", None),
         ("qui dirige l'OIM ?", None),
+        (
+            "le premier dialogue a abouti à quoi, et le groupe mondial a été établi par qui ?",
+            ["le premier dialogue a abouti à quoi", "le groupe mondial a été établi par qui ?"],
+        ),
+        (
+            "Le Conseil s'est ouvert quel jour et il a duré combien de jours ?",
+            ["Le Conseil s'est ouvert quel jour", "il a duré combien de jours ?"],
+        ),
+        (
+            "En quelle année s'est tenu le premier Dialogue, et le deuxième ?",
+            ["En quelle année s'est tenu le premier Dialogue", "En quelle année s'est tenu le deuxième Dialogue"],
+        ),
+        ("c'est quoi le retour ? et c'est gratuit ?", ["c'est quoi le retour", "et c'est gratuit"]),
+        ("quelle est la différence entre la réinstallation et la relocalisation ?", None),
+        ("dans l'exemple du professionnel de santé, il quitte quel pays pour aller où ?", None),
+        ("quand a eu lieu le dialogue et le forum ?", None),
     ],
 )
 def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:
@@ -463,6 +479,17 @@ def test_two_questions_get_two_answers(kb: KnowledgeBase, index: SentenceIndex) 
                           text="c'est quand le premier dialogue et il y avait combien de tables rondes ?")
     assert responses(reply) == ["utter_focused_answer", "utter_focused_answer"]
     assert "2006" in text and "quatre" in text
+
+
+def test_a_second_question_of_question_words_asks_about_the_first(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"il a duré combien de jours ?" is about the Council the first part named, and the
+    elliptic "et le deuxième ?" is the first question asked about the second dialogue."""
+    _, text = respond(kb, index, intent="ask_council_session",
+                      text="Le Conseil de l'OIM s'est ouvert quel jour et il a duré combien de jours ?")
+    assert "26 novembre" in text and "trois jours" in text
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="En quelle année s'est tenu le premier Dialogue de haut niveau, et le deuxième ?")
+    assert "2006" in text and "2013" in text
 
 
 def test_follow_up_who_is_read_against_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
@@ -872,6 +899,8 @@ def test_a_correct_word_is_not_respelt_into_another_word(index: SentenceIndex, k
         ("quelle est l'adresse du bureau ?", "office"),
         ("et elle a quel âge l'OIM ?", None),
         ("il faut avoir quel âge pour partir ?", "age"),
+        ("l'OIM soutient quelle agence pour le rapatriement ?", None),  # who, not where
+        ("il y a une agence de l'OIM à Dakar ?", "office"),
     ],
 )
 def test_aspect_cues_do_not_read_verbs_or_the_organisation_as_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:

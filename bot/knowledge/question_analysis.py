@@ -83,8 +83,10 @@ class TwoQuestionRules(BaseModel):
     min_words: int = Field(1, ge=1)
     # Openings that make what follows a question even without a question-type cue ("c'est quoi").
     question_starts: list[str] = []
+    # Kinds of words (ordinals, years) that "..., et le deuxième ?" asks the first question about again.
+    elliptic_kinds: list[str] = []
 
-    _check = validator("question_starts", allow_reuse=True)(_compile_all)
+    _check = validator("question_starts", "elliptic_kinds", allow_reuse=True)(_compile_all)
 
 
 class SituationRule(BaseModel):
@@ -184,12 +186,38 @@ class AnsweringRules(BaseModel):
         return bool(self._question_starts and self._question_starts.match(folded))
 
     def _split_at_and(self, source: str, simple: str) -> list[str]:
-        """ "qui dirige l'OIM et son siège c'est où ?": two questions when both sides ask one."""
+        """ "qui dirige l'OIM et son siège c'est où ?", "le premier dialogue a abouti à quoi, et le
+        groupe mondial a été établi par qui ?": two questions when both sides ask one; "en quelle
+        année s'est tenu le premier dialogue, et le deuxième ?": the first asked again."""
         for position in _and_positions(simple):
             left, right = simple[:position], simple[position:].strip()[2:]
-            if self.question_type(fold(left)) and self.question_type(fold(right)):
+            if self._asks(fold(left)) and self._asks(fold(right)):
                 return [source[:position], source[position:].strip()[2:]]
-        return [source]
+        elliptic = self._elliptic(source, simple)
+        return elliptic or [source]
+
+    def _asks(self, folded: str) -> bool:
+        """Whether a clause asks something: a question type, or "quoi", "quel"... (`still_asks`)."""
+        return self.question_type(folded) is not None or any(p.search(folded) for p in self._still_asks_patterns)
+
+    @cached_property
+    def _elliptic_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.two_questions.elliptic_kinds]
+
+    def _elliptic(self, source: str, simple: str) -> list[str] | None:
+        """[the question, the question about the other word] for "<question>, et le deuxième ?"
+        (a word of the same kind in both), else None."""
+        match = _ELLIPSIS.search(simple)
+        if match is None or not self.question_type(fold(simple[: match.start()])):
+            return None
+        left, right = source[: match.start()], source[match.start(1) : match.end(1)]
+        for pattern in self._elliptic_patterns:
+            said, other = pattern.search(fold(left)), pattern.search(fold(right))
+            if said and other and said.group(0) != other.group(0):
+                folded_left = fold(left)
+                again = folded_left[: said.start()] + other.group(0) + folded_left[said.end() :]
+                return [left, again if len(folded_left) != len(left) else left[: said.start()] + right[other.start() : other.end()] + left[said.end() :]]
+        return None
 
     @cached_property
     def _not_question_patterns(self) -> list[re.Pattern[str]]:
@@ -296,12 +324,24 @@ class AnsweringRules(BaseModel):
             parts.append(source[start : match.start()])
             start = match.end()
         parts.append(source[start:])
+        parts = [p for p in parts if p.strip(" ,;.!?")]
         if len(parts) == 1:
             parts = self._split_at_and(source, simple)
         parts = [p.strip(" ,;.!") for p in parts]
         empty = ignore | {fold(w) for w in self.followups.empty_words}
-        parts = [p for p in parts if _own_words(p, empty) >= self.two_questions.min_words]
+        # A part may be all question words: "..., et il a duré combien de jours ?" asks it about
+        # what the part before it named ("retour" is one of spaCy's stop words: "c'est quoi le
+        # retour ? et c'est gratuit ?" are two questions all the same).
+        parts = [
+            p
+            for p in parts
+            if _own_words(p, empty) >= self.two_questions.min_words or self._asks(fold(p)) or self.aspect(fold(p))
+        ]
         return parts if len(parts) >= 2 else [text]
+
+
+# "..., et le deuxième ?", "et en 2013 ?": "et" and at most three words ending the message.
+_ELLIPSIS = re.compile(r"[,;]?\s+et\s+((?:\S+\s+){0,2}\S+?)\s*\?*\s*$")
 
 
 def _and_positions(simple: str) -> list[int]:
