@@ -550,13 +550,17 @@ def answer_part(
             | GENERIC_TITLE_WORDS
             | frozenset(fold(w) for w in kb.answering.followups.empty_words)
         )
-        unknown = index.unknown_nouns(part.text, ignore)
+        unknown = index.unknown_nouns(_asking_sentences(part.text), ignore)
         if unknown:
             hit = best()
             if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:
+                # The point named is not in the pages: said first. A sentence that still answers
+                # the rest of the question ("combien de migrants sur la planète ?") comes after it.
                 words = " », « ".join(unknown)
-                say_gap(reply, kb, entry, words, domain, kind="words")
-                return reply, entry
+                near = hit if _answers(hit, entry, analysis) else None
+                about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
+                say_gap(reply, kb, about, words, domain, kind="words", near=near if about is not None else None)
+                return reply, about
 
     if why == "situation" and entry is not None and analysis.qtype is None:
         summary = _summary_reply(kb, turn, domain, entry, why)  # the programme for their case
@@ -601,6 +605,13 @@ def answer_part(
         if mode == "intent" or why in ("situation", "programme", "named"):
             return _summary_reply(kb, turn, domain, entry, why), entry
     return reply, None
+
+
+def _asking_sentences(text: str) -> str:
+    """The sentences of the text that end with "?" (all of it when none does): the point asked
+    about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
+    asking = [s for s in re.findall(r"[^.!?]+[.!?]*", text) if s.rstrip().endswith("?")]
+    return " ".join(asking) if asking else text
 
 
 def situation_terms(kb: KnowledgeBase, part: Part, turn: Turn) -> str:

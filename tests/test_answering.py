@@ -1003,3 +1003,23 @@ def test_a_word_of_the_same_meaning_finds_the_pages_sentence(index: SentenceInde
     top = [hit.unit.text for hit in index.rank("les retours ça se fait aussi par la mer ?", k=3)]
     assert any("mouvements maritimes" in text for text in top)
     assert index.unknown_nouns("un voyage en mer") == []  # "mer": the pages speak of it as "maritimes"
+
+
+def test_a_point_the_pages_do_not_name_is_said_then_the_sentence_answering_the_rest(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """ "planète" is a word of no page: the reply says so first, then quotes the sentence that
+    still answers "combien d'États membres", with its source (it used to stop at the gap)."""
+    reply, text = respond(kb, index, intent="ask_member_states",
+                          text="L'OIM a combien d'États membres sur toute la planète ?")
+    assert responses(reply)[0] == "utter_gap_words_topic"
+    assert "ne mentionnent pas « planète »" in text
+    assert re.search(r"Ce qu'ils disent : [^\n]*\d+ Etats membres", text) and "Source :" in text
+
+
+def test_the_story_before_a_question_names_no_point_of_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Words of the story told before the question ("diapositive") are not points the question asks."""
+    story = ("Je prépare un exposé et je dois faire une diapositive de synthèse avec une phrase sur "
+             "l'organisation. " * 5) + "Donc ma question : combien d'États membres compte l'OIM aujourd'hui ?"
+    _, text = respond(kb, index, intent="ask_member_states", text=story)
+    assert "diapositive" not in text and "175" in text
