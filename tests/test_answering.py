@@ -890,6 +890,7 @@ def test_a_correct_word_is_not_respelt_into_another_word(index: SentenceIndex, k
     keep = focused.spelling_keep(kb)
     assert "criteres" not in index.respell("les catastrophes citées dans l'histoire", keep)
     assert index.respell("les thèmes débattus", keep) == "les thèmes debats"
+    assert index.respell("une demande dasile", keep) == "une demande d'asile"  # the apostrophe SMS spelling drops
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,8 @@ RESPELL_CUTOFF = 0.8
 # A correctly typed French word is read as a page word only if both start with these many letters.
 FAMILY_PREFIX = 4
 _TYPED_WORD = re.compile(r"[^\W\d_]+")
+# Letters French elides before a vowel ("l'ONU", "d'asile", "j'ai"): SMS spelling drops the apostrophe.
+_ELIDED = frozenset("cldjmnst")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
 # "M. Vitorino", "Tel. +41", "Rm. DC2": a full stop after these is not the end of a sentence.
@@ -404,7 +406,11 @@ class SentenceIndex:
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             folded = fold(word)
-            if len(folded) < 4 or folded in self._vocabulary or folded in keep or vocab.has_vector(folded):
+            if len(folded) < 4 or folded in self._vocabulary or folded in keep:
+                return word
+            if folded[0] in _ELIDED and folded[1:] in self._vocabulary:
+                return f"{word[0]}'{word[1:]}"  # "lonu", "dasile", "cest": the apostrophe SMS spelling drops
+            if vocab.has_vector(folded):
                 return word
             candidates = self._spellings.get(folded[0], [])
             if vocab.has_vector(word.lower()):
