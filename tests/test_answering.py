@@ -185,6 +185,7 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("Je pense à me suicider", "suicide"),
         ("mon patron a confisqué mon passeport", "trafficking"),
         ("on m'a vendue à un réseau", "trafficking"),
+        ("ma petite soeur a été vendue à un réseau, ils la gardent et demandent de l'argent", "trafficking"),
         ("mon fils de 12 ans est seul à la frontière", "minor"),
         ("ma fille de 15 ans est seule à la frontière", "minor"),
         ("mon ami saigne beaucoup", "medical"),
@@ -286,6 +287,8 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("quels papiers faut-il apporter ?", "papers"),
         ("quelles sont les conditions ?", "conditions"),
         ("combien de tables rondes ?", None),
+        ("c'est quand la prochaine session du Conseil ?", "next"),  # the pages give past dates only
+        ("y a-t-il une date limite pour s'inscrire ?", "deadline"),  # not how to apply
     ],
 )
 def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
