@@ -550,7 +550,9 @@ def answer_part(
             | GENERIC_TITLE_WORDS
             | frozenset(fold(w) for w in kb.answering.followups.empty_words)
         )
-        unknown = index.unknown_nouns(_asking_sentences(part.text), ignore)
+        # Nouns of the question's own cues ("dans quelle zone", "quel continent") name no point.
+        cue_words = frozenset(folded_words(analysis.folded)) - frozenset(folded_words(analysis.rest))
+        unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words)
         if unknown:
             hit = best()
             if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:

@@ -1027,3 +1027,10 @@ def test_the_story_before_a_question_names_no_point_of_it(kb: KnowledgeBase, ind
              "l'organisation. " * 5) + "Donc ma question : combien d'États membres compte l'OIM aujourd'hui ?"
     _, text = respond(kb, index, intent="ask_member_states", text=story)
     assert "diapositive" not in text and "175" in text
+
+
+def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "dans quelle zone" asks for a place: "zone", a word of no page, is not reported as missing."""
+    _, text = respond(kb, index, intent="ask_council_session",
+                      text="au Conseil de l'OIM, un débat portait sur les déplacements dans quelle zone ?")
+    assert "ne mentionnent pas" not in text and "Source :" in text
