@@ -1034,3 +1034,20 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
     _, text = respond(kb, index, intent="ask_council_session",
                       text="au Conseil de l'OIM, un débat portait sur les déplacements dans quelle zone ?")
     assert "ne mentionnent pas" not in text and "Source :" in text
+
+
+def test_a_reloaded_knowledge_base_reuses_the_page_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A knowledge-only update rebuilds the sentence index: texts it analysed before are not sent
+    to spaCy again (it took ~3 s of the update going live), and the new index ranks the same."""
+    from bot.knowledge import sentence_search
+
+    index = SentenceIndex.build(KnowledgeBase.load(paths.knowledge_dir()))  # the live version
+    analysed: list[str] = []
+    real = sentence_search.spacy_terms
+    monkeypatch.setattr(sentence_search, "spacy_terms", lambda texts: analysed.extend(texts) or real(texts))
+    reloaded = SentenceIndex.build(KnowledgeBase.load(paths.knowledge_dir()))
+    assert analysed == []
+    question = "combien de tables rondes au premier dialogue"
+    assert [(h.unit.id, h.score) for h in reloaded.rank(question, None, "number")] == [
+        (h.unit.id, h.score) for h in index.rank(question, None, "number")
+    ]

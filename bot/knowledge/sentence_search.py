@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
-from bot.knowledge.search import PassageIndex, edit_distance, same_meaning
+from bot.knowledge.search import PassageIndex, Token, edit_distance, same_meaning, spacy_terms
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
 
 # A unit of the topic the conversation is about gets this much more (scores are 0..1).
@@ -162,22 +163,56 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
 
 
 def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
-    """Folded words and lemmas of the texts, and the unit vectors of those that have one."""
+    """Folded words and lemmas of the texts, and the unit vectors of those that have one.
+
+    Per text, what spaCy found is kept for the next build (a reloaded knowledge base mostly
+    repeats the last one's texts: a knowledge-only update goes live sooner)."""
     from bot.knowledge.nlp import SEARCH_DISABLED, french
 
-    words: set[str] = set()
-    vectors: dict[str, np.ndarray] = {}
-    for doc in french().pipe([fold_apostrophes(t) for t in texts], disable=list(SEARCH_DISABLED)):
+    missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_WORDS]
+    for text, doc in zip(missing, french().pipe([fold_apostrophes(t) for t in missing], disable=list(SEARCH_DISABLED)), strict=True):
+        found: set[str] = set()
+        found_vectors: dict[str, np.ndarray] = {}
         for token in doc:
             if not token.is_alpha:
                 continue
-            words.update((fold(token.text), fold(token.lemma_)))
+            found.update((fold(token.text), fold(token.lemma_)))
             if token.has_vector and not token.is_stop:
                 norm = float(np.linalg.norm(np.asarray(token.vector)))
                 if norm:
-                    vectors[token.lower_] = token.vector / norm
+                    found_vectors[token.lower_] = token.vector / norm
+        _TEXT_WORDS[text] = (frozenset(found), found_vectors)
+    words: set[str] = set()
+    vectors: dict[str, np.ndarray] = {}
+    for text in texts:
+        text_words, text_vectors = _TEXT_WORDS[text]
+        words |= text_words
+        vectors.update(text_vectors)
+    _keep_only(_TEXT_WORDS, texts)
     matrix = np.vstack(list(vectors.values())) if vectors else np.zeros((0, 1))
     return frozenset(words), matrix
+
+
+def _page_terms(texts: Sequence[str]) -> list[list[Token]]:
+    """bot.knowledge.search.spacy_terms of page texts, each text analysed once across rebuilds."""
+    missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_TERMS]
+    _TEXT_TERMS.update(zip(missing, spacy_terms(missing), strict=True))
+    found = [_TEXT_TERMS[t] for t in texts]
+    _keep_only(_TEXT_TERMS, texts)
+    return found
+
+
+def _keep_only(cache: MutableMapping[str, Any], texts: Sequence[str]) -> None:
+    """Forget the texts of older knowledge once the cache holds far more than the current ones."""
+    if len(cache) > 2 * len(texts) + 100:
+        current = set(texts)
+        for text in [t for t in cache if t not in current]:
+            del cache[text]
+
+
+# Page texts analysed by spaCy, kept between builds of the index (never users' questions).
+_TEXT_WORDS: dict[str, tuple[frozenset[str], dict[str, np.ndarray]]] = {}
+_TEXT_TERMS: dict[str, list[Token]] = {}
 
 
 def _prefixes(text: str) -> set[str]:
@@ -205,6 +240,7 @@ class SentenceIndex:
         self._by_id = {u.id: u for u in self.units}
         self._search = PassageIndex.build(
             (Passage(u.id, "", u.section, f"{u.context} {u.text}".strip()) for u in self.units),
+            analyzer=_page_terms,
             b=LENGTH_NORMALISATION,
         )
         self._by_passage: dict[str, list[Unit]] = {}
