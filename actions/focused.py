@@ -623,9 +623,10 @@ def situation_terms(kb: KnowledgeBase, part: Part, turn: Turn) -> str:
 
 
 def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry) -> None:
-    """After the programme's summary, its sentence closest to the situation told, when the
-    summary does not already say it (a mayor gets the sentence on local authorities)."""
-    hits = index.rank(part.text, entry, "none", k=1, within_topic=True)
+    """After the programme's summary, the sentence closest to the situation told (its topic's
+    first, any page's if it matches better), when the summary does not already say it (a mayor
+    gets the sentence on local authorities, the diaspora the one on the diaspora)."""
+    hits = index.rank(part.text, entry, "none", k=1)  # any page: the topic only ranks first
     if not hits or hits[0].search_score < ASPECT_ANSWERED:
         return
     said = fold(" ".join(str(m.get("answer", "")) for m in reply.messages))

@@ -1051,3 +1051,13 @@ def test_a_reloaded_knowledge_base_reuses_the_page_analyses(monkeypatch: pytest.
     assert [(h.unit.id, h.score) for h in reloaded.rank(question, None, "number")] == [
         (h.unit.id, h.score) for h in index.rank(question, None, "number")
     ]
+
+
+def test_a_situation_gets_the_closest_sentence_of_any_page(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A member of the diaspora gets the programme, then the page sentence on the diaspora, which is
+    in a section of the page the programme's entry does not cite."""
+    reply, text = respond(kb, index, intent="ask_migration_development",
+                          text="j'habite en France depuis 10 ans et je veux investir dans mon village au Mali, "
+                               "l'OIM fait quelque chose pour la diaspora ?")
+    assert responses(reply)[0] == "utter_situation_intro"
+    assert "faire participer leur diaspora" in text
