@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from actions.answers import (
     ASPECT_INTENTS,
@@ -151,7 +152,7 @@ def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
 
 def own_words(kb: KnowledgeBase, analysis: QuestionAnalysis) -> tuple[str, ...]:
     """The words a question brings besides question words, cues, pointers and stop words."""
-    empty = {fold(w) for w in kb.answering.followups.empty_words} | stop_words()
+    empty = kb.answering.empty_words | stop_words()
     return tuple(w for w in folded_words(analysis.rest) if len(w) > 1 and w not in empty) + tuple(
         re.findall(r"\b\d+\b", analysis.rest)
     )
@@ -365,8 +366,17 @@ def _holds_text(text: str, wanted: list[str]) -> bool:
 
 
 def _holds(unit: Unit, wanted: list[str]) -> bool:
-    text = name_key(f"{unit.context} {unit.section} {unit.text}")
+    """Whether the unit (with its context and section) names every one of the wanted things."""
+    if not wanted:
+        return True
+    text = _unit_key(unit)
     return all(name_key(w) in text for w in wanted)
+
+
+@lru_cache(maxsize=8192)
+def _unit_key(unit: Unit) -> str:
+    """name_key of a page unit's text, computed once per unit (it was a third of a turn's cost)."""
+    return name_key(f"{unit.context} {unit.section} {unit.text}")
 
 
 def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str) -> RankedUnit | None:
@@ -548,7 +558,7 @@ def answer_part(
         ignore = (
             frozenset(fold(w) for w in (turn.country or "").split())
             | GENERIC_TITLE_WORDS
-            | frozenset(fold(w) for w in kb.answering.followups.empty_words)
+            | kb.answering.empty_words
         )
         # Nouns of the question's own cues ("dans quelle zone", "quel continent") name no point.
         cue_words = frozenset(folded_words(analysis.folded)) - frozenset(folded_words(analysis.rest))

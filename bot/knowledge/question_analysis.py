@@ -131,6 +131,11 @@ class AnsweringRules(BaseModel):
         return cls.parse_obj(load_yaml(knowledge_dir / ANSWERING_FILE))
 
     @cached_property
+    def empty_words(self) -> frozenset[str]:
+        """The follow-ups' empty words, folded (read on every question: folded once)."""
+        return frozenset(fold(w) for w in self.followups.empty_words)
+
+    @cached_property
     def _type_patterns(self) -> list[tuple[QuestionTypeRule, list[re.Pattern[str]]]]:
         return [(rule, [re.compile(c) for c in rule.cues]) for rule in self.question_types]
 
@@ -328,7 +333,7 @@ class AnsweringRules(BaseModel):
         if len(parts) == 1:
             parts = self._split_at_and(source, simple)
         parts = [p.strip(" ,;.!") for p in parts]
-        empty = ignore | {fold(w) for w in self.followups.empty_words}
+        empty = ignore | self.empty_words
         # A part may be all question words: "..., et il a duré combien de jours ?" asks it about
         # what the part before it named ("retour" is one of spaCy's stop words: "c'est quoi le
         # retour ? et c'est gratuit ?" are two questions all the same).
