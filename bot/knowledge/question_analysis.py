@@ -216,12 +216,18 @@ class AnsweringRules(BaseModel):
         if match is None or not self.question_type(fold(simple[: match.start()])):
             return None
         left, right = source[: match.start()], source[match.start(1) : match.end(1)]
+        folded_left, folded_right = fold(left), fold(right)
         for pattern in self._elliptic_patterns:
-            said, other = pattern.search(fold(left)), pattern.search(fold(right))
-            if said and other and said.group(0) != other.group(0):
-                folded_left = fold(left)
-                again = folded_left[: said.start()] + other.group(0) + folded_left[said.end() :]
-                return [left, again if len(folded_left) != len(left) else left[: said.start()] + right[other.start() : other.end()] + left[said.end() :]]
+            said, other = pattern.search(folded_left), pattern.search(folded_right)
+            if not said or not other or said.group(0) == other.group(0):
+                continue
+            # Positions found in the folded texts are the original's when folding kept the length
+            # (accents stay then); otherwise the folded question is asked again.
+            if len(folded_left) == len(left) and len(folded_right) == len(right):
+                word, base = right[other.start() : other.end()], left
+            else:
+                word, base = other.group(0), folded_left
+            return [left, base[: said.start()] + word + base[said.end() :]]
         return None
 
     @cached_property
