@@ -224,6 +224,11 @@ def choose_entry(
     named = named_entries(kb, part.own_words)
     if len(named) == 1:
         return named[0], "named"
+    if topic is not None and turn.intent in ASPECT_INTENTS and not named:
+        # "je peux écrire à qui pour en savoir plus ?" read as a question on a programme's
+        # eligibility, how to apply...: it is about the conversation's topic, not about whichever
+        # page sentence shares a word with it.
+        return topic, "intent"
     return None, "none"
 
 

@@ -1061,3 +1061,14 @@ def test_a_situation_gets_the_closest_sentence_of_any_page(kb: KnowledgeBase, in
                                "l'OIM fait quelque chose pour la diaspora ?")
     assert responses(reply)[0] == "utter_situation_intro"
     assert "faire participer leur diaspora" in text
+
+
+def test_an_aspect_question_naming_no_topic_is_about_the_conversation_topic(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """ "je peux écrire à qui ?" read as a question on eligibility stays on the topic of the
+    conversation: a new page's sentence with "écrit" in it once answered it instead."""
+    _, text = respond(kb, index, intent="ask_programme_eligibility", text="je peux écrire à qui pour en savoir plus ?",
+                      topic="framework.migration_development",
+                      before=("Qu'est-ce que l'OIM fait pour le développement durable ?",))
+    assert "migration4development@iom.int" in text
