@@ -38,7 +38,7 @@ from bot.knowledge.sentence_search import (
     text_shows,
 )
 from bot.knowledge.textnorm import fold, folded_words
-from bot.knowledge.user_text import clean_user_text, focus
+from bot.knowledge.user_text import clean_user_text, focus, sentences
 
 # A sentence scoring at least this (search score + bonuses, bot.knowledge.sentence_search) answers the
 # question; below it, the topic's summary or an honest "not in the documents" is safer.
@@ -576,7 +576,7 @@ def answer_part(
                 words = " », « ".join(unknown)
                 near = hit if _answers(hit, entry, analysis) else None
                 about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
-                say_gap(reply, kb, about, words, domain, kind="words", near=near if about is not None else None)
+                say_gap(reply, kb, about, words, domain, kind="words", near=near)
                 return reply, about
 
     if why == "situation" and entry is not None and analysis.qtype is None:
@@ -627,7 +627,7 @@ def answer_part(
 def _asking_sentences(text: str) -> str:
     """The sentences of the text that end with "?" (all of it when none does): the point asked
     about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
-    asking = [s for s in re.findall(r"[^.!?]+[.!?]*", text) if s.rstrip().endswith("?")]
+    asking = [s for s in sentences(text) if s.endswith("?")]
     return " ".join(asking) if asking else text
 
 

@@ -213,10 +213,12 @@ class AnsweringRules(BaseModel):
         """[the question, the question about the other word] for "<question>, et le deuxième ?"
         (a word of the same kind in both), else None."""
         match = _ELLIPSIS.search(simple)
-        if match is None or not self.question_type(fold(simple[: match.start()])):
+        if match is None:
             return None
         left, right = source[: match.start()], source[match.start(1) : match.end(1)]
         folded_left, folded_right = fold(left), fold(right)
+        if not self.question_type(folded_left):
+            return None
         for pattern in self._elliptic_patterns:
             said, other = pattern.search(folded_left), pattern.search(folded_right)
             if not said or not other or said.group(0) == other.group(0):

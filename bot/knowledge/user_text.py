@@ -48,6 +48,11 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def sentences(text: str) -> list[str]:
+    """The text's sentences (and lines), each with its final punctuation, stripped."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
 def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -> str:
     """A long message reduced to its last question sentences (else its last sentences).
 
@@ -55,10 +60,10 @@ def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -
     """
     if len(text) <= limit:
         return text
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-    questions = [s for s in sentences if "?" in s or _QUESTION_WORDS.search(s)]
+    found = sentences(text)
+    questions = [s for s in found if "?" in s or _QUESTION_WORDS.search(s)]
     chosen: list[str] = []
-    for sentence in reversed(questions or sentences):
+    for sentence in reversed(questions or found):
         if chosen and sum(len(s) for s in chosen) + len(sentence) > keep:
             break
         chosen.insert(0, sentence[-keep:] if len(sentence) > keep else sentence)
