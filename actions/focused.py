@@ -445,6 +445,14 @@ def _aspect_hits(
     ranked = index.rank(query, entry, "none", k=20, within_topic=entry is not None)
     showing = [(rank, hit) for rank, hit in enumerate(ranked) if evidence.search(fold(hit.unit.text))]
     answer = next((hit for _, hit in showing if hit.search_score >= ASPECT_ANSWERED), None)
+    if answer is None and entry is not None and aspect.terms:
+        # A story around the question ("mon frère est malade, il a perdu ses papiers, il peut
+        # quand même rentrer ?") thins every score out: the topic's sentences are then ranked
+        # on the aspect's own words alone.
+        alone = index.rank(aspect.terms, entry, "none", k=5, within_topic=True)
+        answer = next(
+            (h for h in alone if evidence.search(fold(h.unit.text)) and h.search_score >= ASPECT_ANSWERED), None
+        )
     if answer is not None or entry is None:
         return answer, None
     return None, next((hit for rank, hit in showing if rank < ASPECT_NEAR_RANKS), None)

@@ -191,6 +191,10 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("mon ami saigne beaucoup", "medical"),
         ("on me menace de mort", "danger"),
         ("AU SECOURS", "danger"),
+        # SMS spelling is written out first (answering.yml sms_spellings), typos kept in the patterns.
+        ("o secour", "danger"),
+        ("chui en danger", "danger"),
+        ("jen peu plu", "distress"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -289,6 +293,12 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("combien de tables rondes ?", None),
         ("c'est quand la prochaine session du Conseil ?", "next"),  # the pages give past dates only
         ("y a-t-il une date limite pour s'inscrire ?", "deadline"),  # not how to apply
+        # What the person tells of their case is not the point they ask about.
+        ("j'ai perdu mes papiers et je suis bloqué au Niger, comment rentrer ?", None),
+        ("on m'a refusé l'asile, l'OIM peut m'aider à rentrer ?", None),
+        ("je vis dans des conditions très dures en Libye, je veux rentrer", None),
+        ("il a perdu ses papiers, il peut quand même rentrer ?", "conditions"),
+        ("la stratégie est préconisée par quel document de l'OIM ?", None),
     ],
 )
 def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
@@ -514,6 +524,15 @@ def test_an_aspect_the_pages_do_not_give_is_said_first(kb: KnowledgeBase, index:
     assert responses(reply)[0] == "utter_gap_point_topic"
     assert text.startswith("Les documents que je connais ne précisent pas si cette aide est gratuite")
     assert "La réinstallation" in text and "Source :" in text
+
+
+def test_an_aspect_asked_after_a_story_still_finds_the_sentence_that_answers_it(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    _, text = respond(kb, index, intent="ask_voluntary_return",
+                      text="mon frere est en libye il est malade et il a perdu ses papiers, il peut quand meme rentrer avec vous ?")
+    assert text.startswith("Chaque migrant recevant une aide au retour volontaire est examiné")
+    assert "aptitude médicale" in text and "ne précisent pas" not in text
 
 
 def test_duration_follow_up_says_the_pages_do_not_give_it(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
+from bot.knowledge.sms import SmsSpellings
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
 
@@ -144,32 +145,13 @@ class AnsweringRules(BaseModel):
         return [(a, [re.compile(c) for c in a.cues], re.compile(a.evidence)) for a in self.aspects]
 
     @cached_property
-    def _sms_pattern(self) -> re.Pattern[str] | None:
-        if not self.sms_spellings:
-            return None
-        from spacy.lang.fr.stop_words import STOP_WORDS
-
-        # "sé" stands for "c'est" typed with or without its accent, but "se" and "ce" are words
-        # of their own ("qu'est-ce qui", "se produit"): an accent-free form that is one is left.
-        forms = {w.lower() for w in self.sms_spellings}
-        forms |= {fold(w) for w in self.sms_spellings if fold(w) == w.lower() or fold(w) not in STOP_WORDS}
-        words = sorted((re.escape(form) for form in forms), key=len, reverse=True)
-        return re.compile(rf"(?<![\w'’])(?:{'|'.join(words)})(?![\w'’])", re.IGNORECASE)
-
-    @cached_property
-    def _sms_table(self) -> dict[str, str]:
-        return {fold(w): spelled for w, spelled in self.sms_spellings.items()}
+    def _sms(self) -> SmsSpellings:
+        return SmsSpellings(self.sms_spellings)
 
     def unsms(self, text: str) -> str:
         """The text with SMS forms written out ("c koi" -> "c'est quoi", "cb d pers" -> "combien de
-        personnes"): cues, search and the lemmatiser then read the words the pages use.
-
-        Why a table and not spelling distance: these forms are 1 to 3 letters away from several
-        French words at once ("ki", "o", "d"); only their usual meaning is safe."""
-        pattern = self._sms_pattern
-        if pattern is None:
-            return text
-        return pattern.sub(lambda m: self._sms_table.get(fold(m.group(0)), m.group(0)), text)
+        personnes"): cues, search and the lemmatiser then read the words the pages use."""
+        return self._sms.write_out(text)
 
     @cached_property
     def _pointer_patterns(self) -> list[re.Pattern[str]]:

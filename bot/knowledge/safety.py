@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
+from bot.knowledge.question_analysis import ANSWERING_FILE
+from bot.knowledge.sms import SmsSpellings
 from bot.knowledge.textnorm import fold
 from bot.knowledge.yamlio import load_yaml
 
@@ -41,13 +43,24 @@ class SafetyRules(BaseModel):
 
     version: int
     categories: list[SafetyCategory] = Field(..., min_items=1)
+    # SMS forms written out before the patterns are tried ("chui en danger", "o secour"): the
+    # table of answering.yml (`sms_spellings`), so that a trigger is written once, in plain French.
+    sms_spellings: dict[str, str] = {}
 
     class Config:
         keep_untouched = (cached_property,)
 
     @classmethod
     def load(cls, knowledge_dir: Path) -> SafetyRules:
-        return cls.parse_obj(load_yaml(knowledge_dir / SAFETY_FILE))
+        data = load_yaml(knowledge_dir / SAFETY_FILE)
+        answering = knowledge_dir / ANSWERING_FILE
+        if isinstance(data, dict) and answering.exists():
+            data.setdefault("sms_spellings", (load_yaml(answering) or {}).get("sms_spellings") or {})
+        return cls.parse_obj(data)
+
+    @cached_property
+    def _sms(self) -> SmsSpellings:
+        return SmsSpellings(self.sms_spellings)
 
     @cached_property
     def _compiled(self) -> list[tuple[str, list[re.Pattern[str]]]]:
@@ -56,9 +69,10 @@ class SafetyRules(BaseModel):
     def match(self, text: str) -> SafetyMatch | None:
         """The first category with a pattern in the message, or None."""
         folded = fold(text)
+        written_out = fold(self._sms.write_out(text))
         for name, patterns in self._compiled:
             for pattern in patterns:
-                found = pattern.search(folded)
+                found = pattern.search(folded) or pattern.search(written_out)
                 if found:
                     return SafetyMatch(name, found.group(0))
         return None

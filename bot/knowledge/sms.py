@@ -1,0 +1,35 @@
+"""SMS forms written out ("c koi" -> "c'est quoi", "chui" -> "je suis", "o secour" -> "au secour").
+
+Why: the question cues, the search and the safety triggers are written once in plain French; the
+table of SMS forms (answering.yml `sms_spellings`) is applied before any of them reads a message.
+A table and not spelling distance: these forms are 1 to 3 letters away from several French words
+at once ("ki", "o", "d"); only their usual meaning is safe.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bot.knowledge.textnorm import fold
+
+
+class SmsSpellings:
+    """A table of SMS forms and the words they stand for, applied to whole words."""
+
+    def __init__(self, table: Mapping[str, str]) -> None:
+        from spacy.lang.fr.stop_words import STOP_WORDS
+
+        self._table = {fold(w): spelled for w, spelled in table.items()}
+        # "sé" stands for "c'est" typed with or without its accent, but "se" and "ce" are words
+        # of their own ("qu'est-ce qui", "se produit"): an accent-free form that is one is left.
+        forms = {w.lower() for w in table}
+        forms |= {fold(w) for w in table if fold(w) == w.lower() or fold(w) not in STOP_WORDS}
+        words = sorted((re.escape(form) for form in forms), key=len, reverse=True)
+        self._pattern = re.compile(rf"(?<![\w'’])(?:{'|'.join(words)})(?![\w'’])", re.IGNORECASE) if words else None
+
+    def write_out(self, text: str) -> str:
+        """The text with its SMS forms written out ("cb d pers" -> "combien de personnes")."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._table.get(fold(m.group(0)), m.group(0)), text)
