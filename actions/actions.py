@@ -82,6 +82,7 @@ def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
             str(event.get("text") or "") for event in tracker.events if event.get("event") == "user"
         )[-RECENT_MESSAGES:],
         previous_reply=previous_reply(tracker.events),
+        contact_slot=tracker.get_slot("contact_target"),
     )
 
 

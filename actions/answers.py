@@ -56,6 +56,7 @@ class Turn:
     programme_slot: str | None = None  # slot: last programme talked about
     said: tuple[str, ...] = ()  # the user's recent messages, oldest first, this one included
     previous_reply: str = ""  # what the assistant answered to the message before this one
+    contact_slot: str | None = None  # slot: the contact target last answered
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:
@@ -261,13 +262,24 @@ def _say_contacts(
         )
 
 
+def contact_just_given(kb: KnowledgeBase, turn: Turn) -> str | None:
+    """The contact target of the previous reply ("qui contacter pour la presse ?" then "son
+    mail ?", "il est basé où ?"), when this message names no programme nor country of its own."""
+    if not turn.contact_slot or turn.programme or turn.country:
+        return None
+    contacts = kb.contacts_for(target=turn.contact_slot)
+    shown = [v for c in contacts for v in (*c.emails, *c.phones, *c.faxes, c.name or "") if v]
+    return turn.contact_slot if any(value in turn.previous_reply for value in shown) else None
+
+
 def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
-    """Contacts for the named target, else for the current topic, else every contact."""
+    """Contacts for the named target (or the one just given), else for the current topic, else every contact."""
     reply = Reply()
-    if turn.contact_target:
-        contacts = kb.contacts_for(target=turn.contact_target)
+    target = turn.contact_target or contact_just_given(kb, turn)
+    if target:
+        contacts = kb.contacts_for(target=target)
         if contacts:
-            reply.slots["contact_target"] = turn.contact_target
+            reply.slots["contact_target"] = target
             _say_contacts(reply, kb, contacts, None, domain)
             return reply
     if turn.country:

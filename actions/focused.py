@@ -22,6 +22,7 @@ from actions.answers import (
     Turn,
     answer_question,
     contact_card,
+    contact_just_given,
     contacts_for_entry,
 )
 from actions.answers import answer_contact as answer_contact_cards
@@ -181,6 +182,11 @@ def is_followup(
     # history: a short question that asks something but names neither the classifier's topic
     # nor the organisation itself is about the topic of the conversation.
     asks = part.analysis.qtype is not None or part.analysis.aspect is not None
+    if nlu_entry is None and turn.intent not in ASPECT_INTENTS:
+        # A short question on an aspect (cost, delay, the next meeting...) that the classifier
+        # reads as no topic at all ("le prochain c'est quand ?" after the Dialogues) is about
+        # the topic of the conversation too.
+        return part.analysis.aspect is not None and not _organisation_words(kb) & set(part.own_words)
     if not asks or nlu_entry is None or nlu_entry.id == topic.id:
         return False
     organisation = {fold(w) for w in kb.answering.followups.organisation_words}
@@ -706,6 +712,8 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     for question in texts:
         analysis = analyse(kb.answering, question)
         parts.append(Part(question, analysis, own_words(kb, analysis)))
+    if len(parts) == 1 and asks_about_contact_just_given(kb, parts[0], turn):
+        return answer_contact(kb, turn, domain)
 
     reply = Reply()
     current = topic
@@ -736,6 +744,16 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> bool:
+    """"il est basé où ?", "son mail ?", "et son numéro ?" right after a contact card: a short
+    question naming no topic, about that contact (its card says all the pages give of it)."""
+    if contact_just_given(kb, turn) is None or named_entries(kb, part.own_words):
+        return False
+    if len(part.own_words) > kb.answering.followups.max_own_words:
+        return False
+    return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or part.analysis.qtype)
 
 
 def _questions(kb: KnowledgeBase, text: str) -> list[str]:

@@ -1091,3 +1091,26 @@ def test_an_aspect_question_naming_no_topic_is_about_the_conversation_topic(
                       topic="framework.migration_development",
                       before=("Qu'est-ce que l'OIM fait pour le développement durable ?",))
     assert "migration4development@iom.int" in text
+
+
+@pytest.mark.parametrize("question", ["son mail ?", "il est basé où ?", "et son numéro ?"])
+def test_a_question_about_the_contact_just_given_gets_that_contact_only(
+    kb: KnowledgeBase, index: SentenceIndex, question: str
+) -> None:
+    card = render(focused.answer_contact(kb, Turn(intent="ask_contact", contact_target="press"), DOMAIN))
+    assert "ldoyle@iom.int" in card
+    reply, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text=question,
+                          before=("qui contacter pour la presse",), previous_reply=card, contact_slot="press")
+    assert "ldoyle@iom.int" in text and "Genève" in text
+    assert "migrationp@un.org" not in text and "migration4development@iom.int" not in text
+    # The same words with no contact card just before are not about that contact.
+    _, elsewhere = respond(kb, index, "out_of_scope", intent="out_of_scope", text=question,
+                           previous_reply="La réinstallation permet ...", contact_slot="press")
+    assert "ldoyle@iom.int" not in elsewhere
+
+
+def test_an_aspect_follow_up_read_as_out_of_scope_is_about_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="le prochain c'est quand ?",
+                      topic="event.high_level_dialogues", before=("c'est quoi le dialogue de haut niveau",))
+    assert text.startswith("Les documents que je connais ne précisent pas la date ni le lieu de la prochaine réunion")
+    assert "Dialogues de haut niveau" in text
