@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from actions.answers import (
     ASPECT_INTENTS,
@@ -215,14 +216,17 @@ def choose_entry(
             return entry, "programme"
     if is_followup(kb, part, turn, topic, nlu_entry):
         assert topic is not None
+        organisation = _organisation_words(kb)
         if (
             nlu_entry is not None
             and nlu_entry.id != topic.id
-            and nlu_entry.kind == topic.kind == ORGANISATION
-            and set(folded_words(part.text)) & _organisation_words(kb)
+            and nlu_entry.kind == ORGANISATION
+            and set(folded_words(part.text)) & organisation
+            and (topic.kind == ORGANISATION or set(folded_words(" ".join(turn.said[:-1][-1:]))) & organisation)
         ):
             # "c koi l'oim ?" then "elle a été créée quand ?": "elle" is the OIM, and which of
-            # its facets (history, members...) is asked the classifier tells better than the topic.
+            # its facets (history, members...) is asked the classifier tells better than the topic;
+            # so too after "qui dirige l'OIM ?", answered from an article on its Council.
             return nlu_entry, "intent"
         return topic, "followup"
     if nlu_entry is not None:
@@ -690,6 +694,10 @@ def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Ent
     return reply
 
 
+# Pronouns standing for what the part before named.
+SUBJECT_PRONOUNS = frozenset({"il", "elle", "ils", "elles"})
+
+
 def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
     """The whole reply to a message: safety first, then one answer per question (two at most)."""
     full = clean_user_text(turn.text)
@@ -725,12 +733,14 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         part_turn = turn
         if len(parts) > 1:
             # The part before is what a later part follows up on ("... et il a duré combien de jours ?").
-            before = (parts[position - 1].text,) if position and not part.own_words else ()
+            # So is the one a pronoun stands for ("qui dirige l'OIM et elle a été créée quand ?").
+            refers_back = not part.own_words or bool(set(folded_words(part.text)) & SUBJECT_PRONOUNS)
+            before = (parts[position - 1].text,) if position and refers_back else ()
             part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
         part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
         if not part_reply.messages:
             continue
-        reply.messages.extend(part_reply.messages)
+        reply.messages.extend(_not_said_yet(reply.messages, part_reply.messages))
         if entry is not None:
             current = entry
             reply.slots["topic"] = entry.id
@@ -744,6 +754,22 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def _not_said_yet(said: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The second answer of a message without what the first already said: a sentence that
+    answers both questions ("le premier dialogue c'était où et quand ?") is said once, and so is
+    the topic's summary line."""
+    sentences_said = {m.get("sentence") for m in said if m.get("sentence")}
+    summaries_said = {m.get("summary") for m in said if m.get("summary")}
+    kept = []
+    for message in new:
+        if message in said or (message.get("sentence") and message.get("sentence") in sentences_said):
+            continue
+        if message.get("summary") and message.get("summary") in summaries_said:
+            message = {**message, "summary": ""}
+        kept.append(message)
+    return kept
 
 
 def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> bool:

@@ -1114,3 +1114,21 @@ def test_an_aspect_follow_up_read_as_out_of_scope_is_about_the_topic(kb: Knowled
                       topic="event.high_level_dialogues", before=("c'est quoi le dialogue de haut niveau",))
     assert text.startswith("Les documents que je connais ne précisent pas la date ni le lieu de la prochaine réunion")
     assert "Dialogues de haut niveau" in text
+
+
+def test_two_questions_answered_by_one_sentence_say_it_once(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, "intent", intent="ask_high_level_dialogue", text="le premier dialogue c'était où et quand ?")
+    assert "New York" in text and "2006" in text
+    assert text.count("14-15 septembre 2006") == 1
+
+
+def test_a_pronoun_in_the_second_question_stands_for_what_the_first_named(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, "intent", intent="ask_iom_history", text="qui dirige l'OIM et elle a été créée quand ?")
+    assert "Vitorino" in text and "Seconde Guerre mondiale" in text
+    assert text.count("s’est addressé aux 173 Etats membres") == 1
+
+
+def test_an_example_follow_up_gets_the_examples(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, "small_talk", intent="ask_capabilities", text="genre quoi ?",
+                      topic="programme.complementary_pathways", before=("les voies complémentaires",))
+    assert "visas humanitaires" in text and "Source :" in text
