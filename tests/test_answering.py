@@ -260,7 +260,7 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("combien de tables rondes ?", "count"),
         ("cb d'états membres", "count"),
         ("c'était quand", "date"),
-        ("depuis quand l'OIM existe ?", "date"),
+        ("depuis quand l'OIM existe ?", "founding"),
         ("c'est où", "place"),
         ("c'est avec qui ?", "who"),
         ("pourquoi l'OIM a été créée ?", "why"),
@@ -273,7 +273,7 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("quand elle est bien gérée, la migration peut être quoi ?", None),
         ("qu'est-ce qui détermine comment, où et quand la migration se produit ?", None),
         ("quand il y a eu le premier dialogue ?", "date"),
-        ("quand elle a été créée l'OIM ?", "date"),
+        ("quand elle a été créée l'OIM ?", "founding"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
@@ -1132,3 +1132,20 @@ def test_an_example_follow_up_gets_the_examples(kb: KnowledgeBase, index: Senten
     _, text = respond(kb, index, "small_talk", intent="ask_capabilities", text="genre quoi ?",
                       topic="programme.complementary_pathways", before=("les voies complémentaires",))
     assert "visas humanitaires" in text and "Source :" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "expected"),
+    [
+        ("en quelle année l'OIM a été fondée ?", "ask_iom_history", "depuis 1951"),
+        ("loim ele existe depui qd", "ask_iom_history", "depuis 1951"),
+        ("le groupe mondial sur la migration a été créé quand ?", "ask_global_migration_group", "2006"),
+    ],
+)
+def test_when_something_began_is_the_sentence_giving_its_year(
+    kb: KnowledgeBase, index: SentenceIndex, question: str, intent: str, expected: str
+) -> None:
+    # Not the first sentence with any year ("L'année 2016 ... 65e anniversaire de l'OIM").
+    _, text = respond(kb, index, intent=intent, text=question)
+    assert expected in text.split("\n")[0]
+    assert analyse(kb.answering, question).evidence == "founding"

@@ -60,6 +60,12 @@ _MONTHS = re.compile(
     r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
 )
 _DIGITS = re.compile(r"\d")
+# When something began, with its year: "depuis 1951", "créé en 2006", "en 2006, ... a établi"
+# ("il y a 65 ans" says it only to whoever knows when the page was written).
+_FOUNDING = re.compile(
+    r"\b(?:depuis (?:1[89]|20)\d\d|(?:creee?s?|fondee?s?|etablie?s?|nee?s?|instituee?s?) (?:en|le|des) \d)"
+    r"|\b(?:en|des) (?:1[89]|20)\d\d\b[^.]{0,80}\b(?:a|ont) (?:cree|etabli|fonde|institue)\b"
+)
 # "Programme 2030", "à l'horizon 2030", "2030 AGENDA": the name of a plan, not a date.
 _NAMED_YEAR = re.compile(r"\b(?:programme|horizon|agenda)\s+20\d\d\b|\b20\d\d\s+agenda\b")
 # "14-15 septembre", "3-4 octobre", "20 et 23 novembre": days of a date, not quantities.
@@ -148,6 +154,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("number")
     if _YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded):
         found.add("date")
+    if _FOUNDING.search(folded):
+        found.add("founding")
     places = labels.count("LOC")
     if places:
         found.add("place")
