@@ -1149,3 +1149,27 @@ def test_when_something_began_is_the_sentence_giving_its_year(
     _, text = respond(kb, index, intent=intent, text=question)
     assert expected in text.split("\n")[0]
     assert analyse(kb.answering, question).evidence == "founding"
+
+
+@pytest.mark.parametrize(
+    ("before", "question", "expected", "not_expected"),
+    [
+        ("le premier dialogue de haut niveau", "ça a donné quoi ?", "Forum mondial sur la migration et le développement", "huit points"),
+        ("le deuxieme dialogue de haut niveau", "et ça a donné quoi au final ?", "huit points", "Forum mondial"),
+    ],
+)
+def test_what_something_led_to_is_the_sentence_saying_so(
+    kb: KnowledgeBase, index: SentenceIndex, before: str, question: str, expected: str, not_expected: str
+) -> None:
+    # "Il a abouti à la création du FMMD" starts its passage: its subject ends the passage before.
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text=question,
+                      topic="event.high_level_dialogues", before=(before,))
+    first = text.split("\n")[0]
+    assert expected in first and not_expected not in first
+    assert analyse(kb.answering, question).evidence == "outcome"
+
+
+def test_a_sentence_starting_with_a_pronoun_is_searched_with_the_subject_said_before_it(index: SentenceIndex) -> None:
+    unit = next(u for u in index.units if u.text.startswith("Il a abouti à la création du Forum mondial"))
+    assert unit.context.startswith("Le premier Dialogue de haut niveau")
+    assert unit.searched_context.startswith("Le premier Dialogue") and len(unit.searched_context.split()) <= 7

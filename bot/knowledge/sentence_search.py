@@ -31,6 +31,9 @@ SEMANTIC_BASELINE = 0.5
 # A word of the question this close in meaning (cosine of word vectors) to a word of the pages
 # counts as something the pages talk about.
 CLOSE_WORD = 0.7
+# Of a sentence ending the passage before, this many first words (its subject) are searched with
+# a sentence starting with a pronoun.
+CARRIED_SUBJECT_WORDS = 7
 # BM25 length normalisation for sentences (bot.knowledge.search uses 0.75 for passages).
 LENGTH_NORMALISATION = 0.4
 # A unit of another section of a page the topic cites gets this much more.
@@ -60,6 +63,11 @@ _MONTHS = re.compile(
     r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
 )
 _DIGITS = re.compile(r"\d")
+# What something led to: "a abouti à la création du FMMD", "a débouché sur un programme".
+_OUTCOME = re.compile(
+    r"\b(?:a|ont|avait|avaient) (?:abouti|debouche|conduit|mene|donne lieu|permis de creer|recense|adopte)\b"
+    r"|\b(?:aboutissant|debouchant) (?:a|sur)\b"
+)
 # When something began, with its year: "depuis 1951", "créé en 2006", "en 2006, ... a établi"
 # ("il y a 65 ans" says it only to whoever knows when the page was written).
 _FOUNDING = re.compile(
@@ -107,6 +115,9 @@ class Unit:
     list_item: bool = False
     features: frozenset[str] = field(default_factory=frozenset)
     context: str = ""  # the sentence before, when this one starts with "Il", "Cette"... (searched too)
+    # What of the context is searched when it ends another passage: its subject only
+    # ("Le premier Dialogue de haut niveau"), not its own words (or "" for all of the context).
+    searched_context: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("date")
     if _FOUNDING.search(folded):
         found.add("founding")
+    if _OUTCOME.search(folded):
+        found.add("outcome")
     places = labels.count("LOC")
     if places:
         found.add("place")
@@ -247,7 +260,7 @@ class SentenceIndex:
         self._topics: dict[str, frozenset[str]] = {}
         self._by_id = {u.id: u for u in self.units}
         self._search = PassageIndex.build(
-            (Passage(u.id, "", u.section, f"{u.context} {u.text}".strip()) for u in self.units),
+            (Passage(u.id, "", u.section, f"{u.searched_context or u.context} {u.text}".strip()) for u in self.units),
             analyzer=_page_terms,
             b=LENGTH_NORMALISATION,
         )
@@ -272,7 +285,11 @@ class SentenceIndex:
         """Split every passage into units, add the fact quotes the passages do not hold."""
         raw: list[tuple[str, str, str, str, bool]] = []  # id, passage, section, text, list item
         contexts: dict[str, str] = {}
+        subjects: dict[str, str] = {}
         seen: dict[str, list[str]] = {}
+        # The last sentence of each section so far that names its subject: "Il a abouti à la
+        # création du FMMD", first of its passage, is about "Le premier Dialogue...", said before.
+        last_sentence: dict[tuple[str, str], str] = {}
         for passage in kb.passages():
             previous = ""
             items: list[str] = []
@@ -283,6 +300,11 @@ class SentenceIndex:
                 raw.append((unit_id, passage.id, passage.section, text, list_item))
                 if list_item:
                     items.append(text)
+                if n == 1 and not list_item and _PRONOUN_START.match(text):
+                    carried = last_sentence.get((passage.source_file, passage.section), "")
+                    if carried:
+                        contexts[unit_id] = carried
+                        subjects[unit_id] = " ".join(carried.split()[:CARRIED_SUBJECT_WORDS])
                 if previous and not list_item:
                     if _PRONOUN_START.match(text):
                         contexts[unit_id] = previous
@@ -291,6 +313,8 @@ class SentenceIndex:
                         # marqué un tournant..." + "...faire entrer officiellement l'OIM...").
                         raw.append((f"{unit_id}w", passage.id, passage.section, f"{previous} {text}", False))
                 previous = "" if list_item else text
+                if not list_item and not _PRONOUN_START.match(text):
+                    last_sentence[(passage.source_file, passage.section)] = text
                 seen.setdefault(passage.id, []).append(fold(text))
             if len(items) >= 2:
                 # The list as a whole ("quels sont les observateurs ?", "combien d'États participants ?").
@@ -320,6 +344,7 @@ class SentenceIndex:
                     list_item,
                     _features(shown, labels, list_item),
                     contexts.get(uid, ""),
+                    subjects.get(uid, ""),
                 )
             )
         vectors = np.vstack([vector for _, vector in docs]) if docs else np.zeros((0, 1))
