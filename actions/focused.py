@@ -704,6 +704,10 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     urgent = urgent_reply(kb, full)
     if urgent is not None:
         return urgent
+    if kb.answering.says_not_understood(full):
+        return _reply_with("utter_clarify")
+    if mode != "intent" and not has_known_word(kb, full):
+        return _reply_with("utter_ask_rephrase")  # "asdfghjkl", "0612345678": nothing to read
     asked = focus(full)
     text = sentence_index(kb).respell(kb.answering.unsms(asked), spelling_keep(kb))
     topic = kb.entry(turn.topic) if turn.topic else None
@@ -722,6 +726,8 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         parts.append(Part(question, analysis, own_words(kb, analysis)))
     if len(parts) == 1 and asks_about_contact_just_given(kb, parts[0], turn):
         return answer_contact(kb, turn, domain)
+    if len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry):
+        return _reply_with("utter_clarify")  # "pourquoi ?" as a first message: about what?
 
     reply = Reply()
     current = topic
@@ -772,6 +778,31 @@ def _not_said_yet(said: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
     return kept
 
 
+def _reply_with(response: str) -> Reply:
+    reply = Reply()
+    reply.say(response)
+    return reply
+
+
+def _asks_about_nothing(part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None) -> bool:
+    """Only question words ("pourquoi ?", "combien ?") with no conversation to refer to."""
+    named = turn.programme or turn.country or turn.contact_target
+    return not (topic or nlu_entry or named or part.own_words or part.analysis.aspect) and part.analysis.qtype is not None
+
+
+def has_known_word(kb: KnowledgeBase, text: str) -> bool:
+    """Whether the message holds a word of the pages, of French (a word vector) or of SMS
+    spelling: "asdfghjkl" or a phone number alone holds none."""
+    from bot.knowledge.nlp import french
+
+    vocab = french().vocab
+    index = sentence_index(kb)
+    words = re.findall(r"[^\W\d_]{2,}", text)
+    return any(
+        index.knows(fold(w)) or vocab.has_vector(w.lower()) or kb.answering.unsms(w) != w for w in words
+    )
+
+
 def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> bool:
     """"il est basé où ?", "son mail ?", "et son numéro ?" right after a contact card: a short
     question naming no topic, about that contact (its card says all the pages give of it)."""
@@ -813,6 +844,8 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     urgent = urgent_reply(kb, full)
     if urgent is not None:
         return urgent
+    if kb.answering.says_not_understood(full):
+        return _reply_with("utter_clarify")
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
         return respond(kb, turn, domain, "small_talk")
     if turn.intent == "other_language":

@@ -702,7 +702,9 @@ async def test_action_search_fallback(index: SentenceIndex) -> None:
     names, _, _ = await _run(ActionSearchFallback(), _tracker("nlu_fallback", "?"))
     assert names == ["utter_ask_rephrase"]
     names, text, _ = await _run(ActionSearchFallback(), _tracker("nlu_fallback", "zzkq wxv plorp"))
-    assert names[0] == "utter_no_information" and "utter_contact_card" in names
+    assert names == ["utter_ask_rephrase"]  # no word of the pages nor of French
+    names, text, _ = await _run(ActionSearchFallback(), _tracker("nlu_fallback", "combien coûte un billet de train pour Lyon ?"))
+    assert names[0] != "utter_ask_rephrase"  # French words: searched, and the gap said
 
 
 async def test_action_small_talk(index: SentenceIndex) -> None:
@@ -1173,3 +1175,28 @@ def test_a_sentence_starting_with_a_pronoun_is_searched_with_the_subject_said_be
     unit = next(u for u in index.units if u.text.startswith("Il a abouti à la création du Forum mondial"))
     assert unit.context.startswith("Le premier Dialogue de haut niveau")
     assert unit.searched_context.startswith("Le premier Dialogue") and len(unit.searched_context.split()) <= 7
+
+
+@pytest.mark.parametrize("text", ["je comprends pas", "j'ai pas compris", "hein ?", "c'est-à-dire ?"])
+def test_not_understood_asks_what_the_person_looks_for(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
+    # Not a page sentence holding "comprennent" ("Ces critères comprennent l'aptitude médicale").
+    reply, _ = respond(kb, index, "fallback", intent="nlu_fallback", text=text, topic="programme.voluntary_return",
+                       before=("le retour volontaire c'est quoi",))
+    assert responses(reply) == ["utter_clarify"]
+    reply = focused.answer_small_talk(kb, Turn(intent="deny", text=text, said=(text,)), DOMAIN)
+    assert responses(reply) == ["utter_clarify"]
+
+
+@pytest.mark.parametrize("text", ["asdfghjkl", "0612345678", "qsdfqsdf zxcvb"])
+def test_a_message_without_any_known_word_is_asked_again(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
+    reply, _ = respond(kb, index, "out_of_scope", intent="out_of_scope", text=text)
+    assert responses(reply) == ["utter_ask_rephrase"]
+
+
+def test_question_words_alone_with_nothing_before_ask_about_what(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, _ = respond(kb, index, "fallback", intent="nlu_fallback", text="pourquoi ?")
+    assert responses(reply) == ["utter_clarify"]
+    # With a topic on, the same words are a follow-up.
+    reply, text = respond(kb, index, "fallback", intent="nlu_fallback", text="pourquoi ?",
+                          topic="programme.evacuation", before=("c'est quoi les évacuations humanitaires",))
+    assert responses(reply) != ["utter_clarify"] and "Source :" in text

@@ -114,6 +114,9 @@ class AnsweringRules(BaseModel):
     sms_words: list[str] = []
     sms_spellings: dict[str, str] = {}
     contact_cues: list[str] = []
+    # Messages saying the last answer was not understood ("je comprends pas", "hein ?"): the
+    # reply asks what the person is looking for, instead of searching the pages for "comprendre".
+    not_understood: list[str] = []
     # Question words used as conjunctions or relatives ("réagir vite quand il y a une urgence",
     # "ceux qui partent"), blanked before the type is read when the question still asks something.
     not_question_words: list[str] = []
@@ -121,7 +124,7 @@ class AnsweringRules(BaseModel):
     # one of them, blanking the conjunctions may leave no type at all.
     still_asks: list[str] = []
 
-    _check_contact_cues = validator("contact_cues", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "not_understood", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -268,6 +271,11 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _contact_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(c) for c in self.contact_cues]
+
+    def says_not_understood(self, text: str) -> bool:
+        """Whether the message says the last answer was not understood."""
+        folded = fold(text)
+        return any(re.search(p, folded) for p in self.not_understood)
 
     def asks_contact(self, text: str) -> bool:
         """Whether a question asks for a contact (an e-mail, a phone number...)."""
