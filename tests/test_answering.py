@@ -195,6 +195,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("o secour", "danger"),
         ("chui en danger", "danger"),
         ("jen peu plu", "distress"),
+        ("j'ai plus la force de continuer", "distress"),
+        ("on m'a enfermé dans une maison à tripoli", "trafficking"),
+        ("des hommes armés sont devant chez nous", "danger"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -215,6 +218,9 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "l'OIM aide les victimes de la traite ?",
         "qu'est-ce que l'OIM fait contre l'esclavage ?",
         "l'OIM aide les mineurs non accompagnés ?",
+        "l'OIM aide les migrants enfermés dans des centres de détention ?",
+        "je suis enfermé dans un centre de détention en libye, je veux juste rentrer dans mon pays",
+        "les évacuations face aux groupes armés en Libye, ça marche comment ?",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
