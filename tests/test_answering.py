@@ -305,6 +305,9 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("je vis dans des conditions très dures en Libye, je veux rentrer", None),
         ("il a perdu ses papiers, il peut quand même rentrer ?", "conditions"),
         ("la stratégie est préconisée par quel document de l'OIM ?", None),
+        ("j'ai perdu mes papiers a Tripoli, comment rentrer ?", None),
+        ("quels documents faut-il apporter ?", "papers"),
+        ("les papiers nécessaires pour le retour ?", "papers"),
     ],
 )
 def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:

@@ -272,10 +272,14 @@ class AnsweringRules(BaseModel):
     def _contact_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(c) for c in self.contact_cues]
 
+    @cached_property
+    def _not_understood_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.not_understood]
+
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""
         folded = fold(text)
-        return any(re.search(p, folded) for p in self.not_understood)
+        return any(p.search(folded) for p in self._not_understood_patterns)
 
     def asks_contact(self, text: str) -> bool:
         """Whether a question asks for a contact (an e-mail, a phone number...)."""
