@@ -893,6 +893,14 @@ def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     analysis = analyse(kb.answering, text)
     if analysis.aspect is not None and analysis.aspect.name in CONTACT_ASPECTS:
         reply.say("utter_contact_gap", missing=analysis.aspect.missing)
+    if not turn.contact_target and not turn.country:
+        # "qui contacter pour le dialogue de haut niveau ?": the topic the message names (its
+        # words or the programme entity) chooses the contacts, before the conversation's topic.
+        named = named_entries(kb, own_words(kb, analysis))
+        programme = kb.entry_for_programme(turn.programme) if turn.programme else None
+        entry = programme or (named[0] if len(named) == 1 else None)
+        if entry is not None:
+            turn = replace(turn, topic=entry.id)
     contacts = answer_contact_cards(kb, turn, domain)
     reply.messages.extend(contacts.messages)
     reply.slots.update(contacts.slots)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -1209,3 +1210,14 @@ def test_question_words_alone_with_nothing_before_ask_about_what(kb: KnowledgeBa
     reply, text = respond(kb, index, "fallback", intent="nlu_fallback", text="pourquoi ?",
                           topic="programme.evacuation", before=("c'est quoi les évacuations humanitaires",))
     assert responses(reply) != ["utter_clarify"] and "Source :" in text
+
+
+def test_a_contact_question_naming_a_topic_gets_that_topics_contact(kb: KnowledgeBase) -> None:
+    turn = Turn(intent="ask_contact", text="qui contacter pour le dialogue de haut niveau ?",
+                said=("qui contacter pour le dialogue de haut niveau ?",))
+    text = render(focused.answer_contact(kb, turn, DOMAIN))
+    assert "migrationp@un.org" in text
+    assert "ldoyle@iom.int" not in text and "migration4development@iom.int" not in text
+    # The topic the message names wins over the conversation's.
+    text = render(focused.answer_contact(kb, replace(turn, topic="framework.migration_development"), DOMAIN))
+    assert "migrationp@un.org" in text and "migration4development@iom.int" not in text
