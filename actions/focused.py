@@ -694,8 +694,9 @@ def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Ent
     return reply
 
 
-# Pronouns standing for what the part before named.
+# Pronouns standing for what the part before named ("... et qui l'a créé ?").
 SUBJECT_PRONOUNS = frozenset({"il", "elle", "ils", "elles"})
+_OBJECT_PRONOUN = re.compile(r"(?:^|\s)(?:l'|les |la |le )(?:a|ont|avait|avaient)\b")
 
 
 def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
@@ -740,7 +741,11 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         if len(parts) > 1:
             # The part before is what a later part follows up on ("... et il a duré combien de jours ?").
             # So is the one a pronoun stands for ("qui dirige l'OIM et elle a été créée quand ?").
-            refers_back = not part.own_words or bool(set(folded_words(part.text)) & SUBJECT_PRONOUNS)
+            refers_back = (
+                not part.own_words
+                or bool(set(folded_words(part.text)) & SUBJECT_PRONOUNS)
+                or bool(_OBJECT_PRONOUN.search(fold(part.text)))
+            )
             before = (parts[position - 1].text,) if position and refers_back else ()
             part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
         part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)

@@ -1221,3 +1221,18 @@ def test_a_contact_question_naming_a_topic_gets_that_topics_contact(kb: Knowledg
     # The topic the message names wins over the conversation's.
     text = render(focused.answer_contact(kb, replace(turn, topic="framework.migration_development"), DOMAIN))
     assert "migrationp@un.org" in text and "migration4development@iom.int" not in text
+
+
+def test_a_question_word_is_known_in_its_other_gender_or_number(index: SentenceIndex) -> None:
+    # "pilote" is the pages' "pilotée"; "employé" is not their "employeur".
+    assert index.unknown_nouns("qui le pilote ?") == []
+    assert index.unknown_nouns("combien gagne un employé ?") == ["employé"]
+
+
+def test_an_object_pronoun_in_the_second_question_stands_for_what_the_first_named(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    _, text = respond(kb, index, "intent", intent="ask_global_migration_group",
+                      text="le GMG regroupe combien d'entités, et qui l'a créé ?")
+    assert "15 entités" in text and "Secrétaire général" in text
+    assert "rencontres interactives" not in text

@@ -31,6 +31,9 @@ SEMANTIC_BASELINE = 0.5
 # A word of the question this close in meaning (cosine of word vectors) to a word of the pages
 # counts as something the pages talk about.
 CLOSE_WORD = 0.7
+# Endings of gender and number: a question word is a page word without one ("pilote" / "pilotee"),
+# not merely a word starting alike ("employe" / "employeur").
+INFLECTIONS = ("e", "s", "es", "ee", "ees", "x")
 # Of a sentence ending the passage before, this many first words (its subject) are searched with
 # a sentence starting with a pronoun.
 CARRIED_SUBJECT_WORDS = 7
@@ -509,6 +512,8 @@ class SentenceIndex:
             alike = {other for form in forms for other in same_meaning().get(form, ())}
             if forms & ignore or (forms | alike) & self._vocabulary:
                 continue  # "mer": the pages say "maritimes" (search_words.yml same_meaning)
+            if any(len(form) >= 5 and self._inflected(form) for form in forms):
+                continue  # "pilote": the pages say "pilotée"
             if not token.has_vector:
                 continue  # unknown to the language model: a typo or SMS spelling, not a topic
             vector = token.vector / (float(np.linalg.norm(np.asarray(token.vector))) or 1.0)
@@ -516,6 +521,10 @@ class SentenceIndex:
                 continue  # "mer" ~ "maritimes": the pages speak of it in other words
             found.append(token.text.lower())
         return found
+
+    def _inflected(self, word: str) -> bool:
+        """Whether a page word is the folded word with a gender or number ending ("pilote" -> "pilotee")."""
+        return any(f"{word}{ending}" in self._vocabulary for ending in INFLECTIONS)
 
     def _similarities(self, question: str, unit_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the question's meaning with each unit's (0 without vectors)."""
