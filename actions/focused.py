@@ -465,7 +465,9 @@ def _aspect_hits(
         )
     if answer is not None or entry is None:
         return answer, None
-    return None, next((hit for rank, hit in showing if rank < ASPECT_NEAR_RANKS), None)
+    touching = aspect.related_pattern or evidence
+    near = [(rank, hit) for rank, hit in enumerate(ranked) if touching.search(fold(hit.unit.text))]
+    return None, next((hit for rank, hit in near if rank < ASPECT_NEAR_RANKS), None)
 
 
 def _asks_for_help(kb: KnowledgeBase, part: Part) -> bool:

@@ -1236,3 +1236,12 @@ def test_an_object_pronoun_in_the_second_question_stands_for_what_the_first_name
                       text="le GMG regroupe combien d'entités, et qui l'a créé ?")
     assert "15 entités" in text and "Secrétaire général" in text
     assert "rencontres interactives" not in text
+
+
+def test_which_papers_to_bring_is_a_gap_then_the_sentence_that_touches_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    # The pages never list the papers; "les documents disponibles pour voyager" is a criterion.
+    reply, text = respond(kb, index, intent="ask_voluntary_return",
+                          text="quels papiers exactement je dois apporter pour le retour volontaire ?")
+    assert responses(reply)[0] == "utter_gap_point_topic"
+    assert text.startswith("Les documents que je connais ne précisent pas quels papiers apporter")
+    assert "documents disponibles pour voyager" in text

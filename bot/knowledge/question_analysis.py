@@ -64,10 +64,20 @@ class AspectRule(CueRule):
     the words a page would say it with, added to the question to find that sentence."""
 
     terms: str = ""
+    # Sentences that touch the point without answering it ("les documents disponibles pour
+    # voyager" for "which papers to bring?"): quoted after the gap, never as the answer.
+    related: str = ""
 
-    @validator("evidence")
+    @validator("evidence", "related")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        return _compile(value)
+        return _compile(value) if value else value
+
+    @cached_property
+    def related_pattern(self) -> re.Pattern[str] | None:
+        return re.compile(self.related) if self.related else None
+
+    class Config:
+        keep_untouched = (cached_property,)
 
 
 class FollowupRules(BaseModel):
