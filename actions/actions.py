@@ -21,7 +21,6 @@ from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.search import GOOD_SCORE, spacy_terms
 from bot.knowledge.sentence_search import sentence_index
 from bot.knowledge.store import current_knowledge
-from bot.knowledge.user_text import has_words
 
 logger = logging.getLogger(__name__)
 
@@ -210,10 +209,7 @@ class ActionHumanHandoff(_KnowledgeAction):
 
 
 def _fallback(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
-    if not has_words(turn.text):
-        reply = answers.Reply()
-        reply.say("utter_ask_rephrase")  # "?", "...", an emoji: nothing to search with
-        return reply
+    # "?", "...", an emoji, "asdfghjkl": respond() asks to rephrase (nothing to search with).
     reply = focused.respond(kb, turn, domain, "fallback")
     return reply if reply.messages else answers.answer_fallback(kb, turn, domain, MIN_PASSAGE_SCORE)
 

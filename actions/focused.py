@@ -710,7 +710,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if kb.answering.says_not_understood(full):
         return _reply_with("utter_clarify")
     if mode != "intent" and not has_known_word(kb, full):
-        return _reply_with("utter_ask_rephrase")  # "asdfghjkl", "0612345678": nothing to read
+        return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
     asked = focus(full)
     text = sentence_index(kb).respell(kb.answering.unsms(asked), spelling_keep(kb))
     topic = kb.entry(turn.topic) if turn.topic else None
