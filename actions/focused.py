@@ -561,6 +561,8 @@ def answer_part(
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
 
+    if analysis.aspect is not None and entry is not None and analysis.aspect.entry_aspect in entry.aspects:
+        return _summary_reply(kb, turn, domain, entry, why, aspect=analysis.aspect.entry_aspect), entry
     if analysis.aspect is not None:
         hit, near = _aspect_hits(index, part, entry)
         if hit is not None:
@@ -674,11 +676,16 @@ def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex,
     reply.messages.insert(len(reply.messages) if position is None else position + 1, message)
 
 
-def _summary_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Entry, why: str) -> Reply:
-    """The curated answer of the entry (bot.answers), as for a question naming the topic."""
+def _summary_reply(
+    kb: KnowledgeBase, turn: Turn, domain: DomainDict, entry: Entry, why: str, aspect: str = ""
+) -> Reply:
+    """The curated answer of the entry (bot.answers), as for a question naming the topic; with
+    `aspect`, the entry's curated answer on that aspect, as for the intent asking it."""
     intent = turn.intent if why == "intent" else (entry.intents[0] if entry.intents else turn.intent)
     if why == "followup" and turn.country:
         intent = FOLLOW_UP_INTENT
+    if aspect:
+        intent = next((name for name, asked in ASPECT_INTENTS.items() if asked == aspect), intent)
     focused_turn = Turn(
         intent=intent,
         text=turn.text,
@@ -712,7 +719,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if mode != "intent" and not has_known_word(kb, full):
         return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
     asked = focus(full)
-    text = sentence_index(kb).respell(kb.answering.unsms(asked), spelling_keep(kb))
+    text = sentence_index(kb).respell(kb.answering.unsms(asked), spelling_keep(kb), kb.answering.cue_words)
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]

@@ -928,6 +928,54 @@ def test_a_correct_word_is_not_respelt_into_another_word(index: SentenceIndex, k
 
 
 @pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("c'est gratui ?", "c'est gratuit ?"),  # a cue word ("gratuit"), filed by the model under its vector
+        ("combien de persone", "combien de personne"),  # a page word, same vector row
+        ("ils montent dans le bateau", "ils montent dans le bateau"),  # a word of its own, not "montant"
+        ("kel conditon pour partir", "kel condition pour partir"),  # no vector: the closest cue word
+    ],
+)
+def test_typos_of_cue_words_and_model_variants_are_read_as_the_word(
+    index: SentenceIndex, kb: KnowledgeBase, typed: str, read: str
+) -> None:
+    assert index.respell(typed, focused.spelling_keep(kb), kb.answering.cue_words) == read
+
+
+def test_cue_words_are_the_whole_words_of_the_cues(kb: KnowledgeBase) -> None:
+    words = kb.answering.cue_words
+    assert {"gratuit", "gratuite", "gratuits", "passeport", "combien", "conditions"} <= words
+    assert not {"ephone", "inscri", "gratuite?s?"} & words  # pieces of "tel(ephone)?", "inscri(re|s)"
+
+
+def test_a_cost_question_in_sms_spelling_gets_the_gap(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(
+        kb, index, "followup", intent="nlu_fallback", text="c gratui ?", topic="programme.voluntary_return",
+        before=("c'est quoi le retour volontaire",),
+    )
+    assert "ne précisent pas si cette aide est gratuite" in text
+
+
+@pytest.mark.parametrize(
+    ("programme", "text", "expected"),
+    [
+        ("evacuation", "les evacuasion c pr ki", "déplacés internes"),
+        ("relocation", "la relocalisation c'est pour qui ?", "protection internationale"),
+        ("stranded_migrants", "l'aide aux migrants bloqués c'est destiné à qui", "bloqués dans des situations difficiles"),
+    ],
+)
+def test_for_whom_is_answered_by_the_entrys_curated_who(
+    kb: KnowledgeBase, index: SentenceIndex, programme: str, text: str, expected: str
+) -> None:
+    """ "c'est pour qui ?" is whom the help is for (the entry's curated `who`), not its conditions."""
+    entry = kb.entry_for_programme(programme)
+    assert entry is not None and "who" in entry.aspects
+    reply, shown = respond(kb, index, intent=f"ask_{programme}", text=text, programme=programme)
+    assert expected in shown and "ne précisent pas" not in shown
+    assert fold(entry.aspects["who"].answer[:60]) in fold(shown)
+
+
+@pytest.mark.parametrize(
     ("text", "aspect"),
     [
         ("Qui s'est adressé aux États membres ?", None),

@@ -37,6 +37,23 @@ def _compile_all(patterns: list[str]) -> list[str]:
     return [_compile(pattern) for pattern in patterns]
 
 
+# Escapes and look-arounds of a cue pattern, which hold no word of it.
+_NOT_LITERAL = re.compile(r"\\[a-zA-Z]|\(\?<?[=!][^)]*\)")
+# A word of five letters or more, with optional letters ("gratuite?s?").
+_LITERAL_WORD = re.compile(r"(?<![a-z(])(?:[a-z]\??){5,}(?![a-z(])")
+
+
+def _literal_words(pattern: str) -> set[str]:
+    """The whole words a cue pattern spells out, with and without its optional letters."""
+    words: set[str] = set()
+    for literal in _LITERAL_WORD.findall(_NOT_LITERAL.sub(" ", pattern)):
+        forms = {""}
+        for letter, optional in re.findall(r"([a-z])(\??)", literal):
+            forms = {f + letter for f in forms} | (forms if optional else set())
+        words |= {f for f in forms if len(f) >= 5}
+    return words
+
+
 class CueRule(BaseModel):
     """Cue patterns that ask for something, what a sentence must show to answer it, and what the
     reply says the documents do not give when no sentence does."""
@@ -67,6 +84,9 @@ class AspectRule(CueRule):
     # Sentences that touch the point without answering it ("les documents disponibles pour
     # voyager" for "which papers to bring?"): quoted after the gap, never as the answer.
     related: str = ""
+    # The entries' curated aspect that answers it ("who" for "c'est pour qui ?"): used, when the
+    # entry has it, instead of a page sentence (its facts quote the passages it comes from).
+    entry_aspect: str = ""
 
     @validator("evidence", "related")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
@@ -156,6 +176,13 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _aspect_patterns(self) -> list[tuple[AspectRule, list[re.Pattern[str]], re.Pattern[str]]]:
         return [(a, [re.compile(c) for c in a.cues], re.compile(a.evidence)) for a in self.aspects]
+
+    @cached_property
+    def cue_words(self) -> frozenset[str]:
+        """The words the cues of question types, aspects and contacts are written with
+        ("gratuit", "passeport", "combien"): a typo of one ("gratui") is read as that word."""
+        patterns = [c for rule in (*self.question_types, *self.aspects) for c in rule.cues] + self.contact_cues
+        return frozenset(word for pattern in patterns for word in _literal_words(pattern))
 
     @cached_property
     def _sms(self) -> SmsSpellings:

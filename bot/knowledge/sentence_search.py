@@ -271,7 +271,8 @@ class SentenceIndex:
         for unit in self.units:
             if not unit.id.endswith(("w", "#list")):
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
-        self._spellings: dict[str, list[str]] = {}  # the pages' words by first letter, for respell
+        # The pages' words (and the extra words respell was given) by first letter, for respell.
+        self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
         shares: dict[str, int] = {}
         for unit in self.units:
             for prefix in _prefixes(unit.text):
@@ -460,32 +461,37 @@ class SentenceIndex:
         """Whether a folded word (or lemma) appears in the pages."""
         return word in self._vocabulary
 
-    def respell(self, text: str, keep: frozenset[str] = frozenset()) -> str:
+    def respell(self, text: str, keep: frozenset[str] = frozenset(), also: frozenset[str] = frozenset()) -> str:
         """The text with each misspelt word replaced by the closest word of the pages ("presant" →
-        "present", "rapatriment" → "rapatriement"), so that SMS spelling finds its sentences.
-        Misspelt: unknown to the pages and to the language model's vocabulary (no word vector),
-        not in `keep`; a word with no close page word (ratio < RESPELL_CUTOFF) stays as typed."""
+        "present", "rapatriment" → "rapatriement") or of `also` (the question cues: "gratui" →
+        "gratuit"), so that SMS spelling finds its sentences and its question.
+        Misspelt: unknown to the pages, not in `keep` nor `also`, and either unknown to the language
+        model's vocabulary (no word vector) or filed by it under the vector of the word it stands
+        for ("persone" shares the row of "personne"); a word with no close word (ratio <
+        RESPELL_CUTOFF) stays as typed."""
         import difflib
 
         from bot.knowledge.nlp import french
 
         vocab = french().vocab
-        if not self._spellings:
-            for page_word in sorted(self._vocabulary):
-                if len(page_word) >= 3:  # by first letter: typos rarely change it, and it is 20x faster
-                    self._spellings.setdefault(page_word[0], []).append(page_word)
+        spellings = self._spellings_with(also)
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             folded = fold(word)
-            if len(folded) < 4 or folded in self._vocabulary or folded in keep:
+            if len(folded) < 4 or folded in self._vocabulary or folded in keep or folded in also:
                 return word
             if folded[0] in _ELIDED and folded[1:] in self._vocabulary:
                 return f"{word[0]}'{word[1:]}"  # "lonu", "dasile", "cest": the apostrophe SMS spelling drops
+            candidates = spellings.get(folded[0], [])
             if vocab.has_vector(folded):
-                return word
-            candidates = self._spellings.get(folded[0], [])
-            if vocab.has_vector(word.lower()):
+                # A word of the model's vocabulary is a word of its own ("montent" is not "montant"),
+                # unless the model gives it the very vector of a close word: a variant spelling.
+                row = _vector_row(vocab, folded)
+                candidates = [c for c in candidates if _vector_row(vocab, c) == row]
+                if not candidates:
+                    return word
+            elif vocab.has_vector(word.lower()):
                 # A French word typed with its accents ("débattus", "citées"): only a page word of
                 # its family stands for it ("debats"), never one that merely looks alike ("criteres").
                 candidates = [c for c in candidates if c[:FAMILY_PREFIX] == folded[:FAMILY_PREFIX]]
@@ -497,6 +503,17 @@ class SentenceIndex:
             return min(close, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), close.index(c)))
 
         return _TYPED_WORD.sub(fix, text)
+
+    def _spellings_with(self, also: frozenset[str]) -> dict[str, list[str]]:
+        """The pages' words and `also`, by first letter (typos rarely change it; 20x faster)."""
+        known = self._spellings.get(also)
+        if known is None:
+            known = {}
+            for word in sorted(self._vocabulary | also):
+                if len(word) >= 3:
+                    known.setdefault(word[0], []).append(word)
+            self._spellings = {also: known}  # one set of extra words is used: keep the last
+        return known
 
     def unknown_nouns(self, question: str, ignore: frozenset[str] = frozenset()) -> list[str]:
         """Nouns of the question that no page uses, nor a word close in meaning or spelling:
@@ -512,7 +529,7 @@ class SentenceIndex:
             alike = {other for form in forms for other in same_meaning().get(form, ())}
             if forms & ignore or (forms | alike) & self._vocabulary:
                 continue  # "mer": the pages say "maritimes" (search_words.yml same_meaning)
-            if any(len(form) >= 5 and self._inflected(form) for form in forms):
+            if any(len(form) >= 4 and self._inflected(form) for form in forms):
                 continue  # "pilote": the pages say "pilotée"
             if not token.has_vector:
                 continue  # unknown to the language model: a typo or SMS spelling, not a topic
@@ -533,6 +550,12 @@ class SentenceIndex:
             return {}
         rows = self._vectors[[self._position[u] for u in unit_ids]]
         return dict(zip(unit_ids, (rows @ query).tolist(), strict=True))
+
+
+def _vector_row(vocab: Any, word: str) -> int | None:
+    """The row of the word's vector in the language model (words it files together share one)."""
+    row = vocab.vectors.key2row.get(vocab.strings[word])
+    return None if row is None else int(row)
 
 
 def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> list[tuple[list[str], np.ndarray]]:
