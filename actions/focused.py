@@ -61,6 +61,8 @@ ASPECT_NEAR_RANKS = 3
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
 STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
+# What a follow-up asks that only the topic's own passages can give (not its page section's).
+SPECIFIC_EVIDENCE = frozenset({"date", "number", "founding"})
 # Entries about the organisation itself (identity, history, members...): facets of one subject.
 ORGANISATION = "organisation"
 # Aspects a contact question can ask that the contact cards do not answer.
@@ -408,14 +410,21 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         fresh = [h for h in hits if fold(h.unit.text) not in given] if given else hits
         hits = fresh or hits
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
-        near = [h for h in hits if (h.in_topic or h.on_topic_page) and h.shows_type]
+        # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
+        # after the relocation is not answered by the year of the resettlement's operations, told
+        # in the same page section (who it works with may well be said once for the section).
+        others = _passages_of_other_entries(index.kb, entry) if evidence in SPECIFIC_EVIDENCE else frozenset()
+        near = [
+            h for h in hits
+            if (h.in_topic or h.on_topic_page) and h.shows_type and h.unit.passage_id not in others
+        ]  # fmt: skip
         if near:
             best = near[0]
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
         if evidence != "none":
             topic = index.topic_passages(entry)
             for unit in index.units:
-                if unit.passage_id in topic and evidence in unit.features and _holds(unit, wanted) and (
+                if unit.passage_id in topic - others and evidence in unit.features and _holds(unit, wanted) and (
                     not given or fold(unit.text) not in given
                 ):
                     return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
@@ -427,6 +436,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN:
             return own
     return hits[0] if hits else None
+
+
+def _passages_of_other_entries(kb: KnowledgeBase, entry: Entry) -> frozenset[str]:
+    """The passages other entries are written from, and this one is not."""
+    return frozenset(p for other in kb.entries() if other.id != entry.id for p in other.sources) - set(entry.sources)
 
 
 def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnalysis) -> bool:

@@ -956,6 +956,15 @@ def test_a_cost_question_in_sms_spelling_gets_the_gap(kb: KnowledgeBase, index: 
     assert "ne précisent pas si cette aide est gratuite" in text
 
 
+def test_a_followup_date_is_not_taken_from_another_topic_of_the_section(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The resettlement's 2019 operations share a page section with the relocation: not its date."""
+    reply, text = respond(
+        kb, index, "followup", intent="nlu_fallback", text="depuis quand ?", topic="programme.relocation",
+        before=("la relocalisation",),
+    )
+    assert "2019" not in text and "ne précisent pas" in text
+
+
 @pytest.mark.parametrize(
     ("programme", "text", "expected"),
     [

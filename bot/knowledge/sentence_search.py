@@ -47,6 +47,8 @@ SECTION_BONUS = 0.08
 SECTION_WORD_MAX_SHARE = 0.06
 # A unit showing what the question type asks for (a number for "combien"...) gets this more...
 TYPE_BONUS = 0.10
+# A unit naming several places answers "où ?" a little better than one naming one.
+PLACES_BONUS = 0.03
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
 # A misspelt word is read as the page word at least this close (difflib ratio: "presant"/"present"
@@ -444,6 +446,8 @@ class SentenceIndex:
             combined = score + SEMANTIC_WEIGHT * (similarity.get(unit_id, 0.0) - SEMANTIC_BASELINE)
             combined += TOPIC_BONUS if in_topic else PAGE_BONUS if on_page else 0.0
             combined = combined + TYPE_BONUS if shows and evidence != "none" else combined
+            if evidence == "place" and "places" in unit.features:
+                combined += PLACES_BONUS  # "ils vont où ?": the sentence naming several places
             if asked & self._section_words[unit_id]:
                 combined += SECTION_BONUS
             if not shows:
