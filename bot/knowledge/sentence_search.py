@@ -57,8 +57,9 @@ RESPELL_CUTOFF = 0.8
 # A correctly typed French word is read as a page word only if both start with these many letters.
 FAMILY_PREFIX = 4
 _TYPED_WORD = re.compile(r"[^\W\d_]+")
-# Possessive determiners: "mon fils est malade" tells of the user's own life.
-_POSSESSIVES = frozenset({"mon", "ma", "mes", "ton", "ta", "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "leur", "leurs"})
+# First and second person possessives: "mon fils est malade" tells of the user's own life
+# ("son budget" may well be the OIM's: asked about).
+_POSSESSIVES = frozenset({"mon", "ma", "mes", "ton", "ta", "tes", "notre", "nos", "votre", "vos"})
 # Letters French elides before a vowel ("l'ONU", "d'asile", "j'ai"): SMS spelling drops the apostrophe.
 _ELIDED = frozenset("cldjmnst")
 
@@ -531,8 +532,8 @@ class SentenceIndex:
         for token in doc:
             if token.pos_ != "NOUN" or not token.is_alpha or token.is_stop or len(token.text) < 4:
                 continue
-            if any(child.dep_ == "det" and child.lower_ in _POSSESSIVES for child in token.children):
-                continue  # "mon fils", "ma femme": the user's story, not the point asked
+            if any(t.lower_ in _POSSESSIVES for t in doc[max(0, token.i - 2) : token.i]):
+                continue  # "mon fils", "ma petite sœur": the user's story, not the point asked
             forms = {fold(token.text), fold(token.lemma_)}
             alike = {other for form in forms for other in same_meaning().get(form, ())}
             if forms & ignore or (forms | alike) & self._vocabulary:
