@@ -322,34 +322,44 @@ def source_of(kb: KnowledgeBase, unit: Unit) -> str:
     return f"{title} — {unit.section}" if unit.section else title
 
 
-def search_query(part: Part, turn: Turn, why: str, entry: Entry | None = None) -> str:
+def search_query(
+    part: Part, turn: Turn, why: str, entry: Entry | None = None, index: SentenceIndex | None = None
+) -> str:
     """What the sentences are ranked against: the question, ordinals spelt out, and for a
     follow-up the previous message too ("le dialogue de 2013" / "c'était où ?")."""
-    query = without_title_words(spell_ordinals(part.text), entry)
+    query = without_title_words(spell_ordinals(part.text), entry, index)
     if why == "followup" and len(turn.said) >= 2:
         # The topic's own words rank none of its sentences above another: what else it said, if anything.
-        query = f"{query} {without_title_words(spell_ordinals(turn.said[-2]), entry)}"
+        query = f"{query} {without_title_words(spell_ordinals(turn.said[-2]), entry, index)}"
     # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
 
 
-def without_title_words(text: str, entry: Entry | None) -> str:
+def without_title_words(text: str, entry: Entry | None, index: SentenceIndex | None = None) -> str:
     """The question without the words naming its topic: every sentence of the topic is about
     the topic, what ranks them is what the question asks beyond it ("les partenaires du
     dialogue de haut niveau" -> "les partenaires"). Kept whole when nothing else is left."""
-    kept = _blank_title_words(text, entry)
+    kept = _blank_title_words(text, entry, index)
     stops = stop_words()
     if not [w for w in folded_words(kept) if len(w) > 2 and w not in stops and w not in GENERIC_TITLE_WORDS]:
         return text
     return kept
 
 
-def _blank_title_words(text: str, entry: Entry | None) -> str:
-    """The text with the words of the topic's title blanked out."""
+def _blank_title_words(text: str, entry: Entry | None, index: SentenceIndex | None = None) -> str:
+    """The text with the words of the topic's title blanked out, but for the rare ones that only
+    a sentence or two of the pages use: "CRISP", in the title of the complementary pathways,
+    finds the one sentence that answers "CRISP c'est l'abréviation de quoi ?"."""
     if entry is None:
         return text
     title = _title_words(entry)
+    if index is not None:
+        title = frozenset(w for w in title if index.units_using(w) > RARE_TITLE_WORD_UNITS)
     return re.sub(r"[^\W\d_]+", lambda m: " " if _prefix(fold(m.group(0))) in title else m.group(0), text)
+
+
+# A title word that at most this many sentences of the pages use names a part of the topic.
+RARE_TITLE_WORD_UNITS = 2
 
 
 def anchors(part: Part, turn: Turn) -> list[str]:
@@ -399,7 +409,7 @@ def _unit_key(unit: Unit) -> str:
 def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str) -> RankedUnit | None:
     """The best unit for the question; for a follow-up, the topic's best unit showing the type."""
     evidence = part.analysis.evidence
-    query = search_query(part, turn, why, entry)
+    query = search_query(part, turn, why, entry, index)
     hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
     wanted = anchors(part, turn)
     hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(h, part, entry, wanted)]

@@ -959,6 +959,12 @@ def test_a_cost_question_in_sms_spelling_gets_the_gap(kb: KnowledgeBase, index: 
     assert "ne précisent pas si cette aide est gratuite" in text
 
 
+def test_a_rare_title_word_still_ranks_the_sentence_naming_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "CRISP" is in the title of the complementary pathways, but one sentence only names it."""
+    _, text = respond(kb, index, intent="ask_complementary_pathways", text="CRISP c'est l'abréviation de quoi ?")
+    assert "voies complémentaires durables (CRISP)" in text
+
+
 def test_a_followup_date_is_not_taken_from_another_topic_of_the_section(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The resettlement's 2019 operations share a page section with the relocation: not its date."""
     reply, text = respond(

@@ -278,6 +278,7 @@ class SentenceIndex:
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
+        self._prefix_counts: dict[str, int] = {}  # units_using, counted on first use
         shares: dict[str, int] = {}
         for unit in self.units:
             for prefix in _prefixes(unit.text):
@@ -375,6 +376,15 @@ class SentenceIndex:
             and p.section == passage.section
             for u in units
         ]
+
+    def units_using(self, prefix: str) -> int:
+        """How many sentences and items of the pages use a word starting with these six letters."""
+        if not self._prefix_counts:
+            for units in self._by_passage.values():
+                for unit in units:
+                    for found in _prefixes(unit.text):
+                        self._prefix_counts[found] = self._prefix_counts.get(found, 0) + 1
+        return self._prefix_counts.get(prefix[:6], 0)
 
     def siblings(self, unit: Unit) -> list[Unit]:
         """The sentences and items of the same passage, in order (a whole list for a list item)."""
