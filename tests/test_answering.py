@@ -959,6 +959,15 @@ def test_a_cost_question_in_sms_spelling_gets_the_gap(kb: KnowledgeBase, index: 
     assert "ne précisent pas si cette aide est gratuite" in text
 
 
+def test_the_topic_is_its_section_without_the_passages_of_other_topics(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The relocation shares its page section with the resettlement: not its sentences."""
+    relocation, resettlement = kb.entry("programme.relocation"), kb.entry("programme.resettlement")
+    assert relocation is not None and resettlement is not None
+    topic = index.topic_passages(relocation)
+    assert set(relocation.sources) <= topic
+    assert not set(resettlement.sources) & topic
+
+
 def test_a_rare_title_word_still_ranks_the_sentence_naming_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """ "CRISP" is in the title of the complementary pathways, but one sentence only names it."""
     _, text = respond(kb, index, intent="ask_complementary_pathways", text="CRISP c'est l'abréviation de quoi ?")

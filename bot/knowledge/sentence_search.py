@@ -406,8 +406,11 @@ class SentenceIndex:
             passage = self.kb.passage(pid)
             if passage is not None and passage.section:
                 sections.add((passage.source_file, passage.section))
+        # Not the passages another entry is written from: in the section "Réinstallation,
+        # relocalisation et voies complémentaires", the resettlement's sentences are not the relocation's.
+        others = {pid for other in self.kb.entries() if other.id != entry.id for pid in other.sources}
         for passage in self.kb.passages():
-            if (passage.source_file, passage.section) in sections:
+            if (passage.source_file, passage.section) in sections and passage.id not in others:
                 ids.add(passage.id)
         return frozenset(ids)
 
