@@ -910,6 +910,8 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
         ("c'est quoi l'OIM ? d'accord", "c'est quoi l'OIM ? d'accord"),  # "c'", "d'" are not SMS forms
         ("sé koi l oim", "c'est quoi l oim"),
         ("qu'est-ce qui se produit ?", "qu'est-ce qui se produit ?"),  # "se", "ce" are words, not "sé", "cé"
+        ("l'OMS est observateur ?", "l'Organisation mondiale de la Santé est observateur ?"),  # after an article
+        ("la résolution de l'ONU", "la résolution de l'ONU"),
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:

@@ -25,8 +25,13 @@ class SmsSpellings:
         # of their own ("qu'est-ce qui", "se produit"): an accent-free form that is one is left.
         forms = {w.lower() for w in table}
         forms |= {fold(w) for w in table if fold(w) == w.lower() or fold(w) not in STOP_WORDS}
-        words = sorted((re.escape(form) for form in forms), key=len, reverse=True)
-        self._pattern = re.compile(rf"(?<![\w'’])(?:{'|'.join(words)})(?![\w'’])", re.IGNORECASE) if words else None
+        # A form of three letters or more may follow an elided article ("l'OMS", "d'unhcr"); a
+        # shorter one never does ("c'", "d'" are French, not SMS).
+        short = sorted((re.escape(form) for form in forms if len(form) < 3), key=len, reverse=True)
+        long = sorted((re.escape(form) for form in forms if len(form) >= 3), key=len, reverse=True)
+        alternatives = [rf"(?<!\w)(?:{'|'.join(long)})" if long else "", rf"(?<![\w'’])(?:{'|'.join(short)})" if short else ""]
+        pattern = "|".join(a for a in alternatives if a)
+        self._pattern = re.compile(rf"(?:{pattern})(?![\w'’])", re.IGNORECASE) if pattern else None
 
     def write_out(self, text: str) -> str:
         """The text with its SMS forms written out ("cb d pers" -> "combien de personnes")."""
