@@ -191,6 +191,10 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("ma fille de 15 ans est seule à la frontière", "minor"),
         ("mon ami saigne beaucoup", "medical"),
         ("on me menace de mort", "danger"),
+        ("jai peur on va me tuer si je rentre", "danger"),  # not suicide: someone else's threat
+        ("des gens me suivent et me menacent avec un couteau", "danger"),
+        ("on est sur un bateau qui coule", "danger"),
+        ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
         # SMS spelling is written out first (answering.yml sms_spellings), typos kept in the patterns.
         ("o secour", "danger"),
