@@ -780,7 +780,15 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
                 or bool(_OBJECT_PRONOUN.search(fold(part.text)))
             )
             before = (parts[position - 1].text,) if position and refers_back else ()
-            part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
+            # What the first answer quoted is not new to the second ("quels pays accueillent des
+            # réfugiés réinstallés et combien par an ?": not the three countries again).
+            quoted = " ".join(str(m.get("sentence", "")) for m in reply.messages)
+            part_turn = replace(
+                turn,
+                text=part.text,
+                said=(*turn.said[:-1], *before, part.text),
+                previous_reply=f"{turn.previous_reply} {quoted}".strip() if before else turn.previous_reply,
+            )
         part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
         if not part_reply.messages:
             continue

@@ -1215,6 +1215,17 @@ def test_two_questions_answered_by_one_sentence_say_it_once(kb: KnowledgeBase, i
     assert text.count("14-15 septembre 2006") == 1
 
 
+def test_a_second_question_of_question_words_gets_a_sentence_the_first_did_not_quote(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """ "... et combien par an ?" once found the first answer's sentence again, said nothing new."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_resettlement", programme="resettlement",
+        text="quels pays accueillent des réfugiés réinstallés et combien par an",
+    )
+    assert "Canada" in text and "100 000" in text
+
+
 def test_a_pronoun_in_the_second_question_stands_for_what_the_first_named(kb: KnowledgeBase, index: SentenceIndex) -> None:
     _, text = respond(kb, index, "intent", intent="ask_iom_history", text="qui dirige l'OIM et elle a été créée quand ?")
     assert "Vitorino" in text and "Seconde Guerre mondiale" in text
