@@ -136,6 +136,7 @@ class Part:
     text: str
     analysis: QuestionAnalysis
     own_words: tuple[str, ...]
+    quoted: str = ""  # folded sentences the answer to the question before it quoted
 
 
 def _prefix(word: str) -> str:
@@ -413,6 +414,8 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
     wanted = anchors(part, turn)
     hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(h, part, entry, wanted)]
+    if part.quoted:
+        hits = [h for h in hits if not _said_in(h.unit, part.quoted)] or hits
     if why == "followup" and entry is not None:
         # A follow-up asks for something new: not a sentence the previous answer already quoted
         # ("ça se fait comment le voyage ?" after the summary of the voluntary return).
@@ -446,6 +449,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN:
             return own
     return hits[0] if hits else None
+
+
+def _said_in(unit: Unit, folded_reply: str) -> bool:
+    """Whether the answer before (folded) already quotes the unit, a list item's dash aside."""
+    return fold(unit.text).lstrip("-• ") in folded_reply
 
 
 def _passages_of_other_entries(kb: KnowledgeBase, entry: Entry) -> frozenset[str]:
@@ -780,15 +788,17 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
                 or bool(_OBJECT_PRONOUN.search(fold(part.text)))
             )
             before = (parts[position - 1].text,) if position and refers_back else ()
-            # What the first answer quoted is not new to the second ("quels pays accueillent des
-            # réfugiés réinstallés et combien par an ?": not the three countries again).
-            quoted = " ".join(str(m.get("sentence", "")) for m in reply.messages)
-            part_turn = replace(
-                turn,
-                text=part.text,
-                said=(*turn.said[:-1], *before, part.text),
-                previous_reply=f"{turn.previous_reply} {quoted}".strip() if before else turn.previous_reply,
-            )
+            part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
+            if before:
+                # What the first answer quoted is not new to the second ("quels pays accueillent
+                # des réfugiés réinstallés et combien par an ?": not the three countries again).
+                part = replace(part, quoted=fold(" ".join(str(m.get("sentence", "")) for m in reply.messages)))
+                if part.analysis.evidence == "date" and text_shows(part.quoted, "date"):
+                    continue  # "le premier dialogue c'était où et quand ?": its date was just given
+                if current is not None and not part.own_words:
+                    # Nothing of its own: a follow-up on what the first answer was about, whatever
+                    # programme the whole message names.
+                    part_turn = replace(part_turn, programme=None)
         part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
         if not part_reply.messages:
             continue
