@@ -974,6 +974,13 @@ def test_the_topic_is_its_section_without_the_passages_of_other_topics(kb: Knowl
     assert not set(resettlement.sources) & topic
 
 
+@pytest.mark.parametrize("text", ["quels pays accueillent le plus de réfugiés réinstallés", "kel pay accueil le + de refugié"])
+def test_a_question_asking_for_the_most_gets_the_ranking_sentence(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
+    """ "le plus" asks for a ranking: "les trois premiers pays de réinstallation"."""
+    _, shown = respond(kb, index, "out_of_scope", intent="out_of_scope", text=text)
+    assert "trois premiers pays de réinstallation" in shown
+
+
 def test_a_rare_title_word_still_ranks_the_sentence_naming_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """ "CRISP" is in the title of the complementary pathways, but one sentence only names it."""
     _, text = respond(kb, index, intent="ask_complementary_pathways", text="CRISP c'est l'abréviation de quoi ?")

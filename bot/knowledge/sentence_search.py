@@ -105,6 +105,14 @@ _REASON = re.compile(
     r"\b(?:car|parce|afin|en raison|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
     r"promouvoir|examiner)|objectif|vise|permet|permettant|but)\b"
 )
+# "les trois premiers pays", "la principale organisation", "les plus touchés": a ranking, what
+# "quels pays accueillent le plus de réfugiés ?" asks for.
+_SUPERLATIVE = re.compile(
+    r"\b(?:premiers|premieres|principa(?:l|le|ux|les)|(?:le|la|les) (?:plus|\+|moins) (?!de\b)\w+)\b"
+)
+_ASKS_SUPERLATIVE = re.compile(r"(?:\ble|\bla|\bles) (?:(?:plus|moins)\b|\+)|\b(?:premiers?|principa\w+|plus gros|plus grands?)\b")
+# A unit showing a ranking gets this much more when the question asks for one.
+SUPERLATIVE_BONUS = 0.08
 _AGENT_WORDS = re.compile(
     r"\b(?:oim|hcr|nations unies|onu|etats?|gouvernements?|organisations?|secretaire general|"
     r"directeur|directrice|conseil|assemblee generale|partenaires|compagnies|societe civile|"
@@ -177,6 +185,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("founding")
     if _OUTCOME.search(folded):
         found.add("outcome")
+    if _SUPERLATIVE.search(folded):
+        found.add("ranking")
     places = labels.count("LOC")
     if places:
         found.add("place")
@@ -444,6 +454,7 @@ class SentenceIndex:
                 scores.setdefault(unit.id, 0.0)
         similarity = self._similarities(question, list(scores))
         asked = _prefixes(question)
+        asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
@@ -468,6 +479,10 @@ class SentenceIndex:
                 combined += SECTION_BONUS
             if not shows:
                 combined *= TYPE_MISMATCH_FACTOR
+            if asks_ranking and "ranking" in unit.features and (in_topic or not topic_ids):
+                # After the type ("les plus touchés" may name no country); the topic's own
+                # ranking, not another topic's ("les trois premiers pays de réinstallation").
+                combined += SUPERLATIVE_BONUS
             ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
