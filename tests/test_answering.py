@@ -974,6 +974,12 @@ def test_the_topic_is_its_section_without_the_passages_of_other_topics(kb: Knowl
     assert not set(resettlement.sources) & topic
 
 
+def test_what_is_in_sms_spelling_gets_the_programme(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "kes ke cé" is "qu'est-ce que c'est": nothing asked beyond the programme, its summary."""
+    _, shown = respond(kb, index, intent="ask_relocation", text="kes ke cé la relocalisasion", programme="relocation")
+    assert shown.startswith("La relocalisation se fait dans l’Union européenne")
+
+
 @pytest.mark.parametrize("text", ["quels pays accueillent le plus de réfugiés réinstallés", "kel pay accueil le + de refugié"])
 def test_a_question_asking_for_the_most_gets_the_ranking_sentence(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
     """ "le plus" asks for a ranking: "les trois premiers pays de réinstallation"."""
