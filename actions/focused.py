@@ -910,6 +910,13 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if topic is None:
         return Reply()
     analysis = analyse(kb.answering, full)
+    if analysis.aspect is None:
+        # "c ki ki paye" asks who pays once its SMS forms are written out; only an aspect read so
+        # counts ("t ki ?" is still small talk: "who are you?").
+        read = analyse(
+            kb.answering, sentence_index(kb).respell(kb.answering.unsms(full), spelling_keep(kb), kb.answering.cue_words)
+        )
+        analysis = read if read.aspect is not None else analysis
     part = Part(full, analysis, own_words(kb, analysis))
     asks = analysis.qtype or analysis.aspect or (analysis.pointer and "?" in full)
     if not asks or not is_followup(kb, part, turn, topic):

@@ -942,6 +942,7 @@ def test_a_correct_word_is_not_respelt_into_another_word(index: SentenceIndex, k
         ("c'est gratui ?", "c'est gratuit ?"),  # a cue word ("gratuit"), filed by the model under its vector
         ("combien de persone", "combien de personne"),  # a page word, same vector row
         ("ils montent dans le bateau", "ils montent dans le bateau"),  # a word of its own, not "montant"
+        ("ca paye combien", "ca paye combien"),  # an inflection sharing the vector of "payent": not a typo
         ("kel conditon pour partir", "kel condition pour partir"),  # no vector: the closest cue word
     ],
 )
@@ -949,6 +950,14 @@ def test_typos_of_cue_words_and_model_variants_are_read_as_the_word(
     index: SentenceIndex, kb: KnowledgeBase, typed: str, read: str
 ) -> None:
     assert index.respell(typed, focused.spelling_keep(kb), kb.answering.cue_words) == read
+
+
+def test_a_cost_follow_up_in_sms_read_as_small_talk_gets_the_gap(kb: KnowledgeBase) -> None:
+    """ "c ki ki paye" once got "Oui, je suis un robot": the classifier read small talk."""
+    text = "c ki ki paye"
+    turn = Turn(text=text, intent="bot_challenge", topic="programme.voluntary_return", said=("c koi le retour volontair", text))
+    shown = render(ActionSmallTalk.compose(kb, turn, DOMAIN))
+    assert "ne précisent pas si cette aide est gratuite" in shown
 
 
 def test_cue_words_are_the_whole_words_of_the_cues(kb: KnowledgeBase) -> None:

@@ -39,8 +39,8 @@ def _compile_all(patterns: list[str]) -> list[str]:
 
 # Escapes and look-arounds of a cue pattern, which hold no word of it.
 _NOT_LITERAL = re.compile(r"\\[a-zA-Z]|\(\?<?[=!][^)]*\)")
-# A word of five letters or more, with optional letters ("gratuite?s?").
-_LITERAL_WORD = re.compile(r"(?<![a-z(])(?:[a-z]\??){5,}(?![a-z(])")
+# A word of four letters or more, with optional letters ("gratuite?s?").
+_LITERAL_WORD = re.compile(r"(?<![a-z(])(?:[a-z]\??){4,}(?![a-z(])")
 
 
 def _literal_words(pattern: str) -> set[str]:
@@ -50,7 +50,7 @@ def _literal_words(pattern: str) -> set[str]:
         forms = {""}
         for letter, optional in re.findall(r"([a-z])(\??)", literal):
             forms = {f + letter for f in forms} | (forms if optional else set())
-        words |= {f for f in forms if len(f) >= 5}
+        words |= {f for f in forms if len(f) >= 4}
     return words
 
 

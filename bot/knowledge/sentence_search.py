@@ -521,9 +521,10 @@ class SentenceIndex:
             candidates = spellings.get(folded[0], [])
             if vocab.has_vector(folded):
                 # A word of the model's vocabulary is a word of its own ("montent" is not "montant"),
-                # unless the model gives it the very vector of a close word: a variant spelling.
+                # unless the model gives it the very vector of a word one letter away: a variant
+                # spelling ("persone"), not an inflection ("paye" is not "payent").
                 row = _vector_row(vocab, folded)
-                candidates = [c for c in candidates if _vector_row(vocab, c) == row]
+                candidates = [c for c in candidates if _vector_row(vocab, c) == row and edit_distance(folded, c) == 1]
                 if not candidates:
                     return word
             elif vocab.has_vector(word.lower()):
