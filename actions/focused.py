@@ -751,7 +751,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if mode != "intent" and not has_known_word(kb, full):
         return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
     asked = focus(full)
-    text = sentence_index(kb).respell(kb.answering.unsms(asked), spelling_keep(kb), kb.answering.cue_words)
+    text = written_out(kb, asked)
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
@@ -874,6 +874,11 @@ def _questions(kb: KnowledgeBase, text: str) -> list[str]:
     return kb.answering.split_questions(kb.answering.unsms(text), stop_words())[:MAX_QUESTIONS]
 
 
+def written_out(kb: KnowledgeBase, text: str) -> str:
+    """The text as the answering reads it: SMS forms written out, typos of page and cue words fixed."""
+    return sentence_index(kb).respell(kb.answering.unsms(text), spelling_keep(kb), kb.answering.cue_words)
+
+
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:
     """Words respell must leave as typed: the search's French stop words and SMS forms the cues read."""
     return stop_words() | frozenset(kb.answering.sms_words)
@@ -913,9 +918,7 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if analysis.aspect is None:
         # "c ki ki paye" asks who pays once its SMS forms are written out; only an aspect read so
         # counts ("t ki ?" is still small talk: "who are you?").
-        read = analyse(
-            kb.answering, sentence_index(kb).respell(kb.answering.unsms(full), spelling_keep(kb), kb.answering.cue_words)
-        )
+        read = analyse(kb.answering, written_out(kb, full))
         analysis = read if read.aspect is not None else analysis
     part = Part(full, analysis, own_words(kb, analysis))
     asks = analysis.qtype or analysis.aspect or (analysis.pointer and "?" in full)
