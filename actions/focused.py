@@ -426,7 +426,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
         # after the relocation is not answered by the year of the resettlement's operations, told
         # in the same page section (who it works with may well be said once for the section).
-        others = _passages_of_other_entries(index.kb, entry) if evidence in SPECIFIC_EVIDENCE else frozenset()
+        others = index.passages_of_other_entries(entry) if evidence in SPECIFIC_EVIDENCE else frozenset()
         near = [
             h for h in hits
             if (h.in_topic or h.on_topic_page) and h.shows_type and h.unit.passage_id not in others
@@ -437,7 +437,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         if evidence != "none":
             topic = index.topic_passages(entry)
             for unit in index.units:
-                if unit.passage_id in topic - others and evidence in unit.features and _holds(unit, wanted) and (
+                if unit.passage_id in topic and evidence in unit.features and _holds(unit, wanted) and (
                     not given or fold(unit.text) not in given
                 ):
                     return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
@@ -454,11 +454,6 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
 def _said_in(unit: Unit, folded_reply: str) -> bool:
     """Whether the answer before (folded) already quotes the unit, a list item's dash aside."""
     return fold(unit.text).lstrip("-• ") in folded_reply
-
-
-def _passages_of_other_entries(kb: KnowledgeBase, entry: Entry) -> frozenset[str]:
-    """The passages other entries are written from, and this one is not."""
-    return frozenset(p for other in kb.entries() if other.id != entry.id for p in other.sources) - set(entry.sources)
 
 
 def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnalysis) -> bool:

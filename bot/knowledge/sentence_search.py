@@ -276,6 +276,7 @@ class SentenceIndex:
         self._vectors = vectors  # one unit-length row per unit (zeros when no word has a vector)
         self._position = {u.id: i for i, u in enumerate(self.units)}
         self._topics: dict[str, frozenset[str]] = {}
+        self._others: dict[str, frozenset[str]] = {}
         self._by_id = {u.id: u for u in self.units}
         self._search = PassageIndex.build(
             (Passage(u.id, "", u.section, f"{u.searched_context or u.context} {u.text}".strip()) for u in self.units),
@@ -288,11 +289,16 @@ class SentenceIndex:
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
-        self._prefix_counts: dict[str, int] = {}  # units_using, counted on first use
         shares: dict[str, int] = {}
+        # Per six-letter prefix, the sentences and items using it (units_using: not the pairs of
+        # sentences nor the whole lists, which repeat them).
+        self._prefix_counts: dict[str, int] = {}
         for unit in self.units:
+            own = not unit.id.endswith(("w", "#list"))
             for prefix in _prefixes(unit.text):
                 shares[prefix] = shares.get(prefix, 0) + 1
+                if own:
+                    self._prefix_counts[prefix] = self._prefix_counts.get(prefix, 0) + 1
         common = {w for w, n in shares.items() if n > SECTION_WORD_MAX_SHARE * len(self.units)}
         # Per unit, the words of its section title that name something ("observateurs", not "aide").
         self._section_words = {u.id: _prefixes(u.section) - common for u in self.units}
@@ -389,11 +395,6 @@ class SentenceIndex:
 
     def units_using(self, prefix: str) -> int:
         """How many sentences and items of the pages use a word starting with these six letters."""
-        if not self._prefix_counts:
-            for units in self._by_passage.values():
-                for unit in units:
-                    for found in _prefixes(unit.text):
-                        self._prefix_counts[found] = self._prefix_counts.get(found, 0) + 1
         return self._prefix_counts.get(prefix[:6], 0)
 
     def siblings(self, unit: Unit) -> list[Unit]:
@@ -409,6 +410,14 @@ class SentenceIndex:
             known = self._topics[entry.id] = self._sections_of(entry)
         return known
 
+    def passages_of_other_entries(self, entry: Entry) -> frozenset[str]:
+        """The passages other entries are written from, and this one is not (once per entry)."""
+        known = self._others.get(entry.id)
+        if known is None:
+            written = {pid for other in self.kb.entries() if other.id != entry.id for pid in other.sources}
+            known = self._others[entry.id] = frozenset(written - set(entry.sources))
+        return known
+
     def _sections_of(self, entry: Entry) -> frozenset[str]:
         ids = set(entry.sources)
         sections = set()
@@ -418,7 +427,7 @@ class SentenceIndex:
                 sections.add((passage.source_file, passage.section))
         # Not the passages another entry is written from: in the section "Réinstallation,
         # relocalisation et voies complémentaires", the resettlement's sentences are not the relocation's.
-        others = {pid for other in self.kb.entries() if other.id != entry.id for pid in other.sources}
+        others = self.passages_of_other_entries(entry)
         for passage in self.kb.passages():
             if (passage.source_file, passage.section) in sections and passage.id not in others:
                 ids.add(passage.id)
