@@ -149,9 +149,13 @@ def _title_words(entry: Entry) -> frozenset[str]:
     )
 
 
+def _prefix_set(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_prefix(w) for w in words)
+
+
 def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
     """Entries whose title words the message uses ("réinstallation", "dialogue", "CRISP")."""
-    prefixes = {_prefix(w) for w in words}
+    prefixes = _prefix_set(words)
     return [e for e in kb.entries() if prefixes & _title_words(e)]
 
 
@@ -442,7 +446,10 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
                 ):
                     return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
             return None
-    if hits and entry is not None and why in TOPIC_FIRST and not hits[0].in_topic:
+    names_topic = why in TOPIC_FIRST or (
+        why == "intent" and entry is not None and _prefix_set(part.own_words) & _title_words(entry)
+    )
+    if hits and entry is not None and names_topic and not hits[0].in_topic:
         # The message named the topic: its own sentence answers unless another is clearly better
         # ("les principaux pays d'accueil" of the resettlement, not "pays ... d'accueil" elsewhere).
         own = next((h for h in hits if h.in_topic and h.shows_type), None)

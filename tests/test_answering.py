@@ -203,6 +203,10 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("j'ai plus la force de continuer", "distress"),
         ("on m'a enfermé dans une maison à tripoli", "trafficking"),
         ("des hommes armés sont devant chez nous", "danger"),
+        ("jvois plus pourquoi vivre, mieux vaut que jen finisse ce soir", "suicide"),
+        ("je ne veux plus vivre", "suicide"),
+        ("ma vie n'a plus de sens", "suicide"),
+        ("il y a un petit garçon tout seul à la gare, il a 10 ans", "minor"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -226,6 +230,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "l'OIM aide les migrants enfermés dans des centres de détention ?",
         "je suis enfermé dans un centre de détention en libye, je veux juste rentrer dans mon pays",
         "les évacuations face aux groupes armés en Libye, ça marche comment ?",
+        "je vois pas pourquoi vivre ici plutôt qu'en Europe",
+        "pour en finir avec ma question : c'est quoi l'OIM ?",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
