@@ -125,6 +125,9 @@ _MONTHS = frozenset(
     ]
 )
 _ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages know a 1st and a 2nd
+# "depuis quand ?": the start, so the earliest year among sentences scoring within this margin.
+_SINCE_WHEN = re.compile(r"\b(?:depuis|a partir de) (?:quand|qd|kan|kand|quelle annee)\b")
+SINCE_MARGIN = 0.10
 # A year; not a decade ("les années 2000", "années 90": no sentence names it as such).
 _YEAR = re.compile(r"(?<!annees )(?<!années )\b(?:1[89]|20)\d\d\b(?!s\b)", re.IGNORECASE)
 
@@ -436,7 +439,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             if (h.in_topic or h.on_topic_page) and h.shows_type and h.unit.passage_id not in others
         ]  # fmt: skip
         if near:
-            best = near[0]
+            best = _earliest_if_since(near, part)
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
         if evidence != "none":
             topic = index.topic_passages(entry)
@@ -455,7 +458,18 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         own = next((h for h in hits if h.in_topic and h.shows_type), None)
         if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN:
             return own
-    return hits[0] if hits else None
+    return _earliest_if_since(hits, part) if hits else None
+
+
+def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:
+    """The best hit; for "depuis quand ?", the one with the earliest year among those nearly as
+    good: the Dialogues exist since their first one (2006), not since the latest (2013)."""
+    if not _SINCE_WHEN.search(part.analysis.folded):
+        return hits[0]
+    close = [h for h in hits if h.shows_type and h.score >= hits[0].score - SINCE_MARGIN and _YEAR.search(h.unit.text)]
+    if not close:
+        return hits[0]
+    return min(close, key=lambda h: (min(int(y) for y in _YEAR.findall(h.unit.text)), -h.score))
 
 
 def _said_in(unit: Unit, folded_reply: str) -> bool:

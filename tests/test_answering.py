@@ -1365,3 +1365,20 @@ def test_which_papers_to_bring_is_a_gap_then_the_sentence_that_touches_it(kb: Kn
     assert responses(reply)[0] == "utter_gap_point_topic"
     assert text.startswith("Les documents que je connais ne précisent pas quels papiers apporter")
     assert "documents disponibles pour voyager" in text
+
+
+def test_since_when_is_answered_by_the_earliest_year(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "depuis quand ?" after the Dialogues: they exist since the first one, not since the 2013 one."""
+    _, text = respond(kb, index, intent="ask_followup", text="depuis quand ?", topic="event.high_level_dialogues",
+                      before=("c'est quoi le dialogue de haut niveau sur les migrations internationales",))
+    assert "2006" in text
+    assert "2013" not in text
+
+
+def test_a_question_naming_the_topic_keeps_the_topic_sentence(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The message says "réinstallés": a resettlement sentence, not the voluntary return's that
+    shares "pays", "aide" and "OIM" with it on the same page."""
+    _, text = respond(kb, index, intent="ask_resettlement",
+                      text="Quels sont les pays qui accueillent le plus de réfugiés réinstallés avec l'aide de l'OIM ?")
+    assert "Libye" not in text
+    assert "réinstall" in text
