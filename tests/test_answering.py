@@ -44,7 +44,7 @@ from bot.knowledge.knowledge_base import KnowledgeBase, KnowledgeError
 from bot.knowledge.question_analysis import analyse, spell_ordinals
 from bot.knowledge.safety import SafetyRules
 from bot.knowledge.search import stop_words
-from bot.knowledge.sentence_search import SentenceIndex, sentence_index, split_sentences, text_shows
+from bot.knowledge.sentence_search import SentenceIndex, sentence_index, sounds_like, split_sentences, text_shows
 from bot.knowledge.store import current_knowledge
 from bot.knowledge.textnorm import digits_only, fold
 from bot.knowledge.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
@@ -921,6 +921,7 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
         ("sé koi l oim", "c'est quoi l oim"),
         ("qu'est-ce qui se produit ?", "qu'est-ce qui se produit ?"),  # "se", "ce" are words, not "sé", "cé"
         ("l'OMS est observateur ?", "l'Organisation mondiale de la Santé est observateur ?"),  # after an article
+        ("pr loim lé migran c dé acteur de koi", "pour l'OIM les migran c'est des acteur de quoi"),
         ("la résolution de l'ONU", "la résolution de l'ONU"),
     ],
 )
@@ -950,12 +951,27 @@ def test_a_correct_word_is_not_respelt_into_another_word(index: SentenceIndex, k
         ("ils montent dans le bateau", "ils montent dans le bateau"),  # a word of its own, not "montant"
         ("ca paye combien", "ca paye combien"),  # an inflection sharing the vector of "payent": not a typo
         ("kel conditon pour partir", "kel condition pour partir"),  # no vector: the closest cue word
+        # Not words of the language: the page word that sounds the same (sounds_like).
+        ("les axes de travay", "les axes de travail"),
+        ("le tsunami en asi", "le tsunami en asie"),
+        ("dans le nouvo pays", "dans le nouveau pays"),
+        ("l'OIM est presant dans combien de pays", "l'OIM est present dans combien de pays"),
+        # Words of the language the pages do not use stay as typed, whatever they sound like.
+        ("je suis à la gare ce soir", "je suis à la gare ce soir"),
+        ("traverser la mer", "traverser la mer"),
     ],
 )
 def test_typos_of_cue_words_and_model_variants_are_read_as_the_word(
     index: SentenceIndex, kb: KnowledgeBase, typed: str, read: str
 ) -> None:
     assert index.respell(typed, focused.spelling_keep(kb), kb.answering.cue_words) == read
+
+
+@pytest.mark.parametrize(
+    ("one", "other"), [("nouvo", "nouveau"), ("travay", "travail"), ("presant", "present"), ("arriv", "arrivent")]
+)
+def test_sms_spellings_sound_like_the_word(one: str, other: str) -> None:
+    assert sounds_like(one) & sounds_like(other)
 
 
 def test_a_cost_follow_up_in_sms_read_as_small_talk_gets_the_gap(kb: KnowledgeBase) -> None:

@@ -39,3 +39,25 @@ def named_entities(text: str) -> list[tuple[str, str]]:
     """(entity text, label) pairs found by spaCy NER, e.g. ("Leonard Doyle", "PER")."""
     doc = french()(text)
     return [(ent.text, ent.label_) for ent in doc.ents]
+
+
+_words: frozenset[str] | None = None
+
+
+def french_words() -> frozenset[str]:
+    """The words of the French language (pyspellchecker's list, accents folded; ~140,000, 0.4 s once).
+
+    Why: a word the pages do not use may still be a word ("mer", "gare", "soir"): it is then not
+    respelt into the page word that sounds like it ("mère"). SMS spellings ("bato", "nouvo",
+    "travay") are not in the list, so they are."""
+    global _words
+    if _words is None:
+        with _lock:
+            if _words is None:
+                from spellchecker import SpellChecker
+
+                from bot.knowledge.textnorm import fold
+
+                listed = SpellChecker(language="fr", distance=1).word_frequency.dictionary
+                _words = frozenset(fold(word) for word in listed)
+    return _words

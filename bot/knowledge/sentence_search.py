@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
+from bot.knowledge.nlp import french_words
 from bot.knowledge.search import PassageIndex, Token, edit_distance, same_meaning, spacy_terms
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
 
@@ -62,6 +63,17 @@ _TYPED_WORD = re.compile(r"[^\W\d_]+")
 _POSSESSIVES = frozenset({"mon", "ma", "mes", "ton", "ta", "tes", "notre", "nos", "votre", "vos"})
 # Letters French elides before a vowel ("l'ONU", "d'asile", "j'ai"): SMS spelling drops the apostrophe.
 _ELIDED = frozenset("cldjmnst")
+# How SMS spelling writes French sounds (sounds_like): "nouvo" is "nouveau", "travay" "travail",
+# "presant" "present", "asi" "asie", "arriv" "arrive".
+_SOUND_SPELLINGS = (
+    ("y", "i"), ("eau", "o"), ("au", "o"), ("qu", "k"), ("ph", "f"), ("aill", "ai"), ("ail", "ai"), ("ai", "e"), ("ei", "e")
+)
+_HARD_C = re.compile(r"c(?=[aou])")
+_DOUBLE = re.compile(r"(\w)\1")
+_SILENT_ENDING = re.compile(r"(?:ent|es|ts|s|t|x|e|d)$")
+_SILENT_LETTER = re.compile(r"(?:es|ts|s|t|x|e|d)$")  # "present" is not a verb: its "ent" is heard
+# A typed word of fewer letters is too short to be told from another by its sound.
+SOUND_MIN_LETTERS = 3
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
 # "M. Vitorino", "Tel. +41", "Rm. DC2": a full stop after these is not the end of a sentence.
@@ -201,6 +213,19 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     return frozenset(found)
 
 
+def sounds_like(folded: str) -> frozenset[str]:
+    """Keys that two spellings of one French sound share (accents already folded): the sound
+    spellings above, double letters as one, a silent ending dropped (a verb's "ent" or not),
+    "en" as "an"."""
+    key = folded
+    for written, sound in _SOUND_SPELLINGS:
+        key = key.replace(written, sound)
+    key = _DOUBLE.sub(r"\1", _HARD_C.sub("k", key))
+    if len(key) <= SOUND_MIN_LETTERS:
+        return frozenset({key.replace("en", "an")})
+    return frozenset(ending.sub("", key).replace("en", "an") for ending in (_SILENT_ENDING, _SILENT_LETTER))
+
+
 def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
     """Folded words and lemmas of the texts, and the unit vectors of those that have one.
 
@@ -289,6 +314,7 @@ class SentenceIndex:
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
+        self._sounds: dict[frozenset[str], dict[str, list[str]]] = {}
         shares: dict[str, int] = {}
         # Per six-letter prefix, the sentences and items using it (units_using: not the pairs of
         # sentences nor the whole lists, which repeat them).
@@ -523,10 +549,18 @@ class SentenceIndex:
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             folded = fold(word)
-            if len(folded) < 4 or folded in self._vocabulary or folded in keep or folded in also:
+            if len(folded) < SOUND_MIN_LETTERS or folded in self._vocabulary or folded in keep or folded in also:
                 return word
             if folded[0] in _ELIDED and folded[1:] in self._vocabulary:
                 return f"{word[0]}'{word[1:]}"  # "lonu", "dasile", "cest": the apostrophe SMS spelling drops
+            if folded not in french_words():
+                # Not a word of the language: SMS spelling of the page word it sounds like.
+                heard = self._sounds_with(also)
+                alike = sorted({c for key in sounds_like(folded) for c in heard.get(key, ())})
+                if alike:
+                    return min(alike, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), c))
+            if len(folded) < 4:
+                return word
             candidates = spellings.get(folded[0], [])
             if vocab.has_vector(folded):
                 # A word of the model's vocabulary is a word of its own ("montent" is not "montant"),
@@ -548,6 +582,18 @@ class SentenceIndex:
             return min(close, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), close.index(c)))
 
         return _TYPED_WORD.sub(fix, text)
+
+    def _sounds_with(self, also: frozenset[str]) -> dict[str, list[str]]:
+        """The pages' words and `also` by sounds_like key (made once per set of extra words)."""
+        known = self._sounds.get(also)
+        if known is None:
+            known = {}
+            for word in sorted(self._vocabulary | also):
+                if len(word) >= SOUND_MIN_LETTERS:
+                    for key in sounds_like(word):
+                        known.setdefault(key, []).append(word)
+            self._sounds = {also: known}
+        return known
 
     def _spellings_with(self, also: frozenset[str]) -> dict[str, list[str]]:
         """The pages' words and `also`, by first letter (typos rarely change it; 20x faster)."""
