@@ -44,7 +44,13 @@ from bot.knowledge.knowledge_base import KnowledgeBase, KnowledgeError
 from bot.knowledge.question_analysis import analyse, spell_ordinals
 from bot.knowledge.safety import SafetyRules
 from bot.knowledge.search import stop_words
-from bot.knowledge.sentence_search import SentenceIndex, sentence_index, sounds_like, split_sentences, text_shows
+from bot.knowledge.sentence_search import (
+    SentenceIndex,
+    sentence_index,
+    sounds_like,
+    split_sentences,
+    text_shows,
+)
 from bot.knowledge.store import current_knowledge
 from bot.knowledge.textnorm import digits_only, fold
 from bot.knowledge.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
