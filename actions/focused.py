@@ -152,14 +152,33 @@ def _title_words(entry: Entry) -> frozenset[str]:
     )
 
 
-def _prefix_set(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(_prefix(w) for w in words)
+# A title word this long is named by any word of its family ("réinstallés" names "réinstallation");
+# a shorter one only by itself or its plural ("conseille" does not name the "Conseil").
+FAMILY_TITLE_LETTERS = 8
+
+
+def _naming_keys(word: str) -> frozenset[str]:
+    return frozenset({f"~{_prefix(word)}", word, word.rstrip("sx")})
+
+
+@lru_cache(maxsize=256)
+def _title_names(title: str) -> frozenset[str]:
+    """What a message word must be (_naming_keys) to name an entry by its title."""
+    keys: set[str] = set()
+    for word in folded_words(title):
+        if len(word) > 2 and word not in GENERIC_TITLE_WORDS:
+            keys |= {f"~{_prefix(word)}"} if len(word) >= FAMILY_TITLE_LETTERS else {word, word.rstrip("sx")}
+    return frozenset(keys)
+
+
+def names_entry(words: tuple[str, ...], entry: Entry) -> bool:
+    """Whether the message words name the entry by a word of its title."""
+    return any(_naming_keys(w) & _title_names(entry.title) for w in words)
 
 
 def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
     """Entries whose title words the message uses ("réinstallation", "dialogue", "CRISP")."""
-    prefixes = _prefix_set(words)
-    return [e for e in kb.entries() if prefixes & _title_words(e)]
+    return [e for e in kb.entries() if names_entry(words, e)]
 
 
 def own_words(kb: KnowledgeBase, analysis: QuestionAnalysis) -> tuple[str, ...]:
@@ -197,11 +216,14 @@ def is_followup(
         # A short question on an aspect (cost, delay, the next meeting...) that the classifier
         # reads as no topic at all ("le prochain c'est quand ?" after the Dialogues) is about
         # the topic of the conversation too.
-        return part.analysis.aspect is not None and not _organisation_words(kb) & set(part.own_words)
+        # So is a short question the classifier cannot place ("on me conseille avant de partir ?"
+        # after the voluntary return).
+        asks_it = part.analysis.aspect is not None or part.text.rstrip().endswith("?")
+        return asks_it and not _organisation_words(kb) & set(part.own_words)
     if not asks or nlu_entry is None or nlu_entry.id == topic.id:
         return False
     organisation = {fold(w) for w in kb.answering.followups.organisation_words}
-    names_it = {_prefix(w) for w in part.own_words} & _title_words(nlu_entry)
+    names_it = names_entry(part.own_words, nlu_entry)
     return not names_it and not organisation & set(part.own_words)
 
 
@@ -426,8 +448,14 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     if why == "followup" and entry is not None:
         # A follow-up asks for something new: not a sentence the previous answer already quoted
         # ("ça se fait comment le voyage ?" after the summary of the voluntary return).
+        # Unless the follow-up picks up one of its words ("en soutien de quelle agence ?" after
+        # "... en soutien aux activités de rapatriement du HCR"): it asks about that sentence.
         given = fold(turn.previous_reply)
-        fresh = [h for h in hits if fold(h.unit.text) not in given] if given else hits
+        picked = {w for w in part.own_words if len(w) > 3}
+        fresh = [
+            h for h in hits
+            if fold(h.unit.text) not in given or picked & set(folded_words(h.unit.text))
+        ] if given else hits  # fmt: skip
         hits = fresh or hits
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
@@ -450,7 +478,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
                     return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
             return None
     names_topic = why in TOPIC_FIRST or (
-        why == "intent" and entry is not None and _prefix_set(part.own_words) & _title_words(entry)
+        why == "intent" and entry is not None and names_entry(part.own_words, entry)
     )
     if hits and entry is not None and names_topic and not hits[0].in_topic:
         # The message named the topic: its own sentence answers unless another is clearly better

@@ -1404,3 +1404,30 @@ def test_a_question_naming_the_topic_keeps_the_topic_sentence(kb: KnowledgeBase,
                       text="Quels sont les pays qui accueillent le plus de réfugiés réinstallés avec l'aide de l'OIM ?")
     assert "Libye" not in text
     assert "réinstall" in text
+
+
+def test_a_verb_does_not_name_the_topic_its_noun_titles(kb: KnowledgeBase) -> None:
+    """ "conseille" is not the Council; "réinstallés" is the resettlement (a long title word's family)."""
+    council = kb.entry("event.council_110")
+    resettlement = kb.entry("programme.resettlement")
+    assert council is not None and resettlement is not None
+    assert not focused.names_entry(("conseille",), council)
+    assert focused.names_entry(("conseil",), council)
+    assert focused.names_entry(("reinstalles",), resettlement)
+
+
+def test_a_short_question_the_classifier_cannot_place_follows_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="nlu_fallback", text="on me conseille avant de partir ?",
+                      topic="programme.voluntary_return", before=("je veux des infos sur le retour humanitaire volontaire",))
+    assert "conseils" in text
+    assert "Conseil de l" not in text
+
+
+def test_a_follow_up_on_a_word_of_the_sentence_just_given_gets_it_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    first, given = respond(kb, index, intent="ask_repatriation", text="L'OIM fait-elle du rapatriement volontaire de réfugiés ?",
+                           programme="repatriation")
+    assert "HCR" in given
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="en soutien de quelle agence ?",
+                      topic="programme.repatriation", previous_reply=given,
+                      before=("L'OIM fait-elle du rapatriement volontaire de réfugiés ?",))
+    assert "HCR" in text
