@@ -1431,3 +1431,21 @@ def test_a_follow_up_on_a_word_of_the_sentence_just_given_gets_it_again(kb: Know
                       topic="programme.repatriation", previous_reply=given,
                       before=("L'OIM fait-elle du rapatriement volontaire de réfugiés ?",))
     assert "HCR" in text
+
+
+def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
+    assert analyse(kb.answering, "une personne sur combien est un migrant ?").evidence == "proportion"
+    assert analyse(kb.answering, "quelle part du personnel est sur le terrain ?").evidence == "proportion"
+    assert analyse(kb.answering, "combien de pays membres ?").evidence == "number"
+    assert text_shows("Aujourd'hui, une personne sur sept est un migrant", "proportion")
+    assert text_shows("son personnel déployé à plus de 90 % sur le terrain", "proportion")
+    assert not text_shows("plus de 400 structures hors Siège", "proportion")
+
+
+def test_staff_share_and_salary_questions(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="ask_presence",
+                      text="Quelle part des employés de l'OIM travaille hors du siège, directement sur le terrain ?")
+    assert "90 %" in text
+    _, text = respond(kb, index, intent="nlu_fallback", text="Combien gagne par mois un employé de l'OIM sur le terrain ?")
+    assert "ne précisent pas" in text or "pas d'information" in text or "ne donnent pas" in text
+    assert "90 %" not in text.split("\n")[0]

@@ -21,7 +21,7 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-EVIDENCE_KINDS = ("number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "none")
+EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "none")
 
 
 def _compile(pattern: str) -> str:

@@ -117,6 +117,11 @@ _REASON = re.compile(
     r"\b(?:car|parce|afin|en raison|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
     r"promouvoir|examiner)|objectif|vise|permet|permettant|but)\b"
 )
+# "une personne sur sept", "plus de 90 %", "la moitié": a share of a whole.
+_PROPORTION = re.compile(
+    r"\b(?:un|une|\d+) (?:\w+ )?sur (?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|\d+)\b"
+    r"|\d ?%|\bpour ?cent\b|\bpourcentage\b|\b(?:la )?moitie\b|\bun (?:tiers|quart)\b"
+)
 # "les trois premiers pays", "la principale organisation", "les plus touchés": a ranking, what
 # "quels pays accueillent le plus de réfugiés ?" asks for.
 _SUPERLATIVE = re.compile(
@@ -193,6 +198,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("number")
     if _YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded):
         found.add("date")
+    if _PROPORTION.search(folded):
+        found.add("proportion")
     if _FOUNDING.search(folded):
         found.add("founding")
     if _OUTCOME.search(folded):
