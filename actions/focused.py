@@ -821,7 +821,10 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         # The intent was read from the whole message: with two questions it fits one of them, so
         # it is the prior only of a question that names no topic of its own ("l'OIM existe depuis
         # quand et elle a combien d'États membres ?": the first part names nothing).
-        prior = nlu_entry if len(parts) == 1 or not named_entries(kb, part.own_words) else None
+        # A part naming the classifier's topic among others keeps it ("combien d'États participent au
+        # Dialogue ... et ... ?": "États" names the member states too).
+        named = named_entries(kb, part.own_words)
+        prior = nlu_entry if len(parts) == 1 or not named or nlu_entry in named else None
         part_turn = turn
         if len(parts) > 1:
             # The part before is what a later part follows up on ("... et il a duré combien de jours ?").

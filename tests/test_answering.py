@@ -1451,3 +1451,10 @@ def test_staff_share_and_salary_questions(kb: KnowledgeBase, index: SentenceInde
     _, text = respond(kb, index, intent="nlu_fallback", text="Combien gagne par mois un employé de l'OIM sur le terrain ?")
     assert "ne précisent pas" in text or "pas d'information" in text or "ne donnent pas" in text
     assert "90 %" not in text.split("\n")[0]
+
+
+def test_a_part_naming_the_classifiers_topic_among_others_keeps_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "États" names the member states too; the Dialogue, which the classifier read, still leads."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="Combien d'États participent au Dialogue de haut niveau, et c'est organisé par qui ?")
+    assert "195" in text
