@@ -147,7 +147,7 @@ class ActionAnswerQuestion(_KnowledgeAction):
 
 def _safety(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
     match = kb.safety.match(turn.text)
-    return focused.safety_reply(match.category if match else "distress")
+    return focused.safety_and_situation(kb, turn, domain, match.category if match else "distress")
 
 
 # Small talk the classifier may read into a follow-up question ("où ça ?" as "oui", "c'est avec

@@ -787,9 +787,9 @@ _OBJECT_PRONOUN = re.compile(r"(?:^|\s)(?:l'|les |la |le )(?:a|ont|avait|avaient
 def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
     """The whole reply to a message: safety first, then one answer per question (two at most)."""
     full = clean_user_text(turn.text)
-    urgent = urgent_reply(kb, full)
-    if urgent is not None:
-        return urgent
+    match = kb.safety.match(full)
+    if match is not None:
+        return safety_and_situation(kb, turn, domain, match.category)
     if kb.answering.says_not_understood(full):
         return _reply_with("utter_clarify")
     if mode != "intent" and not has_known_word(kb, full):
@@ -949,9 +949,9 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     """A follow-up question the classifier took for small talk ("où ça ?" read as "oui"): answered
     against the current topic; anything else gets an empty reply (the small-talk text is said)."""
     full = clean_user_text(turn.text)
-    urgent = urgent_reply(kb, full)
-    if urgent is not None:
-        return urgent
+    match = kb.safety.match(full)
+    if match is not None:
+        return safety_and_situation(kb, turn, domain, match.category)
     if kb.answering.says_not_understood(full):
         return _reply_with("utter_clarify")
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
@@ -978,6 +978,25 @@ def urgent_reply(kb: KnowledgeBase, text: str) -> Reply | None:
     """The safety reply when the message tells of danger (data/knowledge/safety.yml), else None."""
     match = kb.safety.match(text)
     return safety_reply(match.category) if match is not None else None
+
+
+# Safety categories whose reply stays alone: thoughts of suicide get help, not a programme.
+SAFETY_ALONE = frozenset({"suicide"})
+
+
+def safety_and_situation(kb: KnowledgeBase, turn: Turn, domain: DomainDict, category: str) -> Reply:
+    """Help first; then, when the message also tells a situation a programme is for ("on m'a pris
+    mes papiers, je suis coincé" -> the aid to stranded migrants), that programme."""
+    reply = safety_reply(category)
+    if category in SAFETY_ALONE:
+        return reply
+    text = clean_user_text(turn.text)
+    situation = kb.answering.situation(text, turn.said[:-1][-2:])
+    entry = kb.entry(situation.entry) if situation is not None else None
+    if entry is not None:
+        reply.messages.extend(_summary_reply(kb, turn, domain, entry, "situation").messages)
+        reply.slots["topic"] = entry.id
+    return reply
 
 
 def safety_reply(category: str) -> Reply:

@@ -1458,3 +1458,14 @@ def test_a_part_naming_the_classifiers_topic_among_others_keeps_it(kb: Knowledge
     _, text = respond(kb, index, intent="ask_high_level_dialogue",
                       text="Combien d'États participent au Dialogue de haut niveau, et c'est organisé par qui ?")
     assert "195" in text
+
+
+def test_help_first_then_the_programme_for_the_situation_told(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    text = "On m'a pris mes papiers et je n'ai plus un sou, je suis coincé dans un pays de transit, il existe une aide ?"
+    reply, shown = respond(kb, index, intent="urgent_help", text=text)
+    assert responses(reply)[:2] == ["utter_safety_trafficking", "utter_safety_person"]
+    assert reply.slots["urgent"] is True
+    assert "migrants bloqués" in shown
+    # Thoughts of suicide get help alone, never a programme.
+    reply, _ = respond(kb, index, intent="urgent_help", text="je veux mourir, je suis bloqué en Libye et je veux rentrer")
+    assert responses(reply) == ["utter_safety_suicide", "utter_safety_person"]
