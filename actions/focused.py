@@ -680,7 +680,12 @@ def answer_part(
     if why == "situation" and entry is not None and analysis.qtype is None:
         summary = _summary_reply(kb, turn, domain, entry, why)  # the programme for their case
         if terms:
-            _add_closest_sentence(summary, kb, index, part, entry)
+            _add_closest_sentence(summary, kb, index, part, entry)  # the pages' words for the case
+        else:
+            rule = kb.answering.situation(part.text, turn.said[:-1][-2:])
+            beyond = _beyond_situation(kb, part.text, rule.all_of if rule else [])
+            if beyond:
+                _add_closest_sentence(summary, kb, index, replace(part, text=beyond), entry)
         return summary, entry
     if entry is not None and why in ("intent", "programme", "named") and _is_generic(kb, part, entry):
         return _summary_reply(kb, turn, domain, entry, why), entry
@@ -733,6 +738,18 @@ def situation_terms(kb: KnowledgeBase, part: Part, turn: Turn) -> str:
     """The pages' words for the situation the question tells of (answering.yml), or ""."""
     rule = kb.answering.situation(part.text, turn.said[:-1][-2:])
     return rule.terms if rule is not None else ""
+
+
+def _beyond_situation(kb: KnowledgeBase, text: str, groups: list[list[str]]) -> str:
+    """What the message says besides the words that told the situation ("en Libye", "rentrer",
+    "mon pays"): "peur d'être persécuté" is what the closest sentence must speak of."""
+    cues = [fold(word) for group in groups for word in group]
+    empty = kb.answering.empty_words | stop_words() | {fold(w) for w in kb.answering.first_person}
+    kept = [
+        w for w in folded_words(text)
+        if len(w) > 2 and w not in empty and not any(w.startswith(c) or c.startswith(w) for c in cues)
+    ]  # fmt: skip
+    return " ".join(kept)
 
 
 def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry) -> None:

@@ -1469,3 +1469,13 @@ def test_help_first_then_the_programme_for_the_situation_told(kb: KnowledgeBase,
     # Thoughts of suicide get help alone, never a programme.
     reply, _ = respond(kb, index, intent="urgent_help", text="je veux mourir, je suis bloqué en Libye et je veux rentrer")
     assert responses(reply) == ["utter_safety_suicide", "utter_safety_person"]
+
+
+def test_a_situation_gets_the_sentence_on_what_else_the_message_says(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """In Libya, wants to go home (the situation), afraid of persecution (what else): the
+    programme, then the sentence on the risk assessment, not one on Libya's charter flights."""
+    _, text = respond(kb, index, intent="ask_voluntary_return", country="Libye",
+                      text="je suis en libye, je veux partir mais si je rentre dans mon pays j'ai peur d'être persécuté")
+    assert "retour humanitaire volontaire" in text
+    assert "persécution" in text
+    assert "charters" not in text
