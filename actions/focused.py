@@ -665,7 +665,10 @@ def answer_part(
         )
         # Nouns of the question's own cues ("dans quelle zone", "quel continent") name no point.
         cue_words = frozenset(folded_words(analysis.folded)) - frozenset(folded_words(analysis.rest))
-        unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words)
+        # Nor do the words that tell the user's situation ("malade du coeur", "prendre l'avion").
+        situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
+        story = frozenset(fold(w) for group in situation.all_of for w in group) if situation else frozenset()
+        unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words | story)
         if unknown:
             hit = best()
             if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:

@@ -1479,3 +1479,16 @@ def test_a_situation_gets_the_sentence_on_what_else_the_message_says(kb: Knowled
     assert "retour humanitaire volontaire" in text
     assert "persécution" in text
     assert "charters" not in text
+
+
+def test_the_words_telling_the_situation_are_not_points_the_pages_miss(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "camp" and "Suède" tell where the family is; the question is how to be together again."""
+    _, text = respond(kb, index, intent="nlu_fallback",
+                      text="ma femme et mes 2 enfants sont restés au camp de kakuma, moi j'ai été réinstallé en suède, "
+                           "comment on fait pour être ensemble ?")
+    assert "regroupement familial" in text
+    # The programme named ("réinstallation") leads, and the story's "cœur" is no point the pages miss.
+    _, text = respond(kb, index, intent="ask_resettlement", programme="resettlement",
+                      text="mon pere est malade du coeur, il doit prendre l'avion pour sa reinstallation, "
+                           "quelqu'un peut l'accompagner ?")
+    assert "coeur" not in text and "cœur" not in text
