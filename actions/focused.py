@@ -466,6 +466,14 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             h for h in hits
             if (h.in_topic or h.on_topic_page) and h.shows_type and h.unit.passage_id not in others
         ]  # fmt: skip
+        # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
+        # using the rarest of them in the pages ("bourses", not "compte"), before one that only
+        # shares the words of the message before.
+        for own in sorted({_prefix(w) for w in picked}, key=index.units_using):
+            using = [h for h in near if own in {_prefix(w) for w in folded_words(h.unit.text)}]
+            if using:
+                near = using
+                break
         if near:
             best = _earliest_if_since(near, part)
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)

@@ -1492,3 +1492,12 @@ def test_the_words_telling_the_situation_are_not_points_the_pages_miss(kb: Knowl
                       text="mon pere est malade du coeur, il doit prendre l'avion pour sa reinstallation, "
                            "quelqu'un peut l'accompagner ?")
     assert "coeur" not in text and "cœur" not in text
+
+
+def test_a_follow_up_is_answered_by_a_sentence_using_its_rarest_own_word(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "et les bourses ça compte ?": "bourses" (one sentence of the pages), not "compte" nor the
+    "réfugiés" of the message before."""
+    _, text = respond(kb, index, intent="inform", text="et les bourses ça compte ?",
+                      topic="programme.complementary_pathways",
+                      before=("les voies complementaires pour les refugiés c'est quoi",))
+    assert "bourses d'études" in text
