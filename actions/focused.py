@@ -469,8 +469,8 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
         # using the rarest of them in the pages ("bourses", not "compte"), before one that only
         # shares the words of the message before.
-        for own in sorted({_prefix(w) for w in picked}, key=index.units_using):
-            using = [h for h in near if own in {_prefix(w) for w in folded_words(h.unit.text)}]
+        for new_word in sorted({_prefix(w) for w in picked}, key=index.units_using):
+            using = [h for h in near if new_word in {_prefix(w) for w in folded_words(h.unit.text)}]
             if using:
                 near = using
                 break
