@@ -1002,12 +1002,6 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     return respond(kb, turn, domain, "small_talk")
 
 
-def urgent_reply(kb: KnowledgeBase, text: str) -> Reply | None:
-    """The safety reply when the message tells of danger (data/knowledge/safety.yml), else None."""
-    match = kb.safety.match(text)
-    return safety_reply(match.category) if match is not None else None
-
-
 # Safety categories whose reply stays alone: thoughts of suicide get help, not a programme.
 SAFETY_ALONE = frozenset({"suicide"})
 
