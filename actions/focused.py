@@ -146,10 +146,13 @@ def _prefix(word: str) -> str:
     return word[:6]
 
 
+def _naming_title_words(title: str) -> list[str]:
+    """The words of a title that name its topic (not "aide", "OIM", "migrations"...)."""
+    return [w for w in folded_words(title) if len(w) > 2 and w not in GENERIC_TITLE_WORDS]
+
+
 def _title_words(entry: Entry) -> frozenset[str]:
-    return frozenset(
-        _prefix(w) for w in folded_words(entry.title) if len(w) > 2 and w not in GENERIC_TITLE_WORDS
-    )
+    return frozenset(_prefix(w) for w in _naming_title_words(entry.title))
 
 
 # A title word this long is named by any word of its family ("réinstallés" names "réinstallation");
@@ -165,9 +168,8 @@ def _naming_keys(word: str) -> frozenset[str]:
 def _title_names(title: str) -> frozenset[str]:
     """What a message word must be (_naming_keys) to name an entry by its title."""
     keys: set[str] = set()
-    for word in folded_words(title):
-        if len(word) > 2 and word not in GENERIC_TITLE_WORDS:
-            keys |= {f"~{_prefix(word)}"} if len(word) >= FAMILY_TITLE_LETTERS else {word, word.rstrip("sx")}
+    for word in _naming_title_words(title):
+        keys |= {f"~{_prefix(word)}"} if len(word) >= FAMILY_TITLE_LETTERS else {word, word.rstrip("sx")}
     return frozenset(keys)
 
 
@@ -640,7 +642,9 @@ def answer_part(
     entry, why = choose_entry(kb, part, turn, topic, nlu_entry)
     reply = Reply()
     analysis = part.analysis
-    terms = situation_terms(kb, part, turn) if why == "situation" else ""
+    # The situation the message tells (answering.yml), read once for the branches below.
+    situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
+    terms = situation.terms if why == "situation" and situation is not None else ""
     if terms:
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
@@ -674,7 +678,6 @@ def answer_part(
         # Nouns of the question's own cues ("dans quelle zone", "quel continent") name no point.
         cue_words = frozenset(folded_words(analysis.folded)) - frozenset(folded_words(analysis.rest))
         # Nor do the words that tell the user's situation ("malade du coeur", "prendre l'avion").
-        situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
         story = frozenset(fold(w) for group in situation.all_of for w in group) if situation else frozenset()
         unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words | story)
         if unknown:
@@ -693,8 +696,7 @@ def answer_part(
         if terms:
             _add_closest_sentence(summary, kb, index, part, entry)  # the pages' words for the case
         else:
-            rule = kb.answering.situation(part.text, turn.said[:-1][-2:])
-            beyond = _beyond_situation(kb, part.text, rule.all_of if rule else [])
+            beyond = _beyond_situation(kb, part.text, situation.all_of if situation else [])
             if beyond:
                 _add_closest_sentence(summary, kb, index, replace(part, text=beyond), entry)
         return summary, entry
@@ -743,12 +745,6 @@ def _asking_sentences(text: str) -> str:
     about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
     asking = [s for s in sentences(text) if s.endswith("?")]
     return " ".join(asking) if asking else text
-
-
-def situation_terms(kb: KnowledgeBase, part: Part, turn: Turn) -> str:
-    """The pages' words for the situation the question tells of (answering.yml), or ""."""
-    rule = kb.answering.situation(part.text, turn.said[:-1][-2:])
-    return rule.terms if rule is not None else ""
 
 
 def _beyond_situation(kb: KnowledgeBase, text: str, groups: list[list[str]]) -> str:
@@ -815,9 +811,9 @@ _OBJECT_PRONOUN = re.compile(r"(?:^|\s)(?:l'|les |la |le )(?:a|ont|avait|avaient
 def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
     """The whole reply to a message: safety first, then one answer per question (two at most)."""
     full = clean_user_text(turn.text)
-    match = kb.safety.match(full)
-    if match is not None:
-        return safety_and_situation(kb, turn, domain, match.category)
+    urgent = urgent_reply(kb, turn, domain, full)
+    if urgent is not None:
+        return urgent
     if kb.answering.says_not_understood(full):
         return _reply_with("utter_clarify")
     if mode != "intent" and not has_known_word(kb, full):
@@ -977,9 +973,9 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     """A follow-up question the classifier took for small talk ("où ça ?" read as "oui"): answered
     against the current topic; anything else gets an empty reply (the small-talk text is said)."""
     full = clean_user_text(turn.text)
-    match = kb.safety.match(full)
-    if match is not None:
-        return safety_and_situation(kb, turn, domain, match.category)
+    urgent = urgent_reply(kb, turn, domain, full)
+    if urgent is not None:
+        return urgent
     if kb.answering.says_not_understood(full):
         return _reply_with("utter_clarify")
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
@@ -1000,6 +996,12 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if not asks or not is_followup(kb, part, turn, topic):
         return Reply()
     return respond(kb, turn, domain, "small_talk")
+
+
+def urgent_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -> Reply | None:
+    """The reply to a message telling of danger (data/knowledge/safety.yml), else None."""
+    match = kb.safety.match(text)
+    return safety_and_situation(kb, turn, domain, match.category) if match is not None else None
 
 
 # Safety categories whose reply stays alone: thoughts of suicide get help, not a programme.
