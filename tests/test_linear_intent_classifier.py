@@ -121,6 +121,25 @@ def test_sms_spellings_and_typos(pipeline: Pipeline, trained: LinearIntentClassi
     assert [m.get("intent")["name"] for m in parsed] == ["greet", "ask_voluntary_return", "ask_programme_eligibility"]
 
 
+def test_sms_forms_are_written_out_with_the_table_kept_in_the_model(
+    pipeline: Pipeline, trained: LinearIntentClassifier, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # An SMS message and its written-out form get nearly the same ranking (only spaCy's sentence
+    # vector still reads the typed words): the n-grams are read after the table of answering.yml,
+    # the one stored in the model at training time...
+    sms, plain = "jveu rentre ché moi c koi le programme", "je veux rentre ché moi c'est quoi le programme"
+    one, other = (m.get("intent_ranking") for m in pipeline.parse(trained, [sms, plain]))
+    assert [e["name"] for e in one[:2]] == [e["name"] for e in other[:2]]
+    assert one[0]["confidence"] == pytest.approx(other[0]["confidence"], abs=0.05)
+    with pipeline.storage.read_from(pipeline.resource) as directory:
+        stored = json.loads((directory / "linear_intent_classifier.json").read_text(encoding="utf-8"))
+    assert stored["sms_spellings"]["koi"] == "quoi"
+    # ...not the knowledge folder's table at run time (a staged copy may differ).
+    monkeypatch.setenv("OIM_KNOWLEDGE_DIR", str(tmp_path))
+    loaded = pipeline.parse(pipeline.load_classifier(), [sms])[0].get("intent_ranking")
+    assert [e["confidence"] for e in loaded] == pytest.approx([e["confidence"] for e in one], abs=1e-5)
+
+
 def test_other_scripts_are_another_language(pipeline: Pipeline, trained: LinearIntentClassifier) -> None:
     # Chinese, Tigrinya and Arabic script: "I want to go home", "I need help", "thank you".
     parsed = pipeline.parse(trained, ["我要回家", "ሓገዝ ይደሊ", "شكرا جزيلا"])

@@ -16,11 +16,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
-from bot.knowledge.sms import SmsSpellings
+from bot.knowledge.sms import ANSWERING_FILE, SmsSpellings
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
 
-ANSWERING_FILE = "answering.yml"
 EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "none")
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
-from bot.knowledge.question_analysis import ANSWERING_FILE
-from bot.knowledge.sms import SmsSpellings
+from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import fold
 from bot.knowledge.yamlio import load_yaml
 
@@ -53,9 +52,8 @@ class SafetyRules(BaseModel):
     @classmethod
     def load(cls, knowledge_dir: Path) -> SafetyRules:
         data = load_yaml(knowledge_dir / SAFETY_FILE)
-        answering = knowledge_dir / ANSWERING_FILE
-        if isinstance(data, dict) and answering.exists():
-            data.setdefault("sms_spellings", (load_yaml(answering) or {}).get("sms_spellings") or {})
+        if isinstance(data, dict):
+            data.setdefault("sms_spellings", sms_table(knowledge_dir))
         return cls.parse_obj(data)
 
     @cached_property

@@ -10,8 +10,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from bot.knowledge.textnorm import fold
+from bot.knowledge.yamlio import load_yaml
+
+# How questions are read; its `sms_spellings` table is also read by the safety triggers and the
+# intent classifier, which keeps it in the trained model.
+ANSWERING_FILE = "answering.yml"
+
+
+def sms_table(knowledge_dir: Path) -> dict[str, str]:
+    """The SMS forms of the knowledge folder and what they stand for (empty without the file)."""
+    path = knowledge_dir / ANSWERING_FILE
+    data = load_yaml(path) if path.exists() else None
+    table = data.get("sms_spellings") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in table.items()} if isinstance(table, dict) else {}
 
 
 class SmsSpellings:
@@ -20,6 +34,7 @@ class SmsSpellings:
     def __init__(self, table: Mapping[str, str]) -> None:
         from spacy.lang.fr.stop_words import STOP_WORDS
 
+        self.table = dict(table)
         self._table = {fold(w): spelled for w, spelled in table.items()}
         # "sé" stands for "c'est" typed with or without its accent, but "se" and "ce" are words
         # of their own ("qu'est-ce qui", "se produit"): an accent-free form that is one is left.
