@@ -1171,6 +1171,15 @@ def test_a_word_of_the_same_meaning_finds_the_pages_sentence(index: SentenceInde
     assert index.unknown_nouns("un voyage en mer") == []  # "mer": the pages speak of it as "maritimes"
 
 
+def test_a_number_in_digits_finds_the_pages_number_in_words(index: SentenceIndex) -> None:
+    """search_words.yml `number_words`: "1 sur 7" finds "une personne sur sept" (both were unknown
+    to each other, and "sept" was the rarest word of the sentence)."""
+    (top,) = index.rank("c'est vrai que 1 personne sur 7 est un migrant ?", k=1)
+    assert "une personne sur sept est un migrant" in top.unit.text
+    (top,) = index.rank("les tables rondes du premier dialogue, il y en avait 4 ?", k=1)
+    assert "quatre tables rondes" in top.unit.text
+
+
 def test_a_point_the_pages_do_not_name_is_said_then_the_sentence_answering_the_rest(
     kb: KnowledgeBase, index: SentenceIndex
 ) -> None:

@@ -87,11 +87,19 @@ def same_meaning() -> dict[str, frozenset[str]]:
     return {word: frozenset(others) for word, others in table.items()}
 
 
+@lru_cache(maxsize=1)
+def number_words() -> dict[str, str]:
+    """Folded number word -> its digits ("sept" -> "7"), from search_words.yml."""
+    return {fold(str(word)): str(value) for word, value in (load_yaml(WORDS_FILE).get("number_words") or {}).items()}
+
+
 def spacy_terms(texts: Sequence[str]) -> list[list[Token]]:
-    """Meaningful tokens of each text (lemma + surface form), using the shared spaCy pipeline."""
+    """Meaningful tokens of each text (lemma + surface form), using the shared spaCy pipeline;
+    a number written as a word is read as its digits first ("sept" -> "7", "sept")."""
     from bot.knowledge.nlp import SEARCH_DISABLED, french
 
     stops = stop_words()
+    numbers = number_words()
     result: list[list[Token]] = []
     docs = french().pipe([fold_apostrophes(t) for t in texts], disable=list(SEARCH_DISABLED))
     for doc in docs:
@@ -101,6 +109,9 @@ def spacy_terms(texts: Sequence[str]) -> list[list[Token]]:
                 continue
             surface = fold(token.text).strip("'-")
             lemma = fold(token.lemma_).strip("'-") or surface
+            if surface in numbers:
+                tokens.append(Token((numbers[surface], surface)))
+                continue
             if len(surface) < 2 and not surface.isdigit():
                 continue
             if surface in stops or lemma in stops or not any(ch.isalnum() for ch in surface):
