@@ -174,6 +174,15 @@ def test_a_long_message_without_question_keeps_its_last_sentences() -> None:
     assert focused_text.endswith("Merci de m'avoir lu.")
 
 
+def test_a_question_announced_after_a_story_is_read_alone() -> None:
+    story = ("bonjour mon frere moi ca va pas trop jai marché longtemps et mon telephone a plus de batterie, "
+             "mon cousin il ma dit que vous etes une grande organisation, bref ")
+    assert focus(story + "je voulais savoir l'oim elle est dans combien de pays ?") == "l'oim elle est dans combien de pays ?"
+    assert focus(story + "ma question c'est : ça dure combien de temps ?") == "ça dure combien de temps ?"
+    # Announced at once, there is no story to leave out.
+    assert focus("bref je voulais savoir l'oim elle est dans combien de pays ?").startswith("bref je voulais")
+
+
 def test_a_short_message_is_left_as_it_is() -> None:
     text = "je suis en Libye. comment rentrer ?"
     assert len(text) <= LONG_MESSAGE_CHARS

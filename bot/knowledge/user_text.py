@@ -26,6 +26,17 @@ _QUESTION_WORDS = re.compile(
 )
 
 
+# Words that announce the question after a story ("... enfin bref ma question c'est : ...", "...,
+# je voulais savoir ..."): what comes before them tells, what follows asks.
+_ANNOUNCES_QUESTION = re.compile(
+    r"\b(?:(?:enfin|bon|en)[ ,]+)?bref\b[ ,:]*(?:ma question (?:c'?est|est)\b)?|\bma question (?:c'?est|est|:)|"
+    r"\bje (?:voulais|voudrais|veux|voulait) (?:savoir|demander)\b",
+    re.IGNORECASE,
+)
+# ...when that much was told before them (shorter: "bref, c'est quoi l'OIM ?" is all question).
+STORY_BEFORE_QUESTION_CHARS = 120
+
+
 def clean_user_text(text: str) -> str:
     """Control and format characters out, HTML tags out, whitespace folded, lone surrogates fixed."""
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
@@ -56,8 +67,12 @@ def sentences(text: str) -> list[str]:
 def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -> str:
     """A long message reduced to its last question sentences (else its last sentences).
 
-    Short messages are returned as they are.
+    Short messages are returned as they are, unless they announce their question after a story
+    ("j'ai marché longtemps, ..., bref je voulais savoir l'oim elle est dans combien de pays ?").
     """
+    announced = [m for m in _ANNOUNCES_QUESTION.finditer(text) if m.start() >= STORY_BEFORE_QUESTION_CHARS]
+    if announced and has_words(text[announced[-1].end():]):
+        text = text[announced[-1].end():].lstrip(" ,:")
     if len(text) <= limit:
         return text
     found = sentences(text)
