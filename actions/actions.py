@@ -162,11 +162,16 @@ SMALL_TALK_RESPONSES = {
 }
 
 
+# Said even when the pages answer part of the message: no promise on asylum or a visa
+# ("j'ai combien de chances d'avoir un visa ?": the pages do not say, and nobody can promise).
+SAID_EVEN_AFTER_AN_ANSWER = frozenset({"ask_asylum_visa"})
+
+
 def _small_talk(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
     if turn.intent == "other_language" and focused.reads_as_french(kb, turn.text):
         return _fallback(kb, turn, domain)  # French in SMS spelling: a question after all
     reply = focused.answer_small_talk(kb, turn, domain)
-    if not reply.messages:
+    if not reply.messages or (turn.intent in SAID_EVEN_AFTER_AN_ANSWER and not reply.slots.get("urgent")):
         reply.say(SMALL_TALK_RESPONSES.get(turn.intent, "utter_affirm"))
     return reply
 

@@ -982,6 +982,12 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
         return respond(kb, turn, domain, "small_talk")
     if turn.intent == "other_language":
         return Reply()  # French in SMS spelling is answered by the fallback (actions.py)
+    if asks_about_the_pages(kb, full):
+        # "linvasion de liraq loim etai la ? c t kan" read as "are you a bot?": what the pages
+        # say of it is the reply; when they say nothing, the small talk is.
+        found = respond(kb, turn, domain, "fallback")
+        if found.messages and found.messages[0]["response"] not in NOT_AN_ANSWER:
+            return found
     topic = kb.entry(turn.topic) if turn.topic else None
     if topic is None:
         return Reply()
@@ -996,6 +1002,24 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if not asks or not is_followup(kb, part, turn, topic):
         return Reply()
     return respond(kb, turn, domain, "small_talk")
+
+
+# What respond() says when it found nothing to answer with.
+NOT_AN_ANSWER = frozenset({"utter_ask_rephrase", "utter_clarify"})
+# Words of the pages a question must bring to be one whatever the classifier read ("robot",
+# "humain" or "merci" alone are small talk).
+PAGE_WORDS_OF_A_QUESTION = 2
+
+
+def asks_about_the_pages(kb: KnowledgeBase, text: str) -> bool:
+    """A question ("?" or a question type) bringing words of the pages of its own."""
+    analysis = analyse(kb.answering, written_out(kb, text))
+    if analysis.qtype is None and "?" not in text:
+        return False
+    index = sentence_index(kb)
+    organisation = _organisation_words(kb)
+    known = [w for w in own_words(kb, analysis) if len(w) > 3 and index.knows(w) and w not in organisation]
+    return len(known) >= PAGE_WORDS_OF_A_QUESTION
 
 
 def urgent_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -> Reply | None:

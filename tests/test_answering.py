@@ -756,6 +756,22 @@ async def test_action_small_talk(index: SentenceIndex) -> None:
     assert names == ["utter_focused_answer"] and "New York" in text
 
 
+def test_a_question_on_the_pages_read_as_small_talk_gets_their_answer(kb: KnowledgeBase) -> None:
+    """SMS "c t" reads like "t'es un robot ?": a question bringing words of the pages gets what the
+    pages say; "tu es un robot ?" and a yes naming a programme stay small talk."""
+    text = "linvasion de liraq loim etai la ? c t kan"
+    shown = render(ActionSmallTalk.compose(kb, Turn(text=text, intent="bot_challenge", said=(text,)), DOMAIN))
+    assert "l’invasion de l’Iraq en 2003" in shown and "robot" not in shown
+    for intent, text, said in (("bot_challenge", "tu es un robot ?", "utter_bot_challenge"),
+                               ("affirm", "oui ok pour les infos sur la reinstallation", "utter_affirm")):
+        reply = ActionSmallTalk.compose(kb, Turn(text=text, intent=intent, said=(text,)), DOMAIN)
+        assert responses(reply) == [said]
+    # On asylum, what the pages do not say and no promise either.
+    text = "jai combien de chance d'avoir un visa humanitaire pour la france"
+    reply = ActionSmallTalk.compose(kb, Turn(text=text, intent="ask_asylum_visa", said=(text,)), DOMAIN)
+    assert responses(reply)[-1] == "utter_asylum_visa" and "ne précisent pas" in render(reply)
+
+
 async def test_action_safety_triage_flags_the_conversation(index: SentenceIndex) -> None:
     names, text, slots = await _run(ActionSafetyTriage(), _tracker("urgent_help", "on me menace de mort"))
     assert names == ["utter_safety_danger", "utter_safety_person"]
