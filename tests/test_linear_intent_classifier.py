@@ -125,7 +125,7 @@ def test_sms_forms_are_written_out_with_the_table_kept_in_the_model(
     pipeline: Pipeline, trained: LinearIntentClassifier, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # An SMS message and its written-out form get nearly the same ranking (only spaCy's sentence
-    # vector still reads the typed words): the n-grams are read after the table of answering.yml,
+    # vector still reads the typed words): the n-grams are read after the table of sms_spellings.yml,
     # the one stored in the model at training time...
     sms, plain = "jveu rentre ché moi c koi le programme", "je veux rentre ché moi c'est quoi le programme"
     one, other = (m.get("intent_ranking") for m in pipeline.parse(trained, [sms, plain]))

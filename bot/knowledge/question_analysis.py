@@ -16,9 +16,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
-from bot.knowledge.sms import ANSWERING_FILE, SmsSpellings
+from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
+
+ANSWERING_FILE = "answering.yml"
 
 EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "none")
 
@@ -161,7 +163,10 @@ class AnsweringRules(BaseModel):
 
     @classmethod
     def load(cls, knowledge_dir: Path) -> AnsweringRules:
-        return cls.parse_obj(load_yaml(knowledge_dir / ANSWERING_FILE))
+        data = load_yaml(knowledge_dir / ANSWERING_FILE)
+        if isinstance(data, dict):
+            data.setdefault("sms_spellings", sms_table(knowledge_dir))  # sms_spellings.yml
+        return cls.parse_obj(data)
 
     @cached_property
     def empty_words(self) -> frozenset[str]:

@@ -43,7 +43,7 @@ class SafetyRules(BaseModel):
     version: int
     categories: list[SafetyCategory] = Field(..., min_items=1)
     # SMS forms written out before the patterns are tried ("chui en danger", "o secour"): the
-    # table of answering.yml (`sms_spellings`), so that a trigger is written once, in plain French.
+    # table of sms_spellings.yml, so that a trigger is written once, in plain French.
     sms_spellings: dict[str, str] = {}
 
     class Config:

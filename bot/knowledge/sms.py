@@ -1,7 +1,7 @@
 """SMS forms written out ("c koi" -> "c'est quoi", "chui" -> "je suis", "o secour" -> "au secour").
 
 Why: the question cues, the search and the safety triggers are written once in plain French; the
-table of SMS forms (answering.yml `sms_spellings`) is applied before any of them reads a message.
+table of SMS forms (data/knowledge/sms_spellings.yml) is applied before any of them reads a message.
 A table and not spelling distance: these forms are 1 to 3 letters away from several French words
 at once ("ki", "o", "d"); only their usual meaning is safe.
 """
@@ -15,14 +15,14 @@ from pathlib import Path
 from bot.knowledge.textnorm import fold
 from bot.knowledge.yamlio import load_yaml
 
-# How questions are read; its `sms_spellings` table is also read by the safety triggers and the
-# intent classifier, which keeps it in the trained model.
-ANSWERING_FILE = "answering.yml"
+# The table, read by the question analysis, the safety triggers and the intent classifier (which
+# keeps it in the trained model: a file of its own, so that editing the other rules retrains nothing).
+SMS_FILE = "sms_spellings.yml"
 
 
 def sms_table(knowledge_dir: Path) -> dict[str, str]:
     """The SMS forms of the knowledge folder and what they stand for (empty without the file)."""
-    path = knowledge_dir / ANSWERING_FILE
+    path = knowledge_dir / SMS_FILE
     data = load_yaml(path) if path.exists() else None
     table = data.get("sms_spellings") if isinstance(data, dict) else None
     return {str(k): str(v) for k, v in table.items()} if isinstance(table, dict) else {}

@@ -26,13 +26,13 @@ logger = logging.getLogger(__name__)
 
 # What a trained model depends on (the knowledge files are read by the action server at run time),
 # including our own pipeline components (config.yml), the text folding and the SMS table
-# (answering.yml's sms_spellings) they train on, and the guarded training speed-up (DIET batch order) with its guard. A fine-tuned model has a key of its
+# (data/knowledge/sms_spellings.yml) they train on, and the guarded training speed-up (DIET batch order) with its guard. A fine-tuned model has a key of its
 # own (bot/maintenance/candidate_model.py).
 MODEL_INPUTS = (
     "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
     "bot/nlu/linear_intent_classifier.py", "bot/nlu/lookup_entity_extractor.py", "bot/knowledge/textnorm.py", "bot/nlu/guards.py", "bot/knowledge/user_text.py",
     "bot/nlu/rasa_speedups.py", "bot/nlu/spacy_nlp.py", "bot/knowledge/source_guard.py",
-    "bot/knowledge/sms.py", "data/knowledge/answering.yml",
+    "bot/knowledge/sms.py", "data/knowledge/sms_spellings.yml",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 

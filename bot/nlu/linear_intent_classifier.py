@@ -5,7 +5,7 @@ intent macro-F1 of 0.952-0.953 against 0.917 for DIET, and it trains in ~6 s ins
 of DIET epochs (benchmarks/RESULTS.md). Short messages with typos and SMS spellings are separated best by
 character n-grams inside words, word 1-2-grams and the spaCy vectors together; a linear model on
 them needs few examples per intent and no GPU. SMS forms are written out first, with the table of
-answering.yml kept in the trained model ("kan c cree loim" shares the n-grams of "quand a été créée
+data/knowledge/sms_spellings.yml kept in the trained model ("kan c cree loim" shares the n-grams of "quand a été créée
 l'OIM"): +4 items of the held-out QA set.
 
 Confidences: an SVM gives margins, not probabilities, and FallbackClassifier needs a confidence
