@@ -452,11 +452,14 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # ("ça se fait comment le voyage ?" after the summary of the voluntary return).
         # Unless the follow-up picks up one of its words ("en soutien de quelle agence ?" after
         # "... en soutien aux activités de rapatriement du HCR"): it asks about that sentence.
+        # A word picked up in another form counts ("vous travaillez avec qui ?" after "L'OIM travaille
+        # en étroite collaboration avec ...").
         given = fold(turn.previous_reply)
         picked = {w for w in part.own_words if len(w) > 3}
+        picked_stems = {_prefix(w) for w in picked}
         fresh = [
             h for h in hits
-            if fold(h.unit.text) not in given or picked & set(folded_words(h.unit.text))
+            if fold(h.unit.text) not in given or picked_stems & {_prefix(w) for w in folded_words(h.unit.text)}
         ] if given else hits  # fmt: skip
         hits = fresh or hits
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).

@@ -1467,6 +1467,14 @@ def test_a_follow_up_on_a_word_of_the_sentence_just_given_gets_it_again(kb: Know
                       topic="programme.repatriation", previous_reply=given,
                       before=("L'OIM fait-elle du rapatriement volontaire de réfugiés ?",))
     assert "HCR" in text
+    # In another form of the word: "vous travaillez avec qui ?" after "L'OIM travaille en étroite
+    # collaboration avec les gouvernements, le HCR...".
+    question = "Comment marche la réinstallation des réfugiés ?"
+    _, given = respond(kb, index, intent="ask_resettlement", text=question, programme="resettlement")
+    assert "HCR" in given
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text="vous travaillez avec qui pour ça ?",
+                      topic="programme.resettlement", previous_reply=given, before=(question,))
+    assert "HCR" in text
 
 
 def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
