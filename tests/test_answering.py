@@ -378,6 +378,10 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
         ("quelle est la différence entre la réinstallation et la relocalisation ?", None),
         ("dans l'exemple du professionnel de santé, il quitte quel pays pour aller où ?", None),
         ("quand a eu lieu le dialogue et le forum ?", None),
+        (  # each marked "?": split there only, not at "et combien" inside the first
+            "Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU ? Et le FMMD, il est piloté par qui ?",
+            ["Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU", "Et le FMMD, il est piloté par qui"],
+        ),
     ],
 )
 def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:

@@ -365,6 +365,11 @@ class AnsweringRules(BaseModel):
         source = text if len(simple) == len(text) else simple
         parts: list[str] = []
         start = 0
+        marked = [p for p in re.split(r"\?+", source) if p.strip(" ,;.!?")]
+        if len(marked) >= 2:
+            # Questions marked "?" each are split there only: "Le Groupe mondial réunit l'OIM et
+            # combien d'entités ? Et le FMMD, il est piloté par qui ?" holds two questions, not three.
+            return self._own_questions(marked, ignore) or [text]
         for match in self._split_pattern.finditer(simple):
             rest = fold(simple[match.end() :])
             if "?" not in match.group(0) and not self.question_type(rest) and not self._starts_question(rest):
@@ -375,6 +380,10 @@ class AnsweringRules(BaseModel):
         parts = [p for p in parts if p.strip(" ,;.!?")]
         if len(parts) == 1:
             parts = self._split_at_and(source, simple)
+        return self._own_questions(parts, ignore) or [text]
+
+    def _own_questions(self, parts: list[str], ignore: frozenset[str]) -> list[str]:
+        """The parts that are questions of their own, when two or more are (else none)."""
         parts = [p.strip(" ,;.!") for p in parts]
         empty = ignore | self.empty_words
         # A part may be all question words: "..., et il a duré combien de jours ?" asks it about
@@ -385,7 +394,7 @@ class AnsweringRules(BaseModel):
             for p in parts
             if _own_words(p, empty) >= self.two_questions.min_words or self._asks(fold(p)) or self.aspect(fold(p))
         ]
-        return parts if len(parts) >= 2 else [text]
+        return parts if len(parts) >= 2 else []
 
 
 # "..., et le deuxième ?", "et en 2013 ?": "et" and at most three words ending the message.
