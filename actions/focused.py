@@ -873,7 +873,13 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
                     # Nothing of its own: a follow-up on what the first answer was about, whatever
                     # programme the whole message names.
                     part_turn = replace(part_turn, programme=None)
-        part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
+        if len(parts) > 1 and kb.answering.asks_contact(part.text):
+            # "... ? et quel mail pour la stratégie de l'OIM ?": the contacts, for what the part
+            # names or else for what the message is about.
+            about = current.id if current is not None else turn.topic
+            part_reply, entry = answer_contact(kb, replace(part_turn, topic=about), domain), None
+        else:
+            part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
         if not part_reply.messages:
             continue
         reply.messages.extend(_not_said_yet(reply.messages, part_reply.messages))

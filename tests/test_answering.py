@@ -1481,6 +1481,14 @@ def test_a_follow_up_on_a_word_of_the_sentence_just_given_gets_it_again(kb: Know
     assert "HCR" in text
 
 
+def test_a_second_question_asking_for_a_contact_gets_the_contact_card(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    reply, text = respond(kb, index, intent="ask_migration_development",
+                          text="La migration est un moteur de quoi dans le Programme 2030 ? et quel mail pour la stratégie de l'OIM ?")
+    assert responses(reply)[0] == "utter_focused_answer" and "moteur du développement durable" in text
+    assert "utter_contact_card" in responses(reply) and "migration4development@iom.int" in text
+    assert kb.answering.asks_contact("je contacte qui ?") and kb.answering.asks_contact("vous contactez qui ?")
+
+
 def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
     assert analyse(kb.answering, "une personne sur combien est un migrant ?").evidence == "proportion"
     assert analyse(kb.answering, "quelle part du personnel est sur le terrain ?").evidence == "proportion"
