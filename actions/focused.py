@@ -106,6 +106,16 @@ GENERIC_TITLE_WORDS = frozenset(
         "du",
         "et",
         "l",
+        # Prepositions of titles ("Le Groupe mondial sur la migration"): "une personne sur sept"
+        # does not name the Group.
+        "sur",
+        "pour",
+        "aux",
+        "au",
+        "dans",
+        "en",
+        "avec",
+        "par",
     ]
 )
 _MONTHS = frozenset(

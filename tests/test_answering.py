@@ -1454,6 +1454,10 @@ def test_a_verb_does_not_name_the_topic_its_noun_titles(kb: KnowledgeBase) -> No
     assert not focused.names_entry(("conseille",), council)
     assert focused.names_entry(("conseil",), council)
     assert focused.names_entry(("reinstalles",), resettlement)
+    # Nor does a preposition of a title: "une personne sur sept" is not about "Le Groupe mondial sur la migration".
+    group = kb.entry("event.global_migration_group")
+    assert group is not None and not focused.names_entry(("sur", "sept"), group)
+    assert focused.names_entry(("groupe",), group)
 
 
 def test_a_short_question_the_classifier_cannot_place_follows_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
