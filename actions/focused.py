@@ -464,12 +464,16 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # "... en soutien aux activités de rapatriement du HCR"): it asks about that sentence.
         # A word picked up in another form counts ("vous travaillez avec qui ?" after "L'OIM travaille
         # en étroite collaboration avec ...").
+        # So does a number or a rare word the message before named ("la résolution 58/208" / "elle
+        # date de quand ?": the sentence given holds the date, unnoticed).
         given = fold(turn.previous_reply)
         picked = {w for w in part.own_words if len(w) > 3}
         picked_stems = {_prefix(w) for w in picked}
+        recalled = _named_before(index.kb, turn, entry) - picked_stems
+        asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
         fresh = [
             h for h in hits
-            if fold(h.unit.text) not in given or picked_stems & {_prefix(w) for w in folded_words(h.unit.text)}
+            if fold(h.unit.text) not in given or asked_again & _word_keys(h.unit.text)
         ] if given else hits  # fmt: skip
         hits = fresh or hits
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
@@ -484,7 +488,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
         # using the rarest of them in the pages ("bourses", not "compte"), before one that only
         # shares the words of the message before.
-        for new_word in sorted({_prefix(w) for w in picked}, key=index.units_using):
+        for new_word in sorted(picked_stems, key=index.units_using):
             using = [h for h in near if new_word in {_prefix(w) for w in folded_words(h.unit.text)}]
             if using:
                 near = using
@@ -510,6 +514,28 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN:
             return own
     return _earliest_if_since(hits, part) if hits else None
+
+
+# A word used by this few sentences of the pages names one thing ("résolution", "publication").
+RARE_WORD_UNITS = 3
+
+
+def _word_keys(text: str) -> set[str]:
+    """The text's word prefixes and numbers, as _named_before gives them."""
+    return {_prefix(w) for w in folded_words(text)} | set(re.findall(r"\d{2,}", text))
+
+
+def _named_before(kb: KnowledgeBase, turn: Turn, entry: Entry) -> set[str]:
+    """Word prefixes (and numbers) of the user's message before this one, besides the topic's title
+    words, stop words, ordinals and years: they pick one of several ("le deuxième dialogue" /
+    "c'était quand ?"), they do not name the thing asked about."""
+    if len(turn.said) < 2:
+        return set()
+    before = turn.said[-2]
+    title, stops = _title_words(entry), stop_words()
+    picks = kb.answering.is_ordinal_or_year
+    words = {_prefix(w) for w in folded_words(before) if len(w) > 3 and w not in stops and not picks(w)}
+    return (words - title) | {n for n in re.findall(r"\d{2,}", before) if not picks(n)}
 
 
 def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:

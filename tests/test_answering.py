@@ -1493,6 +1493,23 @@ def test_a_second_question_asking_for_a_contact_gets_the_contact_card(kb: Knowle
     assert kb.answering.asks_contact("je contacte qui ?") and kb.answering.asks_contact("vous contactez qui ?")
 
 
+def test_a_follow_up_on_a_rare_thing_just_named_gets_its_sentence_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "la résolution 58/208" then "elle date de quand ?": the sentence already given holds the date
+    (not the Dialogues' "Date d'établissement : 2006"); an ordinal or a year named before does not
+    bring the given sentence back ("le deuxième dialogue" / "c'était quand ?")."""
+    first = "la résolution 58/208"
+    _, given = respond(kb, index, intent="ask_high_level_dialogue", text=first)
+    assert "23 décembre 2003" in given
+    _, text = respond(kb, index, intent="ask_iom_history", text="elle date de quand ?",
+                      topic="event.high_level_dialogues", previous_reply=given, before=(first,))
+    assert "23 décembre 2003" in text
+    first = "le deuxième dialogue de haut niveau sur les migrations"
+    _, given = respond(kb, index, intent="ask_high_level_dialogue", text=first)
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text="c'était quand ?",
+                      topic="event.high_level_dialogues", previous_reply=given, before=(first,))
+    assert "octobre 2013" in text
+
+
 def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
     assert analyse(kb.answering, "une personne sur combien est un migrant ?").evidence == "proportion"
     assert analyse(kb.answering, "quelle part du personnel est sur le terrain ?").evidence == "proportion"

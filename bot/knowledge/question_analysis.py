@@ -235,6 +235,10 @@ class AnsweringRules(BaseModel):
     def _elliptic_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.two_questions.elliptic_kinds]
 
+    def is_ordinal_or_year(self, word: str) -> bool:
+        """Whether a folded word is of the kinds that pick one of several ("deuxieme", "2013")."""
+        return any(p.fullmatch(word) or p.search(f" {word} ") for p in self._elliptic_patterns)
+
     def _elliptic(self, source: str, simple: str) -> list[str] | None:
         """[the question, the question about the other word] for "<question>, et le deuxième ?"
         (a word of the same kind in both), else None."""
