@@ -958,6 +958,8 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
         ("l'OMS est observateur ?", "l'Organisation mondiale de la Santé est observateur ?"),  # after an article
         ("pr loim lé migran c dé acteur de koi", "pour l'OIM les migran c'est des acteur de quoi"),
         ("la résolution de l'ONU", "la résolution de l'ONU"),
+        ("c vré ke ya en bato", "c'est vrai que il y a en bateau"),
+        ("elle a été créée", "elle a été créée"),  # a word of its own, not the SMS "etai"
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
