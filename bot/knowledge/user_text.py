@@ -16,6 +16,9 @@ LONG_MESSAGE_CHARS = 400
 # What is kept of a long message: its last question sentences, up to this many characters.
 FOCUS_CHARS = 300
 
+# A letter typed three times or more is one letter ("bonjourrrr", "depuiiiis quand ???"): French
+# writes none three times in a row ("www." of an address aside).
+_STRETCHED = re.compile(r"(?!w)([^\W\d_])\1{2,}", re.IGNORECASE)
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
@@ -38,7 +41,8 @@ STORY_BEFORE_QUESTION_CHARS = 120
 
 
 def clean_user_text(text: str) -> str:
-    """Control and format characters out, HTML tags out, whitespace folded, lone surrogates fixed."""
+    """Control and format characters out, HTML tags out, stretched letters (three or more) typed
+    once, whitespace folded, lone surrogates fixed."""
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     kept = []
     for ch in text:
@@ -49,7 +53,7 @@ def clean_user_text(text: str) -> str:
             kept.append(" ")
         else:
             kept.append(ch)
-    text = _TAG.sub(" ", "".join(kept))
+    text = _STRETCHED.sub(r"\1", _TAG.sub(" ", "".join(kept)))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 
