@@ -1514,6 +1514,16 @@ def test_a_follow_up_on_a_rare_thing_just_named_gets_its_sentence_again(kb: Know
     assert "octobre 2013" in text
 
 
+def test_the_items_of_a_menu_a_topic_cites_are_searched(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The organisation's offices are only in the pages' menu, which the leadership topic cites: its
+    items are units, its run-together headings are not."""
+    _, text = respond(kb, index, intent="ask_leadership", text="il existe un bureau de la communication à l'OIM ?")
+    assert "Bureau des partenariats, de la sensibilisation et de la communication" in text
+    menus = [u for u in index.units
+             if (p := kb.passage(u.passage_id)) is not None and p.navigation and "#fact" not in u.id]  # not a topic's quote
+    assert menus and all(u.list_item for u in menus)
+
+
 def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
     assert analyse(kb.answering, "une personne sur combien est un migrant ?").evidence == "proportion"
     assert analyse(kb.answering, "quelle part du personnel est sur le terrain ?").evidence == "proportion"

@@ -349,12 +349,17 @@ class SentenceIndex:
         # The last sentence of each section so far that names its subject: "Il a abouti à la
         # création du FMMD", first of its passage, is about "Le premier Dialogue...", said before.
         last_sentence: dict[tuple[str, str], str] = {}
-        for passage in kb.passages():
+        # A page's menu items are searched only when a topic cites the menu (the organisation's offices).
+        cited = {source for entry in kb.entries() for source in entry.sources}
+        searched = [p for p in kb.passages(include_navigation=True) if not p.navigation or p.id in cited]
+        for passage in searched:
             previous = ""
             items: list[str] = []
             for n, (text, list_item) in enumerate(passage_units(passage), 1):
                 if text.rstrip().endswith(":") and len(text) < 80:
                     continue  # "Les opérations de mouvement de l'OIM comprennent :" says nothing
+                if passage.navigation and not list_item:
+                    continue  # a menu's items, not its headings run together
                 unit_id = f"{passage.id}#{n}"
                 raw.append((unit_id, passage.id, passage.section, text, list_item))
                 if list_item:
