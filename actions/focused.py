@@ -330,7 +330,24 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
             return _cut(f"{heading} : " + " ; ".join(items), MAX_LIST_CHARS)
         return _cut(f"{heading} : {unit.text}" if heading else unit.text, MAX_SENTENCE_CHARS)
     text = f"{unit.context} {unit.text}".strip()
+    following = _continued_by(siblings, unit)
+    if following is not None:
+        text = f"{text} {following.text}"
     return _cut(text, MAX_SENTENCE_CHARS * 2 if len(text) > MAX_SENTENCE_CHARS else MAX_SENTENCE_CHARS)
+
+
+_DEMONSTRATIVE = re.compile(r"^(?:ces|ce|cet|cette)\s+(\w+)", re.IGNORECASE)
+
+
+def _continued_by(siblings: list[Unit], unit: Unit) -> Unit | None:
+    """The next sentence when it goes on about a noun of this one ("... examiné en fonction d'un
+    ensemble de critères spécifiques." + "Ces critères comprennent l'aptitude médicale...")."""
+    position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
+    if position is None or position + 1 >= len(siblings) or siblings[position + 1].list_item:
+        return None
+    following = siblings[position + 1]
+    match = _DEMONSTRATIVE.match(fold(following.text))
+    return following if match and match.group(1) in folded_words(unit.text) else None
 
 
 def section_opening(index: SentenceIndex, unit: Unit, part: Part) -> str | None:

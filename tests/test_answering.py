@@ -1524,6 +1524,14 @@ def test_the_items_of_a_menu_a_topic_cites_are_searched(kb: KnowledgeBase, index
     assert menus and all(u.list_item for u in menus)
 
 
+def test_a_sentence_announcing_what_the_next_one_lists_is_quoted_with_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"... examiné en fonction d'un ensemble de critères spécifiques." says which criteria only with
+    "Ces critères comprennent l'aptitude médicale..." after it."""
+    _, text = respond(kb, index, intent="ask_voluntary_return", programme="voluntary_return",
+                      text="Sur quels critères un migrant est-il examiné avant une aide au retour volontaire ?")
+    assert "ensemble de critères spécifiques. Ces critères comprennent l'aptitude médicale" in text
+
+
 def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
     assert analyse(kb.answering, "une personne sur combien est un migrant ?").evidence == "proportion"
     assert analyse(kb.answering, "quelle part du personnel est sur le terrain ?").evidence == "proportion"
