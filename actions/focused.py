@@ -486,13 +486,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         given = fold(turn.previous_reply)
         picked = {w for w in part.own_words if len(w) > 3}
         picked_stems = {_prefix(w) for w in picked}
-        recalled = _named_before(index.kb, turn, entry) - picked_stems
-        asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
-        fresh = [
-            h for h in hits
-            if fold(h.unit.text) not in given or asked_again & _word_keys(h.unit.text)
-        ] if given else hits  # fmt: skip
-        hits = fresh or hits
+        if given:
+            recalled = _named_before(index.kb, turn, entry) - picked_stems
+            asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
+            fresh = [h for h in hits if fold(h.unit.text) not in given or asked_again & _word_keys(h.unit.text)]
+            hits = fresh or hits
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
         # after the relocation is not answered by the year of the resettlement's operations, told
@@ -1044,7 +1042,8 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
         return respond(kb, turn, domain, "small_talk")
     if turn.intent == "other_language":
         return Reply()  # French in SMS spelling is answered by the fallback (actions.py)
-    if asks_about_the_pages(kb, full):
+    read = analyse(kb.answering, written_out(kb, full))  # the message with its SMS forms written out
+    if asks_about_the_pages(kb, full, read):
         # "linvasion de liraq loim etai la ? c t kan" read as "are you a bot?": what the pages
         # say of it is the reply; when they say nothing, the small talk is.
         found = respond(kb, turn, domain, "fallback")
@@ -1057,7 +1056,6 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if analysis.aspect is None:
         # "c ki ki paye" asks who pays once its SMS forms are written out; only an aspect read so
         # counts ("t ki ?" is still small talk: "who are you?").
-        read = analyse(kb.answering, written_out(kb, full))
         analysis = read if read.aspect is not None else analysis
     part = Part(full, analysis, own_words(kb, analysis))
     asks = analysis.qtype or analysis.aspect or (analysis.pointer and "?" in full)
@@ -1073,9 +1071,9 @@ NOT_AN_ANSWER = frozenset({"utter_ask_rephrase", "utter_clarify"})
 PAGE_WORDS_OF_A_QUESTION = 2
 
 
-def asks_about_the_pages(kb: KnowledgeBase, text: str) -> bool:
-    """A question ("?" or a question type) bringing words of the pages of its own."""
-    analysis = analyse(kb.answering, written_out(kb, text))
+def asks_about_the_pages(kb: KnowledgeBase, text: str, analysis: QuestionAnalysis) -> bool:
+    """A question ("?" or a question type) bringing words of the pages of its own; `analysis` is
+    the text's, SMS forms written out."""
     if analysis.qtype is None and "?" not in text:
         return False
     index = sentence_index(kb)

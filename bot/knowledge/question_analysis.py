@@ -21,7 +21,6 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-
 EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "none")
 
 
@@ -237,7 +236,7 @@ class AnsweringRules(BaseModel):
 
     def is_ordinal_or_year(self, word: str) -> bool:
         """Whether a folded word is of the kinds that pick one of several ("deuxieme", "2013")."""
-        return any(p.fullmatch(word) or p.search(f" {word} ") for p in self._elliptic_patterns)
+        return any(p.search(word) for p in self._elliptic_patterns)
 
     def _elliptic(self, source: str, simple: str) -> list[str] | None:
         """[the question, the question about the other word] for "<question>, et le deuxième ?"
