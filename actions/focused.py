@@ -267,6 +267,7 @@ def choose_entry(
             and nlu_entry.kind == ORGANISATION
             and set(folded_words(part.text)) & organisation
             and (topic.kind == ORGANISATION or set(folded_words(" ".join(turn.said[:-1][-1:]))) & organisation)
+            and not _named_by_message_before(turn, topic)
         ):
             # "c koi l'oim ?" then "elle a été créée quand ?": "elle" is the OIM, and which of
             # its facets (history, members...) is asked the classifier tells better than the topic;
@@ -284,6 +285,15 @@ def choose_entry(
         # page sentence shares a word with it.
         return topic, "intent"
     return None, "none"
+
+
+def _named_by_message_before(turn: Turn, topic: Entry) -> bool:
+    """Whether the user's message before named the topic, when it is not the organisation itself:
+    "la session annuelle du Conseil de l'OIM" / "elle a duré combien de temps ?": "elle" is the
+    session, not the OIM the message also named."""
+    if topic.kind == ORGANISATION or len(turn.said) < 2:
+        return False
+    return names_entry(tuple(folded_words(turn.said[-2])), topic)
 
 
 def entry_of_unit(kb: KnowledgeBase, index: SentenceIndex, unit: Unit) -> Entry | None:
@@ -914,12 +924,18 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
             )
             before = (parts[position - 1].text,) if position and refers_back else ()
             part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
+            if turn.programme and _programme_of_another_part(kb, turn.programme, parts, position):
+                # "combien de personnes aidées en 2021, et combien d'États pour la réinstallation ?":
+                # the programme the message names is the second question's, not the first's.
+                part_turn = replace(part_turn, programme=None)
             if before:
                 # What the first answer quoted is not new to the second ("quels pays accueillent
                 # des réfugiés réinstallés et combien par an ?": not the three countries again).
                 part = replace(part, quoted=fold(" ".join(str(m.get("sentence", "")) for m in reply.messages)))
-                if part.analysis.evidence == "date" and text_shows(part.quoted, "date"):
-                    continue  # "le premier dialogue c'était où et quand ?": its date was just given
+                if part.analysis.evidence == "date" and text_shows(part.quoted, "date") and _adds_nothing(part):
+                    # "le premier dialogue c'était où et quand ?": its date was just given. Not
+                    # "le titre du deuxième, et le premier s'est tenu quand ?": another one.
+                    continue
                 if current is not None and not part.own_words:
                     # Nothing of its own: a follow-up on what the first answer was about, whatever
                     # programme the whole message names.
@@ -947,6 +963,21 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def _programme_of_another_part(kb: KnowledgeBase, programme: str, parts: list[Part], position: int) -> bool:
+    """Whether the programme entity is named by a later part of the message and not by this one
+    (a part after the one naming it may well go on about it: "..., et quels pays d'accueil ?")."""
+    entry = kb.entry_for_programme(programme)
+    if entry is None or names_entry(parts[position].own_words, entry):
+        return False
+    return any(names_entry(p.own_words, entry) for p in parts[position + 1 :])
+
+
+def _adds_nothing(part: Part) -> bool:
+    """Whether every word of the part's own was in the answer just given (part.quoted)."""
+    quoted = {_prefix(w) for w in folded_words(part.quoted)}
+    return all(_prefix(w) in quoted for w in part.own_words if not w.isdigit())
 
 
 def _not_said_yet(said: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -380,6 +380,10 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
         ("quelle est la différence entre la réinstallation et la relocalisation ?", None),
         ("dans l'exemple du professionnel de santé, il quitte quel pays pour aller où ?", None),
         ("quand a eu lieu le dialogue et le forum ?", None),
+        (  # a bare "quelle année" goes with the question before it: the split is at the earlier "et"
+            "Comment s'intitulait le deuxième Dialogue, et le premier s'est tenu en quel mois et quelle année ?",
+            ["Comment s'intitulait le deuxième Dialogue", "le premier s'est tenu en quel mois et quelle année ?"],
+        ),
         (  # each marked "?": split there only, not at "et combien" inside the first
             "Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU ? Et le FMMD, il est piloté par qui ?",
             ["Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU", "Et le FMMD, il est piloté par qui"],
@@ -962,6 +966,7 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
         ("la résolution de l'ONU", "la résolution de l'ONU"),
         ("c vré ke ya en bato", "c'est vrai que il y a en bateau"),
         ("elle a été créée", "elle a été créée"),  # a word of its own, not the SMS "etai"
+        ("le dialog de o nivo", "le dialogue de haut niveau"),  # "de o nivo" is "de haut niveau", "o" alone "au"
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
@@ -1316,6 +1321,35 @@ def test_a_second_question_of_question_words_gets_a_sentence_the_first_did_not_q
         text="quels pays accueillent des réfugiés réinstallés et combien par an",
     )
     assert "Canada" in text and "100 000" in text
+
+
+def test_a_programme_the_second_question_names_is_not_the_first_ones(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The first question asked of all movements, not of the resettlement the second one names."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_movement_assistance", programme="resettlement",
+        text="combien de personnes l'oim a aidé à se déplacer en 2021, et elle aide combien d'états par an "
+        "en moyenne pour la réinstallation ?",
+    )  # fmt: skip
+    assert "118 000" in text and "30 États" in text
+
+
+def test_a_second_date_question_about_another_one_is_answered(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A date was quoted by the first answer, but the second question asks about another dialogue."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_high_level_dialogue",
+        text="Comment s'intitulait le deuxième Dialogue, et le premier s'est tenu en quel mois et quelle année ?",
+    )  # fmt: skip
+    assert "septembre 2006" in text
+
+
+def test_elle_after_a_message_naming_the_session_is_the_session(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"la session du Conseil de l'OIM" / "elle a duré combien de temps ?": not the OIM's history."""
+    reply, text = respond(
+        kb, index, "intent", intent="ask_iom_history", text="elle a duré combien de temps ?",
+        topic="event.council_110", before=("La session annuelle du Conseil de l'OIM en novembre",),
+    )  # fmt: skip
+    assert "trois jours" in text and "Histoire" not in text
+    assert reply.slots.get("topic") == "event.council_110"
 
 
 def test_a_pronoun_in_the_second_question_stands_for_what_the_first_named(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -383,6 +383,13 @@ class AnsweringRules(BaseModel):
         parts = [p for p in parts if p.strip(" ,;.!?")]
         if len(parts) == 1:
             parts = self._split_at_and(source, simple)
+        elif len(parts) == 2 and not _own_words(parts[1], ignore | self.empty_words):
+            # "le titre du deuxième, et le premier s'est tenu en quel mois et quelle année ?": a
+            # bare "quelle année" goes with the question before it; the two questions are either
+            # side of an earlier "et" when both sides ask one.
+            at_and = self._split_at_and(source, simple)
+            if len(at_and) == 2 and len(at_and[0]) < len(parts[0]):
+                parts = at_and
         return self._own_questions(parts, ignore) or [text]
 
     def _own_questions(self, parts: list[str], ignore: frozenset[str]) -> list[str]:
