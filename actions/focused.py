@@ -635,7 +635,15 @@ def _is_generic(kb: KnowledgeBase, part: Part, entry: Entry) -> bool:
     if part.analysis.qtype is not None or part.analysis.aspect is not None:
         return False
     title = _title_words(entry) | {_prefix(w) for w in folded_words(entry.programme or "")}
-    return all(_prefix(w) in title or w in GENERIC_TITLE_WORDS for w in part.own_words)
+    if all(_prefix(w) in title or w in GENERIC_TITLE_WORDS for w in part.own_words):
+        return True
+    # "c'est quoi les voies complémentaires pour les réfugiés ?": what the topic is, for whom its
+    # summary (or the facts it is made of) says it is.
+    if not kb.answering.asks_definition(part.analysis.folded) or not names_entry(part.own_words, entry):
+        return False
+    said = " ".join([entry.answer, *(f"{fact.value} {fact.quote}" for fact in entry.facts)])
+    summary = {_prefix(w) for w in folded_words(said)}
+    return all(_prefix(w) in title or _prefix(w) in summary or w in GENERIC_TITLE_WORDS for w in part.own_words)
 
 
 def say_gap(

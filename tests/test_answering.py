@@ -1323,6 +1323,15 @@ def test_a_second_question_of_question_words_gets_a_sentence_the_first_did_not_q
     assert "Canada" in text and "100 000" in text
 
 
+@pytest.mark.parametrize("text", ["c'est quoi les voies complémentaires pour les réfugiés ?", "c koi lé voi complemantèr pr lé refugié"])
+def test_what_a_topic_is_for_someone_its_summary_names_gets_the_summary(
+    kb: KnowledgeBase, index: SentenceIndex, text: str
+) -> None:
+    """Not one sentence on why the pathways exist: what they are, with their examples."""
+    _, shown = respond(kb, index, intent="ask_complementary_pathways", text=text)
+    assert "visas humanitaires" in shown and "Source :" in shown
+
+
 def test_a_programme_the_second_question_names_is_not_the_first_ones(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The first question asked of all movements, not of the resettlement the second one names."""
     _, text = respond(

@@ -153,8 +153,11 @@ class AnsweringRules(BaseModel):
     # Words that ask a question of no type ("... peut être quoi ?", "qu'est-ce qui ..."): with
     # one of them, blanking the conjunctions may leave no type at all.
     still_asks: list[str] = []
+    # Asking what something is ("c'est quoi ...", "qu'est-ce que ..."): about a topic the message
+    # names, the topic's summary answers, even with a word of that summary besides its title.
+    definition_cues: list[str] = []
 
-    _check_contact_cues = validator("contact_cues", "not_understood", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -319,6 +322,14 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _not_understood_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.not_understood]
+
+    @cached_property
+    def _definition_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.definition_cues]
+
+    def asks_definition(self, folded: str) -> bool:
+        """Whether a (folded) question asks what something is."""
+        return any(p.search(folded) for p in self._definition_patterns)
 
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""
