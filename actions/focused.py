@@ -974,12 +974,14 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
 
 
 def _programme_of_another_part(kb: KnowledgeBase, programme: str, parts: list[Part], position: int) -> bool:
-    """Whether the programme entity is named by a later part of the message and not by this one
-    (a part after the one naming it may well go on about it: "..., et quels pays d'accueil ?")."""
+    """Whether the programme entity is another part's: this part does not name it, and either names
+    another topic ("... que la réinstallation ? Donne des exemples de voies légales.") or comes
+    before the part naming it (a part after it may well go on about it: "..., et quels pays d'accueil ?")."""
     entry = kb.entry_for_programme(programme)
-    if entry is None or names_entry(parts[position].own_words, entry):
+    own = parts[position].own_words
+    if entry is None or names_entry(own, entry):
         return False
-    return any(names_entry(p.own_words, entry) for p in parts[position + 1 :])
+    return bool(named_entries(kb, own)) or any(names_entry(p.own_words, entry) for p in parts[position + 1 :])
 
 
 def _adds_nothing(part: Part) -> bool:

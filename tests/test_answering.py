@@ -1342,6 +1342,15 @@ def test_a_programme_the_second_question_names_is_not_the_first_ones(kb: Knowled
     assert "118 000" in text and "30 États" in text
 
 
+def test_a_part_naming_another_topic_than_the_programme_is_about_that_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The second sentence names the pathways, not the resettlement the first one named."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_complementary_pathways", programme="resettlement",
+        text="Les réfugiés peuvent-ils partir par d'autres moyens que la réinstallation ? Donne des exemples de voies légales.",
+    )  # fmt: skip
+    assert "parrainage communautaire privé" in text
+
+
 def test_a_second_date_question_about_another_one_is_answered(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """A date was quoted by the first answer, but the second question asks about another dialogue."""
     _, text = respond(
