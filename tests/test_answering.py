@@ -380,6 +380,7 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
         ("quelle est la différence entre la réinstallation et la relocalisation ?", None),
         ("dans l'exemple du professionnel de santé, il quitte quel pays pour aller où ?", None),
         ("quand a eu lieu le dialogue et le forum ?", None),
+        ("Dans son discours au Conseil, comment le DG voit-il les migrants ?", None),  # a frame, not a question
         (  # a bare "quelle année" goes with the question before it: the split is at the earlier "et"
             "Comment s'intitulait le deuxième Dialogue, et le premier s'est tenu en quel mois et quelle année ?",
             ["Comment s'intitulait le deuxième Dialogue", "le premier s'est tenu en quel mois et quelle année ?"],
@@ -1340,6 +1341,15 @@ def test_a_programme_the_second_question_names_is_not_the_first_ones(kb: Knowled
         "en moyenne pour la réinstallation ?",
     )  # fmt: skip
     assert "118 000" in text and "30 États" in text
+
+
+def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_voluntary_return", programme="voluntary_return",
+        text="pour le retour volontaire depuis la Libye, quels sont les critères que l'OIM regarde pour accepter quelqu'un ?",
+    )  # fmt: skip
+    assert "aptitude médicale" in text
 
 
 def test_a_part_naming_another_topic_than_the_programme_is_about_that_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -388,6 +388,9 @@ class AnsweringRules(BaseModel):
             rest = fold(simple[match.end() :])
             if "?" not in match.group(0) and not self.question_type(rest) and not self._starts_question(rest):
                 continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
+            left = fold(simple[start : match.start()])
+            if "?" not in match.group(0) and not self._asks(left) and not self.aspect(left):
+                continue  # "Dans son discours au Conseil, comment ...": the frame of the question after it
             parts.append(source[start : match.start()])
             start = match.end()
         parts.append(source[start:])
