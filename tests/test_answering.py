@@ -1343,6 +1343,17 @@ def test_a_programme_the_second_question_names_is_not_the_first_ones(kb: Knowled
     assert "118 000" in text and "30 États" in text
 
 
+def test_a_ranking_of_what_the_question_names_beats_a_ranking_of_something_else(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"les trois premiers pays" ranks countries; "ses activités les plus anciennes" does not."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_resettlement", programme="resettlement",
+        text="Quels sont les pays qui ont accueilli le plus de réfugiés réinstallés avec l'aide de l'OIM ?",
+    )  # fmt: skip
+    assert "Canada" in text and "Australie" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

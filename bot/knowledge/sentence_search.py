@@ -20,7 +20,7 @@ import numpy as np
 
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
 from bot.knowledge.nlp import french_words
-from bot.knowledge.search import PassageIndex, Token, edit_distance, same_meaning, spacy_terms
+from bot.knowledge.search import PassageIndex, Token, edit_distance, same_meaning, spacy_terms, stop_words
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
 
 # A unit of the topic the conversation is about gets this much more (scores are 0..1).
@@ -128,8 +128,14 @@ _SUPERLATIVE = re.compile(
     r"\b(?:premiers|premieres|principa(?:l|le|ux|les)|(?:le|la|les) (?:plus|\+|moins) (?!de\b)\w+)\b"
 )
 _ASKS_SUPERLATIVE = re.compile(r"(?:\ble|\bla|\bles) (?:(?:plus|moins)\b|\+)|\b(?:premiers?|principa\w+|plus gros|plus grands?)\b")
-# A unit showing a ranking gets this much more when the question asks for one.
+# A unit showing a ranking gets this much more when the question asks for one...
 SUPERLATIVE_BONUS = 0.08
+# ...this much when the ranking is of a thing the question names ("les trois premiers pays" for
+# "quels pays ... le plus ?"), and none when it ranks something else ("ses activités les plus anciennes").
+SUPERLATIVE_NAMED_BONUS = 0.2
+# Words either side of a ranking word that say what is ranked.
+SUPERLATIVE_WINDOW_WORDS = 2
+_RANKING_WORD = re.compile(r"^(?:premiers|premieres|plus|moins|principa\w*)$")
 _AGENT_WORDS = re.compile(
     r"\b(?:oim|hcr|nations unies|onu|etats?|gouvernements?|organisations?|secretaire general|"
     r"directeur|directrice|conseil|assemblee generale|partenaires|compagnies|societe civile|"
@@ -218,6 +224,23 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     if list_item or text.count(",") >= 2:
         found.add("list")
     return frozenset(found)
+
+
+def _ranking_bonus(text: str, asked: set[str]) -> float:
+    """SUPERLATIVE_BONUS for a unit ranking things; more when a word of the question stands by the
+    ranking word ("premiers pays"), none when the ranked thing is another ("activités les plus anciennes")."""
+    words = folded_words(text)
+    stops = stop_words()
+    named = False
+    for i, word in enumerate(words):
+        if _RANKING_WORD.match(word):
+            near = words[max(0, i - SUPERLATIVE_WINDOW_WORDS) : i + SUPERLATIVE_WINDOW_WORDS + 1]
+            if any(len(w) > 3 and w[:6] in asked and w not in stops and not _RANKING_WORD.match(w) for w in near):
+                named = True
+                break
+    if named:
+        return SUPERLATIVE_NAMED_BONUS
+    return 0.0 if asked else SUPERLATIVE_BONUS
 
 
 def sounds_like(folded: str) -> frozenset[str]:
@@ -529,7 +552,7 @@ class SentenceIndex:
             if asks_ranking and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
                 # ranking, not another topic's ("les trois premiers pays de réinstallation").
-                combined += SUPERLATIVE_BONUS
+                combined += _ranking_bonus(unit.text, asked)
             ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
