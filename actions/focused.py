@@ -513,8 +513,15 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
         # using the rarest of them in the pages ("bourses", not "compte"), before one that only
         # shares the words of the message before.
+        # Not one far below the best, though, unless the word is a name ("y en a eu à Genève ?"):
+        # "et les pays qui en accueillent le plus ?" is not answered by "des États qui accueillent
+        # des ressortissants étrangers" (another topic's).
         for new_word in sorted(picked_stems, key=index.units_using):
-            using = [h for h in near if new_word in {_prefix(w) for w in folded_words(h.unit.text)}]
+            using = [
+                h for h in near
+                if new_word in {_prefix(w) for w in folded_words(h.unit.text)}
+                and (h.score >= near[0].score - RARE_WORD_MARGIN or _names(h.unit.text, new_word))
+            ]  # fmt: skip
             if using:
                 near = using
                 break
@@ -543,6 +550,16 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
 
 # A word used by this few sentences of the pages names one thing ("résolution", "publication").
 RARE_WORD_UNITS = 3
+# A follow-up's own word picks a sentence using it among those scoring this close to the best.
+RARE_WORD_MARGIN = 0.1
+
+
+def _names(text: str, prefix: str) -> bool:
+    """Whether the text writes a word starting with the (folded) prefix as a name: capitalised, not
+    first in its sentence ("... 4 juillet 2006, Genève" names Genève)."""
+    return any(
+        fold(word).startswith(prefix) for word in re.findall(r"(?<=[\w,;:()] )[A-ZÀ-Ý][\w-]+", text)
+    )
 
 
 def _word_keys(text: str) -> set[str]:

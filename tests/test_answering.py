@@ -1354,6 +1354,22 @@ def test_a_ranking_of_what_the_question_names_beats_a_ranking_of_something_else(
     assert "Canada" in text and "Australie" in text
 
 
+@pytest.mark.parametrize(
+    ("before", "text", "topic", "expected"),
+    [
+        ("la réinstallation des réfugiés par l'OIM", "et les pays qui en accueillent le plus ?", "programme.resettlement", "Canada"),
+        ("l'OIM fait de la réinstallation ?", "et ils partent surtout vers quels pays ?", "programme.resettlement", "Canada"),
+        ("les réunions connexes du dialogue de haut niveau", "y en a eu à genève ?", "event.high_level_dialogues", "4 juillet 2006"),
+    ],
+)
+def test_a_follow_up_word_picks_its_sentence_only_near_the_best_unless_it_is_a_name(
+    kb: KnowledgeBase, index: SentenceIndex, before: str, text: str, topic: str, expected: str
+) -> None:
+    """"accueillent" does not bring the evacuations' "États qui accueillent"; "Genève" brings the Geneva meeting."""
+    _, shown = respond(kb, index, intent="inform", text=text, topic=topic, before=(before,))
+    assert expected in shown
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

@@ -127,7 +127,7 @@ _PROPORTION = re.compile(
 _SUPERLATIVE = re.compile(
     r"\b(?:premiers|premieres|principa(?:l|le|ux|les)|(?:le|la|les) (?:plus|\+|moins) (?!de\b)\w+)\b"
 )
-_ASKS_SUPERLATIVE = re.compile(r"(?:\ble|\bla|\bles) (?:(?:plus|moins)\b|\+)|\b(?:premiers?|principa\w+|plus gros|plus grands?)\b")
+_ASKS_SUPERLATIVE = re.compile(r"(?:\ble|\bla|\bles) (?:(?:plus|moins)\b|\+)|\b(?:premiers?|principa\w+|plus gros|plus grands?|surtout)\b")
 # A unit showing a ranking gets this much more when the question asks for one...
 SUPERLATIVE_BONUS = 0.08
 # ...this much when the ranking is of a thing the question names ("les trois premiers pays" for
