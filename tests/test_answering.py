@@ -1370,6 +1370,15 @@ def test_a_follow_up_word_picks_its_sentence_only_near_the_best_unless_it_is_a_n
     assert expected in shown
 
 
+def test_a_list_question_is_answered_by_two_things_joined(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"quels outils ?": "des profils migratoires locaux et des exercices de cartographie" names two."""
+    _, text = respond(
+        kb, index, "intent", intent="ask_migration_development",
+        text="quels outils l'oim soutient pour les communes au niveau local ?",
+    )  # fmt: skip
+    assert "profils migratoires locaux" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

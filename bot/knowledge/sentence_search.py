@@ -52,6 +52,10 @@ TYPE_BONUS = 0.10
 PLACES_BONUS = 0.03
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
+# ...or this share when the question asks for a list and the unit joins two things with "et".
+JOINED_LIST_FACTOR = 0.8
+# Two things joined: "et" (or "ainsi que") before an article, not before a verb ("et sont affectés").
+_JOINED = re.compile(r"\b(?:et|ainsi que) (?:des|de|du|d'|d’|les|la|le|l'|l’|aux|au|à)(?:\s|(?<=['’]))")
 # A misspelt word is read as the page word at least this close (difflib ratio: "presant"/"present"
 # 0.86, "evacuassion"/"evacuation" 0.82, "mali"/"mal" is never tried: "mali" has a word vector).
 RESPELL_CUTOFF = 0.8
@@ -547,13 +551,16 @@ class SentenceIndex:
                 combined += PLACES_BONUS  # "ils vont où ?": the sentence naming several places
             if asked & self._section_words[unit_id]:
                 combined += SECTION_BONUS
+            # "quels outils ... ?" is answered by "des profils ... et des exercices de ...": two
+            # things joined, not an enumeration, but more than one.
+            joins = not shows and evidence == "list" and bool(_JOINED.search(unit.text))
             if not shows:
-                combined *= TYPE_MISMATCH_FACTOR
+                combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
             if asks_ranking and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
                 # ranking, not another topic's ("les trois premiers pays de réinstallation").
                 combined += _ranking_bonus(unit.text, asked)
-            ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows, on_page))
+            ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows or joins, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
 
