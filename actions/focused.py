@@ -399,9 +399,27 @@ def search_query(
     query = without_title_words(spell_ordinals(part.text), entry, index)
     if why == "followup" and len(turn.said) >= 2:
         # The topic's own words rank none of its sentences above another: what else it said, if anything.
-        query = f"{query} {without_title_words(spell_ordinals(turn.said[-2]), entry, index)}"
+        # A follow-up of nothing but question words ("et où ?") after another ("c'était quand ?"):
+        # what the conversation was about is said further back.
+        bare = not part.own_words
+        before = _last_message_with_words(index.kb, turn.said[:-1]) if bare and index is not None else turn.said[-2]
+        query = f"{query} {without_title_words(spell_ordinals(before), entry, index)}"
     # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
+
+
+# A follow-up of a follow-up ("le deuxième dialogue" / "c'était quand ?" / "et où ?") is read
+# with the last of this many messages before it that brings words of its own.
+FOLLOWED_MESSAGES = 3
+
+
+def _last_message_with_words(kb: KnowledgeBase, said: tuple[str, ...]) -> str:
+    """The latest message bringing words besides question words, among the last FOLLOWED_MESSAGES
+    (the one just before when none does)."""
+    for message in reversed(said[-FOLLOWED_MESSAGES:]):
+        if own_words(kb, analyse(kb.answering, message)):
+            return message
+    return said[-1]
 
 
 def without_title_words(text: str, entry: Entry | None, index: SentenceIndex | None = None) -> str:

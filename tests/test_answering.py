@@ -1379,6 +1379,26 @@ def test_a_list_question_is_answered_by_two_things_joined(kb: KnowledgeBase, ind
     assert "profils migratoires locaux" in text
 
 
+def test_a_page_section_no_entry_cites_belongs_to_the_pages_main_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """No fact is written from "Faire participer ... les migrants en tant qu'acteurs du développement":
+    its sentences are still the migration and development topic's."""
+    topic = index.topic_passages(kb.entry("framework.migration_development"))
+    assert "004_14400cae3f378927.p017" in topic
+    assert "004_14400cae3f378927.p011" not in topic  # written into the OIM's identity: not this topic's
+    _, text = respond(kb, index, intent="ask_migration_development",
+                      text="de quoi ça dépend si un migrant peut contribuer au développement ?")
+    assert "accéder aux services" in text
+
+
+def test_a_follow_up_of_a_follow_up_is_read_with_the_message_naming_the_subject(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"le deuxième dialogue" / "c'était quand ?" / "et où ?": not the 195 participating States."""
+    _, text = respond(kb, index, intent="inform", text="et où ?", topic="event.high_level_dialogues",
+                      before=("le deuxième dialogue de haut niveau sur les migrations", "c'était quand ?"))
+    assert "New York" in text and "Afghanistan" not in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -493,10 +494,30 @@ class SentenceIndex:
         # Not the passages another entry is written from: in the section "Réinstallation,
         # relocalisation et voies complémentaires", the resettlement's sentences are not the relocation's.
         others = self.passages_of_other_entries(entry)
+        sections |= self._uncited_sections_led_by(entry)
         for passage in self.kb.passages():
             if (passage.source_file, passage.section) in sections and passage.id not in others:
                 ids.add(passage.id)
         return frozenset(ids)
+
+    def _uncited_sections_led_by(self, entry: Entry) -> set[tuple[str, str]]:
+        """The sections no entry cites on the pages where this entry cites the most passages: a page
+        section nobody wrote a fact from ("Faire participer ... les migrants en tant qu'acteurs du
+        développement") is still about the page's main topic."""
+        cited: dict[str, Counter[str]] = {}
+        cited_sections: set[tuple[str, str]] = set()
+        for other in self.kb.entries():
+            for pid in other.sources:
+                passage = self.kb.passage(pid)
+                if passage is not None:
+                    cited.setdefault(passage.source_file, Counter())[other.id] += 1
+                    cited_sections.add((passage.source_file, passage.section))
+        led = {page for page, counts in cited.items() if counts.most_common(1)[0][0] == entry.id}
+        return {
+            (p.source_file, p.section)
+            for p in self.kb.passages()
+            if p.source_file in led and p.section and (p.source_file, p.section) not in cited_sections
+        }
 
     def rank(
         self,
