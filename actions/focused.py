@@ -519,6 +519,12 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
             fresh = [h for h in hits if fold(h.unit.text) not in given or asked_again & _word_keys(h.unit.text)]
             hits = fresh or hits
+        # Words of its own that one sentence matches this well make a question of its own ("... ? et
+        # combien % de son personnel est sur le terrain ?"), wherever that sentence is.
+        own = [w for w in part.own_words if len(w) > 3]
+        strong = next((h for h in hits[:1] if h.search_score >= OWN_QUESTION_MATCH and h.shows_type), None)
+        if strong is not None and len(own) >= OWN_QUESTION_WORDS:
+            return strong
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
         # after the relocation is not answered by the year of the resettlement's operations, told
@@ -566,6 +572,10 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     return _earliest_if_since(hits, part) if hits else None
 
 
+# A follow-up bringing this many words of its own that a sentence matches this well (search
+# score) is answered by that sentence, even outside the topic.
+OWN_QUESTION_WORDS = 2
+OWN_QUESTION_MATCH = 0.6
 # A word used by this few sentences of the pages names one thing ("résolution", "publication").
 RARE_WORD_UNITS = 3
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.

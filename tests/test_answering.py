@@ -1399,6 +1399,15 @@ def test_a_follow_up_of_a_follow_up_is_read_with_the_message_naming_the_subject(
     assert "New York" in text and "Afghanistan" not in text
 
 
+def test_a_second_question_with_words_of_its_own_is_not_held_to_the_first_ones_topic(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"son personnel" points back to the OIM, but "personnel ... terrain" asks a sentence of its own."""
+    _, text = respond(kb, index, intent="ask_iom_history",
+                      text="l'oim fetait quel anniversaire en 2016 ? et combien % de son personnel est sur le terrain ?")
+    assert "65e anniversaire" in text and "90 %" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(
