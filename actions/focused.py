@@ -521,10 +521,10 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             hits = fresh or hits
         # Words of its own that one sentence matches this well make a question of its own ("... ? et
         # combien % de son personnel est sur le terrain ?"), wherever that sentence is.
-        own = [w for w in part.own_words if len(w) > 3]
-        strong = next((h for h in hits[:1] if h.search_score >= OWN_QUESTION_MATCH and h.shows_type), None)
-        if strong is not None and len(own) >= OWN_QUESTION_WORDS:
-            return strong
+        brought = [w for w in part.own_words if len(w) > 3]
+        matched = next((h for h in hits[:1] if h.search_score >= OWN_QUESTION_MATCH and h.shows_type), None)
+        if matched is not None and len(brought) >= OWN_QUESTION_WORDS:
+            return matched
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
         # after the relocation is not answered by the year of the resettlement's operations, told
