@@ -347,15 +347,19 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
 
 
 _DEMONSTRATIVE = re.compile(r"^(?:ces|ce|cet|cette)\s+(\w+)", re.IGNORECASE)
+_EXAMPLE = re.compile(r"^par exemple\b")
 
 
 def _continued_by(siblings: list[Unit], unit: Unit) -> Unit | None:
     """The next sentence when it goes on about a noun of this one ("... examiné en fonction d'un
-    ensemble de critères spécifiques." + "Ces critères comprennent l'aptitude médicale...")."""
+    ensemble de critères spécifiques." + "Ces critères comprennent l'aptitude médicale...") or
+    gives an example of it ("Par exemple, ...")."""
     position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
     if position is None or position + 1 >= len(siblings) or siblings[position + 1].list_item:
         return None
     following = siblings[position + 1]
+    if _EXAMPLE.match(fold(following.text)):
+        return following  # "... des dispositifs de transport difficiles." + "Par exemple, ... les vols charters ..."
     match = _DEMONSTRATIVE.match(fold(following.text))
     return following if match and match.group(1) in folded_words(unit.text) else None
 

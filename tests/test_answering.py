@@ -1408,6 +1408,13 @@ def test_a_second_question_with_words_of_its_own_is_not_held_to_the_first_ones_t
     assert "65e anniversaire" in text and "90 %" in text
 
 
+def test_a_quoted_sentence_brings_the_example_after_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"... des dispositifs de transport difficiles." is followed by its example, which names the transport."""
+    _, text = respond(kb, index, intent="ask_voluntary_return", programme="voluntary_return",
+                      text="pour le retour volontaire quel moyen de transport est utilisé ?")
+    assert "vols charters" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(
