@@ -400,7 +400,9 @@ def search_query(
 ) -> str:
     """What the sentences are ranked against: the question, ordinals spelt out, and for a
     follow-up the previous message too ("le dialogue de 2013" / "c'était où ?")."""
-    query = without_title_words(spell_ordinals(part.text), entry, index)
+    qtype = part.analysis.qtype
+    asked = qtype.without_cues(fold(part.text)) if qtype is not None and qtype.cue_names_nothing else part.text
+    query = without_title_words(spell_ordinals(asked), entry, index)
     if why == "followup" and len(turn.said) >= 2:
         # The topic's own words rank none of its sentences above another: what else it said, if anything.
         # A follow-up of nothing but question words ("et où ?") after another ("c'était quand ?"):
@@ -979,6 +981,11 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
                 or bool(set(folded_words(part.text)) & SUBJECT_PRONOUNS)
                 or bool(_OBJECT_PRONOUN.search(fold(part.text)))
             )
+            if position and not named and not refers_back:
+                # "Combien d'États participent au Dialogue, et en quelle année s'est tenu le premier ?":
+                # naming no topic, it is about the one the part before named, in that part's words.
+                part = _with_words_naming(kb, part, parts[position - 1])
+                named = named_entries(kb, part.own_words)
             before = (parts[position - 1].text,) if position and refers_back else ()
             part_turn = replace(turn, text=part.text, said=(*turn.said[:-1], *before, part.text))
             if turn.programme and _programme_of_another_part(kb, turn.programme, parts, position):
@@ -1020,6 +1027,17 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def _with_words_naming(kb: KnowledgeBase, part: Part, before: Part) -> Part:
+    """The part with the words by which the part before named its topics ("... le premier" +
+    "Dialogue"), read again; the part as it is when the one before named none."""
+    naming = [w for w in before.own_words if any(names_entry((w,), e) for e in kb.entries())]
+    if not naming:
+        return part
+    text = f"{part.text.rstrip(' ?!.')} {' '.join(naming)}"
+    analysis = analyse(kb.answering, text)
+    return Part(text, analysis, own_words(kb, analysis), part.quoted)
 
 
 def _programme_of_another_part(kb: KnowledgeBase, programme: str, parts: list[Part], position: int) -> bool:

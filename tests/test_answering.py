@@ -1415,6 +1415,19 @@ def test_a_quoted_sentence_brings_the_example_after_it(kb: KnowledgeBase, index:
     assert "vols charters" in text
 
 
+def test_a_title_question_gets_the_name_in_quotes(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"s'intitulait" asks for a title: not the sentence using the word "intitulé" about another one."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", text="Comment s'intitulait le deuxième Dialogue de haut niveau ?")
+    assert "Faire des migrations un atout" in text
+
+
+def test_a_second_question_naming_nothing_is_about_what_the_first_named(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"... et en quelle année s'est tenu le premier ?": the first Dialogue, not the first Summit of 2016."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="Combien d'États participent au Dialogue de haut niveau, et en quelle année s'est tenu le premier ?")
+    assert "195" in text and "2006" in text and "Sommet" not in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

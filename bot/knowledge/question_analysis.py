@@ -21,7 +21,7 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "none")
+EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "place", "agent", "reason", "list", "places", "title", "none")
 
 
 def _compile(pattern: str) -> str:
@@ -68,6 +68,16 @@ class CueRule(BaseModel):
 
 class QuestionTypeRule(CueRule):
     """A kind of answer (count, date, place...); `evidence` is one of EVIDENCE_KINDS."""
+
+    # The cue's words name nothing the answer is about ("s'intitulait" is not what the title is
+    # of): they are left out of the words the sentences are ranked against.
+    cue_names_nothing: bool = False
+
+    def without_cues(self, folded: str) -> str:
+        """The folded text with this type's cues blanked."""
+        for pattern in self.cues:
+            folded = re.sub(pattern, " ", folded)
+        return folded
 
     @validator("evidence")
     def _known_evidence(cls, value: str) -> str:  # noqa: N805 - pydantic validator

@@ -88,6 +88,8 @@ _MONTHS = re.compile(
     r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
 )
 _DIGITS = re.compile(r"\d")
+# A name given between French quotes: « Faire des migrations un atout ».
+_TITLE = re.compile(r"«[^»]{3,}»")
 # What something led to: "a abouti à la création du FMMD", "a débouché sur un programme".
 _OUTCOME = re.compile(
     r"\b(?:a|ont|avait|avaient) (?:abouti|debouche|conduit|mene|donne lieu|permis de creer|recense|adopte)\b"
@@ -228,6 +230,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("reason")
     if list_item or text.count(",") >= 2:
         found.add("list")
+    if _TITLE.search(text):
+        found.add("title")
     return frozenset(found)
 
 
