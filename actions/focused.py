@@ -333,7 +333,10 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
         heading = unit.section or ""
         if whole_list:
             items = [u.text for u in siblings if u.list_item]
-            asked = {_prefix(w) for w in wanted_words if len(w) > 3}
+            # Not by words naming no one item: "migration" of "le Groupe mondial sur la migration",
+            # the heading's own words.
+            heading_words = {_prefix(w) for w in folded_words(heading)}
+            asked = {_prefix(w) for w in wanted_words if len(w) > 3 and w not in GENERIC_TITLE_WORDS} - heading_words
             matching = [i for i in items if asked & {_prefix(w) for w in folded_words(i)}]
             if matching and len(matching) < len(items):
                 items = matching  # "une table ronde en juin 2013": the items that say so

@@ -1428,6 +1428,13 @@ def test_a_second_question_naming_nothing_is_about_what_the_first_named(kb: Know
     assert "195" in text and "2006" in text and "Sommet" not in text
 
 
+def test_a_whole_list_is_not_cut_down_by_a_word_naming_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"migration" of "Groupe mondial sur la migration" picks no axis: all of them are given."""
+    _, text = respond(kb, index, intent="ask_global_migration_group",
+                      text="quels sont les axes stratégiques actuels du groupe mondial sur la migration ?")
+    assert "Migrants en détresse" in text and "Migration de main-d’œuvre" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(
