@@ -1435,6 +1435,22 @@ def test_a_whole_list_is_not_cut_down_by_a_word_naming_the_topic(kb: KnowledgeBa
     assert "Migrants en détresse" in text and "Migration de main-d’œuvre" in text
 
 
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("ask_iom_history", "D'après l'historique, combien de migrants dans la population mondiale, en proportion ?", "sur sept"),
+        ("ask_presence", "Quelle part du personnel de l'OIM travaille sur le terrain ?", "90 %"),
+    ],
+)
+def test_a_proportion_question_gets_the_proportion_of_what_it_names(
+    kb: KnowledgeBase, index: SentenceIndex, intent: str, text: str, expected: str
+) -> None:
+    """Few sentences give a proportion (a rare kind counts more), and only one of the question's
+    words next to its figure makes it the answer: migrants "sur sept", the staff "90 %"."""
+    _, shown = respond(kb, index, intent=intent, text=text)
+    assert expected in shown
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

@@ -51,8 +51,14 @@ SECTION_WORD_MAX_SHARE = 0.06
 TYPE_BONUS = 0.10
 # A unit naming several places answers "où ?" a little better than one naming one.
 PLACES_BONUS = 0.03
+# ...or this much when at most RARE_TYPE_SHARE of all units show that kind (a proportion, an outcome).
+RARE_TYPE_BONUS = 0.2
+RARE_TYPE_SHARE = 0.02
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
+# A proportion the unit gives about something else than the question's words (none of them within
+# this many words of its figure) does not answer "quelle proportion ... ?".
+FIGURE_WINDOW_WORDS = 4
 # ...or this share when the question asks for a list and the unit joins two things with "et".
 JOINED_LIST_FACTOR = 0.8
 # Two things joined: "et" (or "ainsi que") before an article, not before a verb ("et sont affectés").
@@ -235,6 +241,19 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     return frozenset(found)
 
 
+def _figure_near(text: str, asked: set[str]) -> bool:
+    """Whether a figure of the text stands within FIGURE_WINDOW_WORDS of a word of the question
+    (`asked`: folded, without a plural "s" or "x"): the figure is about what was asked. Whole words,
+    not prefixes: "personnel" is not "personne"."""
+    words = folded_words(text)
+    for i, word in enumerate(words):
+        if word.isdigit() or _NUMBER_WORDS.fullmatch(word):
+            near = words[max(0, i - FIGURE_WINDOW_WORDS) : i + FIGURE_WINDOW_WORDS + 1]
+            if any(w.rstrip("sx") in asked for w in near):
+                return True
+    return False
+
+
 def _ranking_bonus(text: str, asked: set[str]) -> float:
     """SUPERLATIVE_BONUS for a unit ranking things; more when a word of the question stands by the
     ranking word ("premiers pays"), none when the ranked thing is another ("activités les plus anciennes")."""
@@ -367,6 +386,7 @@ class SentenceIndex:
         common = {w for w, n in shares.items() if n > SECTION_WORD_MAX_SHARE * len(self.units)}
         # Per unit, the words of its section title that name something ("observateurs", not "aide").
         self._section_words = {u.id: _prefixes(u.section) - common for u in self.units}
+        self._evidence_counts: dict[str, int] = {}  # units showing each kind of evidence (_is_rare)
         self._vocabulary, self._word_vectors = _vocabulary(
             [f"{u.section} {u.text}" for u in self.units] + [e.answer for e in kb.entries()]
         )
@@ -553,6 +573,7 @@ class SentenceIndex:
                 scores.setdefault(unit.id, 0.0)
         similarity = self._similarities(question, list(scores))
         asked = _prefixes(question)
+        question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
@@ -567,11 +588,14 @@ class SentenceIndex:
                 or evidence in unit.features
                 or (unit.list_item and evidence in LIST_EVIDENCE)
             )
+            if shows and evidence == "proportion" and question_words and not _figure_near(unit.text, question_words):
+                shows = False  # "quelle proportion des gens sont des migrants ?": not the "90 %" of the staff
             passage = self.kb.passage(unit.passage_id)
             on_page = passage is not None and passage.source_file in topic_pages
             combined = score + SEMANTIC_WEIGHT * (similarity.get(unit_id, 0.0) - SEMANTIC_BASELINE)
             combined += TOPIC_BONUS if in_topic else PAGE_BONUS if on_page else 0.0
-            combined = combined + TYPE_BONUS if shows and evidence != "none" else combined
+            if shows and evidence != "none":
+                combined += RARE_TYPE_BONUS if self._is_rare(evidence) else TYPE_BONUS
             if evidence == "place" and "places" in unit.features:
                 combined += PLACES_BONUS  # "ils vont où ?": the sentence naming several places
             if asked & self._section_words[unit_id]:
@@ -588,6 +612,14 @@ class SentenceIndex:
             ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows or joins, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
+
+    def _is_rare(self, evidence: str) -> bool:
+        """Whether few units show this kind of evidence (a proportion, an outcome): showing it then
+        says much more about answering than showing a number or a place does."""
+        shown = self._evidence_counts.get(evidence)
+        if shown is None:
+            shown = self._evidence_counts[evidence] = sum(evidence in u.features for u in self.units)
+        return shown <= RARE_TYPE_SHARE * len(self.units)
 
     def _about_topic(self, unit_id: str, topic_pages: set[str]) -> bool:
         """Whether a unit is on a page the topic cites (the page is about the topic)."""
