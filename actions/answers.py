@@ -280,6 +280,7 @@ def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
         contacts = kb.contacts_for(target=target)
         if contacts:
             reply.slots["contact_target"] = target
+            _say_missing_channels(reply, kb, contacts, turn.text)
             _say_contacts(reply, kb, contacts, None, domain)
             return reply
     if turn.country:
@@ -288,8 +289,20 @@ def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
         _say_contacts(reply, kb, [], None, domain)
         return reply
     entry = kb.entry(turn.topic) if turn.topic else None
-    _say_contacts(reply, kb, contacts_for_entry(kb, entry), entry, domain)
+    contacts = contacts_for_entry(kb, entry)
+    _say_missing_channels(reply, kb, contacts, turn.text)
+    _say_contacts(reply, kb, contacts, entry, domain)
     return reply
+
+
+def _say_missing_channels(reply: Reply, kb: KnowledgeBase, contacts: list[Contact], text: str) -> None:
+    """"et leur numéro de téléphone ?" when the unit's card gives only an e-mail: the pages give
+    none, said first (a hotline must not guess one)."""
+    if not contacts:
+        return
+    for channel in kb.answering.channels_asked(text):
+        if not any(getattr(contact, channel.field) for contact in contacts):
+            reply.say("utter_contact_gap", missing=channel.missing)
 
 
 def _clock(moment: time, domain: DomainDict) -> str:

@@ -960,7 +960,9 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     for question in texts:
         analysis = analyse(kb.answering, question)
         parts.append(Part(question, analysis, own_words(kb, analysis)))
-    if len(parts) == 1 and asks_about_contact_just_given(kb, parts[0], turn):
+    if len(parts) == 1 and (
+        asks_about_contact_just_given(kb, parts[0], turn) or asks_whom_to_contact(kb, parts[0], turn, topic)
+    ):
         return answer_contact(kb, turn, domain)
     if len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry):
         return _reply_with("utter_clarify")  # "pourquoi ?" as a first message: about what?
@@ -1109,6 +1111,16 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
     if len(part.own_words) > kb.answering.followups.max_own_words:
         return False
     return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or part.analysis.qtype)
+
+
+def asks_whom_to_contact(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) -> bool:
+    """"on écrit à qui pour ça ?" during a conversation on a topic, whatever the classifier read:
+    a short question asking who to reach, naming no other topic."""
+    if topic is None or not kb.answering.asks_contact(part.text) or part.analysis.qtype is None:
+        return False
+    if part.analysis.qtype.evidence != "agent" or len(part.own_words) > kb.answering.followups.max_own_words:
+        return False
+    return all(entry.id == topic.id for entry in named_entries(kb, part.own_words))
 
 
 def _questions(kb: KnowledgeBase, text: str) -> list[str]:

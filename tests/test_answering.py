@@ -38,6 +38,7 @@ from actions.actions import (
     ActionSmallTalk,
 )
 from actions.answers import Reply, Turn
+from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import response_text
 from bot.knowledge import paths
 from bot.knowledge.knowledge_base import KnowledgeBase, KnowledgeError
@@ -1449,6 +1450,25 @@ def test_a_proportion_question_gets_the_proportion_of_what_it_names(
     words next to its figure makes it the answer: migrants "sur sept", the staff "90 %"."""
     _, shown = respond(kb, index, intent=intent, text=text)
     assert expected in shown
+
+
+def test_a_contact_channel_no_card_gives_is_said_to_be_missing(kb: KnowledgeBase) -> None:
+    """The unit's card gives an e-mail only: asked for its phone, the reply says the pages give none."""
+    turn = Turn(intent="ask_contact", text="et leur numéro de téléphone ?", topic="framework.migration_development")
+    reply = answer_contact_cards(kb, turn, DOMAIN)
+    text = render(reply)
+    assert responses(reply)[0] == "utter_contact_gap" and "numéro de téléphone" in text
+    assert "migration4development@iom.int" in text
+    mail = render(answer_contact_cards(kb, replace(turn, text="et leur mail ?"), DOMAIN))
+    assert "ne précisent pas" not in mail  # the card has one
+
+
+def test_whom_to_write_to_during_a_topic_gets_its_contact(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Read by the classifier as a question on eligibility: it asks whom to write to about the topic."""
+    _, text = respond(kb, index, intent="ask_programme_eligibility", text="on écrit à qui pour ça ?",
+                      topic="framework.migration_development",
+                      before=("stratégie institutionnelle de l'OIM sur la migration et le développement durable",))
+    assert "migration4development@iom.int" in text
 
 
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:

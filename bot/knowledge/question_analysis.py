@@ -110,6 +110,27 @@ class AspectRule(CueRule):
         keep_untouched = (cached_property,)
 
 
+class ContactChannelRule(BaseModel):
+    """A way to reach a contact a question may ask for (a phone number...): the Contact field holding
+    it, the cues asking for it, and what the reply says when no contact given has one."""
+
+    field: str
+    cues: list[str]
+    missing: str = Field(..., min_length=3)
+
+    _check = validator("cues", allow_reuse=True)(_compile_all)
+
+    @validator("field")
+    def _known_field(cls, value: str) -> str:  # noqa: N805 - pydantic validator
+        if value not in CONTACT_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(CONTACT_FIELDS)}")
+        return value
+
+
+# Fields of bot.knowledge.records.Contact that hold a way to reach it.
+CONTACT_FIELDS = ("phones", "faxes", "emails", "address")
+
+
 class FollowupRules(BaseModel):
     pointers: list[str]
     max_own_words: int = Field(2, ge=0)
@@ -163,6 +184,8 @@ class AnsweringRules(BaseModel):
     # Words that ask a question of no type ("... peut être quoi ?", "qu'est-ce qui ..."): with
     # one of them, blanking the conjunctions may leave no type at all.
     still_asks: list[str] = []
+    # Ways to reach a contact a question asks for, said to be missing when no contact given has one.
+    contact_channels: list[ContactChannelRule] = []
     # Asking what something is ("c'est quoi ...", "qu'est-ce que ..."): about a topic the message
     # names, the topic's summary answers, even with a word of that summary besides its title.
     definition_cues: list[str] = []
@@ -345,6 +368,11 @@ class AnsweringRules(BaseModel):
         """Whether the message says the last answer was not understood."""
         folded = fold(text)
         return any(p.search(folded) for p in self._not_understood_patterns)
+
+    def channels_asked(self, text: str) -> list[ContactChannelRule]:
+        """The ways to reach a contact the text asks for ("et leur numéro de téléphone ?": phones)."""
+        folded = fold(text)
+        return [rule for rule in self.contact_channels if any(re.search(p, folded) for p in rule.cues)]
 
     def asks_contact(self, text: str) -> bool:
         """Whether a question asks for a contact (an e-mail, a phone number...)."""
