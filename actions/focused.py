@@ -559,6 +559,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
                 near = using
                 break
         if near:
+            # The topic's own sentence before one of another section of its page, unless clearly
+            # worse ("ça sert à quoi ?" after the Global Migration Group: not the Dialogue's objective).
+            own = next((h for h in near if h.in_topic), None)
+            if own is not None and not near[0].in_topic and own.score >= near[0].score - TOPIC_MARGIN:
+                near = [own, *(h for h in near if h is not own)]
             best = _earliest_if_since(near, part)
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
         if evidence != "none":

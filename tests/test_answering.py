@@ -1471,6 +1471,13 @@ def test_whom_to_write_to_during_a_topic_gets_its_contact(kb: KnowledgeBase, ind
     assert "migration4development@iom.int" in text
 
 
+def test_a_follow_up_prefers_the_topics_own_sentence_to_another_sections(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"ça sert à quoi ?" after the Global Migration Group: its aim, not the Dialogue's (same page)."""
+    _, text = respond(kb, index, intent="inform", text="ça sert à quoi ?", topic="event.global_migration_group",
+                      before=("le groupe mondial sur la migration c koi",))
+    assert "interinstitutions" in text and "a pour objectif d’examiner" not in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(
