@@ -1478,6 +1478,13 @@ def test_a_follow_up_prefers_the_topics_own_sentence_to_another_sections(kb: Kno
     assert "interinstitutions" in text and "a pour objectif d’examiner" not in text
 
 
+def test_what_something_was_about_asks_for_a_list(kb: KnowledgeBase) -> None:
+    """"ça parlait de quoi ?", "le débat portait sur quoi ?": the subjects, a list."""
+    for text in ("ça parlait de quoi ?", "le débat sur la réintégration portait sur quoi ?", "de quoi ils ont discuté ?"):
+        analysis = analyse(kb.answering, text)
+        assert analysis.qtype is not None and analysis.qtype.name == "list", text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(
