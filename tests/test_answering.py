@@ -1485,6 +1485,15 @@ def test_what_something_was_about_asks_for_a_list(kb: KnowledgeBase) -> None:
         assert analysis.qtype is not None and analysis.qtype.name == "list", text
 
 
+def test_a_year_naming_a_period_is_not_a_date(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"le cadre de développement pour l'après-2015" does not say when the second Dialogue was held."""
+    assert not text_shows("consacré au cadre de développement pour l’après-2015", "date")
+    assert text_shows("3-4 octobre 2013, New York", "date")
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="En quelle année s'est tenu le premier Dialogue de haut niveau sur les migrations, et le deuxième ?")
+    assert "2006" in text and "2013" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

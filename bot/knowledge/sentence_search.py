@@ -108,7 +108,8 @@ _FOUNDING = re.compile(
     r"|\b(?:en|des) (?:1[89]|20)\d\d\b[^.]{0,80}\b(?:a|ont) (?:cree|etabli|fonde|institue)\b"
 )
 # "Programme 2030", "à l'horizon 2030", "2030 AGENDA": the name of a plan, not a date.
-_NAMED_YEAR = re.compile(r"\b(?:programme|horizon|agenda)\s+20\d\d\b|\b20\d\d\s+agenda\b")
+# A year naming a plan or a period ("Programme 2030", "l'après-2015"), not when something happened.
+_NAMED_YEAR = re.compile(r"\b(?:programme|horizon|agenda)\s+20\d\d\b|\b20\d\d\s+agenda\b|\b(?:apres|post)[- ]20\d\d\b")
 # "14-15 septembre", "3-4 octobre", "20 et 23 novembre": days of a date, not quantities.
 _DAY_MONTH = re.compile(
     r"\b\d{1,2}(?:\s*(?:-|et)\s*\d{1,2})?\s+(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|"
