@@ -1494,6 +1494,13 @@ def test_a_year_naming_a_period_is_not_a_date(kb: KnowledgeBase, index: Sentence
     assert "2006" in text and "2013" in text
 
 
+def test_war_and_an_embassy_that_does_not_answer_is_the_evacuations_case(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A country the pages never name does not make it "not in the documents": the situation is theirs."""
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback",
+                      text="Je suis un travailleur étranger au Soudan, les combats ont commencé dans ma ville et mon ambassade ne répond pas.")
+    assert "évacuations humanitaires" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(
