@@ -1501,6 +1501,12 @@ def test_war_and_an_embassy_that_does_not_answer_is_the_evacuations_case(kb: Kno
     assert "évacuations humanitaires" in text
 
 
+def test_what_something_was_created_for_is_its_reason(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    assert text_shows("l’Organisation avait été créée pour réinstaller des réfugiés", "reason")
+    _, text = respond(kb, index, intent="ask_iom_history", text="Pourquoi l'OIM a-t-elle été créée ?")
+    assert "réinstaller des réfugiés" in text
+
+
 def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
     _, text = respond(

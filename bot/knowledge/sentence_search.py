@@ -129,7 +129,8 @@ _NUMBER_WORDS = re.compile(
 )
 _REASON = re.compile(
     r"\b(?:car|parce|afin|en raison|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
-    r"promouvoir|examiner)|objectif|vise|permet|permettant|but)\b"
+    r"promouvoir|examiner)|objectif|vise|permet|permettant|but"
+    r"|(?:cree|creee|crees|creees|fonde|fondee|etabli|etablie|mis en place|mise en place) pour)\b"
 )
 # "une personne sur sept", "plus de 90 %", "la moitié": a share of a whole.
 _PROPORTION = re.compile(
