@@ -966,7 +966,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         analysis = analyse(kb.answering, question)
         parts.append(Part(question, analysis, own_words(kb, analysis)))
     if len(parts) == 1 and (
-        asks_about_contact_just_given(kb, parts[0], turn) or asks_whom_to_contact(kb, parts[0], turn, topic)
+        asks_about_contact_just_given(kb, parts[0], turn) or asks_whom_to_contact(kb, parts[0], topic)
     ):
         return answer_contact(kb, turn, domain)
     if len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry):
@@ -1118,7 +1118,7 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
     return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or part.analysis.qtype)
 
 
-def asks_whom_to_contact(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None) -> bool:
+def asks_whom_to_contact(kb: KnowledgeBase, part: Part, topic: Entry | None) -> bool:
     """"on écrit à qui pour ça ?" during a conversation on a topic, whatever the classifier read:
     a short question asking who to reach, naming no other topic."""
     if topic is None or not kb.answering.asks_contact(part.text) or part.analysis.qtype is None:

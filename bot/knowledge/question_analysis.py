@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
+from bot.knowledge.records import Contact
 from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
@@ -122,13 +123,10 @@ class ContactChannelRule(BaseModel):
 
     @validator("field")
     def _known_field(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        if value not in CONTACT_FIELDS:
-            raise ValueError(f"field must be one of {', '.join(CONTACT_FIELDS)}")
+        channels = sorted({f.name for f in fields(Contact)} - {"id", "target", "name", "organisation", "purpose", "quote", "source"})
+        if value not in channels:
+            raise ValueError(f"field must be one of {', '.join(channels)} (bot.knowledge.records.Contact)")
         return value
-
-
-# Fields of bot.knowledge.records.Contact that hold a way to reach it.
-CONTACT_FIELDS = ("phones", "faxes", "emails", "address")
 
 
 class FollowupRules(BaseModel):
@@ -184,7 +182,8 @@ class AnsweringRules(BaseModel):
     # Words that ask a question of no type ("... peut être quoi ?", "qu'est-ce qui ..."): with
     # one of them, blanking the conjunctions may leave no type at all.
     still_asks: list[str] = []
-    # Ways to reach a contact a question asks for, said to be missing when no contact given has one.
+    # Ways to reach a contact (fields of bot.knowledge.records.Contact) a question asks for, said
+    # to be missing when no contact given has one.
     contact_channels: list[ContactChannelRule] = []
     # Asking what something is ("c'est quoi ...", "qu'est-ce que ..."): about a topic the message
     # names, the topic's summary answers, even with a word of that summary besides its title.

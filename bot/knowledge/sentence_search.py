@@ -56,13 +56,13 @@ RARE_TYPE_BONUS = 0.2
 RARE_TYPE_SHARE = 0.02
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
-# A proportion the unit gives about something else than the question's words (none of them within
-# this many words of its figure) does not answer "quelle proportion ... ?".
-FIGURE_WINDOW_WORDS = 4
 # ...or this share when the question asks for a list and the unit joins two things with "et".
 JOINED_LIST_FACTOR = 0.8
 # Two things joined: "et" (or "ainsi que") before an article, not before a verb ("et sont affectés").
 _JOINED = re.compile(r"\b(?:et|ainsi que) (?:des|de|du|d'|d’|les|la|le|l'|l’|aux|au|à)(?:\s|(?<=['’]))")
+# A proportion the unit gives about something else than the question's words (none of them within
+# this many words of its figure) does not answer "quelle proportion ... ?".
+FIGURE_WINDOW_WORDS = 4
 # A misspelt word is read as the page word at least this close (difflib ratio: "presant"/"present"
 # 0.86, "evacuassion"/"evacuation" 0.82, "mali"/"mal" is never tried: "mali" has a word vector).
 RESPELL_CUTOFF = 0.8
