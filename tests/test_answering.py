@@ -1325,36 +1325,6 @@ def test_a_second_question_of_question_words_gets_a_sentence_the_first_did_not_q
     assert "Canada" in text and "100 000" in text
 
 
-@pytest.mark.parametrize("text", ["c'est quoi les voies complémentaires pour les réfugiés ?", "c koi lé voi complemantèr pr lé refugié"])
-def test_what_a_topic_is_for_someone_its_summary_names_gets_the_summary(
-    kb: KnowledgeBase, index: SentenceIndex, text: str
-) -> None:
-    """Not one sentence on why the pathways exist: what they are, with their examples."""
-    _, shown = respond(kb, index, intent="ask_complementary_pathways", text=text)
-    assert "visas humanitaires" in shown and "Source :" in shown
-
-
-def test_a_programme_the_second_question_names_is_not_the_first_ones(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """The first question asked of all movements, not of the resettlement the second one names."""
-    _, text = respond(
-        kb, index, "intent", intent="ask_movement_assistance", programme="resettlement",
-        text="combien de personnes l'oim a aidé à se déplacer en 2021, et elle aide combien d'états par an "
-        "en moyenne pour la réinstallation ?",
-    )  # fmt: skip
-    assert "118 000" in text and "30 États" in text
-
-
-def test_a_ranking_of_what_the_question_names_beats_a_ranking_of_something_else(
-    kb: KnowledgeBase, index: SentenceIndex
-) -> None:
-    """"les trois premiers pays" ranks countries; "ses activités les plus anciennes" does not."""
-    _, text = respond(
-        kb, index, "intent", intent="ask_resettlement", programme="resettlement",
-        text="Quels sont les pays qui ont accueilli le plus de réfugiés réinstallés avec l'aide de l'OIM ?",
-    )  # fmt: skip
-    assert "Canada" in text and "Australie" in text
-
-
 @pytest.mark.parametrize(
     ("before", "text", "topic", "expected"),
     [
@@ -1371,15 +1341,6 @@ def test_a_follow_up_word_picks_its_sentence_only_near_the_best_unless_it_is_a_n
     assert expected in shown
 
 
-def test_a_list_question_is_answered_by_two_things_joined(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """"quels outils ?": "des profils migratoires locaux et des exercices de cartographie" names two."""
-    _, text = respond(
-        kb, index, "intent", intent="ask_migration_development",
-        text="quels outils l'oim soutient pour les communes au niveau local ?",
-    )  # fmt: skip
-    assert "profils migratoires locaux" in text
-
-
 def test_a_page_section_no_entry_cites_belongs_to_the_pages_main_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """No fact is written from "Faire participer ... les migrants en tant qu'acteurs du développement":
     its sentences are still the migration and development topic's."""
@@ -1389,51 +1350,6 @@ def test_a_page_section_no_entry_cites_belongs_to_the_pages_main_topic(kb: Knowl
     _, text = respond(kb, index, intent="ask_migration_development",
                       text="de quoi ça dépend si un migrant peut contribuer au développement ?")
     assert "accéder aux services" in text
-
-
-def test_a_follow_up_of_a_follow_up_is_read_with_the_message_naming_the_subject(
-    kb: KnowledgeBase, index: SentenceIndex
-) -> None:
-    """"le deuxième dialogue" / "c'était quand ?" / "et où ?": not the 195 participating States."""
-    _, text = respond(kb, index, intent="inform", text="et où ?", topic="event.high_level_dialogues",
-                      before=("le deuxième dialogue de haut niveau sur les migrations", "c'était quand ?"))
-    assert "New York" in text and "Afghanistan" not in text
-
-
-def test_a_second_question_with_words_of_its_own_is_not_held_to_the_first_ones_topic(
-    kb: KnowledgeBase, index: SentenceIndex
-) -> None:
-    """"son personnel" points back to the OIM, but "personnel ... terrain" asks a sentence of its own."""
-    _, text = respond(kb, index, intent="ask_iom_history",
-                      text="l'oim fetait quel anniversaire en 2016 ? et combien % de son personnel est sur le terrain ?")
-    assert "65e anniversaire" in text and "90 %" in text
-
-
-def test_a_quoted_sentence_brings_the_example_after_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """"... des dispositifs de transport difficiles." is followed by its example, which names the transport."""
-    _, text = respond(kb, index, intent="ask_voluntary_return", programme="voluntary_return",
-                      text="pour le retour volontaire quel moyen de transport est utilisé ?")
-    assert "vols charters" in text
-
-
-def test_a_title_question_gets_the_name_in_quotes(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """"s'intitulait" asks for a title: not the sentence using the word "intitulé" about another one."""
-    _, text = respond(kb, index, intent="ask_high_level_dialogue", text="Comment s'intitulait le deuxième Dialogue de haut niveau ?")
-    assert "Faire des migrations un atout" in text
-
-
-def test_a_second_question_naming_nothing_is_about_what_the_first_named(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """"... et en quelle année s'est tenu le premier ?": the first Dialogue, not the first Summit of 2016."""
-    _, text = respond(kb, index, intent="ask_high_level_dialogue",
-                      text="Combien d'États participent au Dialogue de haut niveau, et en quelle année s'est tenu le premier ?")
-    assert "195" in text and "2006" in text and "Sommet" not in text
-
-
-def test_a_whole_list_is_not_cut_down_by_a_word_naming_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """"migration" of "Groupe mondial sur la migration" picks no axis: all of them are given."""
-    _, text = respond(kb, index, intent="ask_global_migration_group",
-                      text="quels sont les axes stratégiques actuels du groupe mondial sur la migration ?")
-    assert "Migrants en détresse" in text and "Migration de main-d’œuvre" in text
 
 
 @pytest.mark.parametrize(
@@ -1463,21 +1379,6 @@ def test_a_contact_channel_no_card_gives_is_said_to_be_missing(kb: KnowledgeBase
     assert "ne précisent pas" not in mail  # the card has one
 
 
-def test_whom_to_write_to_during_a_topic_gets_its_contact(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """Read by the classifier as a question on eligibility: it asks whom to write to about the topic."""
-    _, text = respond(kb, index, intent="ask_programme_eligibility", text="on écrit à qui pour ça ?",
-                      topic="framework.migration_development",
-                      before=("stratégie institutionnelle de l'OIM sur la migration et le développement durable",))
-    assert "migration4development@iom.int" in text
-
-
-def test_a_follow_up_prefers_the_topics_own_sentence_to_another_sections(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """"ça sert à quoi ?" after the Global Migration Group: its aim, not the Dialogue's (same page)."""
-    _, text = respond(kb, index, intent="inform", text="ça sert à quoi ?", topic="event.global_migration_group",
-                      before=("le groupe mondial sur la migration c koi",))
-    assert "interinstitutions" in text and "a pour objectif d’examiner" not in text
-
-
 def test_what_something_was_about_asks_for_a_list(kb: KnowledgeBase) -> None:
     """"ça parlait de quoi ?", "le débat portait sur quoi ?": the subjects, a list."""
     for text in ("ça parlait de quoi ?", "le débat sur la réintégration portait sur quoi ?", "de quoi ils ont discuté ?"):
@@ -1494,44 +1395,89 @@ def test_a_year_naming_a_period_is_not_a_date(kb: KnowledgeBase, index: Sentence
     assert "2006" in text and "2013" in text
 
 
-def test_war_and_an_embassy_that_does_not_answer_is_the_evacuations_case(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """A country the pages never name does not make it "not in the documents": the situation is theirs."""
-    _, text = respond(kb, index, "fallback", intent="nlu_fallback",
-                      text="Je suis un travailleur étranger au Soudan, les combats ont commencé dans ma ville et mon ambassade ne répond pas.")
-    assert "évacuations humanitaires" in text
-
-
 def test_what_something_was_created_for_is_its_reason(kb: KnowledgeBase, index: SentenceIndex) -> None:
     assert text_shows("l’Organisation avait été créée pour réinstaller des réfugiés", "reason")
     _, text = respond(kb, index, intent="ask_iom_history", text="Pourquoi l'OIM a-t-elle été créée ?")
     assert "réinstaller des réfugiés" in text
 
 
-def test_conditions_one_lives_in_are_not_conditions_to_meet(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """The return's first sentence speaks of "conditions particulièrement déplorables": not the criteria."""
-    _, text = respond(
-        kb, index, "intent", intent="ask_voluntary_return", programme="voluntary_return",
-        text="pour le retour volontaire depuis la Libye, quels sont les critères que l'OIM regarde pour accepter quelqu'un ?",
-    )  # fmt: skip
-    assert "aptitude médicale" in text
+# --- Issue 14, 2026-12-04 evening: a question and what its reply must (not) hold ---------------------------
+
+ASKED = [
+    # (mode, intent, programme, topic, before, text, expected, absent)
+    pytest.param(  # the programme a later part names is not the first part's
+        "intent", "ask_movement_assistance", "resettlement", None, (),
+        "combien de personnes l'oim a aidé à se déplacer en 2021, et elle aide combien d'états par an en moyenne pour la réinstallation ?",
+        ("118 000", "30 États"), (), id="programme-of-a-later-part"),
+    pytest.param(  # a date was quoted by the first answer; the second part asks about another dialogue
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Comment s'intitulait le deuxième Dialogue, et le premier s'est tenu en quel mois et quelle année ?",
+        ("septembre 2006",), (), id="second-date-about-another"),
+    pytest.param(  # what the topic is, for someone its facts name: the summary with its examples
+        "intent", "ask_complementary_pathways", None, None, (), "c'est quoi les voies complémentaires pour les réfugiés ?",
+        ("visas humanitaires", "Source :"), (), id="definition-for-someone"),
+    pytest.param(
+        "intent", "ask_complementary_pathways", None, None, (), "c koi lé voi complemantèr pr lé refugié",
+        ("visas humanitaires", "Source :"), (), id="definition-for-someone-sms"),
+    pytest.param(  # the second sentence names the pathways, not the resettlement the first one named
+        "intent", "ask_complementary_pathways", "resettlement", None, (),
+        "Les réfugiés peuvent-ils partir par d'autres moyens que la réinstallation ? Donne des exemples de voies légales.",
+        ("parrainage communautaire privé",), (), id="part-naming-another-topic"),
+    pytest.param(  # "les trois premiers pays" ranks countries; "ses activités les plus anciennes" does not
+        "intent", "ask_resettlement", "resettlement", None, (),
+        "Quels sont les pays qui ont accueilli le plus de réfugiés réinstallés avec l'aide de l'OIM ?",
+        ("Canada", "Australie"), (), id="ranking-of-what-is-named"),
+    pytest.param(  # "des conditions particulièrement déplorables" are not criteria to meet
+        "intent", "ask_voluntary_return", "voluntary_return", None, (),
+        "pour le retour volontaire depuis la Libye, quels sont les critères que l'OIM regarde pour accepter quelqu'un ?",
+        ("aptitude médicale",), (), id="conditions-one-lives-in"),
+    pytest.param(  # "quels outils ?": "des profils migratoires locaux et des exercices de cartographie" names two
+        "intent", "ask_migration_development", None, None, (), "quels outils l'oim soutient pour les communes au niveau local ?",
+        ("profils migratoires locaux",), (), id="two-things-joined-answer-a-list"),
+    pytest.param(  # "... dispositifs de transport difficiles." is followed by its example naming the transport
+        "intent", "ask_voluntary_return", "voluntary_return", None, (), "pour le retour volontaire quel moyen de transport est utilisé ?",
+        ("vols charters",), (), id="example-after-the-sentence"),
+    pytest.param(  # "s'intitulait" asks for a title, not for the sentence using the word "intitulé"
+        "intent", "ask_high_level_dialogue", None, None, (), "Comment s'intitulait le deuxième Dialogue de haut niveau ?",
+        ("Faire des migrations un atout",), (), id="title-in-quotes"),
+    pytest.param(  # "..., et en quelle année s'est tenu le premier ?": the first Dialogue, not the first Summit
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Combien d'États participent au Dialogue de haut niveau, et en quelle année s'est tenu le premier ?",
+        ("195", "2006"), ("Sommet",), id="second-part-read-with-first-parts-topic"),
+    pytest.param(  # "son personnel" points back to the OIM, but "personnel ... terrain" asks a sentence of its own
+        "intent", "ask_iom_history", None, None, (),
+        "l'oim fetait quel anniversaire en 2016 ? et combien % de son personnel est sur le terrain ?",
+        ("65e anniversaire", "90 %"), (), id="second-part-with-words-of-its-own"),
+    pytest.param(  # "migration" of "Groupe mondial sur la migration" picks no axis: all are given
+        "intent", "ask_global_migration_group", None, None, (),
+        "quels sont les axes stratégiques actuels du groupe mondial sur la migration ?",
+        ("Migrants en détresse", "Migration de main-d’œuvre"), (), id="whole-list-not-cut-by-topic-word"),
+    pytest.param(  # a country the pages never name does not make it "not in the documents": the situation is theirs
+        "fallback", "nlu_fallback", None, None, (),
+        "Je suis un travailleur étranger au Soudan, les combats ont commencé dans ma ville et mon ambassade ne répond pas.",
+        ("évacuations humanitaires",), (), id="war-embassy-evacuation"),
+    pytest.param(  # "ça sert à quoi ?" after the Global Migration Group: its aim, not the Dialogue's (same page)
+        "intent", "inform", None, "event.global_migration_group", ("le groupe mondial sur la migration c koi",),
+        "ça sert à quoi ?", ("interinstitutions",), ("a pour objectif d’examiner",), id="follow-up-topic-own-sentence"),
+    pytest.param(  # "le deuxième dialogue" / "c'était quand ?" / "et où ?": not the 195 participating States
+        "intent", "inform", None, "event.high_level_dialogues",
+        ("le deuxième dialogue de haut niveau sur les migrations", "c'était quand ?"),
+        "et où ?", ("New York",), ("Afghanistan",), id="follow-up-of-a-follow-up"),
+    pytest.param(  # read by the classifier as eligibility: it asks whom to write to about the topic
+        "intent", "ask_programme_eligibility", None, "framework.migration_development",
+        ("stratégie institutionnelle de l'OIM sur la migration et le développement durable",),
+        "on écrit à qui pour ça ?", ("migration4development@iom.int",), (), id="whom-to-write-to"),
+]
 
 
-def test_a_part_naming_another_topic_than_the_programme_is_about_that_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """The second sentence names the pathways, not the resettlement the first one named."""
-    _, text = respond(
-        kb, index, "intent", intent="ask_complementary_pathways", programme="resettlement",
-        text="Les réfugiés peuvent-ils partir par d'autres moyens que la réinstallation ? Donne des exemples de voies légales.",
-    )  # fmt: skip
-    assert "parrainage communautaire privé" in text
-
-
-def test_a_second_date_question_about_another_one_is_answered(kb: KnowledgeBase, index: SentenceIndex) -> None:
-    """A date was quoted by the first answer, but the second question asks about another dialogue."""
-    _, text = respond(
-        kb, index, "intent", intent="ask_high_level_dialogue",
-        text="Comment s'intitulait le deuxième Dialogue, et le premier s'est tenu en quel mois et quelle année ?",
-    )  # fmt: skip
-    assert "septembre 2006" in text
+@pytest.mark.parametrize(("mode", "intent", "programme", "topic", "before", "text", "expected", "absent"), ASKED)
+def test_a_question_gets_what_answers_it(
+    kb: KnowledgeBase, index: SentenceIndex, mode: str, intent: str, programme: str | None, topic: str | None,
+    before: tuple[str, ...], text: str, expected: tuple[str, ...], absent: tuple[str, ...],
+) -> None:  # fmt: skip
+    _, shown = respond(kb, index, mode, intent=intent, programme=programme, topic=topic, before=before, text=text)
+    assert all(e in shown for e in expected), shown
+    assert not any(a in shown for a in absent), shown
 
 
 def test_elle_after_a_message_naming_the_session_is_the_session(kb: KnowledgeBase, index: SentenceIndex) -> None:
