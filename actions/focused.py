@@ -780,6 +780,13 @@ def answer_part(
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
 
+    said = _in_reply_just_given(index, part, turn)
+    if said is not None:
+        # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the
+        # figure is in the sentence just given ("... s'est adressé aux 173 États membres").
+        about = entry_of_unit(kb, index, said.unit) or entry
+        say_unit(reply, kb, index, said, part, about)
+        return reply, about
     if analysis.aspect is not None and entry is not None and analysis.aspect.entry_aspect in entry.aspects:
         return _summary_reply(kb, turn, domain, entry, why, aspect=analysis.aspect.entry_aspect), entry
     if analysis.aspect is not None:
@@ -869,6 +876,25 @@ def answer_part(
         if mode == "intent" or why in ("situation", "programme", "named"):
             return _summary_reply(kb, turn, domain, entry, why), entry
     return reply, None
+
+
+def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit | None:
+    """For a question whose subject pronoun ("il", "elle") stands for what was just said, the page
+    sentence of the previous reply that shows what it asks (a number, a date...) and uses one of
+    its own words, else None."""
+    evidence = part.analysis.evidence
+    if not turn.previous_reply or evidence in ("none", "list") or not set(folded_words(part.text)) & SUBJECT_PRONOUNS:
+        return None
+    asked = {_prefix(w) for w in part.own_words if len(w) > 3}
+    if not asked:
+        return None
+    given = fold(turn.previous_reply)
+    for unit in index.units:
+        if unit.list_item or evidence not in unit.features or fold(unit.text) not in given:
+            continue
+        if asked & {_prefix(w) for w in folded_words(unit.text)}:
+            return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
+    return None
 
 
 def _asking_sentences(text: str) -> str:

@@ -1464,6 +1464,20 @@ def test_a_question_gets_what_answers_it(
     assert not any(a in shown for a in absent), shown
 
 
+def test_a_pronoun_question_on_a_figure_of_the_sentence_just_given_gets_that_sentence(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"il a parlé devant combien d'États ?": the 173 of the sentence just given, not the Dialogue's 195."""
+    given = (
+        "Genève - Le Directeur général de l’OIM, António Vitorino, s’est addressé aux 173 Etats membres de l’Organisation "
+        "à l’occasion de la session annuelle du Conseil de l’OIM qui s’est ouvert aujourd’hui, 26 novembre, à Genève."
+    )
+    _, text = respond(kb, index, intent="ask_member_states", text="il a parlé devant combien d'Etats ?",
+                      topic="event.council_110", before=("qui dirigeait l'OIM pendant la 110ème session du Conseil ?",),
+                      previous_reply=given)
+    assert "173" in text and "195" not in text
+
+
 def test_elle_after_a_message_naming_the_session_is_the_session(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"la session du Conseil de l'OIM" / "elle a duré combien de temps ?": not the OIM's history."""
     reply, text = respond(
