@@ -890,7 +890,7 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
         return None
     given = fold(turn.previous_reply)
     for unit in index.units:
-        if unit.list_item or evidence not in unit.features or fold(unit.text) not in given:
+        if unit.list_item or evidence not in unit.features or not _said_in(unit, given):
             continue
         if asked & {_prefix(w) for w in folded_words(unit.text)}:
             return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
@@ -1068,7 +1068,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
 def _with_words_naming(kb: KnowledgeBase, part: Part, before: Part) -> Part:
     """The part with the words by which the part before named its topics ("... le premier" +
     "Dialogue"), read again; the part as it is when the one before named none."""
-    naming = [w for w in before.own_words if any(names_entry((w,), e) for e in kb.entries())]
+    naming = [w for w in before.own_words if named_entries(kb, (w,))]
     if not naming:
         return part
     text = f"{part.text.rstrip(' ?!.')} {' '.join(naming)}"

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
-from bot.knowledge.records import Contact
+from bot.knowledge.records import CONTACT_CHANNELS
 from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
@@ -123,9 +123,8 @@ class ContactChannelRule(BaseModel):
 
     @validator("field")
     def _known_field(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        channels = sorted({f.name for f in fields(Contact)} - {"id", "target", "name", "organisation", "purpose", "quote", "source"})
-        if value not in channels:
-            raise ValueError(f"field must be one of {', '.join(channels)} (bot.knowledge.records.Contact)")
+        if value not in CONTACT_CHANNELS:
+            raise ValueError(f"field must be one of {', '.join(CONTACT_CHANNELS)} (bot.knowledge.records.Contact)")
         return value
 
 

@@ -126,6 +126,10 @@ class Contact:
     source: str
 
 
+# The fields of Contact that hold a way to reach it (answering.yml's contact_channels name them).
+CONTACT_CHANNELS = ("phones", "faxes", "emails", "address")
+
+
 @dataclass(frozen=True)
 class Passage:
     """A passage of a source page (navigation blocks have navigation=True and are never searched)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,32 +243,39 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     return frozenset(found)
 
 
+def _stands_by(text: str, is_anchor: Callable[[str], bool], is_asked: Callable[[str], bool], window: int) -> bool:
+    """Whether a word of the text that is_anchor accepts (a figure, a ranking word) has within
+    `window` words of it one that is_asked accepts (a word of the question)."""
+    words = folded_words(text)
+    return any(
+        is_anchor(word) and any(is_asked(w) for w in words[max(0, i - window) : i + window + 1])
+        for i, word in enumerate(words)
+    )
+
+
 def _figure_near(text: str, asked: set[str]) -> bool:
     """Whether a figure of the text stands within FIGURE_WINDOW_WORDS of a word of the question
     (`asked`: folded, without a plural "s" or "x"): the figure is about what was asked. Whole words,
     not prefixes: "personnel" is not "personne"."""
-    words = folded_words(text)
-    for i, word in enumerate(words):
-        if word.isdigit() or _NUMBER_WORDS.fullmatch(word):
-            near = words[max(0, i - FIGURE_WINDOW_WORDS) : i + FIGURE_WINDOW_WORDS + 1]
-            if any(w.rstrip("sx") in asked for w in near):
-                return True
-    return False
+
+    def is_figure(word: str) -> bool:
+        return word.isdigit() or bool(_NUMBER_WORDS.fullmatch(word))
+
+    return _stands_by(text, is_figure, lambda w: w.rstrip("sx") in asked, FIGURE_WINDOW_WORDS)
 
 
 def _ranking_bonus(text: str, asked: set[str]) -> float:
     """SUPERLATIVE_BONUS for a unit ranking things; more when a word of the question stands by the
     ranking word ("premiers pays"), none when the ranked thing is another ("activités les plus anciennes")."""
-    words = folded_words(text)
     stops = stop_words()
-    named = False
-    for i, word in enumerate(words):
-        if _RANKING_WORD.match(word):
-            near = words[max(0, i - SUPERLATIVE_WINDOW_WORDS) : i + SUPERLATIVE_WINDOW_WORDS + 1]
-            if any(len(w) > 3 and w[:6] in asked and w not in stops and not _RANKING_WORD.match(w) for w in near):
-                named = True
-                break
-    if named:
+
+    def is_ranking(word: str) -> bool:
+        return bool(_RANKING_WORD.match(word))
+
+    def names_asked(word: str) -> bool:
+        return len(word) > 3 and word[:6] in asked and word not in stops and not is_ranking(word)
+
+    if _stands_by(text, is_ranking, names_asked, SUPERLATIVE_WINDOW_WORDS):
         return SUPERLATIVE_NAMED_BONUS
     return 0.0 if asked else SUPERLATIVE_BONUS
 
@@ -389,6 +396,7 @@ class SentenceIndex:
         # Per unit, the words of its section title that name something ("observateurs", not "aide").
         self._section_words = {u.id: _prefixes(u.section) - common for u in self.units}
         self._evidence_counts: dict[str, int] = {}  # units showing each kind of evidence (_is_rare)
+        self._uncited: dict[str, set[tuple[str, str]]] | None = None  # _uncited_sections
         self._vocabulary, self._word_vectors = _vocabulary(
             [f"{u.section} {u.text}" for u in self.units] + [e.answer for e in kb.entries()]
         )
@@ -530,20 +538,26 @@ class SentenceIndex:
         """The sections no entry cites on the pages where this entry cites the most passages: a page
         section nobody wrote a fact from ("Faire participer ... les migrants en tant qu'acteurs du
         développement") is still about the page's main topic."""
-        cited: dict[str, Counter[str]] = {}
-        cited_sections: set[tuple[str, str]] = set()
-        for other in self.kb.entries():
-            for pid in other.sources:
-                passage = self.kb.passage(pid)
-                if passage is not None:
-                    cited.setdefault(passage.source_file, Counter())[other.id] += 1
-                    cited_sections.add((passage.source_file, passage.section))
-        led = {page for page, counts in cited.items() if counts.most_common(1)[0][0] == entry.id}
-        return {
-            (p.source_file, p.section)
-            for p in self.kb.passages()
-            if p.source_file in led and p.section and (p.source_file, p.section) not in cited_sections
-        }
+        return self._uncited_sections().get(entry.id, set())
+
+    def _uncited_sections(self) -> dict[str, set[tuple[str, str]]]:
+        """Entry id -> the uncited sections of the pages it leads (tallied once per index)."""
+        if self._uncited is None:
+            cited: dict[str, Counter[str]] = {}
+            cited_sections: set[tuple[str, str]] = set()
+            for other in self.kb.entries():
+                for pid in other.sources:
+                    passage = self.kb.passage(pid)
+                    if passage is not None:
+                        cited.setdefault(passage.source_file, Counter())[other.id] += 1
+                        cited_sections.add((passage.source_file, passage.section))
+            leader = {page: counts.most_common(1)[0][0] for page, counts in cited.items()}
+            uncited: dict[str, set[tuple[str, str]]] = {}
+            for p in self.kb.passages():
+                if p.source_file in leader and p.section and (p.source_file, p.section) not in cited_sections:
+                    uncited.setdefault(leader[p.source_file], set()).add((p.source_file, p.section))
+            self._uncited = uncited
+        return self._uncited
 
     def rank(
         self,
