@@ -155,13 +155,13 @@ def knowledge_update_seconds(url: str, knowledge: Path) -> dict[str, Any]:
     return {"seconds": None, "note": "the change was not live within 30 s"}
 
 
-def profile(model: Path, endpoints: Path, messages: list[str], speedups: bool) -> dict[str, Any]:
+def profile(model: Path, endpoints: Path, messages: list[str]) -> dict[str, Any]:
     """Per-part milliseconds per turn, from benchmarks/profile_turn.py in its own process."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(scripts_for(messages, users=4, turns=10), handle)
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.profile_turn", "--model", str(model), "--endpoints", str(endpoints),
-         "--messages", handle.name, "--json", *(["--speedups"] if speedups else [])],
+         "--messages", handle.name, "--json"],
         cwd=repo_root(), capture_output=True, text=True, timeout=600,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
              "PYTHONPATH": str(repo_root()), "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
@@ -267,10 +267,10 @@ def main(argv: list[str] | None = None) -> int:
             profile_dir.mkdir()
             results["profile"] = {
                 "ours": profile(model, write_sqlite_endpoints(
-                    profile_dir / "ours.yml", actions_url, profile_dir / "ours.db"), OUR_MESSAGES, True),
+                    profile_dir / "ours.yml", actions_url, profile_dir / "ours.db"), OUR_MESSAGES),
                 "stock": profile(stock_model, write_sqlite_endpoints(
                     profile_dir / "stock.yml", "http://127.0.0.1:9", profile_dir / "stock.db", stock=True),
-                    STOCK_MESSAGES, False),
+                    STOCK_MESSAGES),
             }
     finally:
         for topology in reversed(running):

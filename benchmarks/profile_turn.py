@@ -5,9 +5,7 @@ model in-process (like `rasa run`), wraps Rasa's graph nodes, remote-action call
 calls with timers, replays real conversations and prints milliseconds per turn for each part.
 Benchmark-only instrumentation: nothing here runs in production.
 
-    python -m benchmarks.profile_turn --model M --endpoints E [--messages F] [--speedups] [--json]
-
---speedups applies bot.nlu.rasa_speedups first, as bot.serving.startup does for our Rasa servers.
+    python -m benchmarks.profile_turn --model M --endpoints E [--messages F] [--json]
 """
 
 from __future__ import annotations
@@ -112,12 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=Path, required=True)
     parser.add_argument("--messages", type=Path, help="JSON list of conversations (lists of texts)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
-    parser.add_argument("--speedups", action="store_true", help="apply bot.nlu.rasa_speedups (as our server does)")
     args = parser.parse_args(argv)
-    if args.speedups:
-        from bot.nlu import rasa_speedups
-
-        rasa_speedups.apply()
     if args.messages:
         conversations = json.loads(args.messages.read_text(encoding="utf-8"))
     else:

@@ -58,9 +58,9 @@ wait_http() {  # url, seconds
 
 SANIC_HOST="$host" "$venv/bin/rasa" run actions --actions actions --port "$actions_port" &
 pids+=($!)
-# `rasa run` through bot/serving/startup.py (speed-ups applied first): the update gates and the tests
-# start their Rasa servers the same way.
-"$venv/bin/python" -m bot.serving.startup --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
+# Rasa's own `rasa run`, with the arguments bot/serving/startup.py gives it: the update gates and the
+# tests start their Rasa servers the same way.
+"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
   --interface "$host" --port "$rasa_port" --enable-api --auth-token="$OIM_RASA_TOKEN" &
 pids+=($!)
 wait_http "http://127.0.0.1:$actions_port/health" 120

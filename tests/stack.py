@@ -129,7 +129,7 @@ class RasaServer:
     env: dict[str, str] = field(default_factory=base_env)
     process: subprocess.Popen | None = None
     credentials: Path | None = None  # default: written by bot.serving.channels next to the log, as run.sh does
-    stock: bool = False  # Rasa's own `rasa run`, no speed-ups (the benchmarks' stock baseline)
+    stock: bool = False  # Rasa's own SQL tracker store (the benchmarks' stock baseline)
 
     @property
     def url(self) -> str:
@@ -146,8 +146,6 @@ class RasaServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it while it runs
         command = startup.rasa_command(self.model, self.endpoints, self.effective_credentials(), self.port,
                                        token=self.token, python=sys.executable)
-        if self.stock:
-            command[:3] = [str(VENV_BIN / "rasa"), "run"]
         self.process = subprocess.Popen(  # started as scripts/run.sh and the update gates start it
             command,
             cwd=repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,

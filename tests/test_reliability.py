@@ -98,7 +98,7 @@ def test_50_concurrent_conversations_without_errors_or_cross_talk(stack: RasaSer
         assert said == [text for reply in replies[sender] for text in reply], sender
 
 
-def test_speedups_keep_the_sqlite_store_durable_and_fast(stack: RasaServer) -> None:
+def test_the_sqlite_store_is_durable_and_fast(stack: RasaServer) -> None:
     """The store of endpoints.yml (bot/serving/sqlite_tracker_store.py), as the stack uses it: WAL mode."""
     import sqlite3
 
@@ -108,46 +108,6 @@ def test_speedups_keep_the_sqlite_store_durable_and_fast(stack: RasaServer) -> N
     db = next(line.split('"')[1] for line in stack.endpoints.read_text().splitlines() if "db:" in line)
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_speedups_keep_rasas_check_of_action_answers() -> None:
-    from jsonschema import ValidationError
-    from rasa.core.actions.action import RemoteAction
-
-    from bot.nlu import rasa_speedups
-
-    rasa_speedups.apply()
-    action = RemoteAction("action_answer_question", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "topic", "value": "x"}]})
-    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
-        action._validate_action_result({"events": [{"event": "no_such_event"}]})
-
-
-@pytest.mark.parametrize("ranking_length", [0, 1, 3])
-def test_speedups_undo_fallback_like_rasa(ranking_length: int) -> None:
-    """`rasa test nlu` reads the same intent and ranking after the shallow undo as after Rasa's."""
-    import copy
-
-    from rasa.nlu.classifiers import fallback_classifier
-
-    from bot.nlu import rasa_speedups
-
-    rasa_speedups.apply()
-    names = ["nlu_fallback", "greet", "goodbye"][:ranking_length]
-    parse = {
-        "text": "bjr", "intent": {"name": "nlu_fallback", "confidence": 0.55},
-        "intent_ranking": [{"name": n, "confidence": 0.5 - i / 10} for i, n in enumerate(names)],
-        "entities": [], "text_tokens": [object()],
-    }
-    def plain(prediction: dict) -> dict:  # without the part deep copy cannot handle cheaply
-        return {k: v for k, v in prediction.items() if k != "text_tokens"}
-
-    before = copy.deepcopy(plain(parse))
-    assert fallback_classifier.undo_fallback_prediction is rasa_speedups.undo_fallback_prediction
-    ours = fallback_classifier.undo_fallback_prediction(parse)
-    rasas = rasa_speedups.rasa_undo_fallback_prediction(copy.deepcopy(plain(parse)))
-    assert plain(ours) == rasas
-    assert plain(parse) == before  # input left untouched
 
 
 # --- Faults on a Redis-backed stack of this module's own ------------------------------------------

@@ -5,8 +5,7 @@ Pages (`data/pages/`) are cut into passages (ingest, navigation, passages), the 
 against the pages (files, validate, contacts_extract), and questions are answered by ranking
 passages and page sentences (search, sentence_search, question_analysis, safety, nlp) through the
 `KnowledgeBase` (knowledge_base, reloaded by store; its records — entries, facts, contacts,
-passages — in records, which the search imports without the loader). Two low-level helpers live here because every
-layer needs them: yamlio (YAML and the one atomic write) and source_guard (a patch of a library
-function applies only to the source it was written for). It is the bottom layer: it imports no other layer of `bot`, and
+passages — in records, which the search imports without the loader). One low-level helper lives here because every
+layer needs it: yamlio (YAML and the one atomic write). It is the bottom layer: it imports no other layer of `bot`, and
 `actions/` imports only this one, so the action server never loads serving or maintenance code.
 """

@@ -28,9 +28,6 @@ def french() -> Language:
             if _nlp is None:
                 import spacy
 
-                from bot.knowledge import regex_cache
-
-                regex_cache.install()  # spaCy's French tokenizer regex: seconds saved per start
                 _nlp = spacy.load(MODEL_NAME, exclude=["parser"])
     return _nlp
 

@@ -2,7 +2,7 @@
 
 Why: a new model and new knowledge are judged by talking to them exactly as users will (REST
 channel, real custom actions), before they replace what is live. Both servers start as `make run`
-starts them (bot/serving/startup.py: our channels from credentials.yml, the speed-ups, the SQLite
+starts them (bot/serving/startup.py: our channels from credentials.yml, the SQLite
 tracker store of endpoints.yml), on free loopback ports, with a tracker database of their own in
 the work folder and no messaging connector, so they never touch the live assistant, its
 conversations or its webhooks.

@@ -26,12 +26,11 @@ logger = logging.getLogger(__name__)
 
 # What a trained model depends on (the knowledge files are read by the action server at run time),
 # including our own pipeline components (config.yml), the text folding and the SMS table
-# (data/knowledge/sms_spellings.yml) they train on, and the guarded training speed-up (DIET batch order) with its guard. A fine-tuned model has a key of its
-# own (bot/maintenance/candidate_model.py).
+# (data/knowledge/sms_spellings.yml) they train on. A fine-tuned model has a key of its own (bot/maintenance/candidate_model.py).
 MODEL_INPUTS = (
     "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
     "bot/nlu/linear_intent_classifier.py", "bot/nlu/lookup_entity_extractor.py", "bot/knowledge/textnorm.py", "bot/nlu/guards.py", "bot/knowledge/user_text.py",
-    "bot/nlu/rasa_speedups.py", "bot/nlu/spacy_nlp.py", "bot/knowledge/source_guard.py",
+    "bot/nlu/spacy_nlp.py",
     "bot/knowledge/sms.py", "data/knowledge/sms_spellings.yml",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
@@ -66,16 +65,12 @@ def cached_model_path(root: Path | None = None) -> Path:
 
 
 def train(root: Path, out_file: Path, extra_args: list[str] | None = None) -> float:
-    """Run `rasa train` into a temp folder and move the model to out_file; returns seconds.
-
-    Through bot.cli.rasa_cli: Rasa's own command with bot/nlu/rasa_speedups.py (DIET batches grouped
-    by length: epochs ~1.4x faster, benchmarks/RESULTS.md).
-    """
+    """Run Rasa's own `rasa train` into a temp folder and move the model to out_file; returns seconds."""
     out_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=out_file.parent) as tmp:
         command = [
-            sys.executable, "-m", "bot.cli.rasa_cli", "train",
+            sys.executable, "-m", "rasa", "train",
             "--config", "config.yml", "--domain", "domain.yml",
             "--data", *TRAINING_DATA,
             "--out", tmp, "--fixed-model-name", "model",

@@ -7,8 +7,7 @@ Rasa also loads the same spaCy model twice per process (the graph's provide_ and
 nodes, ~350 MB and several seconds each). This component, named in config.yml as
 `bot.nlu.spacy_nlp.SpacyNLP`, shares one loaded copy per (model name, disabled pipes): spaCy models
 are only read at inference. `disabled_pipes` (default `[ner]`) must be `[]` if the pipeline ever
-gets SpacyEntityExtractor. It also installs the regex cache (bot/knowledge/regex_cache.py) before
-spaCy's French tokenizer compiles its 1.4 MB pattern.
+gets SpacyEntityExtractor.
 
 The class keeps Rasa's name, SpacyNLP: Rasa's SpacyTokenizer and SpacyFeaturizer find their model
 provider by that class name (DefaultV1Recipe `model_from="SpacyNLP"`). Registering it replaces the
@@ -27,8 +26,6 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.utils import spacy_utils
 from rasa.nlu.utils.spacy_utils import SpacyModel
 
-from bot.knowledge import regex_cache
-
 logger = logging.getLogger(__name__)
 
 _loaded: dict[tuple[str, tuple[str, ...]], SpacyModel] = {}
@@ -38,7 +35,6 @@ def shared_model(name: str, disabled_pipes: tuple[str, ...]) -> SpacyModel:
     """The spaCy model `name` (loaded by Rasa's SpacyNLP.load_model) with `disabled_pipes` off, once per process."""
     key = (name, disabled_pipes)
     if key not in _loaded:
-        regex_cache.install()  # before spaCy's French tokenizer compiles its pattern
         model = spacy_utils.SpacyNLP.load_model(name)
         for pipe in disabled_pipes:
             if pipe in model.model.pipe_names:

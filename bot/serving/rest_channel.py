@@ -21,9 +21,6 @@ in credentials.yml as `bot.serving.rest_channel.ResilientRestInput` and served u
    answer is the bot messages that followed that event (bot/serving/idempotency.py, issue 17).
 
 With `?stream=true` the same messages are sent as JSON lines once processing ends.
-Importing this module also applies bot.nlu.rasa_speedups (idempotent), so that a plain `rasa run`
-with credentials.yml gets them too; our servers are started by bot/serving/startup.py, which applies
-them first.
 """
 
 from __future__ import annotations
@@ -44,7 +41,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from bot.knowledge.user_text import clean_user_text
-from bot.nlu import rasa_speedups
 from bot.serving.idempotency import (
     MAX_MESSAGE_ID_CHARS,
     MESSAGE_ID_FIELD,
@@ -54,7 +50,6 @@ from bot.serving.idempotency import (
     valid_message_id,
 )
 
-rasa_speedups.apply()
 logger = logging.getLogger(__name__)
 
 ERROR_RESPONSE = "utter_action_error"

@@ -1,13 +1,13 @@
 """How every Rasa server and action server of this project is started: make run, the update gates, the tests.
 
 Why: the gates must judge a candidate model on what users will get. Before this module, `make
-run` started Rasa with our channels (hence the speed-ups) and our tracker store while the update's
-candidate stack started it with Rasa's stock `rest:` channel and no store: a different server.
+run` started Rasa with our channels and our tracker store while the update's candidate stack
+started it with Rasa's stock `rest:` channel and no store: a different server.
 Now scripts/run.sh, bot/maintenance/candidate_stack.py and tests/stack.py all build their
 commands here:
 
-- `python -m bot.serving.startup <rasa run arguments>`: Rasa's `rasa run`, after
-  bot.nlu.rasa_speedups.apply() (the guarded speed-ups; OIM_RASA_SPEEDUPS=0 turns them off);
+- `python -m rasa run <arguments>`: Rasa's own server, unpatched; what is ours is plugged in
+  through config.yml, endpoints.yml and credentials.yml;
 - credentials: credentials.yml + the messaging connectors whose variables are set
   (bot.serving.channels); a private server (candidate) passes `connectors=False`, so it never
   registers a webhook of the live assistant;
@@ -30,9 +30,9 @@ def rasa_command(
     model: Path | str, endpoints: Path | str, credentials: Path | str, port: int,
     token: str | None = None, interface: str = "127.0.0.1", python: str | None = None,
 ) -> list[str]:
-    """The command of a Rasa server: `rasa run` through this module, HTTP API only behind `token`."""
+    """The command of a Rasa server: Rasa's own `rasa run`, HTTP API only behind `token`."""
     command = [
-        python or sys.executable, "-m", "bot.serving.startup", "--model", str(model),
+        python or sys.executable, "-m", "rasa", "run", "--model", str(model),
         "--endpoints", str(endpoints), "--credentials", str(credentials),
         "--interface", interface, "--port", str(port),
     ]
@@ -66,17 +66,3 @@ def sqlite_endpoints(path: Path, actions_url: str, db_path: Path, store_type: st
     )
     return path
 
-
-def main(argv: list[str] | None = None) -> None:
-    """`rasa run` with the speed-ups applied first; same arguments and exit code."""
-    from bot.nlu import rasa_speedups
-
-    rasa_speedups.apply()
-    from rasa.__main__ import main as rasa_main
-
-    sys.argv = ["rasa", "run", *(sys.argv[1:] if argv is None else argv)]
-    rasa_main()
-
-
-if __name__ == "__main__":
-    main()
