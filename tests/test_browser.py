@@ -169,7 +169,8 @@ def served(app: web.Application) -> Iterator[str]:
 
 def test_staff_turn_an_inbox_line_into_an_nlu_example(browser, tmp_path: Path) -> None:
     """/staff/inbox in Chromium: a misunderstood question becomes an example of an intent in
-    data/nlu/inbox.yml of a copy of the project, a file Rasa's own reader accepts (no training here)."""
+    data/nlu/inbox.yml of a copy of the project, a file Rasa's own reader accepts (the update that
+    trains on such an example and puts it live: tests/test_update.py)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     from bot.serving.inbox_files import NLU_FILE

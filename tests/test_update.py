@@ -5,7 +5,10 @@ served by a real action server + Rasa server started from the copy. Broken updat
 early with a clear message while the old model keeps serving; a new (fictional) page goes live
 through the real pipeline (ingest, validation, cached model, held-out NLU, test stories, QA set on
 a private server, deployment) and the running assistant answers from it at once; a rollback
-removes it again. The model is a cache hit (only knowledge changes), which keeps this to minutes.
+removes it again. The model is a cache hit (only knowledge changes), which keeps this to minutes;
+one test trains: a question filed from the staff console's inbox as an NLU example goes live
+through `bot update --mode holdout` and is then understood (the end of tests/test_browser.py's
+inbox test, which writes the example in Chromium).
 
 The copy's QA set is a spread sample of the real one (every QA_SAMPLE_EVERY-th item of each
 category): the loop is the point here, not the QA score; the whole QA set is replayed over REST once
@@ -15,6 +18,7 @@ the cached model live), so the tests pass in any order and on their own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -390,6 +394,78 @@ def test_update_with_a_new_page_goes_live_without_downtime(live: Live) -> None:
     assert (latest / "report.html").exists()
     record = json.loads((latest / "record.json").read_text(encoding="utf-8"))
     print(f"update durations (s): {record['durations']}")
+
+
+# A question the model sends to the fallback (0.5 "nlu_fallback" on 2026-12-04); staff file it
+# under the intent that answers it.
+INBOX_QUESTION = "vous donnez des tickets de train"
+INBOX_INTENT = "ask_movement_assistance"
+
+
+def intent_of(live: Live, text: str) -> str:
+    """What the live assistant understood of `text`, asked in a conversation of its own."""
+    sender = f"update-inbox-{time.monotonic_ns()}"
+    assert live.rasa.texts(sender, text)  # answered, and stored in the live tracker store
+    return str(live.rasa.tracker(sender)["latest_message"]["intent"]["name"])
+
+
+async def file_inbox_line(live: Live, text: str, intent: str) -> dict:
+    """Through the staff console's JSON API, as /staff/inbox does: find the line, write the example."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.serving.web.app import create_app
+    from bot.serving.web.config import WebConfig
+    from bot.serving.web.inbox_views import INBOX_PROJECT
+
+    token = "update-inbox-staff-token-0123456789"
+    config = WebConfig(endpoints=live.rasa.endpoints, staff_token=token, rasa_urls=(live.rasa.url,),
+                       actions_url=live.actions.url, retention_days=0)
+    app = create_app(config)
+    app[INBOX_PROJECT] = live.project
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with TestClient(TestServer(app)) as client:
+        inbox = await (await client.get("/api/staff/inbox", headers=bearer)).json()
+        line = next(line for line in inbox["lines"] if text in [v["text"] for v in line["variants"]])
+        assert line["reasons"].get("fallback") or line["reasons"].get("low_confidence"), line
+        variant = 1 + [v["text"] for v in line["variants"]].index(text)
+        written = await client.post("/api/staff/inbox/nlu", headers=bearer,
+                                    json={"key": line["key"], "variant": variant, "intent": intent})
+        assert written.status == 200, await written.text()
+        return await written.json()
+
+
+def test_an_inbox_line_becomes_an_example_the_next_update_trains_and_puts_live(live: Live) -> None:
+    """The maintainers' loop of the inbox: a question the assistant did not understand, filed by
+    staff as an example of an intent (data/nlu/inbox.yml), is understood once `bot update --mode
+    holdout` has trained on it, gated it and put the model live: no restart, no manual step."""
+    from bot.serving.inbox_files import NLU_FILE
+
+    ensure_not_deployed(live)
+    model_before = live.model_file()
+    assert intent_of(live, INBOX_QUESTION) != INBOX_INTENT
+    nlu_file, gates = live.project / NLU_FILE, live.project / "gates.yml"
+    assert not nlu_file.exists()
+    gates_before = gates.read_bytes()
+    try:
+        written = asyncio.run(file_inbox_line(live, INBOX_QUESTION, INBOX_INTENT))
+        assert written["file"] == str(NLU_FILE) and written["text"] == INBOX_QUESTION
+        # The loop is the point here, not the sampled QA score of a retrained model (the QA set's
+        # own bar is gates.yml's, replayed in full by tests/test_qa.py).
+        config = yaml.safe_load(gates_before)
+        config["qa"].update(pass_rate_min=0.5, holdout_pass_rate_min=0.5, category_pass_rate_min=0.0)
+        gates.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+        result = live.bot("update", "--mode", "holdout")
+        assert result.returncode == 0, result.stderr
+        assert "DEPLOYED" in result.stderr and "reused from the cache (training data unchanged)" not in result.stderr
+        assert live.model_file() != model_before
+        assert intent_of(live, INBOX_QUESTION) == INBOX_INTENT
+        assert "Bonjour" in live.reply("bonjour")
+    finally:
+        nlu_file.unlink(missing_ok=True)  # the copy needs the cached model again for the other tests
+        gates.write_bytes(gates_before)
+    ensure_not_deployed(live)  # rolled back: the cached model and the knowledge before
+    assert live.model_file() == model_before
 
 
 def test_rollback_restores_the_previous_knowledge(live: Live) -> None:
