@@ -568,12 +568,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
         if evidence != "none":
             topic = index.topic_passages(entry)
-            for unit in index.units:
-                if unit.passage_id in topic and evidence in unit.features and _holds(unit, wanted) and (
-                    not given or fold(unit.text) not in given
-                ):
-                    return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
-            return None
+            showing = [u for u in index.units if u.passage_id in topic and evidence in u.features and _holds(u, wanted)]
+            # None new: the one just given is said again ("ça touche combien de gens par an ?" after
+            # "... chaque année des centaines de migrants ..."), never "the pages do not say".
+            unit = next((u for u in showing if not given or fold(u.text) not in given), showing[0] if showing else None)
+            return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True) if unit is not None else None
     names_topic = why in TOPIC_FIRST or (
         why == "intent" and entry is not None and names_entry(part.own_words, entry)
     )
@@ -992,8 +991,10 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         analysis = analyse(kb.answering, question)
         parts.append(Part(question, analysis, own_words(kb, analysis)))
     if len(parts) == 1 and (
-        asks_about_contact_just_given(kb, parts[0], turn) or asks_whom_to_contact(kb, parts[0], topic)
+        asks_about_contact_just_given(kb, parts[0], turn) or asks_whom_to_contact(kb, parts[0], topic or nlu_entry)
     ):
+        if topic is None and nlu_entry is not None:
+            turn = replace(turn, topic=nlu_entry.id)  # the topic the classifier read, unless the message names one
         return answer_contact(kb, turn, domain)
     if len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry):
         return _reply_with("utter_clarify")  # "pourquoi ?" as a first message: about what?
@@ -1146,7 +1147,12 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
 
 def asks_whom_to_contact(kb: KnowledgeBase, part: Part, topic: Entry | None) -> bool:
     """"on écrit à qui pour ça ?" during a conversation on a topic, whatever the classifier read:
-    a short question asking who to reach, naming no other topic."""
+    a short question asking who to reach, naming no other topic; or, at any length and in any
+    conversation, one that says "à qui écrire" and names at most one topic, or `topic` among others
+    ("... la stratégie pour le développement durable, elle écrit à qui ?")."""
+    if kb.answering.asks_whom_to_contact(part.text):
+        named = named_entries(kb, part.own_words)
+        return len(named) <= 1 or topic in named
     if topic is None or not kb.answering.asks_contact(part.text) or part.analysis.qtype is None:
         return False
     if part.analysis.qtype.evidence != "agent" or len(part.own_words) > kb.answering.followups.max_own_words:

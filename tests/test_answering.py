@@ -969,6 +969,7 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
         ("c vré ke ya en bato", "c'est vrai que il y a en bateau"),
         ("elle a été créée", "elle a été créée"),  # a word of its own, not the SMS "etai"
         ("le dialog de o nivo", "le dialogue de haut niveau"),  # "de o nivo" is "de haut niveau", "o" alone "au"
+        ("ya cbm de migrants", "il y a combien de migrants"),
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
@@ -1451,6 +1452,17 @@ ASKED = [
     pytest.param(  # ...but a name brings its sentence whatever its score: "Genève" the Geneva meeting
         "intent", "inform", None, "event.high_level_dialogues", ("les réunions connexes du dialogue de haut niveau",),
         "y en a eu à genève ?", ("4 juillet 2006",), (), id="follow-up-word-that-is-a-name"),
+    pytest.param(  # counting offices is not asking for the address of one
+        "intent", "ask_presence", None, None, (), "L'OIM dispose de combien de bureaux en dehors de son siège ?",
+        ("400 structures hors Siège",), ("ne précisent pas",), id="how-many-offices"),
+    pytest.param(  # "jusqu'à quelle date" asks the deadline, which the pages never give
+        "intent", "ask_resettlement", None, None, (),
+        "Jusqu'à quelle date on peut déposer un dossier de réinstallation vers le Canada ?",
+        ("ne précisent pas de date limite",), (), id="until-which-date"),
+    pytest.param(  # a long first message read as the topic, asking whom to write to about it
+        "intent", "ask_migration_development", None, None, (),
+        "Une ONG partenaire a des questions sur la stratégie de l'OIM pour le développement durable, elle écrit à qui ?",
+        ("migration4development@iom.int",), (), id="whom-to-write-to-first-message"),
 ]
 
 
@@ -1462,6 +1474,19 @@ def test_a_question_gets_what_answers_it(
     _, shown = respond(kb, index, mode, intent=intent, programme=programme, topic=topic, before=before, text=text)
     assert all(e in shown for e in expected), shown
     assert not any(a in shown for a in absent), shown
+
+
+def test_a_count_follow_up_answered_only_by_the_sentence_just_given_gets_it_again(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"ça touche combien de gens par an ?": the people reached, not a salary; and the sentence already
+    given says it ("des centaines"), so it is said again, never "the pages do not give this figure"."""
+    given = ("Par l'intermédiaire de ce programme, l'OIM aide chaque année des centaines de migrants en détresse "
+             "les plus démunis et les plus vulnérables.")
+    _, text = respond(kb, index, intent="inform", text="ça touche combien de gens par an ?",
+                      topic="programme.stranded_migrants", before=("comment marche l'aide aux migrants bloqués ?",),
+                      previous_reply=given)
+    assert "des centaines de migrants" in text and "salaire" not in text and "ne précisent pas" not in text
 
 
 def test_a_pronoun_question_on_a_figure_of_the_sentence_just_given_gets_that_sentence(

@@ -172,6 +172,8 @@ class AnsweringRules(BaseModel):
     sms_words: list[str] = []
     sms_spellings: dict[str, str] = {}
     contact_cues: list[str] = []
+    # Asking whom to write to or call: the contacts answer, whatever topic the classifier read.
+    whom_to_contact_cues: list[str] = []
     # Messages saying the last answer was not understood ("je comprends pas", "hein ?"): the
     # reply asks what the person is looking for, instead of searching the pages for "comprendre".
     not_understood: list[str] = []
@@ -188,7 +190,7 @@ class AnsweringRules(BaseModel):
     # names, the topic's summary answers, even with a word of that summary besides its title.
     definition_cues: list[str] = []
 
-    _check_contact_cues = validator("contact_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -376,6 +378,15 @@ class AnsweringRules(BaseModel):
         """Whether a question asks for a contact (an e-mail, a phone number...)."""
         folded = fold(text)
         return any(p.search(folded) for p in self._contact_patterns)
+
+    @cached_property
+    def _whom_to_contact_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(c) for c in self.whom_to_contact_cues]
+
+    def asks_whom_to_contact(self, text: str) -> bool:
+        """Whether a question asks whom to write to or call ("elle écrit à qui ?")."""
+        folded = fold(text)
+        return any(p.search(folded) for p in self._whom_to_contact_patterns)
 
     def has_pointer(self, folded: str) -> bool:
         return any(p.search(folded) for p in self._pointer_patterns)
