@@ -915,12 +915,19 @@ def _beyond_situation(kb: KnowledgeBase, text: str, groups: list[list[str]]) -> 
     return " ".join(kept)
 
 
+# A list item of this few words is a name ("Niger", "Organisation mondiale de la Santé"), not a sentence.
+NAME_ITEM_WORDS = 4
+
+
 def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry) -> None:
     """After the programme's summary, the sentence closest to the situation told (its topic's
     first, any page's if it matches better), when the summary does not already say it (a mayor
-    gets the sentence on local authorities, the diaspora the one on the diaspora)."""
+    gets the sentence on local authorities, the diaspora the one on the diaspora). Not a list item
+    that is only a name ("États participants : Niger" for a migrant stranded in Niger)."""
     hits = index.rank(part.text, entry, "none", k=1)  # any page: the topic only ranks first
     if not hits or hits[0].search_score < ASPECT_ANSWERED:
+        return
+    if hits[0].unit.list_item and len(hits[0].unit.text.split()) <= NAME_ITEM_WORDS:
         return
     said = fold(" ".join(str(m.get("answer", "")) for m in reply.messages))
     unit = hits[0].unit

@@ -954,6 +954,25 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
 
 
 @pytest.mark.parametrize(
+    ("word", "place"),
+    [
+        ("chilienne", "chili"),  # the French name of the sentences, not the English "Chile" of the member list
+        ("libyens", "libye"),
+        ("yemenite", "yemen"),
+        ("genevois", "geneve"),
+        ("hongrois", "hongrie"),
+        ("malien", "mali"),
+        ("conseiller", None),  # "Conseil" is capitalised, but "-ler" makes no adjective of a place
+        ("directrice", None),
+    ],
+)
+def test_an_adjective_of_a_place_is_searched_as_the_place(index: SentenceIndex, word: str, place: str | None) -> None:
+    assert index.place_of_demonym(word) == place
+    if place is not None:
+        assert index.with_place_names(f"la crise {word}").endswith(f" {place}")
+
+
+@pytest.mark.parametrize(
     ("typed", "read"),
     [
         ("c koi l oim", "c'est quoi l oim"),
@@ -1452,6 +1471,12 @@ ASKED = [
     pytest.param(  # ...but a name brings its sentence whatever its score: "Genève" the Geneva meeting
         "intent", "inform", None, "event.high_level_dialogues", ("les réunions connexes du dialogue de haut niveau",),
         "y en a eu à genève ?", ("4 juillet 2006",), (), id="follow-up-word-that-is-a-name"),
+    pytest.param(  # "chilienne": the pages say "le Chili en 1973"
+        "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
+        ("1973",), (), id="adjective-of-a-place"),
+    pytest.param(  # a situation naming a country gets no list item that is only that country's name
+        "intent", "ask_stranded_migrants", None, None, (), "je suis un migrant malien bloqué au niger",
+        ("migrants bloqués",), ("États participants",), id="situation-without-a-bare-name-item"),
     pytest.param(  # counting offices is not asking for the address of one
         "intent", "ask_presence", None, None, (), "L'OIM dispose de combien de bureaux en dehors de son siège ?",
         ("400 structures hors Siège",), ("ne précisent pas",), id="how-many-offices"),

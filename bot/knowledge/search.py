@@ -88,6 +88,13 @@ def same_meaning() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
+def demonym_endings() -> tuple[str, ...]:
+    """Endings that make an adjective of a place name ("-ienne" of "chilienne"), longest first."""
+    endings = {fold(str(e)) for e in load_yaml(WORDS_FILE).get("demonym_endings") or []}
+    return tuple(sorted(endings, key=lambda e: (-len(e), e)))
+
+
+@lru_cache(maxsize=1)
 def number_words() -> dict[str, str]:
     """Folded number word -> its digits ("sept" -> "7"), from search_words.yml."""
     return {fold(str(word)): str(value) for word, value in (load_yaml(WORDS_FILE).get("number_words") or {}).items()}

@@ -21,7 +21,15 @@ import numpy as np
 
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, Passage
 from bot.knowledge.nlp import french_words
-from bot.knowledge.search import PassageIndex, Token, edit_distance, same_meaning, spacy_terms, stop_words
+from bot.knowledge.search import (
+    PassageIndex,
+    Token,
+    demonym_endings,
+    edit_distance,
+    same_meaning,
+    spacy_terms,
+    stop_words,
+)
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
 
 # A unit of the topic the conversation is about gets this much more (scores are 0..1).
@@ -346,6 +354,28 @@ _TEXT_WORDS: dict[str, tuple[frozenset[str], dict[str, np.ndarray]]] = {}
 _TEXT_TERMS: dict[str, list[Token]] = {}
 
 
+# A place name's stem an adjective is made of has at least this many letters ("mali" of "malien").
+DEMONYM_MIN_STEM = 4
+# Names are read from sentences of at least this many words (not from a list of member States in English).
+DEMONYM_SENTENCE_WORDS = 6
+_CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]{3,}\b")
+
+
+def _place_names(texts: Iterable[str]) -> tuple[Counter[str], dict[str, list[str]]]:
+    """Folded words the texts write capitalised and never in lower case, with how often, and by the
+    stems an adjective is made of: the name, without its final vowel, without a final "ie"
+    ("libye": libye, liby)."""
+    texts = [text for text in texts if len(text.split()) >= DEMONYM_SENTENCE_WORDS]  # sentences, not a list of names
+    counts = Counter(fold(m.group(0)) for text in texts for m in _CAPITALISED.finditer(text, 1))
+    for word in {fold(w) for text in texts for w in re.findall(r"\b[a-zà-ÿ]{4,}\b", text)}:
+        counts.pop(word, None)
+    by_stem: dict[str, list[str]] = {}
+    for name in sorted(counts):
+        for stem in {name, name[:-1] if name[-1] in "aeiouy" else name, name[:-2] if name.endswith("ie") else name}:
+            by_stem.setdefault(stem, []).append(name)
+    return counts, by_stem
+
+
 def _prefixes(text: str) -> set[str]:
     """The first six letters of the text's words of four letters or more ("observateurs" -> "observ")."""
     return {w[:6] for w in folded_words(text) if len(w) > 3}
@@ -397,6 +427,7 @@ class SentenceIndex:
         self._section_words = {u.id: _prefixes(u.section) - common for u in self.units}
         self._evidence_counts: dict[str, int] = {}  # units showing each kind of evidence (_is_rare)
         self._uncited: dict[str, set[tuple[str, str]]] | None = None  # _uncited_sections
+        self._place_names: tuple[Counter[str], dict[str, list[str]]] | None = None  # place_of_demonym
         self._vocabulary, self._word_vectors = _vocabulary(
             [f"{u.section} {u.text}" for u in self.units] + [e.answer for e in kb.entries()]
         )
@@ -578,6 +609,8 @@ class SentenceIndex:
         """
         topic_ids = self.topic_passages(topic)
         topic_pages = {p.source_file for pid in topic_ids if (p := self.kb.passage(pid)) is not None}
+        question = self.with_place_names(question)
+        whole_question = self.with_place_names(whole_question) if whole_question else whole_question
         scores = {passage.id: score for passage, score, _raw in self._search.search(question, k=max(80, k))}
         if whole_question and whole_question != question and topic_ids:
             whole = {p.id: score for p, score, _raw in self._search.search(whole_question, k=max(80, k))}
@@ -697,6 +730,32 @@ class SentenceIndex:
             return min(close, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), close.index(c)))
 
         return _TYPED_WORD.sub(fix, text)
+
+    def with_place_names(self, question: str) -> str:
+        """The question with the place name of each adjective the pages do not use ("la crise chilienne"
+        + "chili": the pages say "le Chili en 1973"). Only the search reads it: "je suis malien" still
+        tells of the person, not of a question about Mali."""
+        names = [
+            name for word in folded_words(question)
+            if word not in self._vocabulary and (name := self.place_of_demonym(word)) is not None
+        ]  # fmt: skip
+        return f"{question} {' '.join(names)}" if names else question
+
+    def place_of_demonym(self, folded: str) -> str | None:
+        """The name the pages write capitalised that a folded word is the adjective of ("chilienne" ->
+        "chili", "libyens" -> "libye"), per search_words.yml's demonym_endings; None if none."""
+        if self._place_names is None:
+            self._place_names = _place_names(u.text for u in self.units)
+        counts, by_stem = self._place_names
+        # The name the pages use most (the French "libye" of the sentences, not the English "libya"
+        # of a list), then the name itself before one cut short ("chili" + "enne", not "chil(e)" + "ienne").
+        found = [
+            (counts[name], stem == name, name)
+            for ending in demonym_endings()
+            if folded.endswith(ending) and len(stem := folded[: -len(ending)]) >= DEMONYM_MIN_STEM
+            for name in by_stem.get(stem, ())
+        ]  # fmt: skip
+        return max(found)[2] if found else None
 
     def _sounds_with(self, also: frozenset[str]) -> dict[str, list[str]]:
         """The pages' words and `also` by sounds_like key (made once per set of extra words)."""
