@@ -309,6 +309,7 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("qu'est-ce qui détermine comment, où et quand la migration se produit ?", None),
         ("quand il y a eu le premier dialogue ?", "date"),
         ("quand elle a été créée l'OIM ?", "founding"),
+        ("les dates exactes du deuxième dialogue ?", "date"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
@@ -337,6 +338,11 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("j'ai perdu mes papiers a Tripoli, comment rentrer ?", None),
         ("quels documents faut-il apporter ?", "papers"),
         ("les papiers nécessaires pour le retour ?", "papers"),
+        ("l'unité répond à quelles heures ?", "hours"),
+        ("jusqu'à quelle date on peut déposer un dossier ?", "deadline"),
+        ("l'OIM a combien de bureaux en dehors de son siège ?", None),  # a count, not an office's address
+        ("ça touche combien de gens par an ?", None),  # people reached, not a salary
+        ("il touche combien ?", "salary"),
     ],
 )
 def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
@@ -1471,6 +1477,9 @@ ASKED = [
     pytest.param(  # ...but a name brings its sentence whatever its score: "Genève" the Geneva meeting
         "intent", "inform", None, "event.high_level_dialogues", ("les réunions connexes du dialogue de haut niveau",),
         "y en a eu à genève ?", ("4 juillet 2006",), (), id="follow-up-word-that-is-a-name"),
+    pytest.param(  # "dates" is the question's type, not a word of the answer ("Date d'établissement : 2006")
+        "intent", "ask_high_level_dialogue", None, None, (), "Premier Dialogue de haut niveau : quelles étaient les dates exactes ?",
+        ("14-15 septembre 2006",), ("Date d’établissement",), id="dates-is-no-search-word"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),
