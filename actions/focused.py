@@ -1196,6 +1196,34 @@ def reads_as_french(kb: KnowledgeBase, text: str) -> bool:
     return french >= 2 and french > 2 * english
 
 
+# What a reply must hold to be an answer from the pages (not "no information", not "rephrase").
+ANSWERS = frozenset({"utter_focused_answer", "utter_knowledge_answer", "utter_contact_card"})
+
+
+def answer_in_english(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """An English question on the pages' topics ("when was IOM founded?"): what the French pages
+    say, after saying the assistant speaks French; nothing when the glossary reads too few words
+    or the pages do not answer (the "please ask in French" reply is then said alone)."""
+    index = sentence_index(kb)
+    french = kb.answering.from_english(clean_user_text(turn.text), lambda word: index.knows(fold(word)))
+    if french is None:
+        return Reply()
+    turn = replace(turn, text=french, said=(*turn.said[:-1], french))
+    analysis = analyse(kb.answering, french)
+    organisation = next((e for e in kb.entries() if e.kind == ORGANISATION and e.intents), None)
+    if organisation is not None and not named_entries(kb, own_words(kb, analysis)) and (
+        set(folded_words(french)) & _organisation_words(kb)
+    ):
+        # "when was IOM founded?": about the organisation, as its first entry's intent reads it.
+        found = respond(kb, replace(turn, intent=organisation.intents[0]), domain, "intent")
+    else:
+        found = respond(kb, turn, domain, "fallback")
+    if not any(m.get("response") in ANSWERS for m in found.messages):
+        return Reply()
+    found.messages.insert(0, {"response": "utter_other_language_answer"})
+    return found
+
+
 def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     """A follow-up question the classifier took for small talk ("où ça ?" read as "oui"): answered
     against the current topic; anything else gets an empty reply (the small-talk text is said)."""
@@ -1208,7 +1236,7 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
         return respond(kb, turn, domain, "small_talk")
     if turn.intent == "other_language":
-        return Reply()  # French in SMS spelling is answered by the fallback (actions.py)
+        return answer_in_english(kb, turn, domain)  # French in SMS spelling: the fallback (actions.py)
     read = analyse(kb.answering, written_out(kb, full))  # the message with its SMS forms written out
     if asks_about_the_pages(kb, full, read):
         # "linvasion de liraq loim etai la ? c t kan" read as "are you a bot?": what the pages

@@ -1510,6 +1510,34 @@ def test_a_question_gets_what_answers_it(
     assert not any(a in shown for a in absent), shown
 
 
+@pytest.mark.parametrize(
+    ("typed", "french"),
+    [
+        ("when was IOM founded?", "quand OIM créée ?"),
+        ("hello my friend, please when OIM was founded ? merci beaucoup", "quand OIM créée ?"),
+        ("the IOM Council 110th session, it opened on which day ?", "OIM Conseil 110e session ouverte quel jour ?"),
+        ("does IOM help stranded migrants in Libya go back home?", "OIM aide bloqués migrants Libye rentrer ?"),
+        ("where is the IOM headquarters", "où OIM siège"),
+        ("hello how are you", None),  # one glossary word: nothing to search with
+    ],
+)
+def test_an_english_question_is_read_in_the_pages_french(
+    kb: KnowledgeBase, index: SentenceIndex, typed: str, french: str | None
+) -> None:
+    assert kb.answering.from_english(typed, lambda word: index.knows(fold(word))) == french
+
+
+def test_an_english_question_gets_what_the_french_pages_say_after_saying_so(kb: KnowledgeBase) -> None:
+    text = "Hello, does IOM help stranded migrants in Libya go back home?"
+    reply = focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN)
+    assert reply.messages[0]["response"] == "utter_other_language_answer"
+    assert "retour humanitaire volontaire" in render(reply)
+    text = "when was OIM founded ?"
+    assert "1951" in render(focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
+    text = "what is the weather like in Paris today?"  # nothing of the pages: "please ask in French" alone
+    assert focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN).messages == []
+
+
 def test_a_count_follow_up_answered_only_by_the_sentence_just_given_gets_it_again(
     kb: KnowledgeBase, index: SentenceIndex
 ) -> None:

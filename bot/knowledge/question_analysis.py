@@ -9,7 +9,7 @@ topic ("combien", "quand", "c'est gratuit ?"). The cue words live in data/knowle
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -172,6 +172,9 @@ class AnsweringRules(BaseModel):
     sms_words: list[str] = []
     sms_spellings: dict[str, str] = {}
     contact_cues: list[str] = []
+    # An English question's words in French (phrases first), and how many it needs to be answered.
+    english_words: dict[str, str] = {}
+    english_min_words: int = 2
     # Asking whom to write to or call: the contacts answer, whatever topic the classifier read.
     whom_to_contact_cues: list[str] = []
     # Messages saying the last answer was not understood ("je comprends pas", "hein ?"): the
@@ -378,6 +381,38 @@ class AnsweringRules(BaseModel):
         """Whether a question asks for a contact (an e-mail, a phone number...)."""
         folded = fold(text)
         return any(p.search(folded) for p in self._contact_patterns)
+
+    @cached_property
+    def _english(self) -> tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]:
+        phrases = [(re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in self.english_words.items() if " " in k]
+        return phrases, {k: v for k, v in self.english_words.items() if " " not in k}
+
+    def from_english(self, text: str, known: Callable[[str], bool] = lambda word: True) -> str | None:
+        """The French words of an English question ("when was IOM founded ?" -> "quand OIM créée ?"):
+        glossary phrases, then words; figures kept, and names (capitalised as typed) the pages use
+        (`known`); every other word dropped ("hello", and "headquarters", which only an English
+        address line of the pages holds). What follows the last "?" is left out ("... founded ?
+        merci beaucoup"). None when fewer than `english_min_words` words are in the glossary."""
+        phrases, words = self._english
+        text = text[: text.rindex("?") + 1] if "?" in text else text
+        names = {w.lower() for w in re.findall(r"\b[A-Z][\w'-]+", text)}
+        lowered, found = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1e", text.lower()), 0  # "110th": "110e"
+        translated: set[str] = set()  # the French words phrases became ("which day": "quel", "jour")
+        for pattern, french in phrases:
+            lowered, n = pattern.subn(f" {french} ", lowered)
+            if n:
+                found += n
+                translated.update(french.split())
+        kept: list[str] = []
+        for token in re.findall(r"[\w'-]+|\?", lowered):
+            if token in translated:
+                kept.append(token)
+            elif token in words:
+                kept.append(words[token])
+                found += 1
+            elif token == "?" or any(c.isdigit() for c in token) or (token in names and known(token)):
+                kept.append(token)
+        return " ".join(kept) if found >= self.english_min_words else None
 
     @cached_property
     def _whom_to_contact_patterns(self) -> list[re.Pattern[str]]:
