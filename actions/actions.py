@@ -203,6 +203,10 @@ def _staff_hours() -> StaffHours | None:
 
 
 def _handoff(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> answers.Reply:
+    if focused.page_question_read_as_handoff(kb, turn.text):
+        found = _fallback(kb, turn, domain)
+        if any(m.get("response") in focused.ANSWERS for m in found.messages):
+            return found
     return answers.answer_handoff(kb, turn, domain, _staff_hours())
 
 

@@ -1273,8 +1273,20 @@ def asks_about_the_pages(kb: KnowledgeBase, text: str, analysis: QuestionAnalysi
         return False
     index = sentence_index(kb)
     organisation = _organisation_words(kb)
-    known = [w for w in own_words(kb, analysis) if len(w) > 3 and index.knows(w) and w not in organisation]
+    known = [
+        w for w in own_words(kb, analysis)
+        if len(w) > 3 and index.knows(w) and w not in organisation
+    ]  # fmt: skip
     return len(known) >= PAGE_WORDS_OF_A_QUESTION
+
+
+def page_question_read_as_handoff(kb: KnowledgeBase, text: str) -> bool:
+    """"est-ce vrai qu'une personne sur sept est un migrant ?" read as asking for a person: a
+    question on the pages that asks for nobody."""
+    text = clean_user_text(text)
+    return not kb.answering.asks_for_a_person(text) and asks_about_the_pages(
+        kb, text, analyse(kb.answering, written_out(kb, text))
+    )
 
 
 def urgent_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -> Reply | None:

@@ -241,11 +241,12 @@ def _tracker(
     slots: dict[str, Any],
     entities: list[dict[str, Any]] | None = None,
     said: tuple[str, ...] = (),
+    text: str = "x",
 ) -> Tracker:
     return Tracker(
         sender_id="test",
         slots=slots,
-        latest_message={"intent": {"name": intent}, "entities": entities or [], "text": "x"},
+        latest_message={"intent": {"name": intent}, "entities": entities or [], "text": text},
         events=[{"event": "user", "text": text} for text in said],
         paused=False,
         followup_action=None,
@@ -290,3 +291,20 @@ async def test_handoff_action_records_the_request() -> None:
     events = await ActionHumanHandoff().run(dispatcher, _tracker("ask_human", {"topic": None}), DOMAIN)
     assert any(e.get("name") == "handoff_requested" and e.get("value") is True for e in events)
     assert dispatcher.messages[0]["response"] == "utter_human_handoff"
+
+
+@pytest.mark.parametrize(
+    ("text", "handed_off"),
+    [
+        ("est-ce vrai qu'une personne sur sept est un migrant ?", False),  # a question on the pages
+        ("je veux parler à une personne", True),
+        ("est-ce que je peux parler à une personne pour le retour volontaire ?", True),
+        ("une personne svp", True),
+    ],
+)
+async def test_a_page_question_read_as_asking_for_a_person_is_answered_from_the_pages(text: str, handed_off: bool) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHumanHandoff().run(dispatcher, _tracker("ask_human", {"topic": None}, text=text, said=(text,)), DOMAIN)
+    assert any(e.get("name") == "handoff_requested" and e.get("value") is True for e in events) == handed_off
+    if not handed_off:
+        assert "une personne sur sept" in str(dispatcher.messages)

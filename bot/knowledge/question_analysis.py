@@ -172,6 +172,8 @@ class AnsweringRules(BaseModel):
     sms_words: list[str] = []
     sms_spellings: dict[str, str] = {}
     contact_cues: list[str] = []
+    # Words that ask for a person (not "une personne sur sept"): a handoff stays a handoff.
+    person_cues: list[str] = []
     # An English question's words in French (phrases first), and how many it needs to be answered.
     english_words: dict[str, str] = {}
     english_min_words: int = 2
@@ -193,7 +195,7 @@ class AnsweringRules(BaseModel):
     # names, the topic's summary answers, even with a word of that summary besides its title.
     definition_cues: list[str] = []
 
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -413,6 +415,15 @@ class AnsweringRules(BaseModel):
             elif token == "?" or any(c.isdigit() for c in token) or (token in names and known(token)):
                 kept.append(token)
         return " ".join(kept) if found >= self.english_min_words else None
+
+    @cached_property
+    def _person_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(c) for c in self.person_cues]
+
+    def asks_for_a_person(self, text: str) -> bool:
+        """Whether a message asks to talk to someone ("je veux parler à un conseiller")."""
+        folded = fold(text)
+        return any(p.search(folded) for p in self._person_patterns)
 
     @cached_property
     def _whom_to_contact_patterns(self) -> list[re.Pattern[str]]:
