@@ -1480,6 +1480,10 @@ ASKED = [
     pytest.param(  # "dates" is the question's type, not a word of the answer ("Date d'établissement : 2006")
         "intent", "ask_high_level_dialogue", None, None, (), "Premier Dialogue de haut niveau : quelles étaient les dates exactes ?",
         ("14-15 septembre 2006",), ("Date d’établissement",), id="dates-is-no-search-word"),
+    pytest.param(  # a list headed by the figure of the very thing counted: "États participants (195 États)"
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Combien d'États sont participants au dialogue de haut niveau sur les migrations internationales ?",
+        ("195 États",), (), id="count-in-a-list-heading"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),

@@ -61,6 +61,11 @@ TYPE_BONUS = 0.10
 PLACES_BONUS = 0.03
 # ...or this much when at most RARE_TYPE_SHARE of all units show that kind (a proportion, an outcome).
 RARE_TYPE_BONUS = 0.2
+# "combien d'États participent ?" and a list headed "États participants (195 États)": the heading
+# gives the figure of the very thing counted (only a heading: "118 000 personnes" in a sentence does
+# not answer "combien de personnes l'OIM emploie ?").
+COUNTED_HEADING_BONUS = 0.35
+_COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d')(?:[a-z]+ ){0,1}?([a-z]{4,})")
 RARE_TYPE_SHARE = 0.02
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
@@ -270,6 +275,17 @@ def _figure_near(text: str, asked: set[str]) -> bool:
         return word.isdigit() or bool(_NUMBER_WORDS.fullmatch(word))
 
     return _stands_by(text, is_figure, lambda w: w.rstrip("sx") in asked, FIGURE_WINDOW_WORDS)
+
+
+def _counted_noun(question: str) -> str | None:
+    """The first six letters of what "combien de ..." counts, without a plural ("combien d'États" -> "etat")."""
+    match = _COUNTED.search(fold(fold_apostrophes(question)))
+    return match.group(1).rstrip("sx")[:6] if match else None
+
+
+def _counts(text: str, counted: str) -> bool:
+    """Whether the text puts a figure right before the counted thing ("(195 États)")."""
+    return any(word.rstrip("sx")[:6] == counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
 
 
 def _ranking_bonus(text: str, asked: set[str]) -> float:
@@ -624,6 +640,7 @@ class SentenceIndex:
         asked = _prefixes(question)
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
+        counted = _counted_noun(whole_question or question) if evidence == "number" else None
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
@@ -654,6 +671,8 @@ class SentenceIndex:
             joins = not shows and evidence == "list" and bool(_JOINED.search(unit.text))
             if not shows:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
+            if counted and unit.list_item and _counts(unit.section, counted):
+                combined += COUNTED_HEADING_BONUS
             if asks_ranking and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
                 # ranking, not another topic's ("les trois premiers pays de réinstallation").
