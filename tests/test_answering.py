@@ -1490,6 +1490,10 @@ ASKED = [
     pytest.param(  # a situation naming a country gets no list item that is only that country's name
         "intent", "ask_stranded_migrants", None, None, (), "je suis un migrant malien bloqué au niger",
         ("migrants bloqués",), ("États participants",), id="situation-without-a-bare-name-item"),
+    pytest.param(  # where the user read it ("sur la page ...") is not a point the pages fail to mention
+        "intent", "ask_health_integration", None, None, (),
+        "Sur la page historique, on cite un professionnel de la santé qui migre vers la Jordanie : il quitte quel pays ?",
+        (), ("« page »", "« cite »"), id="the-page-is-no-gap-word"),
     pytest.param(  # counting offices is not asking for the address of one
         "intent", "ask_presence", None, None, (), "L'OIM dispose de combien de bureaux en dehors de son siège ?",
         ("400 structures hors Siège",), ("ne précisent pas",), id="how-many-offices"),
