@@ -1198,6 +1198,8 @@ def reads_as_french(kb: KnowledgeBase, text: str) -> bool:
 
 # What a reply must hold to be an answer from the pages (not "no information", not "rephrase").
 ANSWERS = frozenset({"utter_focused_answer", "utter_knowledge_answer", "utter_contact_card"})
+# ...or, for an English question, what the pages do not say on the point asked ("is it free?").
+GAP_ANSWERS = frozenset({"utter_gap_point", "utter_gap_point_topic", "utter_contact_gap"})
 
 
 def answer_in_english(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
@@ -1211,14 +1213,16 @@ def answer_in_english(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     turn = replace(turn, text=french, said=(*turn.said[:-1], french))
     analysis = analyse(kb.answering, french)
     organisation = next((e for e in kb.entries() if e.kind == ORGANISATION and e.intents), None)
-    if organisation is not None and not named_entries(kb, own_words(kb, analysis)) and (
+    if kb.answering.asks_contact(french):
+        found = answer_contact(kb, turn, domain)  # "how can I contact IOM by email?"
+    elif organisation is not None and not named_entries(kb, own_words(kb, analysis)) and (
         set(folded_words(french)) & _organisation_words(kb)
     ):
         # "when was IOM founded?": about the organisation, as its first entry's intent reads it.
         found = respond(kb, replace(turn, intent=organisation.intents[0]), domain, "intent")
     else:
         found = respond(kb, turn, domain, "fallback")
-    if not any(m.get("response") in ANSWERS for m in found.messages):
+    if not any(m.get("response") in ANSWERS | GAP_ANSWERS for m in found.messages):
         return Reply()
     found.messages.insert(0, {"response": "utter_other_language_answer"})
     return found

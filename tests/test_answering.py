@@ -225,6 +225,12 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("je ne veux plus vivre", "suicide"),
         ("ma vie n'a plus de sens", "suicide"),
         ("il y a un petit garçon tout seul à la gare, il a 10 ans", "minor"),
+        # In English too: the French reply still urges help and offers a person ("ask in French" would not).
+        ("help me please I am in danger", "danger"),
+        ("they took my passport and I work without pay", "trafficking"),
+        ("I want to kill myself", "suicide"),
+        ("my son is very sick", "medical"),
+        ("the boy is alone at the station", "minor"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -250,6 +256,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "les évacuations face aux groupes armés en Libye, ça marche comment ?",
         "je vois pas pourquoi vivre ici plutôt qu'en Europe",
         "pour en finir avec ma question : c'est quoi l'OIM ?",
+        "how does IOM help stranded migrants?",
+        "what is voluntary humanitarian return?",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
@@ -951,7 +959,10 @@ def test_sms_french_taken_for_another_language_gets_an_answer(kb: KnowledgeBase)
     reply = ActionSmallTalk.compose(kb, Turn(text=text, intent="other_language", said=(text,)), DOMAIN)
     shown = render(reply)
     assert "retour" in shown and "uniquement français" not in shown
-    english = "what is IOM"
+    english = "what is IOM"  # English on the pages' topics: what they say, after saying it speaks French
+    reply = ActionSmallTalk.compose(kb, Turn(text=english, intent="other_language", said=(english,)), DOMAIN)
+    assert responses(reply)[0] == "utter_other_language_answer" and "Organisation internationale" in render(reply)
+    english = "hello how are you"  # nothing to search with: "please ask in French"
     reply = ActionSmallTalk.compose(kb, Turn(text=english, intent="other_language", said=(english,)), DOMAIN)
     assert responses(reply) == ["utter_other_language"]
 
@@ -1524,7 +1535,7 @@ def test_a_question_gets_what_answers_it(
         ("when was IOM founded?", "quand OIM créée ?"),
         ("hello my friend, please when OIM was founded ? merci beaucoup", "quand OIM créée ?"),
         ("the IOM Council 110th session, it opened on which day ?", "OIM Conseil 110e session ouverte quel jour ?"),
-        ("does IOM help stranded migrants in Libya go back home?", "OIM aide bloqués migrants Libye rentrer ?"),
+        ("does IOM help stranded migrants in Libya go back home?", "OIM aide bloqués migrants en Libye rentrer ?"),
         ("where is the IOM headquarters", "où OIM siège"),
         ("hello how are you", None),  # one glossary word: nothing to search with
     ],
@@ -1542,6 +1553,11 @@ def test_an_english_question_gets_what_the_french_pages_say_after_saying_so(kb: 
     assert "retour humanitaire volontaire" in render(reply)
     text = "when was OIM founded ?"
     assert "1951" in render(focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
+    text = "How can I contact IOM by email?"  # the contacts, as "comment contacter l'OIM par courriel ?"
+    assert "@" in render(focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
+    text = "Where is the IOM office in Tunisia?"  # what the pages do not give, said so
+    assert "ne précisent pas l'adresse d'un bureau" in render(
+        focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
     text = "what is the weather like in Paris today?"  # nothing of the pages: "please ask in French" alone
     assert focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN).messages == []
 

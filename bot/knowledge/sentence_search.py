@@ -288,6 +288,12 @@ def _counts(text: str, counted: str) -> bool:
     return any(word.rstrip("sx")[:6] == counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
 
 
+def _heading_asked(heading: str, asked_stems: set[str]) -> bool:
+    """Whether every word of a heading is in the question ("États participants": "combien d'États
+    participent ?", not "combien d'États membres ?")."""
+    return {w.rstrip("sx")[:6] for w in folded_words(heading) if len(w) > 3 and not w.isdigit()} <= asked_stems
+
+
 def _ranking_bonus(text: str, asked: set[str]) -> float:
     """SUPERLATIVE_BONUS for a unit ranking things; more when a word of the question stands by the
     ranking word ("premiers pays"), none when the ranked thing is another ("activités les plus anciennes")."""
@@ -641,6 +647,7 @@ class SentenceIndex:
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
         counted = _counted_noun(whole_question or question) if evidence == "number" else None
+        asked_stems = {w.rstrip("sx")[:6] for w in folded_words(whole_question or question) if len(w) > 3}
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
@@ -671,7 +678,7 @@ class SentenceIndex:
             joins = not shows and evidence == "list" and bool(_JOINED.search(unit.text))
             if not shows:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
-            if counted and unit.list_item and _counts(unit.section, counted):
+            if counted and unit.list_item and _counts(unit.section, counted) and _heading_asked(unit.section, asked_stems):
                 combined += COUNTED_HEADING_BONUS
             if asks_ranking and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
