@@ -1240,7 +1240,8 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
         return respond(kb, turn, domain, "small_talk")
     if turn.intent == "other_language":
-        return answer_in_english(kb, turn, domain)  # French in SMS spelling: the fallback (actions.py)
+        # English on the pages' topics: what they say (French in SMS spelling: the fallback, actions.py).
+        return answer_in_english(kb, turn, domain)
     read = analyse(kb.answering, written_out(kb, full))  # the message with its SMS forms written out
     if asks_about_the_pages(kb, full, read):
         # "linvasion de liraq loim etai la ? c t kan" read as "are you a bot?": what the pages
@@ -1277,10 +1278,7 @@ def asks_about_the_pages(kb: KnowledgeBase, text: str, analysis: QuestionAnalysi
         return False
     index = sentence_index(kb)
     organisation = _organisation_words(kb)
-    known = [
-        w for w in own_words(kb, analysis)
-        if len(w) > 3 and index.knows(w) and w not in organisation
-    ]  # fmt: skip
+    known = [w for w in own_words(kb, analysis) if len(w) > 3 and index.knows(w) and w not in organisation]
     return len(known) >= PAGE_WORDS_OF_A_QUESTION
 
 

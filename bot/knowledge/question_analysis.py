@@ -354,25 +354,21 @@ class AnsweringRules(BaseModel):
         return patterns + self._pointer_patterns
 
     @cached_property
-    def _contact_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(c) for c in self.contact_cues]
+    def _cue_patterns(self) -> dict[str, list[re.Pattern[str]]]:
+        """Each list of patterns read whole, compiled once."""
+        lists = ("contact_cues", "whom_to_contact_cues", "person_cues", "not_understood", "definition_cues")
+        return {name: [re.compile(c) for c in getattr(self, name)] for name in lists}
 
-    @cached_property
-    def _not_understood_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.not_understood]
-
-    @cached_property
-    def _definition_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.definition_cues]
+    def _says(self, cues: str, folded: str) -> bool:
+        return any(p.search(folded) for p in self._cue_patterns[cues])
 
     def asks_definition(self, folded: str) -> bool:
         """Whether a (folded) question asks what something is."""
-        return any(p.search(folded) for p in self._definition_patterns)
+        return self._says("definition_cues", folded)
 
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""
-        folded = fold(text)
-        return any(p.search(folded) for p in self._not_understood_patterns)
+        return self._says("not_understood", fold(text))
 
     def channels_asked(self, text: str) -> list[ContactChannelRule]:
         """The ways to reach a contact the text asks for ("et leur numéro de téléphone ?": phones)."""
@@ -381,8 +377,15 @@ class AnsweringRules(BaseModel):
 
     def asks_contact(self, text: str) -> bool:
         """Whether a question asks for a contact (an e-mail, a phone number...)."""
-        folded = fold(text)
-        return any(p.search(folded) for p in self._contact_patterns)
+        return self._says("contact_cues", fold(text))
+
+    def asks_whom_to_contact(self, text: str) -> bool:
+        """Whether a question asks whom to write to or call ("elle écrit à qui ?")."""
+        return self._says("whom_to_contact_cues", fold(text))
+
+    def asks_for_a_person(self, text: str) -> bool:
+        """Whether a message asks to talk to someone ("je veux parler à un conseiller")."""
+        return self._says("person_cues", fold(text))
 
     @cached_property
     def _english(self) -> tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]:
@@ -415,24 +418,6 @@ class AnsweringRules(BaseModel):
             elif token == "?" or any(c.isdigit() for c in token) or (token in names and known(token)):
                 kept.append(token)
         return " ".join(kept) if found >= self.english_min_words else None
-
-    @cached_property
-    def _person_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(c) for c in self.person_cues]
-
-    def asks_for_a_person(self, text: str) -> bool:
-        """Whether a message asks to talk to someone ("je veux parler à un conseiller")."""
-        folded = fold(text)
-        return any(p.search(folded) for p in self._person_patterns)
-
-    @cached_property
-    def _whom_to_contact_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(c) for c in self.whom_to_contact_cues]
-
-    def asks_whom_to_contact(self, text: str) -> bool:
-        """Whether a question asks whom to write to or call ("elle écrit à qui ?")."""
-        folded = fold(text)
-        return any(p.search(folded) for p in self._whom_to_contact_patterns)
 
     def has_pointer(self, folded: str) -> bool:
         return any(p.search(folded) for p in self._pointer_patterns)

@@ -61,14 +61,14 @@ TYPE_BONUS = 0.10
 PLACES_BONUS = 0.03
 # ...or this much when at most RARE_TYPE_SHARE of all units show that kind (a proportion, an outcome).
 RARE_TYPE_BONUS = 0.2
+RARE_TYPE_SHARE = 0.02
+# ...and one that does not show it keeps this share of its score.
+TYPE_MISMATCH_FACTOR = 0.55
 # "combien d'États participent ?" and a list headed "États participants (195 États)": the heading
 # gives the figure of the very thing counted (only a heading: "118 000 personnes" in a sentence does
 # not answer "combien de personnes l'OIM emploie ?").
 COUNTED_HEADING_BONUS = 0.35
 _COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d')(?:[a-z]+ ){0,1}?([a-z]{4,})")
-RARE_TYPE_SHARE = 0.02
-# ...and one that does not show it keeps this share of its score.
-TYPE_MISMATCH_FACTOR = 0.55
 # ...or this share when the question asks for a list and the unit joins two things with "et".
 JOINED_LIST_FACTOR = 0.8
 # Two things joined: "et" (or "ainsi que") before an article, not before a verb ("et sont affectés").
@@ -378,7 +378,7 @@ _TEXT_TERMS: dict[str, list[Token]] = {}
 
 # A place name's stem an adjective is made of has at least this many letters ("mali" of "malien").
 DEMONYM_MIN_STEM = 4
-# Names are read from sentences of at least this many words (not from a list of member States in English).
+# Names are read from units of at least this many words (sentences, not a list item naming one State).
 DEMONYM_SENTENCE_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]{3,}\b")
 
@@ -387,7 +387,7 @@ def _place_names(texts: Iterable[str]) -> tuple[Counter[str], dict[str, list[str
     """Folded words the texts write capitalised and never in lower case, with how often, and by the
     stems an adjective is made of: the name, without its final vowel, without a final "ie"
     ("libye": libye, liby)."""
-    texts = [text for text in texts if len(text.split()) >= DEMONYM_SENTENCE_WORDS]  # sentences, not a list of names
+    texts = [text for text in texts if len(text.split()) >= DEMONYM_SENTENCE_WORDS]
     counts = Counter(fold(m.group(0)) for text in texts for m in _CAPITALISED.finditer(text, 1))
     for word in {fold(w) for text in texts for w in re.findall(r"\b[a-zà-ÿ]{4,}\b", text)}:
         counts.pop(word, None)
@@ -647,7 +647,7 @@ class SentenceIndex:
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
         counted = _counted_noun(whole_question or question) if evidence == "number" else None
-        asked_stems = {w.rstrip("sx")[:6] for w in folded_words(whole_question or question) if len(w) > 3}
+        asked_stems = {w.rstrip("sx")[:6] for w in folded_words(whole_question or question) if len(w) > 3} if counted else set()
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
