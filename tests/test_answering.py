@@ -1495,6 +1495,9 @@ ASKED = [
         "intent", "ask_high_level_dialogue", None, None, (),
         "Combien d'États sont participants au dialogue de haut niveau sur les migrations internationales ?",
         ("195 États",), (), id="count-in-a-list-heading"),
+    pytest.param(  # "... ont saisi cette occasion historique ...": which occasion, the sentence before says
+        "intent", "inform", None, "org.un_membership", ("l'oim est dans le système des nations unies ?",),
+        "c'était à quelle occasion ?", ("Sommet pour les réfugiés et les migrants",), (), id="this-occasion-said-before"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),
