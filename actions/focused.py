@@ -343,7 +343,7 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
             return _cut(f"{heading} : " + " ; ".join(items), MAX_LIST_CHARS)
         return _cut(f"{heading} : {unit.text}" if heading else unit.text, MAX_SENTENCE_CHARS)
     text = f"{unit.context} {unit.text}".strip()
-    before = None if unit.context else _referred_to(index, siblings, unit, wanted_words)
+    before = None if unit.context else _referred_to(index, unit, wanted_words)
     if before is not None:
         text = f"{before.text} {text}"
     following = _continued_by(siblings, unit)
@@ -352,28 +352,18 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
     return _cut(text, MAX_SENTENCE_CHARS * 2 if len(text) > MAX_SENTENCE_CHARS else MAX_SENTENCE_CHARS)
 
 
-_DEMONSTRATIVE = re.compile(r"^(?:ces|ce|cet|cette)\s+(\w+)", re.IGNORECASE)
+_DEMONSTRATIVE = re.compile(r"\b(?:ces|ce|cet|cette)\s+(\w+)(?:\s+(\w+))?")  # "cette occasion historique"
 _EXAMPLE = re.compile(r"^par exemple\b")
 
 
-_REFERS_BACK = re.compile(r"\b(?:ces|ce|cet|cette)\s+(\w+)(?:\s+(\w+))?")  # "cette occasion historique"
-
-
-def _referred_to(index: SentenceIndex, siblings: list[Unit], unit: Unit, wanted_words: tuple[str, ...]) -> Unit | None:
+def _referred_to(index: SentenceIndex, unit: Unit, wanted_words: tuple[str, ...]) -> Unit | None:
     """The sentence before (in the paragraph before for a paragraph's first), when this one names what
     was asked with a demonstrative ("c'était à quelle occasion ?": "Les Etats Membres ... ont saisi
     cette occasion historique ..." says which one just before: "... le premier Sommet ...")."""
     asked = {_prefix(w) for w in wanted_words if len(w) > 3}
-    if not asked & {_prefix(w) for m in _REFERS_BACK.finditer(fold(unit.text)) for w in m.groups() if w}:
+    if not asked & {_prefix(w) for m in _DEMONSTRATIVE.finditer(fold(unit.text)) for w in m.groups() if w}:
         return None
-    position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
-    before: Unit | None
-    if position:
-        before = siblings[position - 1]
-    else:
-        page, _, number = unit.passage_id.rpartition(".p")
-        previous = f"{page}.p{int(number) - 1:03d}" if number.isdigit() else ""
-        before = next((u for u in reversed(index.units) if u.passage_id == previous and u.id.split("#")[-1].isdigit()), None)
+    before = index.sentence_before(unit)
     return None if before is None or before.list_item else before
 
 

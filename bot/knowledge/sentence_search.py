@@ -554,6 +554,21 @@ class SentenceIndex:
         """The sentences and items of the same passage, in order (a whole list for a list item)."""
         return list(self._by_passage.get(unit.passage_id, []))
 
+    def sentence_before(self, unit: Unit) -> Unit | None:
+        """The page's sentence or item just before the unit: the one before in its passage, or, for a
+        passage's first (or a unit of no passage's list: a pair of sentences, a whole list), the last
+        of the passage just before it in the page file (fact quotes left out)."""
+        siblings = self._by_passage.get(unit.passage_id, [])
+        position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
+        if position:
+            return siblings[position - 1]
+        passages = self.kb.passages(include_navigation=True)
+        at = next((i for i, p in enumerate(passages) if p.id == unit.passage_id), 0)
+        if not at or passages[at - 1].source_file != passages[at].source_file:
+            return None
+        units = [u for u in self._by_passage.get(passages[at - 1].id, []) if "#fact" not in u.id]
+        return units[-1] if units else None
+
     def topic_passages(self, entry: Entry | None) -> frozenset[str]:
         """The entry's passages and the others of their page sections (computed once per entry)."""
         if entry is None:
