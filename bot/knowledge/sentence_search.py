@@ -277,21 +277,31 @@ def _figure_near(text: str, asked: set[str]) -> bool:
     return _stands_by(text, is_figure, lambda w: w.rstrip("sx") in asked, FIGURE_WINDOW_WORDS)
 
 
+def _stem(word: str) -> str:
+    """A folded word's first six letters without a plural ("États", "etat" -> "etat")."""
+    return word.rstrip("sx")[:6]
+
+
+def _stems(text: str) -> set[str]:
+    """The stems of the text's words of four letters or more (figures are not words here)."""
+    return {_stem(w) for w in folded_words(text) if len(w) > 3 and not w.isdigit()}
+
+
 def _counted_noun(question: str) -> str | None:
     """The first six letters of what "combien de ..." counts, without a plural ("combien d'États" -> "etat")."""
     match = _COUNTED.search(fold(fold_apostrophes(question)))
-    return match.group(1).rstrip("sx")[:6] if match else None
+    return _stem(match.group(1)) if match else None
 
 
 def _counts(text: str, counted: str) -> bool:
     """Whether the text puts a figure right before the counted thing ("(195 États)")."""
-    return any(word.rstrip("sx")[:6] == counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
+    return any(_stem(word) == counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
 
 
 def _heading_asked(heading: str, asked_stems: set[str]) -> bool:
     """Whether every word of a heading is in the question ("États participants": "combien d'États
     participent ?", not "combien d'États membres ?")."""
-    return {w.rstrip("sx")[:6] for w in folded_words(heading) if len(w) > 3 and not w.isdigit()} <= asked_stems
+    return _stems(heading) <= asked_stems
 
 
 def _ranking_bonus(text: str, asked: set[str]) -> float:
@@ -662,7 +672,7 @@ class SentenceIndex:
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
         counted = _counted_noun(whole_question or question) if evidence == "number" else None
-        asked_stems = {w.rstrip("sx")[:6] for w in folded_words(whole_question or question) if len(w) > 3} if counted else set()
+        asked_stems = _stems(whole_question or question) if counted else set()
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
