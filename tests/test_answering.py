@@ -1498,6 +1498,10 @@ ASKED = [
     pytest.param(  # "... ont saisi cette occasion historique ...": which occasion, the sentence before says
         "intent", "inform", None, "org.un_membership", ("l'oim est dans le système des nations unies ?",),
         "c'était à quelle occasion ?", ("Sommet pour les réfugiés et les migrants",), (), id="this-occasion-said-before"),
+    pytest.param(  # "de quoi dépend ... ?": the sentence saying what it "est liée à", not one sharing its words
+        "intent", "ask_migration_development", None, None, (),
+        "De quoi dépend la capacité d'un migrant à contribuer au développement ?",
+        ("accéder aux services",), (), id="what-it-depends-on"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),

@@ -150,6 +150,8 @@ _PROPORTION = re.compile(
     r"\b(?:un|une|\d+) (?:\w+ )?sur (?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|\d+)\b"
     r"|\d ?%|\bpour ?cent\b|\bpourcentage\b|\b(?:la )?moitie\b|\bun (?:tiers|quart)\b"
 )
+# What something depends on: "est directement liée à leur capacité", "dépend de", "en fonction de".
+_DEPENDENCY = re.compile(r"\b(?:depend\w*|liee?s? (?:a|aux)|en fonction (?:de|du|des)|conditionne\w*)\b")
 # "les trois premiers pays", "la principale organisation", "les plus touchés": a ranking, what
 # "quels pays accueillent le plus de réfugiés ?" asks for.
 _SUPERLATIVE = re.compile(
@@ -238,6 +240,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("founding")
     if _OUTCOME.search(folded):
         found.add("outcome")
+    if _DEPENDENCY.search(folded):
+        found.add("dependency")
     if _SUPERLATIVE.search(folded):
         found.add("ranking")
     places = labels.count("LOC")
