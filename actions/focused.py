@@ -61,6 +61,9 @@ ASPECT_NEAR_RANKS = 3
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
 STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
+# Kinds of answer so rarely shown that a sentence showing one is the answer at GOOD_SENTENCE,
+# wherever it is.
+STRICT_EVIDENCE = frozenset({"proportion", "dependency"})
 # What a follow-up asks that only the topic's own passages can give (not its page section's).
 SPECIFIC_EVIDENCE = frozenset({"date", "number", "founding"})
 # Entries about the organisation itself (identity, history, members...): facets of one subject.
@@ -654,6 +657,10 @@ def _said_in(unit: Unit, folded_reply: str) -> bool:
 def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnalysis) -> bool:
     if hit is None or not hit.shows_type:
         return False
+    if analysis.evidence in STRICT_EVIDENCE:
+        # Few sentences say "une personne sur sept" or "est liée à": one that does and matches
+        # the question's words (sentence_search checks a proportion stands by them) answers it.
+        return hit.score >= GOOD_SENTENCE
     if entry is None:
         return hit.score >= GOOD_WITHOUT_TOPIC
     strong = STRONG_MATCH_ON_PAGE if hit.on_topic_page else STRONG_MATCH

@@ -1502,6 +1502,13 @@ ASKED = [
         "intent", "ask_migration_development", None, None, (),
         "De quoi dépend la capacité d'un migrant à contribuer au développement ?",
         ("accéder aux services",), (), id="what-it-depends-on"),
+    pytest.param(  # how many migrants in the world: the pages give a share, "une personne sur sept"
+        "intent", "ask_presence", None, None, (), "ya combien de migran ds le monde",
+        ("une personne sur sept",), (), id="migrants-in-the-world"),
+    pytest.param(  # a proportion sentence answers even off any topic and below the usual match
+        "out_of_scope", "out_of_scope", None, None, (),
+        "Sur la planete il y a a peu pres combien de migrants par rapport aux habitants ?",
+        ("une personne sur sept",), ("planete",), id="proportion-off-topic"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),
