@@ -672,7 +672,7 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
 
 
 def _aspect_hits(
-    index: SentenceIndex, part: Part, entry: Entry | None
+    index: SentenceIndex, part: Part, entry: Entry | None, within_topic: bool = True
 ) -> tuple[RankedUnit | None, RankedUnit | None]:
     """(answer, near) for an aspect (e.g. 'critères' for conditions), from one ranking of the
     topic's units: the best showing the aspect's evidence at ASPECT_ANSWERED or more, else (with a
@@ -681,14 +681,14 @@ def _aspect_hits(
     if evidence is None or aspect is None:
         return None, None
     query = f"{part.text} {aspect.terms}".strip()
-    ranked = index.rank(query, entry, "none", k=20, within_topic=entry is not None)
+    ranked = index.rank(query, entry, "none", k=20, within_topic=within_topic and entry is not None)
     showing = [(rank, hit) for rank, hit in enumerate(ranked) if evidence.search(fold(hit.unit.text))]
     answer = next((hit for _, hit in showing if hit.search_score >= ASPECT_ANSWERED), None)
     if answer is None and entry is not None and aspect.terms:
         # A story around the question ("mon frère est malade, il a perdu ses papiers, il peut
         # quand même rentrer ?") thins every score out: the topic's sentences are then ranked
         # on the aspect's own words alone.
-        alone = index.rank(aspect.terms, entry, "none", k=5, within_topic=True)
+        alone = index.rank(aspect.terms, entry, "none", k=5, within_topic=within_topic)
         answer = next(
             (h for h in alone if evidence.search(fold(h.unit.text)) and h.search_score >= ASPECT_ANSWERED), None
         )
@@ -811,6 +811,13 @@ def answer_part(
         return _summary_reply(kb, turn, domain, entry, why, aspect=analysis.aspect.entry_aspect), entry
     if analysis.aspect is not None:
         hit, near = _aspect_hits(index, part, entry)
+        wanted = anchors(part, turn)
+        if hit is None and entry is not None and wanted:
+            # "pour ramener les migrants depuis la Libye, quel transport ?" about the movement
+            # assistance: a sentence of its page naming that very place, though another topic's.
+            wider = _aspect_hits(index, part, entry, within_topic=False)[0]
+            if wider is not None and wider.on_topic_page and _holds(wider.unit, wanted):
+                hit, near = wider, None
         if hit is not None:
             say_unit(reply, kb, index, hit, part, entry)
         else:

@@ -1543,6 +1543,21 @@ def test_a_question_gets_what_answers_it(
     assert not any(a in shown for a in absent), shown
 
 
+def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The transport aspect (answering.yml): the sentence naming the means of transport, from the
+    page of the topic when it names the place asked about; a follow-up on the return gets it too."""
+    _, shown = respond(
+        kb, index, intent="ask_movement_assistance", country="Libye",
+        text="pour ramener les migrants depuis la libye l'oim utilise quel transport ?",
+    )  # fmt: skip
+    assert "vols charters" in shown and "ne précisent pas" not in shown, shown
+    _, shown = respond(
+        kb, index, intent="inform", topic="programme.voluntary_return",
+        before=("c'est quoi le retour humanitaire volontaire ?",), text="et ils rentrent comment, en avion ?",
+    )  # fmt: skip
+    assert "vols charters" in shown, shown
+
+
 @pytest.mark.parametrize(
     ("typed", "french"),
     [
