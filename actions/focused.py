@@ -349,7 +349,7 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
     before = None if unit.context else _referred_to(index, unit, wanted_words)
     if before is not None:
         text = f"{before.text} {text}"
-    following = _continued_by(siblings, unit)
+    following = _continued_by(index, unit)
     if following is not None:
         text = f"{text} {following.text}"
     return _cut(text, MAX_SENTENCE_CHARS * 2 if len(text) > MAX_SENTENCE_CHARS else MAX_SENTENCE_CHARS)
@@ -357,6 +357,9 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
 
 _DEMONSTRATIVE = re.compile(r"\b(?:ces|ce|cet|cette)\s+(\w+)(?:\s+(\w+))?")  # "cette occasion historique"
 _EXAMPLE = re.compile(r"^par exemple\b")
+# "Les programmes d'admission humanitaire, les visas humanitaires, ... sont autant d'exemples de voies
+# complémentaires.": examples of a noun of the sentence before.
+_EXAMPLES_OF = re.compile(r"\b(?:sont|en sont) (?:autant d.|des |quelques )?exemples? (?:de|d.|des) (\w+)")
 
 
 def _referred_to(index: SentenceIndex, unit: Unit, wanted_words: tuple[str, ...]) -> Unit | None:
@@ -370,16 +373,18 @@ def _referred_to(index: SentenceIndex, unit: Unit, wanted_words: tuple[str, ...]
     return None if before is None or before.list_item else before
 
 
-def _continued_by(siblings: list[Unit], unit: Unit) -> Unit | None:
+def _continued_by(index: SentenceIndex, unit: Unit) -> Unit | None:
     """The next sentence when it goes on about a noun of this one ("... examiné en fonction d'un
     ensemble de critères spécifiques." + "Ces critères comprennent l'aptitude médicale...") or
-    gives an example of it ("Par exemple, ...")."""
-    position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
-    if position is None or position + 1 >= len(siblings) or siblings[position + 1].list_item:
+    gives an example of it ("Par exemple, ...", "... sont autant d'exemples de voies complémentaires")."""
+    following = index.sentence_after(unit)
+    if following is None or following.list_item:
         return None
-    following = siblings[position + 1]
     if _EXAMPLE.match(fold(following.text)):
         return following  # "... des dispositifs de transport difficiles." + "Par exemple, ... les vols charters ..."
+    examples = _EXAMPLES_OF.search(fold(following.text))
+    if examples and examples.group(1) in folded_words(unit.text):
+        return following
     match = _DEMONSTRATIVE.match(fold(following.text))
     return following if match and match.group(1) in folded_words(unit.text) else None
 

@@ -1509,6 +1509,10 @@ ASKED = [
         "out_of_scope", "out_of_scope", None, None, (),
         "Sur la planete il y a a peu pres combien de migrants par rapport aux habitants ?",
         ("une personne sur sept",), ("planete",), id="proportion-off-topic"),
+    pytest.param(  # the next paragraph's "... sont autant d'exemples de voies complémentaires" goes on about it
+        "intent", "ask_complementary_pathways", "resettlement", None, (),
+        "Quelles alternatives légales existent à côté de la réinstallation pour qu'un réfugié rejoigne un pays tiers ?",
+        ("Par conséquent, les voies complémentaires", "parrainage communautaire privé"), (), id="examples-in-the-next-paragraph"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),

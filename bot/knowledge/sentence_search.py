@@ -583,6 +583,24 @@ class SentenceIndex:
         units = [u for u in self._by_passage.get(passages[at - 1].id, []) if "#fact" not in u.id]
         return units[-1] if units else None
 
+    def sentence_after(self, unit: Unit) -> Unit | None:
+        """The page's sentence or item just after the unit (after the last sentence of a pair): the next
+        in its passage, or the first of the next passage of the same page file (fact quotes left out)."""
+        if unit.id.endswith("w"):
+            unit = self._by_id.get(unit.id[:-1], unit)  # "#2w" (sentences 1-2) goes on after "#2"
+        siblings = self._by_passage.get(unit.passage_id, [])
+        position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
+        if position is None:
+            return None
+        if position + 1 < len(siblings):
+            return siblings[position + 1]
+        passages = self.kb.passages(include_navigation=True)
+        at = next((i for i, p in enumerate(passages) if p.id == unit.passage_id), None)
+        if at is None or at + 1 >= len(passages) or passages[at + 1].source_file != passages[at].source_file:
+            return None
+        units = [u for u in self._by_passage.get(passages[at + 1].id, []) if "#fact" not in u.id]
+        return units[0] if units else None
+
     def topic_passages(self, entry: Entry | None) -> frozenset[str]:
         """The entry's passages and the others of their page sections (computed once per entry)."""
         if entry is None:
