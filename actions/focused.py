@@ -716,7 +716,8 @@ def _asks_for_help(kb: KnowledgeBase, part: Part) -> bool:
 
 def _is_generic(kb: KnowledgeBase, part: Part, entry: Entry) -> bool:
     """'c'est quoi le rapatriement ?': nothing asked beyond the topic itself."""
-    if part.analysis.qtype is not None or part.analysis.aspect is not None:
+    qtype = part.analysis.qtype
+    if (qtype is not None and not qtype.summary_of_topic_alone) or part.analysis.aspect is not None:
         return False
     title = _title_words(entry) | {_prefix(w) for w in folded_words(entry.programme or "")}
     if all(_prefix(w) in title or w in GENERIC_TITLE_WORDS for w in part.own_words):

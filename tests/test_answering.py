@@ -1260,12 +1260,12 @@ def test_a_number_in_digits_finds_the_pages_number_in_words(index: SentenceIndex
 def test_a_point_the_pages_do_not_name_is_said_then_the_sentence_answering_the_rest(
     kb: KnowledgeBase, index: SentenceIndex
 ) -> None:
-    """ "planète" is a word of no page: the reply says so first, then quotes the sentence that
+    """ "hémisphère" is a word of no page: the reply says so first, then quotes the sentence that
     still answers "combien d'États membres", with its source (it used to stop at the gap)."""
     reply, text = respond(kb, index, intent="ask_member_states",
-                          text="L'OIM a combien d'États membres sur toute la planète ?")
+                          text="L'OIM a combien d'États membres dans l'hémisphère sud ?")
     assert responses(reply)[0] == "utter_gap_words_topic"
-    assert "ne mentionnent pas « planète »" in text
+    assert "ne mentionnent pas « hémisphère »" in text
     assert re.search(r"Ce qu'ils disent : [^\n]*\d+ Etats membres", text) and "Source :" in text
 
 
@@ -1513,6 +1513,13 @@ ASKED = [
         "intent", "ask_complementary_pathways", "resettlement", None, (),
         "Quelles alternatives légales existent à côté de la réinstallation pour qu'un réfugié rejoigne un pays tiers ?",
         ("Par conséquent, les voies complémentaires", "parrainage communautaire privé"), (), id="examples-in-the-next-paragraph"),
+    pytest.param(  # "fait quoi au niveau local ?": a sentence where the OIM acts, not why the local level matters
+        "intent", "ask_migration_development", None, None, (),
+        "L'approche de l'ensemble de la société, concrètement l'OIM fait quoi au niveau local ?",
+        ("profils migratoires locaux",), (), id="what-it-does-about-a-point"),
+    pytest.param(  # "l'OIM fait quoi ?" alone asks what the OIM is: its summary
+        "intent", "ask_iom_identity", None, None, (), "l oim sa fait koi",
+        ("1951",), (), id="what-it-does-alone"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),

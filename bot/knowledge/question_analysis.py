@@ -22,7 +22,7 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "dependency", "place", "agent", "reason", "list", "places", "title", "none")
+EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "none")
 
 
 def _compile(pattern: str) -> str:
@@ -73,6 +73,9 @@ class QuestionTypeRule(CueRule):
     # The cue's words name nothing the answer is about ("s'intitulait" is not what the title is
     # of): they are left out of the words the sentences are ranked against.
     cue_names_nothing: bool = False
+    # Asked of a topic alone ("l'OIM fait quoi ?"), the type asks what the topic is: its summary
+    # answers; asked of something more ("... au niveau local ?"), a sentence showing it does.
+    summary_of_topic_alone: bool = False
 
     def without_cues(self, folded: str) -> str:
         """The folded text with this type's cues blanked."""

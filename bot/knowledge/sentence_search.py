@@ -152,6 +152,12 @@ _PROPORTION = re.compile(
 )
 # What something depends on: "est directement liée à leur capacité", "dépend de", "en fonction de".
 _DEPENDENCY = re.compile(r"\b(?:depend\w*|liee?s? (?:a|aux)|en fonction (?:de|du|des)|conditionne\w*)\b")
+# What the organisation does: "l'OIM soutient l'établissement de profils migratoires locaux".
+_ACTIVITY = re.compile(
+    r"\b(?:l.?oim|elle|l.?organisation)\s+(?:\w+\s+)?(?:soutient|aide|fournit|travaille|appuie|propose|organise|"
+    r"facilite|mene|favorise|contribue|promeut|encourage|assiste|offre|gere|procede|intervient|apporte|"
+    r"accompagne|renforce|collabore|veille|cherche|s.?efforce)\b"
+)
 # "les trois premiers pays", "la principale organisation", "les plus touchés": a ranking, what
 # "quels pays accueillent le plus de réfugiés ?" asks for.
 _SUPERLATIVE = re.compile(
@@ -240,6 +246,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("founding")
     if _OUTCOME.search(folded):
         found.add("outcome")
+    if _ACTIVITY.search(folded):
+        found.add("activity")
     if _DEPENDENCY.search(folded):
         found.add("dependency")
     if _SUPERLATIVE.search(folded):
