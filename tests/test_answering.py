@@ -212,6 +212,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("jai peur on va me tuer si je rentre", "danger"),  # not suicide: someone else's threat
         ("des gens me suivent et me menacent avec un couteau", "danger"),
         ("on est sur un bateau qui coule", "danger"),
+        ("on est sur un bateau en mer le moteur est cassé il y a des enfants l'eau rentre", "danger"),
+        ("le moteur est en panne on est au large depuis hier", "danger"),
+        ("on est perdus en mer", "danger"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
         # SMS spelling is written out first (answering.yml sms_spellings), typos kept in the patterns.
@@ -257,6 +260,9 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "je vois pas pourquoi vivre ici plutôt qu'en Europe",
         "pour en finir avec ma question : c'est quoi l'OIM ?",
         "how does IOM help stranded migrants?",
+        "au Yémen l'OIM ramène les migrants en bateau ou en avion ?",
+        "les mouvements maritimes en mer c'est pour quels pays ?",
+        "je veux rentrer au sénégal en bateau, l'oim peut aider ?",
         "what is voluntary humanitarian return?",
     ],
 )
