@@ -1526,6 +1526,12 @@ ASKED = [
     pytest.param(  # "l'OIM fait quoi ?" alone asks what the OIM is: its summary
         "intent", "ask_iom_identity", None, None, (), "l oim sa fait koi",
         ("1951",), (), id="what-it-does-alone"),
+    pytest.param(  # SMS "kel" is written out "quel": still when it was founded, not any year
+        "intent", "ask_iom_history", None, None, (), "OIM CREE EN KEL ANNEE ???",
+        ("1951",), (), id="founded-in-which-year-sms"),
+    pytest.param(  # "c'est qui ?" of the topic alone: what it is
+        "intent", "ask_iom_identity", None, None, (), "oim c ki",
+        ("1951",), ("stratégie institutionnelle",), id="who-is-the-topic-alone"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),
