@@ -36,6 +36,7 @@ from bot.knowledge.sentence_search import (
     RankedUnit,
     SentenceIndex,
     Unit,
+    asks_ranking,
     sentence_index,
     text_shows,
 )
@@ -548,7 +549,15 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         if given:
             recalled = _named_before(index.kb, turn, entry) - picked_stems
             asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
-            fresh = [h for h in hits if fold(h.unit.text) not in given or asked_again & _word_keys(h.unit.text)]
+            # A ranking asked again is given again ("et ils partent surtout vers quels pays ?" after a
+            # summary naming "les trois premiers pays"): no other sentence ranks them.
+            ranking = asks_ranking(part.text)
+            fresh = [
+                h for h in hits
+                if fold(h.unit.text) not in given
+                or asked_again & _word_keys(h.unit.text)
+                or (ranking and "ranking" in h.unit.features)
+            ]  # fmt: skip
             hits = fresh or hits
         # Words of its own that one sentence matches this well make a question of its own ("... ? et
         # combien % de son personnel est sur le terrain ?"), wherever that sentence is.

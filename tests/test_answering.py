@@ -1566,6 +1566,19 @@ def test_a_question_gets_what_answers_it(
     assert not any(a in shown for a in absent), shown
 
 
+def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The summary just named "les trois premiers pays": asked which countries "surtout", that
+    sentence is given again, not a fresh one that ranks nothing."""
+    first = "qu'est-ce que l'OIM fait pour réinstaller les réfugiés ?"
+    _, given = respond(kb, index, intent="ask_resettlement", text=first)
+    assert "trois premiers pays" in given, given
+    _, shown = respond(
+        kb, index, intent="inform", topic="programme.resettlement", before=(first,),
+        text="et ils partent surtout vers quels pays ?", previous_reply=given,
+    )  # fmt: skip
+    assert "trois premiers pays" in shown, shown
+
+
 def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The transport aspect (answering.yml): the sentence naming the means of transport, from the
     page of the topic when it names the place asked about; a follow-up on the return gets it too."""

@@ -332,6 +332,11 @@ def _ranking_bonus(text: str, asked: set[str]) -> float:
     return 0.0 if asked else SUPERLATIVE_BONUS
 
 
+def asks_ranking(question: str) -> bool:
+    """Whether a question asks for the first, the main or the most ("quels pays surtout ?")."""
+    return bool(_ASKS_SUPERLATIVE.search(fold(question)))
+
+
 def sounds_like(folded: str) -> frozenset[str]:
     """Keys that two spellings of one French sound share (accents already folded): the sound
     spellings above, double letters as one, a silent ending dropped (a verb's "ent" or not),
@@ -700,7 +705,7 @@ class SentenceIndex:
         similarity = self._similarities(question, list(scores))
         asked = _prefixes(question)
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
-        asks_ranking = bool(_ASKS_SUPERLATIVE.search(fold(whole_question or question)))
+        ranking_asked = asks_ranking(whole_question or question)
         counted = _counted_noun(whole_question or question) if evidence == "number" else None
         asked_stems = _stems(whole_question or question) if counted else set()
         ranked: list[RankedUnit] = []
@@ -735,7 +740,7 @@ class SentenceIndex:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
             if counted and unit.list_item and _counts(unit.section, counted) and _heading_asked(unit.section, asked_stems):
                 combined += COUNTED_HEADING_BONUS
-            if asks_ranking and "ranking" in unit.features and (in_topic or not topic_ids):
+            if ranking_asked and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
                 # ranking, not another topic's ("les trois premiers pays de réinstallation").
                 combined += _ranking_bonus(unit.text, asked)
