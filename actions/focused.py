@@ -166,7 +166,11 @@ def _naming_title_words(title: str) -> list[str]:
 
 
 def _title_words(entry: Entry) -> frozenset[str]:
-    return frozenset(_prefix(w) for w in _naming_title_words(entry.title))
+    """Prefixes of the title's naming words, and the initials of two or three in a row ("ue" for
+    "Union européenne"): a message using only these asks about the topic itself."""
+    words = _naming_title_words(entry.title)
+    initials = {"".join(w[0] for w in words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
+    return frozenset(_prefix(w) for w in words) | initials
 
 
 # A title word this long is named by any word of its family ("réinstallés" names "réinstallation");
@@ -546,12 +550,12 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         given = fold(turn.previous_reply)
         picked = {w for w in part.own_words if len(w) > 3}
         picked_stems = {_prefix(w) for w in picked}
+        ranking = asks_ranking(part.text)
         if given:
             recalled = _named_before(index.kb, turn, entry) - picked_stems
             asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
             # A ranking asked again is given again ("et ils partent surtout vers quels pays ?" after a
             # summary naming "les trois premiers pays"): no other sentence ranks them.
-            ranking = asks_ranking(part.text)
             fresh = [
                 h for h in hits
                 if fold(h.unit.text) not in given
@@ -589,6 +593,12 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             if using:
                 near = using
                 break
+        if near and ranking:
+            # "elle vise surtout quels pays ?": the topic's sentence ranking them ("les plus touchés")
+            # before one merely naming countries, unless clearly worse.
+            ranks = next((h for h in near if "ranking" in h.unit.features), None)
+            if ranks is not None and ranks.score >= near[0].score - TOPIC_MARGIN:
+                near = [ranks, *(h for h in near if h is not ranks)]
         if near:
             # The topic's own sentence before one of another section of its page, unless clearly
             # worse ("ça sert à quoi ?" after the Global Migration Group: not the Dialogue's objective).

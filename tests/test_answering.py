@@ -1568,7 +1568,8 @@ def test_a_question_gets_what_answers_it(
 
 def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The summary just named "les trois premiers pays": asked which countries "surtout", that
-    sentence is given again, not a fresh one that ranks nothing."""
+    sentence is given again, not a fresh one that ranks nothing. Asked which countries a topic
+    helps "surtout", its sentence ranking them ("les plus touchés") leads."""
     first = "qu'est-ce que l'OIM fait pour réinstaller les réfugiés ?"
     _, given = respond(kb, index, intent="ask_resettlement", text=first)
     assert "trois premiers pays" in given, given
@@ -1577,6 +1578,15 @@ def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: Sentence
         text="et ils partent surtout vers quels pays ?", previous_reply=given,
     )  # fmt: skip
     assert "trois premiers pays" in shown, shown
+    # "UE" is the initials of the title's "Union européenne": the topic itself, its summary.
+    first = "La relocalisation dans l'UE"
+    _, given = respond(kb, index, intent="ask_relocation", text=first)
+    assert given.startswith("La relocalisation se fait dans l’Union européenne"), given
+    _, shown = respond(
+        kb, index, intent="inform", topic="programme.relocation", before=(first,),
+        text="elle vise à soulager surtout quels pays ?", previous_reply=given,
+    )  # fmt: skip
+    assert "frontières extérieures" in shown.split("\n")[0], shown
 
 
 def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, index: SentenceIndex) -> None:

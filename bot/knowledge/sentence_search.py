@@ -721,6 +721,8 @@ class SentenceIndex:
                 or evidence in unit.features
                 or (unit.list_item and evidence in LIST_EVIDENCE)
             )
+            if not shows and ranking_asked and evidence in LIST_EVIDENCE and "ranking" in unit.features:
+                shows = True  # "quels pays surtout ?": "les pays ... qui sont les plus touchés" ranks them
             if shows and evidence == "proportion" and question_words and not _figure_near(unit.text, question_words):
                 shows = False  # "quelle proportion des gens sont des migrants ?": not the "90 %" of the staff
             passage = self.kb.passage(unit.passage_id)
