@@ -1553,6 +1553,13 @@ ASKED = [
         "intent", "ask_migration_development", None, None, (),
         "Une ONG partenaire a des questions sur la stratégie de l'OIM pour le développement durable, elle écrit à qui ?",
         ("migration4development@iom.int",), (), id="whom-to-write-to-first-message"),
+    pytest.param(  # "je contacte qui ?": whom to contact, the words the other way round
+        "intent", "ask_council_session", None, None, (),
+        "Pour des questions sur le rapport sur l'état de la migration dans le monde présenté au Conseil, je contacte qui au siège ?",
+        ("ldoyle@iom.int",), (), id="i-contact-whom"),
+    pytest.param(  # "j'écris où ?" asks for an address to write to, not a place
+        "intent", "inform", None, "framework.migration_development", ("Comment l'OIM relie migration et développement durable ?",),
+        "et pour en savoir plus, j'écris où ?", ("migration4development@iom.int",), (), id="i-write-where"),
 ]
 
 
