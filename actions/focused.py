@@ -593,6 +593,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             if using:
                 near = using
                 break
+        if near and given and not part.own_words:
+            # Naming nothing new ("ça aide quels pays surtout ?"), it asks about the topic: the
+            # topic's own sentences before another programme's of the same page sharing "aide".
+            own_first = [h for h in near if h.in_topic]
+            near = [*own_first, *(h for h in near if not h.in_topic)]
         if near and ranking:
             # "elle vise surtout quels pays ?": the topic's sentence ranking them ("les plus touchés")
             # before one merely naming countries, unless clearly worse.

@@ -1594,6 +1594,14 @@ def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: Sentence
         text="elle vise à soulager surtout quels pays ?", previous_reply=given,
     )  # fmt: skip
     assert "frontières extérieures" in shown.split("\n")[0], shown
+    # Naming nothing new, the follow-up is about the topic: not the return's "L'OIM aide ... pays".
+    first = "la relocalisation en europe c'est quoi"
+    _, given = respond(kb, index, intent="ask_relocation", text=first)
+    _, shown = respond(
+        kb, index, intent="inform", topic="programme.relocation", before=(first,),
+        text="ça aide quels pays surtout ?", previous_reply=given,
+    )  # fmt: skip
+    assert "frontières extérieures" in shown.split("\n")[0], shown
 
 
 def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, index: SentenceIndex) -> None:
