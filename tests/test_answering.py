@@ -1532,6 +1532,12 @@ ASKED = [
     pytest.param(  # "c'est qui ?" of the topic alone: what it is
         "intent", "ask_iom_identity", None, None, (), "oim c ki",
         ("1951",), ("stratégie institutionnelle",), id="who-is-the-topic-alone"),
+    pytest.param(  # "c'est quoi les pays ... en 2019" asks for the countries of that year's sentence
+        "intent", "ask_resettlement", None, None, (), "c koi les pays ou loim a fai d la reinstalation en 2019",
+        ("Afghanistan",), (), id="which-countries-sms"),
+    pytest.param(  # SMS "tavay avk ki": "travaille avec qui"
+        "intent", "ask_resettlement", None, None, (), "loim tavay avk ki pr la reinstalation dé refugié",
+        ("organisations non gouvernementales",), (), id="works-with-whom-sms"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),
