@@ -406,6 +406,10 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
             "Comment s'intitulait le deuxième Dialogue, et le premier s'est tenu en quel mois et quelle année ?",
             ["Comment s'intitulait le deuxième Dialogue", "le premier s'est tenu en quel mois et quelle année ?"],
         ),
+        (  # "comment et quand": question words chained on one clause, the second question after
+            "Qu'est-ce qui détermine comment et quand la migration se produit, et quels outils l'OIM soutient-elle au niveau local ?",
+            ["Qu'est-ce qui détermine comment et quand la migration se produit", "quels outils l'OIM soutient-elle au niveau local"],
+        ),
         (  # each marked "?": split there only, not at "et combien" inside the first
             "Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU ? Et le FMMD, il est piloté par qui ?",
             ["Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU", "Et le FMMD, il est piloté par qui"],

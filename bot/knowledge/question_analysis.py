@@ -22,6 +22,9 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
+# "Qu'est-ce qui détermine comment" + " et quand ...": a part ending with a bare question word
+# chains it with the next one on one clause; no second question starts there.
+_ENDS_WITH_QUESTION_WORD = re.compile(r"\b(?:comment|ou|quand|pourquoi|qui|combien)\s*,?\s*$")
 EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "none")
 
 
@@ -470,6 +473,8 @@ class AnsweringRules(BaseModel):
             if "?" not in match.group(0) and not self.question_type(rest) and not self._starts_question(rest):
                 continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
             left = fold(simple[start : match.start()])
+            if "?" not in match.group(0) and _ENDS_WITH_QUESTION_WORD.search(left):
+                continue  # "comment et quand la migration se produit": question words of one clause
             if "?" not in match.group(0) and not self._asks(left) and not self.aspect(left):
                 continue  # "Dans son discours au Conseil, comment ...": the frame of the question after it
             parts.append(source[start : match.start()])
