@@ -285,6 +285,12 @@ def choose_entry(
     if nlu_entry is not None:
         return nlu_entry, "intent"
     named = named_entries(kb, part.own_words)
+    if len(named) > 1:
+        # "combien d'États participent au dialogue de haut niveau ?": "dialogue", "haut" and
+        # "niveau" name the Dialogues, "États" alone the member states: the one named most.
+        naming = {e.id: sum(names_entry((w,), e) for w in part.own_words) for e in named}
+        most = max(naming.values())
+        named = [e for e in named if naming[e.id] == most]
     if len(named) == 1:
         return named[0], "named"
     if topic is not None and turn.intent in ASPECT_INTENTS and not named:

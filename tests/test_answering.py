@@ -1542,6 +1542,10 @@ ASKED = [
     pytest.param(  # SMS "tavay avk ki": "travaille avec qui"
         "intent", "ask_resettlement", None, None, (), "loim tavay avk ki pr la reinstalation dé refugié",
         ("organisations non gouvernementales",), (), id="works-with-whom-sms"),
+    pytest.param(  # two parts, the classifier's topic fits neither: the first names the Dialogues most
+        "intent", "ask_making_migration_work", None, None, (),
+        "Combien d'États participent au dialogue de haut niveau, et comment s'appelle le programme d'action en huit points ?",
+        ("195 États", "Réussir la migration"), (), id="topic-named-most"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),
