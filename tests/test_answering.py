@@ -215,6 +215,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("on est sur un bateau en mer le moteur est cassé il y a des enfants l'eau rentre", "danger"),
         ("le moteur est en panne on est au large depuis hier", "danger"),
         ("on est perdus en mer", "danger"),
+        ("je suis perdu dans le desert avec des gens on a plus d'eau", "danger"),
+        ("mon passeport est chez mon patron et il me paye pas", "trafficking"),
+        ("jai faim et froid on dort dehors avec les enfants", "distress"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
         # SMS spelling is written out first (answering.yml sms_spellings), typos kept in the patterns.
@@ -263,6 +266,9 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "au Yémen l'OIM ramène les migrants en bateau ou en avion ?",
         "les mouvements maritimes en mer c'est pour quels pays ?",
         "je veux rentrer au sénégal en bateau, l'oim peut aider ?",
+        "l'OIM aide les migrants bloqués dans le désert ?",
+        "mon patron peut garder mon passeport ? c'est légal ?",
+        "l'oim donne à manger aux gens qui ont faim ?",
         "what is voluntary humanitarian return?",
     ],
 )
