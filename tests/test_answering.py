@@ -1552,6 +1552,10 @@ ASKED = [
         "intent", "ask_making_migration_work", None, None, (),
         "Combien d'États participent au dialogue de haut niveau, et comment s'appelle le programme d'action en huit points ?",
         ("195 États", "Réussir la migration"), (), id="topic-named-most"),
+    pytest.param(  # "ne tient pas compte du fait que ..." gives a reason, though without "car" or "parce que"
+        "intent", "ask_migration_development", None, None, (),
+        "pourquoi une approche seulement nationale ne suffit pas pour la migration ?",
+        ("au niveau local",), (), id="reason-without-because"),
     pytest.param(  # "chilienne": the pages say "le Chili en 1973"
         "intent", "ask_iom_history", None, None, (), "L'OIM est intervenue lors de la crise chilienne, c'était en quelle année ?",
         ("1973",), (), id="adjective-of-a-place"),

@@ -141,7 +141,7 @@ _NUMBER_WORDS = re.compile(
     r"mille|millions?|milliards?|centaines|dizaines|milliers|premiere?|deuxieme|moitie)\b"
 )
 _REASON = re.compile(
-    r"\b(?:car|parce|afin|en raison|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
+    r"\b(?:car|parce|afin|en raison|du fait que|puisque|etant donne|grace a|c.est pourquoi|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
     r"promouvoir|examiner)|objectif|vise|permet|permettant|but"
     r"|(?:cree|creee|crees|creees|fonde|fondee|etabli|etablie|mis en place|mise en place) pour)\b"
 )
