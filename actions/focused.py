@@ -909,6 +909,11 @@ def answer_part(
         # "jveu rentré o pays aidé moi": a wish, not a question on a detail: the programme itself.
         return _summary_reply(kb, turn, domain, entry, why), entry
 
+    listed = _list_just_given(index, part, turn)
+    if listed is not None:
+        # "et le troisième c'est lequel ?" after "les trois premiers pays ... étaient A, B et C".
+        say_unit(reply, kb, index, listed, part, entry)
+        return reply, entry
     wanted = anchors(part, turn)
     if wanted and not any(_holds(unit, wanted) for unit in index.units):
         # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
@@ -939,6 +944,24 @@ def answer_part(
         if mode == "intent" or why in ("situation", "programme", "named"):
             return _summary_reply(kb, turn, domain, entry, why), entry
     return reply, None
+
+
+def _list_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit | None:
+    """For "et le troisième ?" naming nothing else, the sentence of the reply just given that
+    lists three things or more (its third is the answer), else None."""
+    given = fold(turn.previous_reply)
+    if not given or not _ORDINAL.search(fold(spell_ordinals(part.text))):
+        return None
+    if any(len(w) > 3 and not _ORDINAL.fullmatch(w) for w in part.own_words):
+        return None  # "et le troisième dialogue ?": another thing, not an item of the list
+    for unit in index.units:
+        if not unit.list_item and len(_LIST_JOINS.findall(fold(unit.text))) >= 2 and fold(unit.text) in given:
+            return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
+    return None
+
+
+# ", " and " et " between the items of an enumeration.
+_LIST_JOINS = re.compile(r",\s|\set\s")
 
 
 def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit | None:

@@ -1628,6 +1628,25 @@ def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: Sentence
     assert "frontières extérieures" in shown.split("\n")[0], shown
 
 
+def test_the_third_of_a_list_just_given_is_that_list_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et le troisième c'est lequel ?" after "les trois premiers pays ... étaient A, B et C": that
+    sentence again, not "the pages do not mention « troisième »"; "et le troisième ?" after a reply
+    listing nothing still says the pages know no third."""
+    first = "quels pays ont reçu le plus de réfugiés réinstallés ?"
+    _, given = respond(kb, index, intent="ask_resettlement", text=first)
+    assert "l'Australie" in given, given
+    _, shown = respond(
+        kb, index, intent="inform", topic="programme.resettlement", before=(first,),
+        text="et le troisième c'est lequel ?", previous_reply=given,
+    )  # fmt: skip
+    assert "l'Australie" in shown and "ne mentionnent pas" not in shown, shown
+    _, shown = respond(
+        kb, index, intent="inform", topic="event.high_level_dialogues", before=("c'est quoi le dialogue de haut niveau",),
+        text="et le troisième ?", previous_reply="Le premier a eu lieu les 14 et 15 septembre 2006 à New York.",
+    )  # fmt: skip
+    assert "ne mentionnent pas" in shown, shown
+
+
 def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The transport aspect (answering.yml): the sentence naming the means of transport, from the
     page of the topic when it names the place asked about; a follow-up on the return gets it too."""
