@@ -1597,34 +1597,28 @@ def test_a_question_gets_what_answers_it(
     assert not any(a in shown for a in absent), shown
 
 
+def after_reply(kb: KnowledgeBase, index: SentenceIndex, first: str, intent: str, topic: str, text: str) -> tuple[str, str]:
+    """(reply to `first` read as `intent`, reply to the follow-up `text` on `topic` right after it)."""
+    _, given = respond(kb, index, intent=intent, text=first)
+    _, shown = respond(kb, index, intent="inform", topic=topic, before=(first,), text=text, previous_reply=given)
+    return given, shown
+
+
 def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """The summary just named "les trois premiers pays": asked which countries "surtout", that
     sentence is given again, not a fresh one that ranks nothing. Asked which countries a topic
     helps "surtout", its sentence ranking them ("les plus touchés") leads."""
-    first = "qu'est-ce que l'OIM fait pour réinstaller les réfugiés ?"
-    _, given = respond(kb, index, intent="ask_resettlement", text=first)
-    assert "trois premiers pays" in given, given
-    _, shown = respond(
-        kb, index, intent="inform", topic="programme.resettlement", before=(first,),
-        text="et ils partent surtout vers quels pays ?", previous_reply=given,
-    )  # fmt: skip
-    assert "trois premiers pays" in shown, shown
+    given, shown = after_reply(kb, index, "qu'est-ce que l'OIM fait pour réinstaller les réfugiés ?",
+                               "ask_resettlement", "programme.resettlement", "et ils partent surtout vers quels pays ?")
+    assert "trois premiers pays" in given and "trois premiers pays" in shown, shown
     # "UE" is the initials of the title's "Union européenne": the topic itself, its summary.
-    first = "La relocalisation dans l'UE"
-    _, given = respond(kb, index, intent="ask_relocation", text=first)
+    given, shown = after_reply(kb, index, "La relocalisation dans l'UE", "ask_relocation", "programme.relocation",
+                               "elle vise à soulager surtout quels pays ?")
     assert given.startswith("La relocalisation se fait dans l’Union européenne"), given
-    _, shown = respond(
-        kb, index, intent="inform", topic="programme.relocation", before=(first,),
-        text="elle vise à soulager surtout quels pays ?", previous_reply=given,
-    )  # fmt: skip
     assert "frontières extérieures" in shown.split("\n")[0], shown
     # Naming nothing new, the follow-up is about the topic: not the return's "L'OIM aide ... pays".
-    first = "la relocalisation en europe c'est quoi"
-    _, given = respond(kb, index, intent="ask_relocation", text=first)
-    _, shown = respond(
-        kb, index, intent="inform", topic="programme.relocation", before=(first,),
-        text="ça aide quels pays surtout ?", previous_reply=given,
-    )  # fmt: skip
+    _, shown = after_reply(kb, index, "la relocalisation en europe c'est quoi", "ask_relocation",
+                           "programme.relocation", "ça aide quels pays surtout ?")
     assert "frontières extérieures" in shown.split("\n")[0], shown
 
 
@@ -1632,13 +1626,9 @@ def test_the_third_of_a_list_just_given_is_that_list_again(kb: KnowledgeBase, in
     """"et le troisième c'est lequel ?" after "les trois premiers pays ... étaient A, B et C": that
     sentence again, not "the pages do not mention « troisième »"; "et le troisième ?" after a reply
     listing nothing still says the pages know no third."""
-    first = "quels pays ont reçu le plus de réfugiés réinstallés ?"
-    _, given = respond(kb, index, intent="ask_resettlement", text=first)
+    given, shown = after_reply(kb, index, "quels pays ont reçu le plus de réfugiés réinstallés ?", "ask_resettlement",
+                               "programme.resettlement", "et le troisième c'est lequel ?")
     assert "l'Australie" in given, given
-    _, shown = respond(
-        kb, index, intent="inform", topic="programme.resettlement", before=(first,),
-        text="et le troisième c'est lequel ?", previous_reply=given,
-    )  # fmt: skip
     assert "l'Australie" in shown and "ne mentionnent pas" not in shown, shown
     _, shown = respond(
         kb, index, intent="inform", topic="event.high_level_dialogues", before=("c'est quoi le dialogue de haut niveau",),
