@@ -458,6 +458,15 @@ class SentenceIndex:
         for unit in self.units:
             if not unit.id.endswith(("w", "#list")):
                 self._by_passage.setdefault(unit.passage_id, []).append(unit)
+        # Per passage, the passages just before and just after it in its page file (sentence_before/after).
+        self._page_neighbours: dict[str, tuple[str | None, str | None]] = {}
+        passages = kb.passages(include_navigation=True)
+        for at, passage in enumerate(passages):
+            before, after = passages[at - 1] if at else None, passages[at + 1] if at + 1 < len(passages) else None
+            self._page_neighbours[passage.id] = (
+                before.id if before is not None and before.source_file == passage.source_file else None,
+                after.id if after is not None and after.source_file == passage.source_file else None,
+            )
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
         self._sounds: dict[frozenset[str], dict[str, list[str]]] = {}
@@ -585,15 +594,10 @@ class SentenceIndex:
         """The page's sentence or item just before the unit: the one before in its passage, or, for a
         passage's first (or a unit of no passage's list: a pair of sentences, a whole list), the last
         of the passage just before it in the page file (fact quotes left out)."""
-        siblings = self._by_passage.get(unit.passage_id, [])
-        position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
+        siblings, position = self._in_passage(unit)
         if position:
             return siblings[position - 1]
-        passages = self.kb.passages(include_navigation=True)
-        at = next((i for i, p in enumerate(passages) if p.id == unit.passage_id), 0)
-        if not at or passages[at - 1].source_file != passages[at].source_file:
-            return None
-        units = [u for u in self._by_passage.get(passages[at - 1].id, []) if "#fact" not in u.id]
+        units = self._neighbour_units(unit.passage_id, after=False)
         return units[-1] if units else None
 
     def sentence_after(self, unit: Unit) -> Unit | None:
@@ -601,18 +605,24 @@ class SentenceIndex:
         in its passage, or the first of the next passage of the same page file (fact quotes left out)."""
         if unit.id.endswith("w"):
             unit = self._by_id.get(unit.id[:-1], unit)  # "#2w" (sentences 1-2) goes on after "#2"
-        siblings = self._by_passage.get(unit.passage_id, [])
-        position = next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
+        siblings, position = self._in_passage(unit)
         if position is None:
             return None
         if position + 1 < len(siblings):
             return siblings[position + 1]
-        passages = self.kb.passages(include_navigation=True)
-        at = next((i for i, p in enumerate(passages) if p.id == unit.passage_id), None)
-        if at is None or at + 1 >= len(passages) or passages[at + 1].source_file != passages[at].source_file:
-            return None
-        units = [u for u in self._by_passage.get(passages[at + 1].id, []) if "#fact" not in u.id]
+        units = self._neighbour_units(unit.passage_id, after=True)
         return units[0] if units else None
+
+    def _in_passage(self, unit: Unit) -> tuple[list[Unit], int | None]:
+        """The sentences and items of the unit's passage, and its place among them (None if not one)."""
+        siblings = self._by_passage.get(unit.passage_id, [])
+        return siblings, next((i for i, u in enumerate(siblings) if u.id == unit.id), None)
+
+    def _neighbour_units(self, passage_id: str, after: bool) -> list[Unit]:
+        """The sentences and items (fact quotes left out) of the passage just before or after this one
+        in its page file; none at the page's start or end."""
+        neighbour = self._page_neighbours.get(passage_id, (None, None))[after]
+        return [u for u in self._by_passage.get(neighbour, []) if "#fact" not in u.id] if neighbour else []
 
     def topic_passages(self, entry: Entry | None) -> frozenset[str]:
         """The entry's passages and the others of their page sections (computed once per entry)."""
