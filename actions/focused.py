@@ -836,6 +836,7 @@ def answer_part(
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
 
+    wanted = anchors(part, turn)  # the years, ordinals and country a sentence must name
     said = _in_reply_just_given(index, part, turn)
     if said is not None:
         # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the
@@ -847,7 +848,6 @@ def answer_part(
         return _summary_reply(kb, turn, domain, entry, why, aspect=analysis.aspect.entry_aspect), entry
     if analysis.aspect is not None:
         hit, near = _aspect_hits(index, part, entry)
-        wanted = anchors(part, turn)
         if hit is None and entry is not None and wanted:
             # "pour ramener les migrants depuis la Libye, quel transport ?" about the movement
             # assistance: a sentence of its page naming that very place, though another topic's.
@@ -914,7 +914,6 @@ def answer_part(
         # "et le troisième c'est lequel ?" after "les trois premiers pays ... étaient A, B et C".
         say_unit(reply, kb, index, listed, part, entry)
         return reply, entry
-    wanted = anchors(part, turn)
     if wanted and not any(_holds(unit, wanted) for unit in index.units):
         # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
         say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")

@@ -22,9 +22,6 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-# "Qu'est-ce qui détermine comment" + " et quand ...": a part ending with a bare question word
-# chains it with the next one on one clause; no second question starts there.
-_ENDS_WITH_QUESTION_WORD = re.compile(r"\b(?:comment|ou|quand|pourquoi|qui|combien)\s*,?\s*$")
 EVIDENCE_KINDS = ("proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "none")
 
 
@@ -150,8 +147,11 @@ class TwoQuestionRules(BaseModel):
     question_starts: list[str] = []
     # Kinds of words (ordinals, years) that "..., et le deuxième ?" asks the first question about again.
     elliptic_kinds: list[str] = []
+    # Endings of the text before a split point that chain its question word with the next one on
+    # one clause ("qu'est-ce qui détermine comment" + " et quand ..."): no second question there.
+    chained_endings: list[str] = []
 
-    _check = validator("question_starts", "elliptic_kinds", allow_reuse=True)(_compile_all)
+    _check = validator("question_starts", "elliptic_kinds", "chained_endings", allow_reuse=True)(_compile_all)
 
 
 class SituationRule(BaseModel):
@@ -276,6 +276,10 @@ class AnsweringRules(BaseModel):
     def _asks(self, folded: str) -> bool:
         """Whether a clause asks something: a question type, or "quoi", "quel"... (`still_asks`)."""
         return self.question_type(folded) is not None or any(p.search(folded) for p in self._still_asks_patterns)
+
+    @cached_property
+    def _chained_endings(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.two_questions.chained_endings]
 
     @cached_property
     def _elliptic_patterns(self) -> list[re.Pattern[str]]:
@@ -473,7 +477,7 @@ class AnsweringRules(BaseModel):
             if "?" not in match.group(0) and not self.question_type(rest) and not self._starts_question(rest):
                 continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
             left = fold(simple[start : match.start()])
-            if "?" not in match.group(0) and _ENDS_WITH_QUESTION_WORD.search(left):
+            if "?" not in match.group(0) and any(p.search(left) for p in self._chained_endings):
                 continue  # "comment et quand la migration se produit": question words of one clause
             if "?" not in match.group(0) and not self._asks(left) and not self.aspect(left):
                 continue  # "Dans son discours au Conseil, comment ...": the frame of the question after it
