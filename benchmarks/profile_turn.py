@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import functools
 import json
+import logging
 import sys
 import time
 from collections import defaultdict
@@ -75,7 +76,15 @@ def instrument(agent: Any) -> None:
 async def profile(model: Path, endpoints: Path, conversations: Sequence[Sequence[str]], warmup: int) -> dict[str, Any]:
     from rasa.core.agent import load_agent
     from rasa.core.utils import AvailableEndpoints
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.io import configure_colored_logging
+    from rasa.utils.log_utils import configure_structlog
 
+    # Logging as `rasa run` sets it at its default level (INFO): without this, structlog's default
+    # configuration prints every debug event of Rasa's processor, a cost no server pays.
+    configure_logging_and_warnings(logging.INFO)
+    configure_colored_logging(logging.INFO)
+    configure_structlog(logging.INFO)
     started = time.perf_counter()
     agent = await load_agent(model_path=str(model), endpoints=AvailableEndpoints.read_endpoints(str(endpoints)))
     load_s = time.perf_counter() - started
@@ -88,8 +97,9 @@ async def profile(model: Path, endpoints: Path, conversations: Sequence[Sequence
     turns_done = 0
     started = time.perf_counter()
     for i, turns in enumerate(conversations):
+        sender_id = f"profile-{i}-{time.time_ns()}"  # one conversation: its turns share a tracker
         for text in turns:
-            await agent.handle_text(text, sender_id=f"profile-{i}-{time.time_ns()}")
+            await agent.handle_text(text, sender_id=sender_id)
             turns_done += 1
     total = time.perf_counter() - started
     parts = sorted(TIMES.items(), key=lambda kv: -kv[1])
