@@ -2,7 +2,10 @@
 
 Why (profiling, benchmarks/RESULTS.md): Rasa's SpacyNLP runs spaCy's named-entity recogniser on
 every message (~11 of ~14 ms per message here) although no component of config.yml reads spaCy
-entities: tokens, lemmas, POS tags and vectors, all the pipeline uses, are identical without it.
+entities. config.yml goes further and keeps only the tokenizer (issue 18): SpacyTokenizer,
+SpacyFeaturizer (static word vectors), the entity gazetteer and the intent classifier read
+tokens and vectors only, identical without tok2vec, the tagger, the lemmatizer and NER, which
+cost ~2.2 ms more per message (tests/test_speedup_plugins.py compares the features).
 Rasa also loads the same spaCy model twice per process (the graph's provide_ and run_ SpacyNLP
 nodes, ~350 MB and several seconds each). This component, named in config.yml as
 `bot.nlu.spacy_nlp.SpacyNLP`, shares one loaded copy per (model name, disabled pipes): spaCy models
