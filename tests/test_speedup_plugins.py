@@ -62,6 +62,116 @@ def test_sqlite_store_is_wal_and_normal_sync_and_keeps_conversations(tmp_path: P
     assert _journal_mode(tmp_path / "stock.db") == "delete"
 
 
+def _rows(db: Path) -> list[tuple]:
+    """The rows of the events table, timestamps left out (the stores' first action_listen differ)."""
+    import json
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT sender_id, type_name, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+    return [(*row[:4], {k: v for k, v in json.loads(row[4]).items() if k != "timestamp"}) for row in rows]
+
+
+def _without_time(tracker) -> list[dict]:  # noqa: ANN001
+    return [{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in tracker.events]
+
+
+def _turn(number: int) -> list:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    return [UserUttered(f"question {number}", {"name": "ask_about_iom", "confidence": 0.9}),
+            ActionExecuted("action_answer_question"), BotUttered(f"réponse {number}"),
+            SlotSet("topic", f"topic{number % 2}"), ActionExecuted("action_listen")]
+
+
+def _store(db: Path, **settings: object):  # noqa: ANN202
+    from rasa.shared.core.domain import Domain
+
+    from bot.serving.sqlite_tracker_store import SQLiteTrackerStore
+
+    return SQLiteTrackerStore(Domain.load(str(repo_root() / "domain.yml")), dialect="sqlite", db=str(db), **settings)
+
+
+def test_kept_trackers_store_exactly_what_rasas_sql_store_stores(tmp_path: Path) -> None:
+    """Issue 18: the conversation is not read back and rebuilt at every turn, and the rows written
+    are the ones Rasa's own store writes for the same turns."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+    ours = _store(tmp_path / "ours.db")
+    stock = SQLTrackerStore(Domain.load(str(repo_root() / "domain.yml")), dialect="sqlite", db=str(tmp_path / "stock.db"))
+    def new_session() -> list:
+        return [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+
+    async def converse(store: SQLTrackerStore) -> tuple[list, list]:
+        """What the store gave at each turn (events, and the tracker object)."""
+        seen, objects = [], []
+        for number in range(6):
+            tracker = await store.get_or_create_tracker("user-1")
+            seen.append(_without_time(tracker))
+            objects.append(tracker)
+            for e in (new_session() + _turn(number) if number == 4 else _turn(number)):  # in time order
+                tracker.update(e)
+            await store.save(tracker)
+        last = await store.retrieve("user-1")
+        return [*seen, _without_time(last)], [*objects, last]
+
+    ours_seen, ours_objects = asyncio.run(converse(ours))
+    stock_seen, _ = asyncio.run(converse(stock))
+    assert _rows(tmp_path / "ours.db") == _rows(tmp_path / "stock.db")
+    assert ours_seen == stock_seen  # the same conversation at each turn
+    assert ours_objects[2] is ours_objects[1] and ours_objects[4] is ours_objects[1]  # kept, not rebuilt
+    assert ours_objects[6] is not ours_objects[4]  # a new session started: read back (its events only)
+    assert len(ours_seen[6]) < len(ours_seen[4])
+
+
+def test_kept_trackers_never_hide_what_the_database_holds(tmp_path: Path) -> None:
+    from rasa.shared.core.events import UserUttered
+
+    db = tmp_path / "trackers.db"
+    store, other_process = _store(db), _store(db)
+
+    async def scenario() -> None:
+        new = await store.get_or_create_tracker("u")
+        for e in _turn(1):
+            new.update(e)
+        await store.save(new)
+        tracker = await store.retrieve("u")  # read back once, then kept
+        assert await store.retrieve("u") is tracker and _without_time(tracker) == _without_time(new)
+
+        # Another process (a second Rasa, the staff console) writes to the conversation.
+        theirs = await other_process.retrieve("u")
+        theirs.update(UserUttered("écrit ailleurs"))
+        await other_process.save(theirs)
+        again = await store.retrieve("u")
+        assert again is not tracker and again.latest_message.text == "écrit ailleurs"
+
+        # An event added but never saved (an error in the middle of a turn) is not served back.
+        again.update(UserUttered("jamais enregistré"))
+        assert (await store.retrieve("u")).latest_message.text == "écrit ailleurs"
+
+        # The conversation is purged: nothing is served from memory.
+        with sqlite3.connect(db) as connection:
+            connection.execute("DELETE FROM events WHERE sender_id = 'u'")
+        assert await store.retrieve("u") is None
+
+    asyncio.run(scenario())
+
+
+def test_kept_trackers_are_bounded(tmp_path: Path) -> None:
+    async def scenario(store) -> int:  # noqa: ANN001
+        for sender in ("a", "b", "c", "d"):
+            tracker = await store.get_or_create_tracker(sender)
+            tracker.update(_turn(0)[0])
+            await store.save(tracker)
+            await store.retrieve(sender)
+        return len(store._cache)
+
+    assert asyncio.run(scenario(_store(tmp_path / "two.db", cache_size=2))) == 2
+    assert asyncio.run(scenario(_store(tmp_path / "none.db", cache_size=0))) == 0
+
+
 # --- spaCy -----------------------------------------------------------------------------------------
 
 SENTENCES = ["Je suis bloqué en Libye, comment rentrer chez moi ?", "L'OIM a été créée en 1951 à Bruxelles.",
@@ -106,3 +216,42 @@ def test_spacy_loads_once_without_ner_and_features_are_unchanged(spacy_component
         assert [(t.text, t.lemma_, t.pos_, t.tag_, t.morph.to_json()) for t in a] == \
                [(t.text, t.lemma_, t.pos_, t.tag_, t.morph.to_json()) for t in b]
         assert (a.vector == b.vector).all()
+
+
+def test_config_pipes_give_rasa_the_same_tokens_and_vectors(spacy_component: type) -> None:
+    """config.yml runs spaCy's tokenizer only (issue 18: the tagging pipes cost ~2.2 ms a message
+    and nothing reads their output): the tokens and dense features Rasa's tokenizer and featurizer
+    make from it are those of the full model."""
+    import rasa.shared.utils.io
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.dense_featurizer.spacy_featurizer import SpacyFeaturizer
+    from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+    from rasa.nlu.utils.spacy_utils import SpacyNLP as RasaSpacyNLP
+    from rasa.shared.nlu.training_data.message import Message
+
+    config = rasa.shared.utils.io.read_model_configuration(str(repo_root() / "config.yml"))
+    ours_config = {k: v for k, v in config["pipeline"][1].items() if k != "name"}
+    assert "tok2vec" in ours_config["disabled_pipes"] and "ner" in ours_config["disabled_pipes"]
+    context = ExecutionContext(GraphSchema({}), "test")
+
+    def features(nlp_class: type, settings: dict) -> list:
+        storage = LocalModelStorage(Path(__file__).parent)  # nothing is written: no training
+        nlp = nlp_class.create({**nlp_class.get_default_config(), **settings}, storage, Resource("nlp"), context)
+        tokenizer = SpacyTokenizer.create(SpacyTokenizer.get_default_config(), storage, Resource("t"), context)
+        featurizer = SpacyFeaturizer.create({**SpacyFeaturizer.get_default_config(), "pooling": "mean"},
+                                            storage, Resource("f"), context)
+        messages = [Message(data={"text": text}) for text in SENTENCES + ["bjr kan c cree loim ??", "Yémen"]]
+        nlp.process(messages, nlp.provide())
+        tokenizer.process(messages)
+        featurizer.process(messages)
+        return [([(t.text, t.start, t.end) for t in m.get("text_tokens")],
+                 [f.features for f in m.get_dense_features("text")]) for m in messages]
+
+    ours = features(spacy_component, ours_config)
+    full = features(RasaSpacyNLP, {"model": "fr_core_news_md", "case_sensitive": False})
+    for (our_tokens, our_dense), (full_tokens, full_dense) in zip(ours, full, strict=True):
+        assert our_tokens == full_tokens
+        for a, b in zip(our_dense, full_dense, strict=True):
+            assert (a == b).all()
