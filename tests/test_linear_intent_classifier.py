@@ -174,6 +174,25 @@ def test_stored_model_is_json_and_arrays_and_loads_to_the_same_predictions(
         assert [e["confidence"] for e in old] == pytest.approx([e["confidence"] for e in new], abs=1e-5)
 
 
+def test_turn_scorer_gives_the_margins_of_the_sklearn_features(
+    pipeline: Pipeline, trained: LinearIntentClassifier, split: tuple[Any, list[Any]]
+) -> None:
+    """The per-turn path (issue 18: no sklearn transform per message) against the training path."""
+    from bot.nlu.linear_intent_classifier import _features, _margins, _Scorer
+
+    texts = [m.get("text") for m in split[1]] + [
+        "", "\u2031", "kan c cree loim", "ÉTATS-UNIS ?? rentrer rentrer rentrer", "bonjour " * 40, "ሰላም እንዴት ነህ"]
+    for classifier in (trained, pipeline.load_classifier()):
+        model = classifier._model
+        messages = pipeline.parse(classifier, texts)
+        expected_features = _features(model.words, model.chars, model.vector_size, messages, model.sms, fit=False)
+        expected = _margins(expected_features, model.weights, model.bias)
+        margins, present = _Scorer(model).margins(messages)
+        np.testing.assert_allclose(margins, expected, rtol=1e-9, atol=1e-9)
+        assert present.tolist() == expected_features.getnnz(axis=1).tolist()
+        assert present[texts.index("")] == 0 and present[texts.index("bonjour " * 40)] > 0
+
+
 def test_untrained_or_missing_model_leaves_messages_alone(pipeline: Pipeline, tmp_path: Path) -> None:
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
