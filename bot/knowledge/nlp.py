@@ -7,10 +7,13 @@ Why: loading fr_core_news_md takes seconds; KnowledgeBase.load must stay fast, s
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
 
 MODEL_NAME = "fr_core_news_md"
 # Components that search does not need; pass as `disable=` to nlp()/nlp.pipe().
@@ -30,6 +33,35 @@ def french() -> Language:
 
                 _nlp = spacy.load(MODEL_NAME, exclude=["parser"])
     return _nlp
+
+
+KEPT_DOCS = 64  # analyses of the last texts, for the searches that read the same question
+_docs: OrderedDict[str, Doc] = OrderedDict()
+_docs_lock = threading.Lock()
+
+
+def search_docs(texts: Sequence[str]) -> list[Doc]:
+    """spaCy's analysis of each text for search (apostrophes folded, no entity recogniser).
+
+    Why: one question is read by three searches (its terms, its meaning vector, the nouns no page
+    uses), each of which used to run spaCy on it again (~1.5 ms each). The last `KEPT_DOCS` texts'
+    analyses are kept in memory; nothing is written anywhere."""
+    from bot.knowledge.textnorm import fold_apostrophes
+
+    with _docs_lock:
+        found = {t: _docs[t] for t in texts if t in _docs}
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
+    fresh = dict(zip(missing, french().pipe([fold_apostrophes(t) for t in missing], disable=list(SEARCH_DISABLED)),
+                     strict=True))
+    with _docs_lock:
+        for text in texts:
+            if text in _docs:
+                _docs.move_to_end(text)
+        for text, doc in fresh.items():
+            _docs[text] = doc
+        while len(_docs) > KEPT_DOCS:
+            _docs.popitem(last=False)
+    return [found.get(t) or fresh[t] for t in texts]
 
 
 def named_entities(text: str) -> list[tuple[str, str]]:

@@ -103,12 +103,12 @@ def number_words() -> dict[str, str]:
 def spacy_terms(texts: Sequence[str]) -> list[list[Token]]:
     """Meaningful tokens of each text (lemma + surface form), using the shared spaCy pipeline;
     a number written as a word is read as its digits first ("sept" -> "7", "sept")."""
-    from bot.knowledge.nlp import SEARCH_DISABLED, french
+    from bot.knowledge.nlp import search_docs
 
     stops = stop_words()
     numbers = number_words()
     result: list[list[Token]] = []
-    docs = french().pipe([fold_apostrophes(t) for t in texts], disable=list(SEARCH_DISABLED))
+    docs = search_docs(texts)
     for doc in docs:
         tokens: list[Token] = []
         for token in doc:

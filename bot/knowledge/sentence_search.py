@@ -881,10 +881,10 @@ class SentenceIndex:
     def unknown_nouns(self, question: str, ignore: frozenset[str] = frozenset()) -> list[str]:
         """Nouns of the question that no page uses, nor a word close in meaning or spelling:
         "cours de langue", "budget", "animal" — what the pages do not talk about."""
-        from bot.knowledge.nlp import SEARCH_DISABLED, french
+        from bot.knowledge.nlp import search_docs
 
         found: list[str] = []
-        doc = french()(fold_apostrophes(question), disable=list(SEARCH_DISABLED))
+        doc = search_docs([question])[0]
         for token in doc:
             if token.pos_ != "NOUN" or not token.is_alpha or token.is_stop or len(token.text) < 4:
                 continue
@@ -931,14 +931,14 @@ def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> 
     sentences, so its index is rebuilt in a fraction of the first build's time. Users' questions
     are never kept.
     """
-    from bot.knowledge.nlp import SEARCH_DISABLED, french
+    from bot.knowledge.nlp import french, search_docs
 
     nlp = french()
-    disabled = [] if entities else list(SEARCH_DISABLED)
     known = _ANALYSED if keep else {}
     missing = list(dict.fromkeys(t for t in texts if (t, entities) not in known))
     fresh: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
-    for text, doc in zip(missing, nlp.pipe([fold_apostrophes(t) for t in missing], disable=disabled), strict=True):
+    docs = nlp.pipe([fold_apostrophes(t) for t in missing]) if entities else search_docs(missing)
+    for text, doc in zip(missing, docs, strict=True):
         words = [np.asarray(t.vector) for t in doc if t.has_vector and t.is_alpha and not t.is_stop]
         vector = np.mean(words, axis=0) if words else np.zeros(nlp.vocab.vectors_length, dtype="float32")
         norm = float(np.linalg.norm(vector))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Typographic apostrophes and quote-like marks that people (and web pages) use for "'".
 _APOSTROPHES = dict.fromkeys(map(ord, "’‘ʼ`´′"), "'")
@@ -35,8 +36,12 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """Accent-, case-, apostrophe- and whitespace-insensitive form, for matching user text."""
+    """Accent-, case-, apostrophe- and whitespace-insensitive form, for matching user text.
+
+    Kept for the last 65,536 texts: answering one question folds the same page words and cue
+    phrases hundreds of times (~1.5 ms of a ~8 ms answer before)."""
     folded = strip_accents(fold_apostrophes(text)).casefold()
     return collapse_whitespace(folded.replace("œ", "oe").replace("æ", "ae"))
 
