@@ -105,3 +105,20 @@ def test_typo_matcher_finds_words_two_edits_away() -> None:
     assert matcher.closest("evacuassion") == "evacuation"
     assert matcher.closest("reinstalasion") == "reinstallation"
     assert matcher.closest("lybia") is None
+
+
+def test_one_spacy_analysis_per_question_is_shared_and_bounded() -> None:
+    """Issue 18: the searches that read one question (terms, meaning, unknown nouns) share one
+    spaCy analysis; only the last KEPT_DOCS texts are kept, and each analysis is the pipeline's."""
+    from bot.knowledge import nlp
+    from bot.knowledge.search import spacy_terms
+
+    question = "combien de tables rondes au premier dialogue ?"
+    first = nlp.search_docs([question])[0]
+    assert nlp.search_docs([question, question])[0] is first  # read once, shared
+    assert [t.text for t in first] == [t.text for t in nlp.french()(question, disable=list(nlp.SEARCH_DISABLED))]
+    assert [t.lemma_ for t in first] == [t.lemma_ for t in nlp.french()(question)]
+    assert any("table" in token.forms for token in spacy_terms([question])[0])
+    nlp.search_docs([f"question numéro {n}" for n in range(nlp.KEPT_DOCS)])
+    assert nlp.search_docs([question])[0] is not first  # forgotten after KEPT_DOCS other texts
+    assert len(nlp._docs) <= nlp.KEPT_DOCS
