@@ -112,7 +112,9 @@ def profile_table(results: dict[str, Any], top: int = 8) -> str:
             continue
         parts = list(prof["parts_ms_per_turn"].items())[:top]
         detail = ", ".join(f"{part.replace('node run_', '').replace('node ', '')} {ms}" for part, ms in parts)
-        lines.append(f"- **{name}**: {prof['ms_per_turn']} ms/turn in-process; largest parts (ms/turn): {detail}")
+        rounds = prof.get("rounds_ms_per_turn")
+        spread = f" (median of {', '.join(map(str, rounds))})" if rounds and len(rounds) > 1 else ""
+        lines.append(f"- **{name}**: {prof['ms_per_turn']} ms/turn in-process{spread}; largest parts (ms/turn): {detail}")
     return "\n".join(lines)
 
 
