@@ -1426,6 +1426,10 @@ def test_what_something_was_created_for_is_its_reason(kb: KnowledgeBase, index: 
 
 ASKED = [
     # (mode, intent, programme, topic, before, text, expected, absent)
+    pytest.param(  # "le combien" asks the day of the month, not a count
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "l'audition avec les ONG en juillet 2013, c'était le combien ?",
+        ("15 juillet 2013",), ("3-4 octobre",), id="le-combien-is-a-date"),
     pytest.param(  # the programme a later part names is not the first part's
         "intent", "ask_movement_assistance", "resettlement", None, (),
         "combien de personnes l'oim a aidé à se déplacer en 2021, et elle aide combien d'états par an en moyenne pour la réinstallation ?",
