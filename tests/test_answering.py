@@ -157,7 +157,8 @@ def test_clean_user_text_repairs_lone_surrogates() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [("?", False), ("...", False), ("🙂 !", False), ("", False),
-                                                ("a", True), ("3", True), ("é ?", True)])
+                                                ("a", True), ("3", True), ("é ?", True), ("ok", True),
+                                                ("zzzzzz", False), ("HHHH hhh !", False), ("aaah bon", True)])
 def test_has_words(text: str, expected: bool) -> None:
     assert has_words(text) is expected
 
@@ -217,6 +218,10 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("on est perdus en mer", "danger"),
         ("je suis perdu dans le desert avec des gens on a plus d'eau", "danger"),
         ("mon passeport est chez mon patron et il me paye pas", "trafficking"),
+        ("le patron me force à coucher avec ses clients", "trafficking"),
+        ("ils nous obligent a nous prostituer", "trafficking"),
+        ("les passeurs retiennent nos papiers depuis un mois", "trafficking"),
+        ("je n'ai plus de raison de continuer à vivre", "suicide"),
         ("jai faim et froid on dort dehors avec les enfants", "distress"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
@@ -268,6 +273,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "je veux rentrer au sénégal en bateau, l'oim peut aider ?",
         "l'OIM aide les migrants bloqués dans le désert ?",
         "mon patron peut garder mon passeport ? c'est légal ?",
+        "l'OIM lutte contre la prostitution forcée ?",
+        "les agents de l'aéroport gardent-ils les passeports des réfugiés réinstallés ?",
         "l'oim donne à manger aux gens qui ont faim ?",
         "what is voluntary humanitarian return?",
     ],
@@ -704,6 +711,19 @@ def test_safety_guard_sends_a_message_without_words_to_the_fallback(guard: Safet
         message = _message(text)
         guard.process([message])
         assert message.get(INTENT) == {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}, text
+
+
+def test_a_key_held_down_is_not_read_as_the_word_it_shortens_to() -> None:
+    """"aaaaaaaa" once cleaned to "a" ("à plus": a goodbye for the classifier); it is left as typed
+    and the guard sends it to the fallback, while "merciiii" is still read as "merci"."""
+    from bot.nlu.guards import InputCleaner
+
+    cleaner, guard = InputCleaner(), SafetyGuard(SafetyRules.load(paths.knowledge_dir()))
+    for text, fallback in (("aaaaaaaaaaaaaaaa", True), ("ZZZZZZ", True), ("merciiiii", False)):
+        message = _message(text, intent="goodbye", confidence=0.9)
+        guard.process(cleaner.process([message]))
+        assert (message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME) is fallback, text
+    assert clean_user_text("merciiiii beaucouuup") == "merci beaucoup"
 
 
 def test_safety_guard_leaves_ordinary_questions_alone(guard: SafetyGuard) -> None:
