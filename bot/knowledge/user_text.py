@@ -16,6 +16,7 @@ LONG_MESSAGE_CHARS = 400
 # What is kept of a long message: its last question sentences, up to this many characters.
 FOCUS_CHARS = 300
 
+_WORD = re.compile(r"[^\W\d_]+")
 # A letter typed three times or more is one letter ("bonjourrrr", "depuiiiis quand ???"): French
 # writes none three times in a row ("www." of an address aside).
 _STRETCHED = re.compile(r"(?!w)([^\W\d_])\1{2,}", re.IGNORECASE)
@@ -53,14 +54,23 @@ def clean_user_text(text: str) -> str:
             kept.append(" ")
         else:
             kept.append(ch)
-    text = _STRETCHED.sub(r"\1", _TAG.sub(" ", "".join(kept)))
+    text = _WORD.sub(_unstretched, _TAG.sub(" ", "".join(kept)))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 
 
+def _unstretched(word: re.Match[str]) -> str:
+    """"merciiii" -> "merci", but "aaaaaaaa" is left as typed: typed once, it would be a word ("a"
+    reads as "à plus", a goodbye) instead of a key held down."""
+    letters = word.group()
+    return _STRETCHED.sub(r"\1", letters) if len(set(letters.casefold())) > 1 else letters
+
+
 def has_words(text: str) -> bool:
-    """Whether the text holds a letter or digit (a lone "?", "..." or emoji does not)."""
-    return any(ch.isalnum() for ch in text)
+    """Whether the text holds a letter or digit (a lone "?", "..." or emoji does not), other than one
+    key held down ("aaaaaaaa", "zzzz": read as a word, the classifier took it for a goodbye)."""
+    characters = {ch.casefold() for ch in text if ch.isalnum()}
+    return bool(characters) and not (len(characters) == 1 and sum(ch.isalnum() for ch in text) >= 3)
 
 
 def sentences(text: str) -> list[str]:
