@@ -1560,6 +1560,10 @@ ASKED = [
     pytest.param(  # "l'OIM fait quoi ?" alone asks what the OIM is: its summary
         "intent", "ask_iom_identity", None, None, (), "l oim sa fait koi",
         ("1951",), (), id="what-it-does-alone"),
+    pytest.param(  # thanks and wishes after the question name no point the pages lack
+        "intent", "ask_iom_history", None, None, (),
+        "ce que je voulais savoir c'est l'OIM a été créée en quelle année, merci d'avance et bonne soirée à vous",
+        ("1951",), ("soirée", "ne mentionnent pas"), id="wishes-after-the-question"),
     pytest.param(  # SMS "kel" is written out "quel": still when it was founded, not any year
         "intent", "ask_iom_history", None, None, (), "OIM CREE EN KEL ANNEE ???",
         ("1951",), (), id="founded-in-which-year-sms"),
