@@ -101,6 +101,7 @@ def test_kept_trackers_store_exactly_what_rasas_sql_store_stores(tmp_path: Path)
 
     ours = _store(tmp_path / "ours.db")
     stock = SQLTrackerStore(Domain.load(str(repo_root() / "domain.yml")), dialect="sqlite", db=str(tmp_path / "stock.db"))
+
     def new_session() -> list:
         return [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
 
