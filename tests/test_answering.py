@@ -427,6 +427,11 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
             "Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU ? Et le FMMD, il est piloté par qui ?",
             ["Le Groupe mondial réunit l'OIM et combien d'entités de l'ONU", "Et le FMMD, il est piloté par qui"],
         ),
+        (  # "..., et pour <the other thing> ?": the question asked again about it (two years named)
+            "Combien de réfugiés réinstallés pour les États-Unis en 2019, et pour le Canada en 2020 ?",
+            ["Combien de réfugiés réinstallés pour les États-Unis en 2019", "Combien de réfugiés réinstallés pour le Canada en 2020 ?"],
+        ),
+        ("c'est quoi l'aide pour les migrants et pour les réfugiés ?", None),  # one thing asked of both
     ],
 )
 def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:

@@ -270,7 +270,7 @@ class AnsweringRules(BaseModel):
             left, right = simple[:position], simple[position:].strip()[2:]
             if self._asks(fold(left)) and self._asks(fold(right)):
                 return [source[:position], source[position:].strip()[2:]]
-        elliptic = self._elliptic(source, simple)
+        elliptic = self._elliptic(source, simple) or self._parallel(source, simple)
         return elliptic or [source]
 
     def _asks(self, folded: str) -> bool:
@@ -311,6 +311,31 @@ class AnsweringRules(BaseModel):
                 word, base = other.group(0), folded_left
             return [left, base[: said.start()] + word + base[said.end() :]]
         return None
+
+    def _parallel(self, source: str, simple: str) -> list[str] | None:
+        """[the question, the question about the other thing] for "quelle date pour <A> en 2013, et
+        pour <B> en 2015 ?": the same word introduces both things, and each names a year or an
+        ordinal of its own (one sentence cannot hold both dates); else None."""
+        match = _PARALLEL.search(simple)
+        if match is None:
+            return None
+        link = match.group(1)
+        left, right = simple[: match.start()], simple[match.end(1) :]
+        introduced = re.search(rf"\b{link}\b", left)
+        if introduced is None or not self.question_type(fold(left[: introduced.start()])):
+            return None
+        if not self._names_another_of_its_kind(fold(left), fold(right)):
+            return None
+        original = source if len(source) == len(simple) else simple
+        return [original[: match.start()], original[: introduced.end()] + original[match.end(1) :]]
+
+    def _names_another_of_its_kind(self, folded_left: str, folded_right: str) -> bool:
+        """Whether both sides name a year (or both an ordinal), not the same one."""
+        for pattern in self._elliptic_patterns:
+            said, other = pattern.search(folded_left), pattern.search(folded_right)
+            if said and other and said.group(0) != other.group(0):
+                return True
+        return False
 
     @cached_property
     def _not_question_patterns(self) -> list[re.Pattern[str]]:
@@ -513,6 +538,10 @@ class AnsweringRules(BaseModel):
 
 # "..., et le deuxième ?", "et en 2013 ?": "et" and at most three words ending the message.
 _ELLIPSIS = re.compile(r"[,;]?\s+et\s+((?:\S+\s+){0,2}\S+?)\s*\?*\s*$")
+
+
+# "..., et pour <the other thing> ?": "et" then the word that introduced the first thing.
+_PARALLEL = re.compile(r"[,;]?\s+et\s+(pour|sur|avec|de|du|des|dans|au|aux|en)(?=\s)")
 
 
 def _and_positions(simple: str) -> list[int]:
