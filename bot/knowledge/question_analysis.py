@@ -326,8 +326,7 @@ class AnsweringRules(BaseModel):
             return None
         if not self._names_another_of_its_kind(fold(left), fold(right)):
             return None
-        original = source if len(source) == len(simple) else simple
-        return [original[: match.start()], original[: introduced.end()] + original[match.end(1) :]]
+        return [source[: match.start()], source[: introduced.end()] + source[match.end(1) :]]  # same positions
 
     def _names_another_of_its_kind(self, folded_left: str, folded_right: str) -> bool:
         """Whether both sides name a year (or both an ordinal), not the same one."""
