@@ -299,18 +299,17 @@ class AnsweringRules(BaseModel):
         folded_left, folded_right = fold(left), fold(right)
         if not self.question_type(folded_left):
             return None
-        for pattern in self._elliptic_patterns:
-            said, other = pattern.search(folded_left), pattern.search(folded_right)
-            if not said or not other or said.group(0) == other.group(0):
-                continue
-            # Positions found in the folded texts are the original's when folding kept the length
-            # (accents stay then); otherwise the folded question is asked again.
-            if len(folded_left) == len(left) and len(folded_right) == len(right):
-                word, base = right[other.start() : other.end()], left
-            else:
-                word, base = other.group(0), folded_left
-            return [left, base[: said.start()] + word + base[said.end() :]]
-        return None
+        pair = self._another_of_its_kind(folded_left, folded_right)
+        if pair is None:
+            return None
+        said, other = pair
+        # Positions found in the folded texts are the original's when folding kept the length
+        # (accents stay then); otherwise the folded question is asked again.
+        if len(folded_left) == len(left) and len(folded_right) == len(right):
+            word, base = right[other.start() : other.end()], left
+        else:
+            word, base = other.group(0), folded_left
+        return [left, base[: said.start()] + word + base[said.end() :]]
 
     def _parallel(self, source: str, simple: str) -> list[str] | None:
         """[the question, the question about the other thing] for "quelle date pour <A> en 2013, et
@@ -324,17 +323,17 @@ class AnsweringRules(BaseModel):
         introduced = re.search(rf"\b{link}\b", left)
         if introduced is None or not self.question_type(fold(left[: introduced.start()])):
             return None
-        if not self._names_another_of_its_kind(fold(left), fold(right)):
+        if self._another_of_its_kind(fold(left), fold(right)) is None:
             return None
         return [source[: match.start()], source[: introduced.end()] + source[match.end(1) :]]  # same positions
 
-    def _names_another_of_its_kind(self, folded_left: str, folded_right: str) -> bool:
-        """Whether both sides name a year (or both an ordinal), not the same one."""
+    def _another_of_its_kind(self, folded_left: str, folded_right: str) -> tuple[re.Match[str], re.Match[str]] | None:
+        """The year (or ordinal) each side names, when both name one of the same kind and not the same one."""
         for pattern in self._elliptic_patterns:
             said, other = pattern.search(folded_left), pattern.search(folded_right)
             if said and other and said.group(0) != other.group(0):
-                return True
-        return False
+                return said, other
+        return None
 
     @cached_property
     def _not_question_patterns(self) -> list[re.Pattern[str]]:

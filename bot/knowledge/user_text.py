@@ -63,14 +63,19 @@ def _unstretched(word: re.Match[str]) -> str:
     """"merciiii" -> "merci", but "aaaaaaaa" is left as typed: typed once, it would be a word ("a"
     reads as "à plus", a goodbye) instead of a key held down."""
     letters = word.group()
-    return _STRETCHED.sub(r"\1", letters) if len(set(letters.casefold())) > 1 else letters
+    return letters if _one_key_held(letters) else _STRETCHED.sub(r"\1", letters)
+
+
+def _one_key_held(text: str) -> bool:
+    """Whether the letters and digits of the text are one character typed three times or more."""
+    typed = [ch.casefold() for ch in text if ch.isalnum()]
+    return len(typed) >= 3 and len(set(typed)) == 1
 
 
 def has_words(text: str) -> bool:
     """Whether the text holds a letter or digit (a lone "?", "..." or emoji does not), other than one
     key held down ("aaaaaaaa", "zzzz": read as a word, the classifier took it for a goodbye)."""
-    characters = {ch.casefold() for ch in text if ch.isalnum()}
-    return bool(characters) and not (len(characters) == 1 and sum(ch.isalnum() for ch in text) >= 3)
+    return any(ch.isalnum() for ch in text) and not _one_key_held(text)
 
 
 def sentences(text: str) -> list[str]:

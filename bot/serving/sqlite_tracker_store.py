@@ -25,6 +25,7 @@ truth and what is stored is exactly what Rasa would store.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sqlite3
@@ -143,7 +144,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         with self.engine.begin() as connection:
             if self._stored_state(connection, tracker.sender_id) != cached.stored:
                 return None
-            new_events = list(tracker.events)[cached.saved_events:]
+            new_events = list(itertools.islice(tracker.events, cached.saved_events, None))
             if new_events:
                 connection.execute(self._insert, [_row(tracker.sender_id, e) for e in new_events])
             if keep:
@@ -155,7 +156,7 @@ def _one_session(tracker: DialogueStateTracker) -> bool:
     """True unless a session started after the tracker's first three events: Rasa would then read
     only the new session back, and the kept tracker would hold more than `retrieve` gives. (A new
     conversation is [action_listen, action_session_start, session_started, ...].)"""
-    return not any(isinstance(e, SessionStarted) for e in list(tracker.events)[3:])
+    return not any(isinstance(e, SessionStarted) for e in itertools.islice(tracker.events, 3, None))
 
 
 def _row(sender_id: str, event: Any) -> dict[str, Any]:
