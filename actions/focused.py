@@ -201,6 +201,15 @@ def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
     return [e for e in kb.entries() if names_entry(words, e)]
 
 
+def first_named_entry(kb: KnowledgeBase, words: tuple[str, ...]) -> Entry | None:
+    """The entry the words name first, in their order ("Dialogue" before "Nations Unies")."""
+    for end in range(1, len(words) + 1):
+        named = named_entries(kb, words[:end])
+        if named:
+            return named[0]
+    return None
+
+
 def own_words(kb: KnowledgeBase, analysis: QuestionAnalysis) -> tuple[str, ...]:
     """The words a question brings besides question words, cues, pointers and stop words."""
     empty = kb.answering.empty_words | stop_words()
@@ -1088,6 +1097,8 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     ):
         if topic is None and nlu_entry is not None:
             turn = replace(turn, topic=nlu_entry.id)  # the topic the classifier read, unless the message names one
+        elif topic is None and (first := first_named_entry(kb, parts[0].own_words)) is not None:
+            turn = replace(turn, topic=first.id)  # "pour le Dialogue ..., quel département des Nations Unies contacter ?"
         return answer_contact(kb, turn, domain)
     if len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry):
         return _reply_with("utter_clarify")  # "pourquoi ?" as a first message: about what?
@@ -1245,7 +1256,7 @@ def asks_whom_to_contact(kb: KnowledgeBase, part: Part, topic: Entry | None) -> 
     ("... la stratégie pour le développement durable, elle écrit à qui ?")."""
     if kb.answering.asks_whom_to_contact(part.text):
         named = named_entries(kb, part.own_words)
-        return len(named) <= 1 or topic in named
+        return len(named) <= 1 or topic is None or topic in named
     if topic is None or not kb.answering.asks_contact(part.text) or part.analysis.qtype is None:
         return False
     if part.analysis.qtype.evidence != "agent" or len(part.own_words) > kb.answering.followups.max_own_words:

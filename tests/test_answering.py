@@ -432,6 +432,20 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
             ["Combien de réfugiés réinstallés pour les États-Unis en 2019", "Combien de réfugiés réinstallés pour le Canada en 2020 ?"],
         ),
         ("c'est quoi l'aide pour les migrants et pour les réfugiés ?", None),  # one thing asked of both
+        (  # "..., et <another thing> ?": the first question's cue asked about it
+            "C'était quand la table ronde de New York en juin 2013, et l'audition informelle avec les ONG ?",
+            ["C'était quand la table ronde de New York en juin 2013", "l'audition informelle avec les ONG, quand ?"],
+        ),
+        ("c'est quand la table ronde, et pourquoi elle a lieu ?", ["c'est quand la table ronde", "pourquoi elle a lieu"]),
+        (  # a yes/no question by inversion asks something too
+            "Le FMMD est-il contraignant pour les États, et combien d'entités de l'ONU font partie du Groupe mondial ?",
+            ["Le FMMD est-il contraignant pour les États", "combien d'entités de l'ONU font partie du Groupe mondial"],
+        ),
+        (  # "est-ce que" opens a question of its own
+            "Le fonds donne une aide de quel type, et est-ce qu'une demande d'asile rejetée compte ?",
+            ["Le fonds donne une aide de quel type", "est-ce qu'une demande d'asile rejetée compte"],
+        ),
+        ("je suis en Libye, et la situation est dure", None),  # no question before "et": a story
     ],
 )
 def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:
@@ -1451,6 +1465,18 @@ def test_what_something_was_created_for_is_its_reason(kb: KnowledgeBase, index: 
 
 ASKED = [
     # (mode, intent, programme, topic, before, text, expected, absent)
+    pytest.param(  # the list heading gives the figure counted, whatever else the question names
+        "intent", "nlu_fallback", None, None, (),
+        "Combien d'États participent au Dialogue de haut niveau sur les migrations internationales et le développement ?",
+        ("195 États",), (), id="counted-heading-among-long-names"),
+    pytest.param(  # whom to contact, two topics named: the first one's contact
+        "intent", "nlu_fallback", None, None, (),
+        "Pour le Dialogue de haut niveau sur les migrations, quel département des Nations Unies faut-il contacter ?",
+        ("migrationp@un.org",), ("ldoyle@iom.int", "migration4development@iom.int"), id="contact-first-named-topic"),
+    pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
+        "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
+        "il a été créé suite à quoi ?",
+        ("premier Dialogue de haut niveau",), ("après-guerre",), id="created-after-what-follow-up"),
     pytest.param(  # "le combien" asks the day of the month, not a count
         "intent", "ask_high_level_dialogue", None, None, (),
         "l'audition avec les ONG en juillet 2013, c'était le combien ?",

@@ -270,7 +270,7 @@ class AnsweringRules(BaseModel):
             left, right = simple[:position], simple[position:].strip()[2:]
             if self._asks(fold(left)) and self._asks(fold(right)):
                 return [source[:position], source[position:].strip()[2:]]
-        elliptic = self._elliptic(source, simple) or self._parallel(source, simple)
+        elliptic = self._elliptic(source, simple) or self._parallel(source, simple) or self._other_subject(source, simple)
         return elliptic or [source]
 
     def _asks(self, folded: str) -> bool:
@@ -326,6 +326,23 @@ class AnsweringRules(BaseModel):
         if self._another_of_its_kind(fold(left), fold(right)) is None:
             return None
         return [source[: match.start()], source[: introduced.end()] + source[match.end(1) :]]  # same positions
+
+    def _other_subject(self, source: str, simple: str) -> list[str] | None:
+        """[the question, the same question about the other thing] for "c'était quand la table ronde
+        de juin 2013, et l'audition informelle avec les ONG ?": a comma, "et", then a short phrase
+        that asks nothing of its own and ends the message; the first question's cue asks about it."""
+        match = _OTHER_SUBJECT.search(simple)
+        if match is None:
+            return None
+        folded_left, folded_right = fold(simple[: match.start()]), fold(match.group(1))
+        rule = self.question_type(folded_left)
+        if rule is None or self._asks(folded_right) or self.has_pointer(folded_right):
+            return None
+        patterns = next(patterns for kind, patterns in self._type_patterns if kind is rule)
+        cue = next((m for p in patterns if (m := p.search(folded_left))), None)
+        if cue is None or not set(folded_right.split()) - set(folded_left.split()):
+            return None
+        return [source[: match.start()], f"{source[match.start(1) : match.end(1)].rstrip()}, {cue.group(0)} ?"]
 
     def _another_of_its_kind(self, folded_left: str, folded_right: str) -> tuple[re.Match[str], re.Match[str]] | None:
         """The year (or ordinal) each side names, when both name one of the same kind and not the same one."""
@@ -540,6 +557,12 @@ _ELLIPSIS = re.compile(r"[,;]?\s+et\s+((?:\S+\s+){0,2}\S+?)\s*\?*\s*$")
 
 # "..., et pour <the other thing> ?": "et" then the word that introduced the first thing.
 _PARALLEL = re.compile(r"[,;]?\s+et\s+(pour|sur|avec|de|du|des|dans|au|aux|en)(?=\s)")
+
+
+# "..., et l'audition informelle avec les ONG ?": a comma, "et", an article and at most seven words.
+_OTHER_SUBJECT = re.compile(
+    r",\s*et\s+((?:l'|les\s|la\s|le\s|du\s|des\s|un\s|une\s|son\s|sa\s|ses\s|leurs?\s)(?:[^\s?,;]+\s*){1,7}?)\s*\?*\s*$"
+)
 
 
 def _and_positions(simple: str) -> list[int]:

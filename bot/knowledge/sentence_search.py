@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -305,6 +306,7 @@ def _counted_noun(question: str) -> str | None:
     return _stem(match.group(1)) if match else None
 
 
+@lru_cache(maxsize=4096)
 def _counts(text: str, counted: str) -> bool:
     """Whether the text puts a figure right before the counted thing ("(195 États)")."""
     return any(_stem(word) == counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
@@ -709,15 +711,20 @@ class SentenceIndex:
             scores = {
                 u: s if self._about_topic(u, topic_pages) else min(s, whole.get(u, 0.0)) for u, s in scores.items()
             }
+        counted = _counted_noun(whole_question or question) if evidence == "number" else None
+        asked_stems = _stems(whole_question or question) if counted else set()
+        best_words = max(scores.values(), default=0.0)
         for unit in self.units:
-            if unit.passage_id in topic_ids:
+            if counted and self._counted_heading(unit, counted, asked_stems):
+                # The heading says all the question asks and gives its figure: as good a match on
+                # words as the best, whatever else the question names.
+                scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
+            elif unit.passage_id in topic_ids:
                 scores.setdefault(unit.id, 0.0)
         similarity = self._similarities(question, list(scores))
         asked = _prefixes(question)
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         ranking_asked = asks_ranking(whole_question or question)
-        counted = _counted_noun(whole_question or question) if evidence == "number" else None
-        asked_stems = _stems(whole_question or question) if counted else set()
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
@@ -750,7 +757,7 @@ class SentenceIndex:
             joins = not shows and evidence == "list" and bool(_JOINED.search(unit.text))
             if not shows:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
-            if counted and unit.list_item and _counts(unit.section, counted) and _heading_asked(unit.section, asked_stems):
+            if counted and self._counted_heading(unit, counted, asked_stems):
                 combined += COUNTED_HEADING_BONUS
             if ranking_asked and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
@@ -759,6 +766,12 @@ class SentenceIndex:
             ranked.append(RankedUnit(unit, round(combined, 4), score, in_topic, shows or joins, on_page))
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
+
+    def _counted_heading(self, unit: Unit, counted: str, asked_stems: set[str]) -> bool:
+        """Whether the unit is an item of a list whose heading gives the figure of the thing counted,
+        every word of the heading asked: a candidate whatever else the question names ("combien
+        d'États participent au Dialogue de haut niveau sur ... ?" names the meetings' titles too)."""
+        return unit.list_item and _counts(unit.section, counted) and _heading_asked(unit.section, asked_stems)
 
     def _is_rare(self, evidence: str) -> bool:
         """Whether few units show this kind of evidence (a proportion, an outcome): showing it then
