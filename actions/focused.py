@@ -161,8 +161,11 @@ def _prefix(word: str) -> str:
 
 
 def _naming_title_words(title: str) -> list[str]:
-    """The words of a title that name its topic (not "aide", "OIM", "migrations"...)."""
-    return [w for w in folded_words(title) if len(w) > 2 and w not in GENERIC_TITLE_WORDS]
+    """The words of a title that name its topic (not "aide", "OIM", "migrations"...), up to a
+    "dans" saying where ("La relocalisation dans l'Union européenne": "les pays d'Europe après la
+    guerre" is not about the relocation)."""
+    what = re.split(r"\bdans\b", fold(title))[0]
+    return [w for w in folded_words(what) if len(w) > 2 and w not in GENERIC_TITLE_WORDS]
 
 
 def _title_words(entry: Entry) -> frozenset[str]:

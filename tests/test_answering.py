@@ -1925,6 +1925,10 @@ def test_a_verb_does_not_name_the_topic_its_noun_titles(kb: KnowledgeBase) -> No
     group = kb.entry("event.global_migration_group")
     assert group is not None and not focused.names_entry(("sur", "sept"), group)
     assert focused.names_entry(("groupe",), group)
+    # Nor does where a title says it happens: "les pays d'Europe après la guerre" is not the relocation.
+    relocation = kb.entry("programme.relocation")
+    assert relocation is not None and not focused.names_entry(("europe", "guerre"), relocation)
+    assert focused.names_entry(("relocalisation",), relocation)
 
 
 def test_a_short_question_the_classifier_cannot_place_follows_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
