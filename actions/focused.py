@@ -160,11 +160,11 @@ def _prefix(word: str) -> str:
     return word[:6]
 
 
-def _naming_title_words(title: str) -> list[str]:
-    """The words of a title that name its topic (not "aide", "OIM", "migrations"...), up to a
-    "dans" saying where ("La relocalisation dans l'Union européenne": "les pays d'Europe après la
-    guerre" is not about the relocation)."""
-    what = re.split(r"\bdans\b", fold(title))[0]
+def _naming_title_words(title: str, what_only: bool = False) -> list[str]:
+    """The words of a title that name its topic (not "aide", "OIM", "migrations"...); `what_only`:
+    up to a "dans" saying where ("La relocalisation dans l'Union européenne": "les pays d'Europe
+    après la guerre" is not about the relocation, "la relocalisation dans l'UE" is the topic itself)."""
+    what = re.split(r"\bdans\b", fold(title))[0] if what_only else title
     return [w for w in folded_words(what) if len(w) > 2 and w not in GENERIC_TITLE_WORDS]
 
 
@@ -189,7 +189,7 @@ def _naming_keys(word: str) -> frozenset[str]:
 def _title_names(title: str) -> frozenset[str]:
     """What a message word must be (_naming_keys) to name an entry by its title."""
     keys: set[str] = set()
-    for word in _naming_title_words(title):
+    for word in _naming_title_words(title, what_only=True):
         keys |= {f"~{_prefix(word)}"} if len(word) >= FAMILY_TITLE_LETTERS else {word, word.rstrip("sx")}
     return frozenset(keys)
 
