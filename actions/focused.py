@@ -1093,6 +1093,14 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         turn = replace(turn, said=(*turn.said[:-1], full, text))
     parts = []
     for question in texts:
+        question, aside = kb.answering.without_set_aside(question)
+        if aside:
+            # "à part la réinstallation, ...": read as the resettlement, it asks about the rest.
+            set_aside = named_entries(kb, tuple(folded_words(aside)))
+            if nlu_entry in set_aside:
+                nlu_entry = None
+            if turn.programme and kb.entry_for_programme(turn.programme) in set_aside:
+                turn = replace(turn, programme=None)
         analysis = analyse(kb.answering, question)
         parts.append(Part(question, analysis, own_words(kb, analysis)))
     if len(parts) == 1 and (

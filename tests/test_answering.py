@@ -452,6 +452,27 @@ def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) 
     assert kb.answering.split_questions(text, stop_words()) == (parts or [text])
 
 
+def test_a_verb_form_of_a_page_word_is_not_an_unknown_point(index: SentenceIndex) -> None:
+    """ "veille" (spaCy reads a noun) is a form of the pages' "veiller"; "budget" is unknown to them."""
+    assert index.unknown_nouns("l'OIM veille à quoi pour les migrants ?") == []
+    assert index.unknown_nouns("quel est le budget de l'OIM ?") == ["budget"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "aside"),
+    [
+        ("à part la réinstallation, l'OIM veille à quoi ?", "l'OIM veille à quoi ?", "réinstallation"),
+        ("c'est quoi l'aide à part le transport ?", "c'est quoi l'aide ?", "transport"),
+        ("à part ça ?", "à part ça ?", ""),  # nothing else asked: kept whole
+        ("L'OIM a combien de bureaux en dehors de son siège ?", "L'OIM a combien de bureaux en dehors de son siège ?", ""),
+    ],
+)
+def test_what_a_question_sets_aside(kb: KnowledgeBase, text: str, kept: str, aside: str) -> None:
+    question, set_aside = kb.answering.without_set_aside(text)
+    assert re.sub(r"\s+", " ", question) == kept
+    assert aside in set_aside and bool(set_aside) == bool(aside)
+
+
 def test_situations_need_the_user_to_speak_of_themselves(kb: KnowledgeBase) -> None:
     rules = kb.answering
     told = rules.situation("je suis bloqué en libye sans passeport, je veux rentrer au mali")
@@ -1473,6 +1494,10 @@ ASKED = [
         "intent", "nlu_fallback", None, None, (),
         "Pour le Dialogue de haut niveau sur les migrations, quel département des Nations Unies faut-il contacter ?",
         ("migrationp@un.org",), ("ldoyle@iom.int", "migration4development@iom.int"), id="contact-first-named-topic"),
+    pytest.param(  # what the question sets aside names no topic, even read as the question's programme
+        "intent", "ask_resettlement", "resettlement", None, (),
+        "à part la réinstallation, l'OIM veille à quoi pour les migrants ?",
+        ("bien-être",), (), id="set-aside-topic"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",

@@ -200,9 +200,11 @@ class AnsweringRules(BaseModel):
     # Asking what something is ("c'est quoi ...", "qu'est-ce que ..."): about a topic the message
     # names, the topic's summary answers, even with a word of that summary besides its title.
     definition_cues: list[str] = []
+    # What a question sets aside ("à part la réinstallation, ..."): not searched, naming no topic.
+    set_aside: list[str] = []
 
     _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
-    _check_not_question = validator("not_question_words", "still_asks", allow_reuse=True)(_compile_all)
+    _check_not_question = validator("not_question_words", "still_asks", "set_aside", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -411,6 +413,20 @@ class AnsweringRules(BaseModel):
 
     def _says(self, cues: str, folded: str) -> bool:
         return any(p.search(folded) for p in self._cue_patterns[cues])
+
+    @cached_property
+    def _set_aside_pattern(self) -> re.Pattern[str] | None:
+        return re.compile("|".join(f"(?:{p})" for p in self.set_aside)) if self.set_aside else None
+
+    def without_set_aside(self, text: str) -> tuple[str, str]:
+        """The question without what it sets aside, and that part ("à part la réinstallation,
+        l'OIM veille à quoi ?" asks about everything but the resettlement)."""
+        simple = strip_accents(fold_apostrophes(text)).lower()
+        match = self._set_aside_pattern.search(simple) if self._set_aside_pattern else None
+        if match is None or len(simple) != len(text):
+            return text, ""
+        kept = f"{text[: match.start()]} {text[match.end() :]}".strip(" ,")
+        return (kept, text[match.start() : match.end()]) if kept.strip(" ?,.") else (text, "")
 
     def asks_definition(self, folded: str) -> bool:
         """Whether a (folded) question asks what something is."""

@@ -45,6 +45,8 @@ CLOSE_WORD = 0.7
 # Endings of gender and number: a question word is a page word without one ("pilote" / "pilotee"),
 # not merely a word starting alike ("employe" / "employeur").
 INFLECTIONS = ("e", "s", "es", "ee", "ees", "x")
+# A word ending in "e" may be a form of a verb of the first group the pages use ("veille": "veiller").
+VERB_ENDINGS = ("r", "nt")
 # Of a sentence ending the passage before, this many first words (its subject) are searched with
 # a sentence starting with a pronoun.
 CARRIED_SUBJECT_WORDS = 7
@@ -918,8 +920,10 @@ class SentenceIndex:
         return found
 
     def _inflected(self, word: str) -> bool:
-        """Whether a page word is the folded word with a gender or number ending ("pilote" -> "pilotee")."""
-        return any(f"{word}{ending}" in self._vocabulary for ending in INFLECTIONS)
+        """Whether a page word is the folded word with a gender or number ending ("pilote" -> "pilotee"),
+        or the verb of which it is a form ("veille" -> "veiller": "l'OIM veille à quoi ?")."""
+        endings = (*INFLECTIONS, *VERB_ENDINGS) if word.endswith("e") else INFLECTIONS
+        return any(f"{word}{ending}" in self._vocabulary for ending in endings)
 
     def _similarities(self, question: str, unit_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the question's meaning with each unit's (0 without vectors)."""
