@@ -256,3 +256,37 @@ def test_config_pipes_give_rasa_the_same_tokens_and_vectors(spacy_component: typ
         assert our_tokens == full_tokens
         for a, b in zip(our_dense, full_dense, strict=True):
             assert (a == b).all()
+
+
+def test_page_analyses_read_back_from_disk_equal_spacys_and_are_only_page_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The action server's start reads the pages' spaCy analyses back from the cache: the same
+    lemmas, entities and vectors as analysing them again; a question is never written there."""
+    import numpy as np
+
+    from bot.knowledge import nlp
+    from bot.knowledge.sentence_search import _analyse
+    from bot.knowledge.textnorm import fold_apostrophes
+
+    monkeypatch.setenv("OIM_CACHE_DIR", str(tmp_path))
+    texts = [
+        "Le Directeur général de l’OIM, António Vitorino, s’est adressé aux 173 Etats membres à Genève.",
+        "L'OIM aide des migrants qui se trouvent en Libye ou au Yémen à rentrer dans leur pays d'origine.",
+    ]
+    first = nlp.page_docs(texts)
+    stored = list((tmp_path / "page-analyses").glob("*.spacy"))
+    assert len(stored) == 1
+    again = nlp.page_docs(texts)  # read back
+    fresh = list(nlp.french().pipe([fold_apostrophes(t) for t in texts]))
+    for docs in (first, again):
+        assert [[(t.text, t.lemma_, t.pos_) for t in d] for d in docs] == [[(t.text, t.lemma_, t.pos_) for t in d] for d in fresh]
+        assert [[(e.text, e.label_) for e in d.ents] for d in docs] == [[(e.text, e.label_) for e in d.ents] for d in fresh]
+        assert all(np.allclose(a.vector, b.vector) for a, b in zip(docs, fresh, strict=True))
+    # Other texts, another file; a broken file is analysed again, not an error.
+    stored[0].write_bytes(b"not a DocBin")
+    assert [t.lemma_ for t in nlp.page_docs(texts)[1]] == [t.lemma_ for t in fresh[1]]
+    _analyse(["mon numéro est le 0612345678, aidez-moi"], entities=False, keep=False)
+    _analyse(["je suis bloqué à Tripoli"], entities=True, keep=False)
+    written = b"".join(f.read_bytes() for f in (tmp_path / "page-analyses").glob("*.spacy"))
+    assert b"0612345678" not in written and b"Tripoli" not in written

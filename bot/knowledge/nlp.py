@@ -6,6 +6,7 @@ Why: loading fr_core_news_md takes seconds; KnowledgeBase.load must stay fast, s
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -62,6 +63,53 @@ def search_docs(texts: Sequence[str]) -> list[Doc]:
         while len(_docs) > KEPT_DOCS:
             _docs.popitem(last=False)
     return [found.get(t) or fresh[t] for t in texts]
+
+
+# Page analyses kept on disk: this many files (one per set of texts analysed together).
+KEPT_PAGE_ANALYSES = 12
+
+
+def page_docs(texts: Sequence[str]) -> list[Doc]:
+    """spaCy's full analysis (entities included) of page texts, read back from the disk cache
+    when these very texts were analysed before with this very pipeline.
+
+    Why: every action server start analysed the same few thousand page sentences again (~3 s of
+    its ~7 s start); read back from a DocBin the analysis takes a fraction of that. Only the
+    pages' public texts are written (in cache_root()/page-analyses), never a user's message; a
+    cache that cannot be read or written is skipped."""
+    import hashlib
+
+    from spacy.tokens import DocBin
+
+    from bot.knowledge.paths import cache_root
+    from bot.knowledge.textnorm import fold_apostrophes
+
+    if not texts:
+        return []
+    nlp = french()
+    import spacy
+
+    pipeline = f"{nlp.meta.get('name')}-{nlp.meta.get('version')}-spacy{spacy.__version__}-{','.join(nlp.pipe_names)}"
+    key = hashlib.sha256("\x00".join([pipeline, *texts]).encode("utf-8")).hexdigest()[:32]
+    folder = cache_root() / "page-analyses"
+    path = folder / f"{key}.spacy"
+    try:
+        docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(nlp.vocab))
+        if len(docs) == len(texts):
+            return docs
+    except (OSError, ValueError):
+        pass  # not analysed yet (or unreadable): analysed now
+    docs = list(nlp.pipe([fold_apostrophes(t) for t in texts]))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(DocBin(docs=docs).to_bytes())
+        os.replace(temporary, path)  # atomic: another process reads the old file or the whole new one
+        for old in sorted(folder.glob("*.spacy"), key=lambda f: f.stat().st_mtime)[:-KEPT_PAGE_ANALYSES]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only cache: analysed again next time
+    return docs
 
 
 def named_entities(text: str) -> list[tuple[str, str]]:

@@ -21,11 +21,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.knowledge import paths
 from bot.knowledge.records import Passage
 from bot.knowledge.textnorm import fold, fold_apostrophes
 from bot.knowledge.yamlio import load_yaml
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +104,16 @@ def number_words() -> dict[str, str]:
     return {fold(str(word)): str(value) for word, value in (load_yaml(WORDS_FILE).get("number_words") or {}).items()}
 
 
-def spacy_terms(texts: Sequence[str]) -> list[list[Token]]:
-    """Meaningful tokens of each text (lemma + surface form), using the shared spaCy pipeline;
-    a number written as a word is read as its digits first ("sept" -> "7", "sept")."""
+def spacy_terms(texts: Sequence[str], docs: Sequence[Doc] | None = None) -> list[list[Token]]:
+    """Meaningful tokens of each text (lemma + surface form), using the shared spaCy pipeline
+    (or the texts' `docs`, analysed already); a number written as a word is read as its digits
+    first ("sept" -> "7", "sept")."""
     from bot.knowledge.nlp import search_docs
 
     stops = stop_words()
     numbers = number_words()
     result: list[list[Token]] = []
-    docs = search_docs(texts)
+    docs = search_docs(texts) if docs is None else docs
     for doc in docs:
         tokens: list[Token] = []
         for token in doc:

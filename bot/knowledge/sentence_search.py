@@ -359,10 +359,10 @@ def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
 
     Per text, what spaCy found is kept for the next build (a reloaded knowledge base mostly
     repeats the last one's texts: a knowledge-only update goes live sooner)."""
-    from bot.knowledge.nlp import SEARCH_DISABLED, french
+    from bot.knowledge.nlp import page_docs
 
     missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_WORDS]
-    for text, doc in zip(missing, french().pipe([fold_apostrophes(t) for t in missing], disable=list(SEARCH_DISABLED)), strict=True):
+    for text, doc in zip(missing, page_docs(missing), strict=True):
         found: set[str] = set()
         found_vectors: dict[str, np.ndarray] = {}
         for token in doc:
@@ -387,8 +387,10 @@ def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
 
 def _page_terms(texts: Sequence[str]) -> list[list[Token]]:
     """bot.knowledge.search.spacy_terms of page texts, each text analysed once across rebuilds."""
+    from bot.knowledge.nlp import page_docs
+
     missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_TERMS]
-    _TEXT_TERMS.update(zip(missing, spacy_terms(missing), strict=True))
+    _TEXT_TERMS.update(zip(missing, spacy_terms(missing, page_docs(missing)), strict=True))
     found = [_TEXT_TERMS[t] for t in texts]
     _keep_only(_TEXT_TERMS, texts)
     return found
@@ -948,13 +950,14 @@ def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> 
     sentences, so its index is rebuilt in a fraction of the first build's time. Users' questions
     are never kept.
     """
-    from bot.knowledge.nlp import french, search_docs
+    from bot.knowledge.nlp import french, page_docs, search_docs
 
     nlp = french()
     known = _ANALYSED if keep else {}
     missing = list(dict.fromkeys(t for t in texts if (t, entities) not in known))
     fresh: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
-    docs = nlp.pipe([fold_apostrophes(t) for t in missing]) if entities else search_docs(missing)
+    # Page texts (kept) are read back from the disk cache; a question is analysed, never written.
+    docs = page_docs(missing) if keep and entities else nlp.pipe([fold_apostrophes(t) for t in missing]) if entities else search_docs(missing)
     for text, doc in zip(missing, docs, strict=True):
         words = [np.asarray(t.vector) for t in doc if t.has_vector and t.is_alpha and not t.is_stop]
         vector = np.mean(words, axis=0) if words else np.zeros(nlp.vocab.vectors_length, dtype="float32")
