@@ -8,9 +8,9 @@ bash "$REPO_ROOT/scripts/lint.sh"
 cd "$REPO_ROOT"
 export OIM_MODEL="$("$venv/bin/python" -m bot.maintenance.model_cache)"
 set +e
-# Two workers (OIM_TEST_WORKERS=0: one process): test groups that start their own servers run side
+# Three workers (OIM_TEST_WORKERS=0: one process): test groups that start their own servers run side
 # by side; tests/conftest.py keeps the users of one server in one worker.
-workers="${OIM_TEST_WORKERS:-2}"
+workers="${OIM_TEST_WORKERS:-3}"
 xdist=()
 if [ "$workers" != "0" ]; then xdist=(-n "$workers" --dist loadgroup); fi
 # pytest's cache (each module's duration, read by tests/conftest.py to start the longest groups

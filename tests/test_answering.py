@@ -1368,7 +1368,7 @@ def test_a_reloaded_knowledge_base_reuses_the_page_analyses(monkeypatch: pytest.
     index = SentenceIndex.build(KnowledgeBase.load(paths.knowledge_dir()))  # the live version
     analysed: list[str] = []
     real = sentence_search.spacy_terms
-    monkeypatch.setattr(sentence_search, "spacy_terms", lambda texts: analysed.extend(texts) or real(texts))
+    monkeypatch.setattr(sentence_search, "spacy_terms", lambda texts, docs=None: analysed.extend(texts) or real(texts, docs))
     reloaded = SentenceIndex.build(KnowledgeBase.load(paths.knowledge_dir()))
     assert analysed == []
     question = "combien de tables rondes au premier dialogue"
