@@ -1360,6 +1360,15 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
     assert "ne mentionnent pas" not in text and "Source :" in text
 
 
+def test_a_demonstrative_subject_carries_the_sentence_naming_it(index: SentenceIndex) -> None:
+    """ "Ce Dialogue a recensé ..." follows a sentence on the civil society meetings: the sentence it
+    stands for is the one naming the second Dialogue, which a question on "le deuxième" needs."""
+    unit = next(u for u in index.units if u.text.startswith("Ce Dialogue a recensé"))
+    assert unit.context.startswith("Le deuxième Dialogue de haut niveau")
+    hits = index.rank("Qu'a recensé le deuxième Dialogue de haut niveau ?", None, "none", k=3)
+    assert hits[0].unit.id == unit.id
+
+
 def test_a_reloaded_knowledge_base_reuses_the_page_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
     """A knowledge-only update rebuilds the sentence index: texts it analysed before are not sent
     to spaCy again (it took ~3 s of the update going live), and the new index ranks the same."""

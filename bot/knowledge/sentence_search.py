@@ -354,6 +354,26 @@ def sounds_like(folded: str) -> frozenset[str]:
     return frozenset(ending.sub("", key).replace("en", "an") for ending in (_SILENT_ENDING, _SILENT_LETTER))
 
 
+_DEMONSTRATIVE_SUBJECT = re.compile(r"^(?:ce|cet|cette|ces)\s+([a-z]{4,})\b")
+# The sentence naming what a demonstrative subject stands for is at most this many sentences back.
+ANTECEDENT_SENTENCES = 6
+
+
+def _antecedent(text: str, before: Sequence[str]) -> str | None:
+    """For a sentence opening with a demonstrative and a noun ("Ce Dialogue a recensé ..."), the
+    latest of the sentences before (of its page section) that names that noun and does not open
+    with a pronoun or a demonstrative itself."""
+    match = _DEMONSTRATIVE_SUBJECT.match(fold(text))
+    if match is None:
+        return None
+    noun = match.group(1).rstrip("sx")
+    for sentence in reversed(before[-ANTECEDENT_SENTENCES:]):
+        folded = fold(sentence)
+        if _PRONOUN_START.match(folded) is None and any(w.rstrip("sx") == noun for w in folded_words(folded)):
+            return sentence
+    return None
+
+
 def _vocabulary(texts: Sequence[str]) -> tuple[frozenset[str], np.ndarray]:
     """Folded words and lemmas of the texts, and the unit vectors of those that have one.
 
@@ -506,6 +526,7 @@ class SentenceIndex:
         # The last sentence of each section so far that names its subject: "Il a abouti à la
         # création du FMMD", first of its passage, is about "Le premier Dialogue...", said before.
         last_sentence: dict[tuple[str, str], str] = {}
+        said_before: dict[tuple[str, str], list[str]] = {}  # each section's sentences so far
         # A page's menu items are searched only when a topic cites the menu (the organisation's offices).
         cited = {source for entry in kb.entries() for source in entry.sources}
         searched = [p for p in kb.passages(include_navigation=True) if not p.navigation or p.id in cited]
@@ -521,12 +542,20 @@ class SentenceIndex:
                 raw.append((unit_id, passage.id, passage.section, text, list_item))
                 if list_item:
                     items.append(text)
-                if n == 1 and not list_item and _PRONOUN_START.match(text):
-                    carried = last_sentence.get((passage.source_file, passage.section), "")
+                section_key = (passage.source_file, passage.section)
+                antecedent = None if list_item else _antecedent(text, said_before.get(section_key, []))
+                if antecedent is not None and antecedent != previous:
+                    # "Ce Dialogue a recensé ...": the sentence naming that dialogue ("Le deuxième
+                    # Dialogue de haut niveau était consacré ...") is quoted with it, not merely
+                    # the one before; searched, though, are the words searched without it.
+                    contexts[unit_id] = antecedent
+                    subjects[unit_id] = previous or " ".join(antecedent.split()[:CARRIED_SUBJECT_WORDS])
+                elif n == 1 and not list_item and _PRONOUN_START.match(text):
+                    carried = last_sentence.get(section_key, "")
                     if carried:
                         contexts[unit_id] = carried
                         subjects[unit_id] = " ".join(carried.split()[:CARRIED_SUBJECT_WORDS])
-                if previous and not list_item:
+                if previous and not list_item and unit_id not in contexts:
                     if _PRONOUN_START.match(text):
                         contexts[unit_id] = previous
                     else:
@@ -534,6 +563,8 @@ class SentenceIndex:
                         # marqué un tournant..." + "...faire entrer officiellement l'OIM...").
                         raw.append((f"{unit_id}w", passage.id, passage.section, f"{previous} {text}", False))
                 previous = "" if list_item else text
+                if not list_item:
+                    said_before.setdefault(section_key, []).append(text)
                 if not list_item and not _PRONOUN_START.match(text):
                     last_sentence[(passage.source_file, passage.section)] = text
                 seen.setdefault(passage.id, []).append(fold(text))
