@@ -512,8 +512,9 @@ def anchors(part: Part, turn: Turn) -> list[str]:
     return found
 
 
-def _speaks_of(hit: RankedUnit, part: Part, entry: Entry | None, wanted: list[str]) -> bool:
-    """Whether a unit holding the question's year also speaks of what the question asks about.
+def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry | None, wanted: list[str]) -> bool:
+    """Whether a unit holding the question's year also speaks of what the question asks about,
+    in the same words or in words close in meaning ("crises" / "catastrophes").
 
     Why: "combien de personnes relocalisées en 2020 ?" found the only sentence naming 2020 (a
     report's title); a year alone does not make a sentence answer the question."""
@@ -523,10 +524,14 @@ def _speaks_of(hit: RankedUnit, part: Part, entry: Entry | None, wanted: list[st
     if not asked:
         return True
     unit = hit.unit
-    said = {_prefix(w) for w in folded_words(f"{unit.context} {unit.section} {unit.text}")}
+    text = f"{unit.context} {unit.section} {unit.text}"
+    said = {_prefix(w) for w in folded_words(text)}
     if hit.in_topic and entry is not None:
         said |= _title_words(entry)  # a sentence of the topic speaks of the topic
-    return bool(asked & said)
+    if asked & said:
+        return True
+    own = [w for w in re.findall(r"[^\W\d_]{4,}", part.text.lower()) if _prefix(fold(w)) in asked]
+    return index.close_in_meaning(own, text)
 
 
 def _holds_text(text: str, wanted: list[str]) -> bool:
@@ -553,7 +558,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     query = search_query(part, turn, why, entry, index)
     hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
     wanted = anchors(part, turn)
-    hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(h, part, entry, wanted)]
+    hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(index, h, part, entry, wanted)]
     if part.quoted:
         hits = [h for h in hits if not _said_in(h.unit, part.quoted)] or hits
     if why == "followup" and entry is not None:

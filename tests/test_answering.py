@@ -1507,6 +1507,10 @@ ASKED = [
         "intent", "ask_resettlement", "resettlement", None, (),
         "à part la réinstallation, l'OIM veille à quoi pour les migrants ?",
         ("bien-être",), (), id="set-aside-topic"),
+    pytest.param(  # the only sentence naming 1999 speaks of "catastrophes": close in meaning to "crises"
+        "intent", "ask_un_membership", None, None, (),
+        "Que s'est-il passé le 19 septembre 2016 pour les migrants, et en 1999 l'OIM a répondu à quelles crises ?",
+        ("premier Sommet", "Kosovo"), (), id="year-sentence-in-words-close-in-meaning"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",

@@ -952,6 +952,23 @@ class SentenceIndex:
             found.append(token.text.lower())
         return found
 
+    def close_in_meaning(self, words: Sequence[str], text: str) -> bool:
+        """Whether a word of the text is close in meaning to one of the words (cosine of their word
+        vectors at least CLOSE_WORD: "crises" / "catastrophes"); stop words do not count."""
+        from bot.knowledge.nlp import french
+
+        vocab = french().vocab
+        wanted = [np.asarray(vocab[w].vector) for w in words if vocab.has_vector(w)]
+        text_words = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)}
+        found = [np.asarray(vocab[w].vector) for w in text_words if vocab.has_vector(w) and w not in stop_words()]
+        if not wanted or not found:
+            return False
+        a: np.ndarray = np.vstack(wanted)
+        b: np.ndarray = np.vstack(found)
+        a /= np.linalg.norm(a, axis=1, keepdims=True) + 1e-9
+        b /= np.linalg.norm(b, axis=1, keepdims=True) + 1e-9
+        return bool((a @ b.T).max() >= CLOSE_WORD)
+
     def _inflected(self, word: str) -> bool:
         """Whether a page word is the folded word with a gender or number ending ("pilote" -> "pilotee"),
         or the verb of which it is a form ("veille" -> "veiller": "l'OIM veille à quoi ?")."""
