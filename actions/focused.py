@@ -528,8 +528,8 @@ def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry |
     said = {_prefix(w) for w in folded_words(text)}
     if hit.in_topic and entry is not None:
         said |= _title_words(entry)  # a sentence of the topic speaks of the topic
-    if asked & said:
-        return True
+    if asked & said or any(a.startswith(w) or w.startswith(a) for a in asked for w in said if len(w) > 3):
+        return True  # the same word, or one of its family ("aidées" / "aide")
     own = [w for w in re.findall(r"[^\W\d_]{4,}", part.text.lower()) if _prefix(fold(w)) in asked]
     return index.close_in_meaning(own, text)
 
@@ -635,6 +635,10 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
                 near = [own, *(h for h in near if h is not own)]
             best = _earliest_if_since(near, part)
             return RankedUnit(best.unit, max(best.score, GOOD_SENTENCE), best.search_score, True, True)
+        if wanted and hits and hits[0].shows_type:
+            # "..., et combien de personnes elle a aidées en 2021 ?" after the resettlement: no
+            # sentence of the topic names 2021; the one naming it and what is asked answers.
+            return hits[0]
         if evidence != "none":
             topic = index.topic_passages(entry)
             showing = [u for u in index.units if u.passage_id in topic and evidence in u.features and _holds(u, wanted)]

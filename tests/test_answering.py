@@ -1511,6 +1511,10 @@ ASKED = [
         "intent", "ask_un_membership", None, None, (),
         "Que s'est-il passé le 19 septembre 2016 pour les migrants, et en 1999 l'OIM a répondu à quelles crises ?",
         ("premier Sommet", "Kosovo"), (), id="year-sentence-in-words-close-in-meaning"),
+    pytest.param(  # "elle" is the OIM; no sentence of the resettlement names 2021: the one that does answers
+        "intent", "ask_resettlement", None, None, (),
+        "Combien d'États l'OIM aide chaque année pour la réinstallation, et combien de personnes elle a aidées à se déplacer en 2021 ?",
+        ("30 États", "118 000"), ("ne précisent pas",), id="year-of-another-topic-in-a-follow-up-part"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",
