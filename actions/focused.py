@@ -230,9 +230,9 @@ def is_followup(
     if turn.programme and kb.entry_for_programme(turn.programme) not in (None, topic):
         return False
     others = [e for e in named_entries(kb, part.own_words) if e.id != topic.id]
-    if others:
+    if others and not _topic_uses_naming_words(kb, topic, part.own_words, others):
         return False
-    limit = kb.answering.followups.max_own_words
+    limit = kb.answering.followups.max_own_words + (1 if _stands_for_something(part.text) else 0)
     if len(part.own_words) > limit:
         return False
     # "et ça prend combien de temps ?", "c'est avec qui ?", "depuis quand ?", "et pour le Yémen ?":
@@ -257,6 +257,31 @@ def is_followup(
     organisation = {fold(w) for w in kb.answering.followups.organisation_words}
     names_it = names_entry(part.own_words, nlu_entry)
     return not names_it and not organisation & set(part.own_words)
+
+
+# A word this many sentences of the pages use is common: alone, it names no topic for sure.
+COMMON_WORD_UNITS = 15
+# "il y a", "y avait-il": no pronoun standing for anything.
+_THERE_IS = re.compile(r"\b(?:il )?y (?:a|avait|aura|ait|aurait)\b|\b(?:y a|y avait)-t-il\b")
+
+
+def _stands_for_something(text: str) -> bool:
+    """Whether the question has a pronoun standing for what was said before ("les États sont
+    obligés d'y participer ?", "elle aide combien d'États ?"): it may then say a little more."""
+    folded = _THERE_IS.sub(" ", fold(text))
+    return bool(set(folded_words(folded)) & (SUBJECT_PRONOUNS | {"y"}) or _OBJECT_PRONOUN.search(folded))
+
+
+def _topic_uses_naming_words(kb: KnowledgeBase, topic: Entry, words: tuple[str, ...], others: list[Entry]) -> bool:
+    """Whether every word that names another topic is a common word of the pages (COMMON_WORD_UNITS)
+    that the topic's own summary and passages use: "les États sont obligés d'y participer ?" after
+    the FMMD ("pilotée par les États") is about the FMMD, not about the member states."""
+    naming = {w for w in words if any(names_entry((w,), e) for e in others)}
+    index = sentence_index(kb)
+    if any(index.units_using(w) < COMMON_WORD_UNITS for w in naming):
+        return False  # "et combien d'États membres ?", "il a dit quoi au Conseil ?": a word that names
+    texts = [topic.answer, *(p.text for pid in topic.sources if (p := kb.passage(pid)) is not None)]
+    return naming <= set(folded_words(" ".join(texts)))
 
 
 def _organisation_words(kb: KnowledgeBase) -> set[str]:

@@ -1515,6 +1515,18 @@ ASKED = [
         "intent", "ask_resettlement", None, None, (),
         "Combien d'États l'OIM aide chaque année pour la réinstallation, et combien de personnes elle a aidées à se déplacer en 2021 ?",
         ("30 États", "118 000"), ("ne précisent pas",), id="year-of-another-topic-in-a-follow-up-part"),
+    pytest.param(  # "États", a common word the FMMD's summary uses, with "y" standing for it: a follow-up
+        "intent", "ask_member_states", None, "event.gfmd", ("c'est quoi le FMMD ?",),
+        "les États sont obligés d'y participer ?",
+        ("volontaire",), ("175",), id="common-word-the-topic-uses-stays-on-topic"),
+    pytest.param(
+        "intent", "ask_beneficiaries", None, "programme.resettlement", ("La réinstallation des réfugiés, l'OIM fait ça depuis longtemps ?",),
+        "et elle aide combien d'États par an ?",
+        ("30 États",), ("166",), id="common-word-with-a-pronoun-stays-on-topic"),
+    pytest.param(  # "membres" is no common word: the member states, whatever the topic was
+        "intent", "ask_member_states", None, "org.leadership", ("qui dirige l'oim ?",),
+        "et combien d'états membres ?",
+        ("175",), (), id="title-words-name-another-topic"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",
