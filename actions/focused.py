@@ -687,6 +687,8 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
 # score) is answered by that sentence, even outside the topic.
 OWN_QUESTION_WORDS = 2
 OWN_QUESTION_MATCH = 0.6
+# Words besides a rare place a question must share with the one sentence naming it (_names_a_rare_place).
+PLACE_AND_WORDS = 2
 # A word used by this few sentences of the pages names one thing ("résolution", "publication").
 RARE_WORD_UNITS = 3
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.
@@ -750,6 +752,22 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     if hit.in_topic:
         return hit.score >= GOOD_SENTENCE
     return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
+
+
+def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part, turn: Turn, wanted: list[str]) -> bool:
+    """Whether the best sentence holds a country the question names that at most RARE_WORD_UNITS
+    sentences of the pages name, and shows what is asked: "le professionnel de santé qui part de
+    Malaisie va vivre dans quel pays ?" is about the one sentence naming Malaisie, whatever topic
+    the classifier read ("santé": the health services)."""
+    if hit is None or not hit.shows_type or hit.score < GOOD_SENTENCE or not turn.country or turn.country not in wanted:
+        return False
+    if sum(_holds(unit, [turn.country]) for unit in index.units) > RARE_WORD_UNITS:
+        return False
+    # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
+    # are not about the sentence that merely names the country.
+    place = {_prefix(w) for w in folded_words(turn.country)}
+    asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()} - place
+    return len(asked & {_prefix(w) for w in folded_words(hit.unit.text)}) >= PLACE_AND_WORDS
 
 
 def _aspect_hits(
@@ -965,7 +983,7 @@ def answer_part(
         say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
         return reply, entry
     hit = best()
-    if _answers(hit, entry, analysis):
+    if _answers(hit, entry, analysis) or _names_a_rare_place(index, hit, part, turn, wanted):
         assert hit is not None
         say_unit(reply, kb, index, hit, part, entry)
         if why == "situation":

@@ -1360,6 +1360,17 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
     assert "ne mentionnent pas" not in text and "Source :" in text
 
 
+def test_a_place_one_sentence_names_points_to_it_whatever_the_topic_read(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "santé" reads as the health services; "Malaisie" and the question's words are in one sentence
+    only, which answers. A place alone does not make a sentence the answer ("je suis au Niger")."""
+    text = "Dans l'exemple donné par l'OIM, le professionnel de santé qui part de Malaisie va vivre dans quel pays ?"
+    _, shown = respond(kb, index, intent="ask_health_integration", country="Malaisie", text=text)
+    assert "Jordanie" in shown
+    _, shown = respond(kb, index, intent="ask_voluntary_return", country="Niger", text="et moi je suis au niger",
+                       topic="programme.voluntary_return", before=("je veux rentrer chez moi",))
+    assert "ne mentionnent pas ce pays (Niger)" in shown
+
+
 def test_a_demonstrative_subject_carries_the_sentence_naming_it(index: SentenceIndex) -> None:
     """ "Ce Dialogue a recensé ..." follows a sentence on the civil society meetings: the sentence it
     stands for is the one naming the second Dialogue, which a question on "le deuxième" needs."""
