@@ -1360,6 +1360,20 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
     assert "ne mentionnent pas" not in text and "Source :" in text
 
 
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Notre mairie veut intégrer la migration dans son plan local, qui on contacte à l'OIM ?", True),
+        ("une conseillère régionale a un projet, quel contact lui donner ?", True),
+        ("pour le Dialogue, quel département des Nations Unies faut-il contacter ?", True),
+        ("qui on aide en priorité ?", False),
+        ("quel service l'OIM propose aux migrants ?", False),
+    ],
+)
+def test_asking_whom_to_contact(kb: KnowledgeBase, text: str, asks: bool) -> None:
+    assert kb.answering.asks_whom_to_contact(text) is asks
+
+
 def test_a_place_one_sentence_names_points_to_it_whatever_the_topic_read(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """ "santé" reads as the health services; "Malaisie" and the question's words are in one sentence
     only, which answers. A place alone does not make a sentence the answer ("je suis au Niger")."""
