@@ -687,6 +687,8 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
 # score) is answered by that sentence, even outside the topic.
 OWN_QUESTION_WORDS = 2
 OWN_QUESTION_MATCH = 0.6
+# A yes/no question bringing this many words besides its topic's gets the closest sentence after the summary.
+YES_NO_OWN_WORDS = 2
 # Words besides a rare place a question must share with the one sentence naming it (_names_a_rare_place).
 PLACE_AND_WORDS = 2
 # A word used by this few sentences of the pages names one thing ("résolution", "publication").
@@ -1005,7 +1007,13 @@ def answer_part(
             say_gap(reply, kb, entry, analysis.qtype.missing if analysis.qtype else "ce point", domain)
             return reply, entry
         if mode == "intent" or why in ("situation", "programme", "named"):
-            return _summary_reply(kb, turn, domain, entry, why), entry
+            summary = _summary_reply(kb, turn, domain, entry, why)
+            extra = [w for w in part.own_words if len(w) > 3 and not names_entry((w,), entry)]
+            if analysis.qtype is None and analysis.aspect is None and len(extra) >= YES_NO_OWN_WORDS:
+                # "à part la réinstallation, l'OIM veille à quoi pour les migrants ?" read as the movement
+                # assistance: its summary, then the sentence closest to what is asked ("bien-être").
+                _add_closest_sentence(summary, kb, index, part, entry)
+            return summary, entry
     return reply, None
 
 

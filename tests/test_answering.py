@@ -1552,6 +1552,10 @@ ASKED = [
         "intent", "ask_member_states", None, "org.leadership", ("qui dirige l'oim ?",),
         "et combien d'états membres ?",
         ("175",), (), id="title-words-name-another-topic"),
+    pytest.param(  # no question word, words of its own: the summary, then the sentence closest to them
+        "intent", "ask_movement_assistance", "resettlement", None, (),
+        "à part la réinstallation, l'OIM veille à quoi pour les migrants ?",
+        ("L’aide au mouvement", "bien-être"), (), id="summary-then-closest-sentence"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",
