@@ -217,9 +217,13 @@ class PassageIndex:
     neighbouring words ("aide_mouvement"), which favour passages using the question's expressions.
     """
 
-    def __init__(self, passages: Sequence[Passage], analyzer: TermAnalyzer, b: float = B) -> None:
+    def __init__(
+        self, passages: Sequence[Passage], analyzer: TermAnalyzer, b: float = B, query_analyzer: TermAnalyzer | None = None
+    ) -> None:
         self.passages = tuple(passages)
-        self._analyzer = analyzer
+        # Queries may be analysed apart from the passages: a user's question is never kept with
+        # the pages' analyses (bot.knowledge.nlp.page_docs writes those to disk).
+        self._analyzer = query_analyzer or analyzer
         self._b = b  # length normalisation: sentences of very different lengths want less of it
         token_lists = analyzer([f"{p.section}\n{p.text}" for p in self.passages])
         self._tf: list[Counter[str]] = []
@@ -244,9 +248,15 @@ class PassageIndex:
         self._typos = TypoMatcher(Counter({t: n for t, n in df.items() if "_" not in t and "~" not in t}))
 
     @classmethod
-    def build(cls, passages: Iterable[Passage], analyzer: TermAnalyzer | None = None, b: float = B) -> PassageIndex:
+    def build(
+        cls,
+        passages: Iterable[Passage],
+        analyzer: TermAnalyzer | None = None,
+        b: float = B,
+        query_analyzer: TermAnalyzer | None = None,
+    ) -> PassageIndex:
         """Index passages with spaCy lemmas (or another analyzer, e.g. in tests)."""
-        return cls(list(passages), analyzer or spacy_terms, b)
+        return cls(list(passages), analyzer or spacy_terms, b, query_analyzer)
 
     def _resolve(self, token: Token) -> tuple[str | None, float]:
         """Vocabulary term for a query word (exact form, else typo correction) and its weight."""

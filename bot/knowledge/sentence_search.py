@@ -479,6 +479,7 @@ class SentenceIndex:
             (Passage(u.id, "", u.section, f"{u.searched_context or u.context} {u.text}".strip()) for u in self.units),
             analyzer=_page_terms,
             b=LENGTH_NORMALISATION,
+            query_analyzer=spacy_terms,  # questions: in memory only (bot.knowledge.nlp.search_docs)
         )
         self._by_passage: dict[str, list[Unit]] = {}
         for unit in self.units:
