@@ -279,7 +279,7 @@ def _topic_uses_naming_words(kb: KnowledgeBase, topic: Entry, words: tuple[str, 
     naming = {w for w in words if any(names_entry((w,), e) for e in others)}
     index = sentence_index(kb)
     if any(index.units_using(w) < COMMON_WORD_UNITS for w in naming):
-        return False  # "et combien d'États membres ?", "il a dit quoi au Conseil ?": a word that names
+        return False  # "et combien d'États membres ?", "il a dit quoi au Conseil ?": a rare word names its topic
     texts = [topic.answer, *(p.text for pid in topic.sources if (p := kb.passage(pid)) is not None)]
     return naming <= set(folded_words(" ".join(texts)))
 

@@ -79,6 +79,7 @@ def page_docs(texts: Sequence[str]) -> list[Doc]:
     cache that cannot be read or written is skipped."""
     import hashlib
 
+    import spacy
     from spacy.tokens import DocBin
 
     from bot.knowledge.paths import cache_root
@@ -87,8 +88,6 @@ def page_docs(texts: Sequence[str]) -> list[Doc]:
     if not texts:
         return []
     nlp = french()
-    import spacy
-
     pipeline = f"{nlp.meta.get('name')}-{nlp.meta.get('version')}-spacy{spacy.__version__}-{','.join(nlp.pipe_names)}"
     key = hashlib.sha256("\x00".join([pipeline, *texts]).encode("utf-8")).hexdigest()[:32]
     folder = cache_root() / "page-analyses"
