@@ -370,6 +370,7 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("l'OIM a combien de bureaux en dehors de son siège ?", None),  # a count, not an office's address
         ("ça touche combien de gens par an ?", None),  # people reached, not a salary
         ("il touche combien ?", "salary"),
+        ("Combien l'OIM a-t-elle dépensé pour la réinstallation en 2019 ?", "amount"),  # money spent, not people
     ],
 )
 def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
