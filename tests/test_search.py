@@ -122,3 +122,11 @@ def test_one_spacy_analysis_per_question_is_shared_and_bounded() -> None:
     nlp.search_docs([f"question numéro {n}" for n in range(nlp.KEPT_DOCS)])
     assert nlp.search_docs([question])[0] is not first  # forgotten after KEPT_DOCS other texts
     assert len(nlp._docs) <= nlp.KEPT_DOCS
+
+
+def test_an_empty_text_analysed_twice_is_read_from_the_kept_analyses() -> None:
+    """An empty Doc is falsy: the second search of "" (a message of spaces, twice) once raised KeyError."""
+    from bot.knowledge.nlp import search_docs
+
+    for _ in range(2):
+        assert [len(doc) for doc in search_docs(["", "bonjour"])] == [0, 1]

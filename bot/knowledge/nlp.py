@@ -62,7 +62,7 @@ def search_docs(texts: Sequence[str]) -> list[Doc]:
             _docs[text] = doc
         while len(_docs) > KEPT_DOCS:
             _docs.popitem(last=False)
-    return [found.get(t) or fresh[t] for t in texts]
+    return [found[t] if t in found else fresh[t] for t in texts]  # an empty Doc is falsy
 
 
 # Page analyses kept on disk: this many files (one per set of texts analysed together).
