@@ -973,7 +973,14 @@ def answer_part(
         return _summary_reply(kb, turn, domain, entry, why), entry
     if entry is not None and why in ("intent", "programme") and _asks_for_help(kb, part):
         # "jveu rentré o pays aidé moi": a wish, not a question on a detail: the programme itself.
-        return _summary_reply(kb, turn, domain, entry, why), entry
+        summary = _summary_reply(kb, turn, domain, entry, why)
+        told = kb.answering.situation(part.text, ()) if why == "programme" else None
+        other = kb.entry(told.entry) if told is not None and told.entry != entry.id else None
+        if other is not None:
+            # "mon père est malade, il doit prendre l'avion pour sa réinstallation, quelqu'un peut
+            # l'accompagner ?": the programme named, then what the pages offer for the case told.
+            summary.messages.extend(_summary_reply(kb, turn, domain, other, "situation").messages)
+        return summary, entry
 
     listed = _list_just_given(index, part, turn)
     if listed is not None:

@@ -1557,6 +1557,10 @@ ASKED = [
         "intent", "ask_movement_assistance", "resettlement", None, (),
         "à part la réinstallation, l'OIM veille à quoi pour les migrants ?",
         ("L’aide au mouvement", "bien-être"), (), id="summary-then-closest-sentence"),
+    pytest.param(  # the programme named, then what the pages offer for the case told (a sick father flying)
+        "intent", "ask_resettlement", "resettlement", None, (),
+        "mon pere est malade du coeur, il doit prendre l'avion pour sa reinstallation, quelqu'un peut l'accompagner ?",
+        ("pays tiers", "escortes médicales"), (), id="programme-named-and-a-case-told"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",
