@@ -677,6 +677,14 @@ def test_a_situation_leads_to_the_programme_that_fits(kb: KnowledgeBase, index: 
     assert reply.slots["topic"] == "programme.voluntary_return"
 
 
+def test_someone_leaving_for_a_country_they_do_not_know_gets_the_orientation_before_departure(kb: KnowledgeBase) -> None:
+    """A worry told, not a programme named: the health and integration services (information and
+    orientation on the destination country before leaving)."""
+    told = kb.answering.situation("je vais partir au canada pour ma reinstallation et j'ai peur je connais rien du pays")
+    assert told is not None and told.entry == "programme.health_integration"
+    assert kb.answering.situation("je connais rien au retour volontaire") is None  # no departure told
+
+
 def test_a_long_story_in_libya_gets_the_voluntary_return(kb: KnowledgeBase, index: SentenceIndex) -> None:
     _, text = respond(kb, index, intent="ask_voluntary_return", text=long_story())
     assert "retour humanitaire volontaire" in text
