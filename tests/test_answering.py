@@ -685,6 +685,11 @@ def test_someone_leaving_for_a_country_they_do_not_know_gets_the_orientation_bef
     assert kb.answering.situation("je connais rien au retour volontaire") is None  # no departure told
 
 
+def test_a_diaspora_association_is_the_diaspora(kb: KnowledgeBase) -> None:
+    told = kb.answering.situation("on est une association de maliens en france, on veut aider au developpement de notre village")
+    assert told is not None and told.entry == "framework.migration_development"
+
+
 def test_a_long_story_in_libya_gets_the_voluntary_return(kb: KnowledgeBase, index: SentenceIndex) -> None:
     _, text = respond(kb, index, intent="ask_voluntary_return", text=long_story())
     assert "retour humanitaire volontaire" in text
