@@ -869,7 +869,9 @@ def say_unit(
     # "quels sont les observateurs ?" or "combien d'États participants ?" want the list.
     evidence = part.analysis.evidence
     whole_list = hit.unit.list_item and (
-        evidence in LIST_EVIDENCE or (evidence != "none" and not text_shows(hit.unit.text, evidence))
+        evidence in LIST_EVIDENCE
+        or (evidence != "none" and not text_shows(hit.unit.text, evidence))
+        or _names_the_heading_only(hit.unit, part)
     )
     summary = _summary_line(entry) if entry is not None and hit.in_topic else ""
     sentence = section_opening(index, hit.unit, part) or unit_text(index, hit.unit, whole_list, _list_words(part))
@@ -879,6 +881,16 @@ def say_unit(
         summary=f"\n\n{summary}" if summary and fold(summary) not in fold(hit.unit.text) else "",
         sources=source_of(kb, hit.unit),
     )
+
+
+def _names_the_heading_only(unit: Unit, part: Part) -> bool:
+    """Whether the question names a list's heading and nothing of the item found ("c'est quoi les
+    axes de travail du Dialogue ?": "Axes stratégiques actuels", every item, not the first)."""
+    heading = {_prefix(w) for w in folded_words(unit.section) if len(w) > 2}
+    item = {_prefix(w) for w in folded_words(unit.text) if len(w) > 2} - heading
+    asked = {_prefix(w.rstrip("sx")) for w in part.own_words if len(w) > 2}
+    heading = heading | {h.rstrip("sx") for h in heading}
+    return bool(asked & heading) and not asked & item
 
 
 def answer_part(

@@ -1574,6 +1574,14 @@ ASKED = [
         "intent", "ask_resettlement", "resettlement", None, (),
         "mon pere est malade du coeur, il doit prendre l'avion pour sa reinstallation, quelqu'un peut l'accompagner ?",
         ("pays tiers", "escortes médicales"), (), id="programme-named-and-a-case-told"),
+    pytest.param(  # the list's heading named, none of its items: the whole list
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "c'est quoi les axes de travail du dialogue de haut niveau maintenant ?",
+        ("Migration et développement", "Migrants en détresse", "Image des migrants"), (), id="heading-named-whole-list"),
+    pytest.param(  # an item named: that item
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "c'est quoi l'axe migrants en détresse ?",
+        ("Migrants en détresse",), ("Image des migrants",), id="item-named-that-item"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",
