@@ -883,6 +883,31 @@ def say_unit(
     )
 
 
+def _fact_asked(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+    """The sentence quoted by the topic's curated fact whose label, made of question words, the
+    question says word for word ("Depuis" in "depuis quand ... ?") and whose value shows what the
+    question type asks for;
+    the most specific label when several do, none on a tie."""
+    if entry is None or part.analysis.qtype is None:
+        return None
+    said = set(folded_words(part.analysis.folded))
+    cues = index.kb.answering.cue_words  # a label made of question words ("Depuis"), not a name ("Session")
+    evidence = part.analysis.evidence
+    found: list[tuple[int, Unit]] = []
+    for fact in entry.facts:
+        label = {w for w in folded_words(fact.label) if len(w) > 2}
+        if not label or not label <= said & cues or (evidence != "none" and not text_shows(fact.value, evidence)):
+            continue
+        quote = fold(fact.quote)
+        unit = next((u for u in index.units if not u.id.endswith("w") and quote in fold(u.text)), None)
+        if unit is not None:
+            found.append((len(label), unit))
+    found.sort(key=lambda f: -f[0])
+    if not found or (len(found) > 1 and found[0][0] == found[1][0]):
+        return None
+    return RankedUnit(found[0][1], GOOD_SENTENCE, 0.0, True, True)
+
+
 def _names_the_heading_only(unit: Unit, part: Part) -> bool:
     """Whether the question names a list's heading and nothing of the item found ("c'est quoi les
     axes de travail du Dialogue ?": "Axes stratégiques actuels", every item, not the first)."""
@@ -1002,6 +1027,12 @@ def answer_part(
     if wanted and not any(_holds(unit, wanted) for unit in index.units):
         # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
         say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
+        return reply, entry
+    labelled = _fact_asked(index, part, entry) if entry is not None and why != "situation" and not wanted else None
+    if labelled is not None:
+        # "depuis quand l'OIM est à l'ONU ?": the topic's fact labelled "Depuis" (2016), not the
+        # sentence that says "depuis 1951" of something else.
+        say_unit(reply, kb, index, labelled, part, entry)
         return reply, entry
     hit = best()
     if _answers(hit, entry, analysis) or _names_a_rare_place(index, hit, part, turn, wanted):

@@ -1582,6 +1582,14 @@ ASKED = [
         "intent", "ask_high_level_dialogue", None, None, (),
         "c'est quoi l'axe migrants en détresse ?",
         ("Migrants en détresse",), ("Image des migrants",), id="item-named-that-item"),
+    pytest.param(  # the topic's fact labelled "Depuis" (2016), not "promouvoir depuis 1951" of another sentence
+        "intent", "ask_un_membership", None, None, (),
+        "depuis quand l'OIM fait partie des Nations Unies ?",
+        ("2016",), ("depuis 1951",), id="fact-labelled-with-the-question-word"),
+    pytest.param(  # a label that is a name ("Session") is no question word: the sentence that answers
+        "intent", "ask_council_session", None, None, (),
+        "Quel pays a vu sa demande d'adhésion acceptée à l'ouverture de la 110e session du Conseil ?",
+        ("Liban",), (), id="fact-label-that-is-a-name-is-not-asked"),
     pytest.param(  # "été", "suite" are phrasing: a follow-up on the topic, not a question on the OIM's creation
         "intent", "ask_history", None, "event.gfmd", ("C'est quoi le FMMD ?",),
         "il a été créé suite à quoi ?",
