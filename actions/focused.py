@@ -886,8 +886,7 @@ def say_unit(
 def _fact_asked(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
     """The sentence quoted by the topic's curated fact whose label, made of question words, the
     question says word for word ("Depuis" in "depuis quand ... ?") and whose value shows what the
-    question type asks for;
-    the most specific label when several do, none on a tie."""
+    question type asks for; the most specific label when several do, none on a tie."""
     if entry is None or part.analysis.qtype is None:
         return None
     said = set(folded_words(part.analysis.folded))

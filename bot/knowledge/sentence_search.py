@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from bot.knowledge.search import (
     stop_words,
 )
 from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 # A unit of the topic the conversation is about gets this much more (scores are 0..1).
 TOPIC_BONUS = 0.12
@@ -359,6 +362,11 @@ _DEMONSTRATIVE_SUBJECT = re.compile(r"^(?:ce|cet|cette|ces)\s+([a-z]{4,})\b")
 ANTECEDENT_SENTENCES = 6
 
 
+def _subject(sentence: str) -> str:
+    """The first words of a sentence (its subject), searched with a sentence that stands for it."""
+    return " ".join(sentence.split()[:CARRIED_SUBJECT_WORDS])
+
+
 def _antecedent(text: str, before: Sequence[str]) -> str | None:
     """For a sentence opening with a demonstrative and a noun ("Ce Dialogue a recensé ..."), the
     latest of the sentences before (of its page section) that names that noun and does not open
@@ -550,12 +558,12 @@ class SentenceIndex:
                     # Dialogue de haut niveau était consacré ...") is quoted with it, not merely
                     # the one before; searched, though, are the words searched without it.
                     contexts[unit_id] = antecedent
-                    subjects[unit_id] = previous or " ".join(antecedent.split()[:CARRIED_SUBJECT_WORDS])
+                    subjects[unit_id] = previous or _subject(antecedent)
                 elif n == 1 and not list_item and _PRONOUN_START.match(text):
                     carried = last_sentence.get(section_key, "")
                     if carried:
                         contexts[unit_id] = carried
-                        subjects[unit_id] = " ".join(carried.split()[:CARRIED_SUBJECT_WORDS])
+                        subjects[unit_id] = _subject(carried)
                 if previous and not list_item and unit_id not in contexts:
                     if _PRONOUN_START.match(text):
                         contexts[unit_id] = previous
@@ -1005,8 +1013,13 @@ def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> 
     known = _ANALYSED if keep else {}
     missing = list(dict.fromkeys(t for t in texts if (t, entities) not in known))
     fresh: dict[tuple[str, bool], tuple[list[str], np.ndarray]] = {}
-    # Page texts (kept) are read back from the disk cache; a question is analysed, never written.
-    docs = page_docs(missing) if keep and entities else nlp.pipe([fold_apostrophes(t) for t in missing]) if entities else search_docs(missing)
+    docs: Iterable[Doc]
+    if keep and entities:
+        docs = page_docs(missing)  # page texts: read back from the disk cache
+    elif entities:
+        docs = nlp.pipe([fold_apostrophes(t) for t in missing])  # never written anywhere
+    else:
+        docs = search_docs(missing)  # a question: analysed in memory only
     for text, doc in zip(missing, docs, strict=True):
         words = [np.asarray(t.vector) for t in doc if t.has_vector and t.is_alpha and not t.is_stop]
         vector = np.mean(words, axis=0) if words else np.zeros(nlp.vocab.vectors_length, dtype="float32")
