@@ -621,10 +621,13 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
         # after the relocation is not answered by the year of the resettlement's operations, told
         # in the same page section (who it works with may well be said once for the section).
+        # Unless the sentence holds every word the follow-up brings ("... et elle a combien de
+        # structures hors siège ?" after the OIM's history: the presence's sentence names them).
         others = index.passages_of_other_entries(entry) if evidence in SPECIFIC_EVIDENCE else frozenset()
         near = [
             h for h in hits
-            if (h.in_topic or h.on_topic_page) and h.shows_type and h.unit.passage_id not in others
+            if (h.in_topic or h.on_topic_page) and h.shows_type
+            and (h.unit.passage_id not in others or _holds_every(h.unit, picked_stems))
         ]  # fmt: skip
         # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
         # using the rarest of them in the pages ("bourses", not "compte"), before one that only
@@ -695,6 +698,11 @@ PLACE_AND_WORDS = 2
 RARE_WORD_UNITS = 3
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.
 RARE_WORD_MARGIN = 0.1
+
+
+def _holds_every(unit: Unit, stems: set[str]) -> bool:
+    """Whether the unit uses every one of these word stems, two at least."""
+    return len(stems) >= 2 and stems <= {_prefix(w) for w in folded_words(unit.text)}
 
 
 def _names(text: str, prefix: str) -> bool:

@@ -1760,6 +1760,10 @@ ASKED = [
     pytest.param(  # "j'écris où ?" asks for an address to write to, not a place
         "intent", "inform", None, "framework.migration_development", ("Comment l'OIM relie migration et développement durable ?",),
         "et pour en savoir plus, j'écris où ?", ("migration4development@iom.int",), (), id="i-write-where"),
+    pytest.param(  # a second question naming what another topic's sentence holds, every word of it: that sentence
+        "intent", "ask_iom_history", None, None, (),
+        "L'OIM existe depuis quelle année et elle a combien de structures hors siège ?",
+        ("1951", "400 structures"), ("65e anniversaire",), id="second-question-names-another-topics-sentence"),
 ]
 
 
