@@ -204,6 +204,17 @@ def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
     return [e for e in kb.entries() if names_entry(words, e)]
 
 
+def named_most(named: list[Entry], words: tuple[str, ...]) -> list[Entry]:
+    """Of the entries the words name, those named by the most words: "combien d'États participent
+    au dialogue de haut niveau ?": "dialogue", "haut" and "niveau" name the Dialogues, "États"
+    alone the member states."""
+    if len(named) < 2:
+        return named
+    naming = {e.id: sum(names_entry((w,), e) for w in words) for e in named}
+    most = max(naming.values())
+    return [e for e in named if naming[e.id] == most]
+
+
 def first_named_entry(kb: KnowledgeBase, words: tuple[str, ...]) -> Entry | None:
     """The entry the words name first, in their order ("Dialogue" before "Nations Unies")."""
     for end in range(1, len(words) + 1):
@@ -321,13 +332,7 @@ def choose_entry(
         return topic, "followup"
     if nlu_entry is not None:
         return nlu_entry, "intent"
-    named = named_entries(kb, part.own_words)
-    if len(named) > 1:
-        # "combien d'États participent au dialogue de haut niveau ?": "dialogue", "haut" and
-        # "niveau" name the Dialogues, "États" alone the member states: the one named most.
-        naming = {e.id: sum(names_entry((w,), e) for w in part.own_words) for e in named}
-        most = max(naming.values())
-        named = [e for e in named if naming[e.id] == most]
+    named = named_most(named_entries(kb, part.own_words), part.own_words)
     if len(named) == 1:
         return named[0], "named"
     if topic is not None and turn.intent in ASPECT_INTENTS and not named:
@@ -1239,8 +1244,11 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         # quand et elle a combien d'États membres ?": the first part names nothing).
         # A part naming the classifier's topic among others keeps it ("combien d'États participent au
         # Dialogue ... et ... ?": "États" names the member states too).
+        # Not when another topic is named by more of its words ("Qui a mis en place le Groupe
+        # mondial sur la migration ? Et le FMMD ... ?": read as the Forum mondial, the first part
+        # names the Groupe mondial).
         named = named_entries(kb, part.own_words)
-        prior = nlu_entry if len(parts) == 1 or not named or nlu_entry in named else None
+        prior = nlu_entry if len(parts) == 1 or not named or nlu_entry in named_most(named, part.own_words) else None
         part_turn = turn
         if len(parts) > 1:
             # The part before is what a later part follows up on ("... et il a duré combien de jours ?").

@@ -1764,6 +1764,10 @@ ASKED = [
         "intent", "ask_iom_history", None, None, (),
         "L'OIM existe depuis quelle année et elle a combien de structures hors siège ?",
         ("1951", "400 structures"), ("65e anniversaire",), id="second-question-names-another-topics-sentence"),
+    pytest.param(  # two questions read as the second one's topic: the first names another by more words
+        "intent", "ask_gfmd", None, None, (),
+        "Qui a mis en place le Groupe mondial sur la migration ? Et le FMMD c'est quel genre de plateforme ?",
+        ("Secrétaire général", "non contraignante"), (), id="first-question-names-another-topic-by-more-words"),
 ]
 
 
