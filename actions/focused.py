@@ -1226,7 +1226,9 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         analysis = analyse(kb.answering, question)
         parts.append(Part(question, analysis, own_words(kb, analysis)))
     if len(parts) == 1 and (
-        asks_about_contact_just_given(kb, parts[0], turn) or asks_whom_to_contact(kb, parts[0], topic or nlu_entry)
+        asks_about_contact_just_given(kb, parts[0], turn)
+        or asks_whom_to_contact(kb, parts[0], topic or nlu_entry)
+        or kb.answering.asks_contact_means(parts[0].text)
     ):
         if topic is None and nlu_entry is not None:
             turn = replace(turn, topic=nlu_entry.id)  # the topic the classifier read, unless the message names one

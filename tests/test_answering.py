@@ -1388,6 +1388,20 @@ def test_asking_whom_to_contact(kb: KnowledgeBase, text: str, asks: bool) -> Non
     assert kb.answering.asks_whom_to_contact(text) is asks
 
 
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("je veux écrire pour le dialogue de haut niveau, c'est quoi le mail ?", True),
+        ("le numéro de tél de Leonard Doyle svp", True),
+        ("ils ont un fax ?", True),
+        ("C'est quoi le pays n°1 de réinstallation ?", False),
+        ("la 110e session, c'était quel numéro de résolution ?", False),
+    ],
+)
+def test_asking_for_an_email_or_a_number(kb: KnowledgeBase, text: str, asks: bool) -> None:
+    assert kb.answering.asks_contact_means(text) is asks
+
+
 def test_a_place_one_sentence_names_points_to_it_whatever_the_topic_read(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """ "santé" reads as the health services; "Malaisie" and the question's words are in one sentence
     only, which answers. A place alone does not make a sentence the answer ("je suis au Niger")."""
@@ -1768,6 +1782,10 @@ ASKED = [
         "intent", "ask_gfmd", None, None, (),
         "Qui a mis en place le Groupe mondial sur la migration ? Et le FMMD c'est quel genre de plateforme ?",
         ("Secrétaire général", "non contraignante"), (), id="first-question-names-another-topic-by-more-words"),
+    pytest.param(  # an e-mail asked, whatever topic the classifier read: that topic's contact card
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "je veux écrire pour le dialogue de haut niveau sur les migrations, c'est quoi le mail ?",
+        ("migrationp@un.org",), ("Le premier a eu lieu",), id="email-asked-of-a-topic"),
 ]
 
 

@@ -185,6 +185,8 @@ class AnsweringRules(BaseModel):
     english_min_words: int = 2
     # Asking whom to write to or call: the contacts answer, whatever topic the classifier read.
     whom_to_contact_cues: list[str] = []
+    # Asking for an e-mail address, a phone or fax number: the contacts answer, whatever the topic.
+    contact_means_cues: list[str] = []
     # Messages saying the last answer was not understood ("je comprends pas", "hein ?"): the
     # reply asks what the person is looking for, instead of searching the pages for "comprendre".
     not_understood: list[str] = []
@@ -203,7 +205,7 @@ class AnsweringRules(BaseModel):
     # What a question sets aside ("à part la réinstallation, ..."): not searched, naming no topic.
     set_aside: list[str] = []
 
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -408,7 +410,7 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _cue_patterns(self) -> dict[str, list[re.Pattern[str]]]:
         """Each list of patterns read whole, compiled once."""
-        lists = ("contact_cues", "whom_to_contact_cues", "person_cues", "not_understood", "definition_cues")
+        lists = ("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues")
         return {name: [re.compile(c) for c in getattr(self, name)] for name in lists}
 
     def _says(self, cues: str, folded: str) -> bool:
@@ -448,6 +450,10 @@ class AnsweringRules(BaseModel):
     def asks_whom_to_contact(self, text: str) -> bool:
         """Whether a question asks whom to write to or call ("elle écrit à qui ?")."""
         return self._says("whom_to_contact_cues", fold(text))
+
+    def asks_contact_means(self, text: str) -> bool:
+        """Whether a question asks for an e-mail address, a phone or a fax number ("c'est quoi le mail ?")."""
+        return self._says("contact_means_cues", fold(text))
 
     def asks_for_a_person(self, text: str) -> bool:
         """Whether a message asks to talk to someone ("je veux parler à un conseiller")."""
