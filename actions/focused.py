@@ -1408,8 +1408,9 @@ def _questions(kb: KnowledgeBase, text: str) -> list[str]:
 
 
 def written_out(kb: KnowledgeBase, text: str) -> str:
-    """The text as the answering reads it: SMS forms written out, typos of page and cue words fixed."""
-    return sentence_index(kb).respell(kb.answering.unsms(text), spelling_keep(kb), kb.answering.cue_words)
+    """The text as the answering reads it: SMS forms written out, typos of page and cue words fixed,
+    ordinals spelt out as the pages do ("n°1" -> "premier")."""
+    return spell_ordinals(sentence_index(kb).respell(kb.answering.unsms(text), spelling_keep(kb), kb.answering.cue_words))
 
 
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:

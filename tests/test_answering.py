@@ -488,6 +488,8 @@ def test_spell_ordinals() -> None:
     assert spell_ordinals("le 2eme dialogue et le 1er") == "le deuxième dialogue et le premier"
     assert spell_ordinals("la 3e session") == "la troisième session"
     assert spell_ordinals("en 2013") == "en 2013"
+    assert spell_ordinals("le pays n°1 et le numéro 2") == "le pays premier et le deuxième"
+    assert spell_ordinals("non 1, nombre 1") == "non 1, nombre 1"
 
 
 def _broken_copy(tmp_path: Path, name: str, change: Any) -> Path:
@@ -1786,6 +1788,10 @@ ASKED = [
         "intent", "ask_high_level_dialogue", None, None, (),
         "je veux écrire pour le dialogue de haut niveau sur les migrations, c'est quoi le mail ?",
         ("migrationp@un.org",), ("Le premier a eu lieu",), id="email-asked-of-a-topic"),
+    pytest.param(  # "n°1" is the first: the three first countries of resettlement, not the section's opening
+        "intent", "ask_resettlement", None, None, (),
+        "C'est quoi le pays n°1 de réinstallation et l'OIM aide combien d'États par an à réinstaller ?",
+        ("États-Unis", "30 États"), (), id="number-one-is-the-first"),
 ]
 
 

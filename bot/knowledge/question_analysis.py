@@ -632,9 +632,9 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
 
 
 _ORDINALS = (
-    (re.compile(r"\b(?:1er|1ere|1ère|1re)\b", re.IGNORECASE), "premier"),
-    (re.compile(r"\b(?:2e|2eme|2ème|2nd|2nde|2d)\b", re.IGNORECASE), "deuxième"),
-    (re.compile(r"\b(?:3e|3eme|3ème)\b", re.IGNORECASE), "troisième"),
+    (re.compile(r"\b(?:1er|1ere|1ère|1re|(?:n°|no|num(?:é|e)ro)\s?(?:1|un))\b", re.IGNORECASE), "premier"),
+    (re.compile(r"\b(?:2e|2eme|2ème|2nd|2nde|2d|(?:n°|no|num(?:é|e)ro)\s?(?:2|deux))\b", re.IGNORECASE), "deuxième"),
+    (re.compile(r"\b(?:3e|3eme|3ème|(?:n°|no|num(?:é|e)ro)\s?(?:3|trois))\b", re.IGNORECASE), "troisième"),
 )
 
 
