@@ -396,7 +396,7 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
             matching = [i for i in items if asked & {_prefix(w) for w in folded_words(i)}]
             if matching and len(matching) < len(items):
                 items = matching  # "une table ronde en juin 2013": the items that say so
-            return _cut(f"{heading} : " + " ; ".join(items), MAX_LIST_CHARS)
+            return _cut((f"{heading} : " if heading else "") + " ; ".join(items), MAX_LIST_CHARS)
         return _cut(f"{heading} : {unit.text}" if heading else unit.text, MAX_SENTENCE_CHARS)
     text = f"{unit.context} {unit.text}".strip()
     before = None if unit.context else _referred_to(index, unit, wanted_words)

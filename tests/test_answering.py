@@ -336,6 +336,8 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("qu'est-ce qui détermine comment, où et quand la migration se produit ?", None),
         ("quand il y a eu le premier dialogue ?", "date"),
         ("quand elle a été créée l'OIM ?", "founding"),
+        ("en quelle année l'OIM a commencé ?", "founding"),
+        ("la session a commencé quel jour ?", "date"),
         ("les dates exactes du deuxième dialogue ?", "date"),
     ],
 )
@@ -2214,3 +2216,12 @@ def test_a_follow_up_is_answered_by_a_sentence_using_its_rarest_own_word(kb: Kno
                       topic="programme.complementary_pathways",
                       before=("les voies complementaires pour les refugiés c'est quoi",))
     assert "bourses d'études" in text
+
+
+def test_a_list_without_heading_is_quoted_without_a_stray_colon(index: SentenceIndex) -> None:
+    """The site's menu is a list under no heading: quoted whole, it starts with its first item."""
+    headless = [u for u in index.units if u.list_item and not u.section]
+    assert headless
+    for unit in headless:
+        assert not focused.unit_text(index, unit, whole_list=True).startswith(":")
+        assert not focused.unit_text(index, unit, whole_list=False).startswith(":")
