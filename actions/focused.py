@@ -952,6 +952,11 @@ def answer_part(
         part = replace(part, text=f"{part.text} {terms}")
 
     wanted = anchors(part, turn)  # the years, ordinals and country a sentence must name
+    if why == "situation":
+        # Where the user lives or comes from is their story, not the point asked: a place no page
+        # names does not make the programme for their case a gap ("je vis en Allemagne et ma femme
+        # ..., comment je peux les faire venir ?").
+        wanted = [w for w in wanted if any(_holds(unit, [w]) for unit in index.units)]
     said = _in_reply_just_given(index, part, turn)
     if said is not None:
         # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the

@@ -694,6 +694,15 @@ def test_a_diaspora_association_is_the_diaspora(kb: KnowledgeBase) -> None:
     assert told is not None and told.entry == "framework.migration_development"
 
 
+def test_where_the_user_lives_is_no_gap_of_their_situation(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A country no page names, told as where the user lives: the programme for the case, no
+    "the documents do not mention Allemagne"."""
+    reply, text = respond(kb, index, intent="ask_complementary_pathways", country="Allemagne",
+                          text="je vis en Allemagne et ma femme et mes enfants sont restés au pays, comment je peux les faire venir ?")
+    assert responses(reply)[0] == "utter_situation_intro"
+    assert "regroupement familial" in text and "Allemagne" not in text
+
+
 def test_a_long_story_in_libya_gets_the_voluntary_return(kb: KnowledgeBase, index: SentenceIndex) -> None:
     _, text = respond(kb, index, intent="ask_voluntary_return", text=long_story())
     assert "retour humanitaire volontaire" in text
