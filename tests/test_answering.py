@@ -1803,6 +1803,10 @@ ASKED = [
         "intent", "ask_resettlement", None, None, (),
         "C'est quoi le pays n°1 de réinstallation et l'OIM aide combien d'États par an à réinstaller ?",
         ("États-Unis", "30 États"), (), id="number-one-is-the-first"),
+    pytest.param(  # "phare": the one sentence of the pages using it, before one sharing only "novembre"
+        "intent", "ask_council_session", None, None, (),
+        "Quel rapport phare l'OIM a présenté pendant son Conseil en novembre ?",
+        ("Etat de la migration dans le monde 2020",), (), id="a-word-one-sentence-uses"),
 ]
 
 

@@ -60,6 +60,9 @@ PAGE_BONUS = 0.06
 # A unit whose section title holds a word of the question ("observateurs") gets this much more,
 # unless the word is in more than this share of all units ("aide", "migration": says no topic).
 SECTION_BONUS = 0.08
+# A unit using a word of the question that at most this many units of the pages use gets this much.
+RARE_SHARED_UNITS = 1
+RARE_SHARED_BONUS = 0.05
 SECTION_WORD_MAX_SHARE = 0.06
 # A unit showing what the question type asks for (a number for "combien"...) gets this more...
 TYPE_BONUS = 0.10
@@ -518,6 +521,8 @@ class SentenceIndex:
         common = {w for w, n in shares.items() if n > SECTION_WORD_MAX_SHARE * len(self.units)}
         # Per unit, the words of its section title that name something ("observateurs", not "aide").
         self._section_words = {u.id: _prefixes(u.section) - common for u in self.units}
+        self._text_prefixes = {u.id: _prefixes(u.text) for u in self.units}
+        self._cue_prefixes = _prefixes(" ".join(kb.answering.cue_words))
         self._evidence_counts: dict[str, int] = {}  # units showing each kind of evidence (_is_rare)
         self._uncited: dict[str, set[tuple[str, str]]] | None = None  # _uncited_sections
         self._place_names: tuple[Counter[str], dict[str, list[str]]] | None = None  # place_of_demonym
@@ -769,6 +774,13 @@ class SentenceIndex:
         asked = _prefixes(question)
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         ranking_asked = asks_ranking(whole_question or question)
+        # A word of the question that one or two sentences of the pages use names what they speak
+        # of ("rapport phare": "la publication phare de l'OIM"): those sentences get a little more.
+        # Not a word the question types are asked with ("ça a abouti à quoi ?").
+        rare_asked = {
+            p for p in asked
+            if 0 < self.units_using(p) <= RARE_SHARED_UNITS and p not in self._cue_prefixes and p not in stop_words()
+        }  # fmt: skip
         ranked: list[RankedUnit] = []
         for unit_id, score in scores.items():
             unit = self._by_id[unit_id]
@@ -803,6 +815,8 @@ class SentenceIndex:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
             if counted and self._counted_heading(unit, counted, asked_stems):
                 combined += COUNTED_HEADING_BONUS
+            if rare_asked and rare_asked & self._text_prefixes[unit_id]:
+                combined += RARE_SHARED_BONUS
             if ranking_asked and "ranking" in unit.features and (in_topic or not topic_ids):
                 # After the type ("les plus touchés" may name no country); the topic's own
                 # ranking, not another topic's ("les trois premiers pays de réinstallation").
