@@ -942,6 +942,8 @@ def answer_part(
     """One question's reply and the entry it was about."""
     index = sentence_index(kb)
     entry, why = choose_entry(kb, part, turn, topic, nlu_entry)
+    if why == "followup":
+        part = _with_type_of_message_before(kb, part, turn)
     reply = Reply()
     analysis = part.analysis
     # The situation the message tells (answering.yml), read once for the branches below.
@@ -1082,6 +1084,18 @@ def answer_part(
                 _add_closest_sentence(summary, kb, index, part, entry)
             return summary, entry
     return reply, None
+
+
+def _with_type_of_message_before(kb: KnowledgeBase, part: Part, turn: Turn) -> Part:
+    """A follow-up asking when, read with the message before when together they ask more:
+    "pourquoi l'OIM a été créée ?" / "et c'était quand ?" asks when it was founded (a sentence
+    saying "depuis 1951"), not any date of its topic."""
+    if part.analysis.evidence != "date" or len(turn.said) < 2:
+        return part
+    joined = kb.answering.question_type(fold(f"{turn.said[-2]} {part.text}").replace("?", " "))
+    if joined is None or joined.evidence != "founding":
+        return part
+    return replace(part, analysis=replace(part.analysis, qtype=joined, evidence=joined.evidence))
 
 
 def _list_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit | None:

@@ -689,6 +689,11 @@ def test_someone_leaving_for_a_country_they_do_not_know_gets_the_orientation_bef
     assert kb.answering.situation("je connais rien au retour volontaire") is None  # no departure told
 
 
+def test_a_war_told_with_any_form_of_leaving_is_the_evacuation(kb: KnowledgeBase) -> None:
+    told = kb.answering.situation("je travaille dans un pays où la guerre vient d'éclater, il faut qu'on sorte d'ici")
+    assert told is not None and told.entry == "programme.evacuation"
+
+
 def test_a_diaspora_association_is_the_diaspora(kb: KnowledgeBase) -> None:
     told = kb.answering.situation("on est une association de maliens en france, on veut aider au developpement de notre village")
     assert told is not None and told.entry == "framework.migration_development"
@@ -1807,6 +1812,9 @@ ASKED = [
         "intent", "ask_council_session", None, None, (),
         "Quel rapport phare l'OIM a présenté pendant son Conseil en novembre ?",
         ("Etat de la migration dans le monde 2020",), (), id="a-word-one-sentence-uses"),
+    pytest.param(  # "quand ?" after a question on why it was created: when it was founded
+        "out_of_scope", "inform", None, "org.history", ("pourquoi l'OIM a été créée au départ ?",),
+        "et c'était quand ?", ("1951",), ("2016",), id="when-after-why-it-was-created"),
 ]
 
 
