@@ -124,6 +124,25 @@ def test_one_spacy_analysis_per_question_is_shared_and_bounded() -> None:
     assert len(nlp._docs) <= nlp.KEPT_DOCS
 
 
+def test_a_text_of_words_just_read_is_not_tagged_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A question without its topic's words reuses the lemma and part of speech its words had in
+    the question as typed; a text with a new word is tagged by the pipeline."""
+    from bot.knowledge import nlp
+
+    question = "Qui a mis en place le Groupe mondial sur la migration ?"
+    whole = nlp.search_docs([question])[0]
+    tagged: list[str] = []
+    pipe = type(nlp.french()).pipe
+    monkeypatch.setattr(type(nlp.french()), "pipe", lambda self, texts, **kw: pipe(self, tagged.extend(texts) or texts, **kw))
+    part = nlp.search_docs(["Qui a mis en place le Groupe   sur la migration"])[0]
+    assert tagged == []
+    read = {t.text: (t.lemma_, t.pos_) for t in whole}
+    assert [(t.lemma_, t.pos_) for t in part if not t.is_space] == [read[t.text] for t in part if not t.is_space]
+    assert any(t.pos_ == "NOUN" for t in part)
+    nlp.search_docs(["Qui a fondé le Groupe ?"])
+    assert tagged == ["Qui a fondé le Groupe ?"]
+
+
 def test_an_empty_text_analysed_twice_is_read_from_the_kept_analyses() -> None:
     """An empty Doc is falsy: the second search of "" (a message of spaces, twice) once raised KeyError."""
     from bot.knowledge.nlp import search_docs
