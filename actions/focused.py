@@ -461,10 +461,13 @@ def section_opening(index: SentenceIndex, unit: Unit, part: Part) -> str | None:
     return _cut(" ".join(u.text for u in opening), MAX_SENTENCE_CHARS * 2)
 
 
-def _list_words(part: Part) -> tuple[str, ...]:
-    """Words of the question that pick items of a list: its own words and the months it names."""
+def _list_words(part: Part, entry: Entry | None = None) -> tuple[str, ...]:
+    """Words of the question that pick items of a list: its own words and the months it names,
+    not those naming its topic ("les axes stratégiques du dialogue sur les migrations et le
+    développement": all the axes, not the one called "Migration et développement")."""
     months = tuple(w for w in folded_words(part.text) if w in _MONTHS)
-    return part.own_words + months
+    own = tuple(w for w in part.own_words if entry is None or not names_entry((w,), entry))
+    return own + months
 
 
 def source_of(kb: KnowledgeBase, unit: Unit) -> str:
@@ -887,7 +890,7 @@ def say_unit(
         or _names_the_heading_only(hit.unit, part)
     )
     summary = _summary_line(entry) if entry is not None and hit.in_topic else ""
-    sentence = section_opening(index, hit.unit, part) or unit_text(index, hit.unit, whole_list, _list_words(part))
+    sentence = section_opening(index, hit.unit, part) or unit_text(index, hit.unit, whole_list, _list_words(part, entry))
     reply.say(
         "utter_focused_answer",
         sentence=sentence,

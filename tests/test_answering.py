@@ -1815,6 +1815,10 @@ ASKED = [
     pytest.param(  # "quand ?" after a question on why it was created: when it was founded
         "out_of_scope", "inform", None, "org.history", ("pourquoi l'OIM a été créée au départ ?",),
         "et c'était quand ?", ("1951",), ("2016",), id="when-after-why-it-was-created"),
+    pytest.param(  # the words naming the topic pick no item of its list: the whole list
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Quels sont les axes stratégiques actuels du dialogue sur les migrations et le développement ?",
+        ("Migrants en détresse", "Image des migrants"), (), id="topic-words-pick-no-list-item"),
 ]
 
 
