@@ -1819,6 +1819,9 @@ ASKED = [
         "intent", "ask_high_level_dialogue", None, None, (),
         "Quels sont les axes stratégiques actuels du dialogue sur les migrations et le développement ?",
         ("Migrants en détresse", "Image des migrants"), (), id="topic-words-pick-no-list-item"),
+    pytest.param(  # the site's menu ("Bureau du Chef de Cabinet") is no part of the Council article
+        "intent", "inform", None, "event.council_110", ("Il s'est passé quoi à la 110e session du Conseil de l'OIM ?",),
+        "c'est qui le chef ?", ("Vitorino",), ("Cabinet",), id="the-menu-is-not-the-page"),
 ]
 
 

@@ -799,7 +799,8 @@ class SentenceIndex:
             if shows and evidence == "proportion" and question_words and not _figure_near(unit.text, question_words):
                 shows = False  # "quelle proportion des gens sont des migrants ?": not the "90 %" of the staff
             passage = self.kb.passage(unit.passage_id)
-            on_page = passage is not None and passage.source_file in topic_pages
+            # The site's menu, repeated on every page, is no part of the page's article.
+            on_page = passage is not None and passage.source_file in topic_pages and not passage.navigation
             combined = score + SEMANTIC_WEIGHT * (similarity.get(unit_id, 0.0) - SEMANTIC_BASELINE)
             combined += TOPIC_BONUS if in_topic else PAGE_BONUS if on_page else 0.0
             if shows and evidence != "none":
