@@ -1250,7 +1250,7 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if len(parts) == 1 and (
         asks_about_contact_just_given(kb, parts[0], turn)
         or asks_whom_to_contact(kb, parts[0], topic or nlu_entry)
-        or kb.answering.asks_contact_means(parts[0].text)
+        or (kb.answering.asks_contact_means(parts[0].text) and _about_something(kb, parts[0], topic or nlu_entry))
     ):
         if topic is None and nlu_entry is not None:
             turn = replace(turn, topic=nlu_entry.id)  # the topic the classifier read, unless the message names one
@@ -1407,6 +1407,12 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
     if len(part.own_words) > kb.answering.followups.max_own_words:
         return False
     return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or part.analysis.qtype)
+
+
+def _about_something(kb: KnowledgeBase, part: Part, topic: Entry | None) -> bool:
+    """Whether the question has a topic to give the contacts of: the conversation's or the
+    classifier's, or one it names (a bare "son mail ?" out of the blue has none)."""
+    return topic is not None or bool(named_entries(kb, part.own_words))
 
 
 def asks_whom_to_contact(kb: KnowledgeBase, part: Part, topic: Entry | None) -> bool:
