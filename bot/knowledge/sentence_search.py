@@ -774,8 +774,8 @@ class SentenceIndex:
         asked = _prefixes(question)
         question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         ranking_asked = asks_ranking(whole_question or question)
-        # A word of the question that one or two sentences of the pages use names what they speak
-        # of ("rapport phare": "la publication phare de l'OIM"): those sentences get a little more.
+        # A word of the question that one sentence of the pages uses names what it speaks of
+        # ("rapport phare": "la publication phare de l'OIM"): that sentence gets a little more.
         # Not a word the question types are asked with ("ça a abouti à quoi ?").
         rare_asked = {
             p for p in asked
