@@ -579,6 +579,11 @@ def _holds(unit: Unit, wanted: list[str]) -> bool:
     return all(name_key(w) in text for w in wanted)
 
 
+def _pages_name(index: SentenceIndex, wanted: list[str]) -> bool:
+    """Whether some sentence or item of the pages names every one of the wanted things."""
+    return any(_holds(unit, wanted) for unit in index.units)
+
+
 @lru_cache(maxsize=8192)
 def _unit_key(unit: Unit) -> str:
     """name_key of a page unit's text, computed once per unit (it was a third of a turn's cost)."""
@@ -961,7 +966,7 @@ def answer_part(
         # Where the user lives or comes from is their story, not the point asked: a place no page
         # names does not make the programme for their case a gap ("je vis en Allemagne et ma femme
         # ..., comment je peux les faire venir ?").
-        wanted = [w for w in wanted if any(_holds(unit, [w]) for unit in index.units)]
+        wanted = [w for w in wanted if _pages_name(index, [w])]
     said = _in_reply_just_given(index, part, turn)
     if said is not None:
         # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the
@@ -1046,7 +1051,7 @@ def answer_part(
         # "et le troisième c'est lequel ?" after "les trois premiers pays ... étaient A, B et C".
         say_unit(reply, kb, index, listed, part, entry)
         return reply, entry
-    if wanted and not any(_holds(unit, wanted) for unit in index.units):
+    if wanted and not _pages_name(index, wanted):
         # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
         say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
         return reply, entry
