@@ -648,11 +648,16 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # Not one far below the best, though, unless the word is a name ("y en a eu à Genève ?"):
         # "et les pays qui en accueillent le plus ?" is not answered by "des États qui accueillent
         # des ressortissants étrangers" (another topic's).
+        # Nor unless the follow-up brings that one word only and only a sentence or two use it: it
+        # names what is asked ("et la diaspora dans tout ça ?", "et qui le pilote ?": "pilotée par
+        # les États"). With more words, the rarest may be only the user's ("il a débouché sur la
+        # création de quoi ?": "Il a abouti à la création du ...", not "Il a débouché sur un programme").
         for new_word in sorted(picked_stems, key=index.units_using):
+            named_by_few = len(picked_stems) == 1 and index.units_using(new_word) <= FEW_UNITS_WORD
             using = [
                 h for h in near
                 if new_word in {_prefix(w) for w in folded_words(h.unit.text)}
-                and (h.score >= near[0].score - RARE_WORD_MARGIN or _names(h.unit.text, new_word))
+                and (h.score >= near[0].score - RARE_WORD_MARGIN or named_by_few or _names(h.unit.text, new_word))
             ]  # fmt: skip
             if using:
                 near = using
@@ -711,6 +716,8 @@ PLACE_AND_WORDS = 2
 RARE_WORD_UNITS = 3
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.
 RARE_WORD_MARGIN = 0.1
+# A follow-up's own word used by this few sentences of the pages picks one using it, however far below.
+FEW_UNITS_WORD = 2
 
 
 def _holds_every(unit: Unit, stems: set[str]) -> bool:
@@ -1164,6 +1171,8 @@ def _beyond_situation(kb: KnowledgeBase, text: str, groups: list[list[str]]) -> 
 
 # A list item of this few words is a name ("Niger", "Organisation mondiale de la Santé"), not a sentence.
 NAME_ITEM_WORDS = 4
+# How many of the best sentences _add_closest_sentence looks through.
+CLOSEST_CANDIDATES = 3
 
 
 def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry) -> None:
@@ -1171,13 +1180,16 @@ def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex,
     first, any page's if it matches better), when the summary does not already say it (a mayor
     gets the sentence on local authorities, the diaspora the one on the diaspora). Not a list item
     that is only a name ("États participants : Niger" for a migrant stranded in Niger)."""
-    hits = index.rank(part.text, entry, "none", k=1)  # any page: the topic only ranks first
-    if not hits or hits[0].search_score < ASPECT_ANSWERED:
+    # Any page: the topic only ranks first. Among the best few, the first sharing enough words
+    # with the case: a sentence that ranks first on meaning alone may share too few.
+    hits = index.rank(part.text, entry, "none", k=CLOSEST_CANDIDATES)
+    hit = next((h for h in hits if h.search_score >= ASPECT_ANSWERED), None)
+    if hit is None:
         return
-    if hits[0].unit.list_item and len(hits[0].unit.text.split()) <= NAME_ITEM_WORDS:
+    if hit.unit.list_item and len(hit.unit.text.split()) <= NAME_ITEM_WORDS:
         return
     said = fold(" ".join(str(m.get("answer", "")) for m in reply.messages))
-    unit = hits[0].unit
+    unit = hit.unit
     if fold(unit.text) in said:
         return
     position = next((i for i, m in enumerate(reply.messages) if m.get("response") == "utter_knowledge_answer"), None)

@@ -339,6 +339,10 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("en quelle année l'OIM a commencé ?", "founding"),
         ("la session a commencé quel jour ?", "date"),
         ("les dates exactes du deuxième dialogue ?", "date"),
+        # A clause before the question asks nothing (answering.yml, leading_clauses).
+        ("quand un migrant en Libye demande à rentrer, l'OIM vérifie s'il risque quelque chose ?", None),
+        ("quand mon dossier sera prêt, je pars comment ?", "how"),
+        ("quand a eu lieu le premier dialogue, et où ?", "date"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
@@ -1822,6 +1826,30 @@ ASKED = [
     pytest.param(  # the site's menu ("Bureau du Chef de Cabinet") is no part of the Council article
         "intent", "inform", None, "event.council_110", ("Il s'est passé quoi à la 110e session du Conseil de l'OIM ?",),
         "c'est qui le chef ?", ("Vitorino",), ("Cabinet",), id="the-menu-is-not-the-page"),
+    pytest.param(  # "début", a word of the language, is not respelt into the cue "débuté" (then a gap)
+        "intent", "ask_iom_history", None, None, (),
+        "Au tout début, après la guerre, l'OIM avait été montée pour s'occuper de qui ?",
+        ("réinstaller des réfugiés",), ("ne mentionnent pas",), id="a-french-word-is-no-cue-typo"),
+    pytest.param(  # a decade is its ten years: "le Chili en 1973", not "les 70 dernières années"
+        "intent", "ask_iom_history", None, None, (),
+        "Dans les années 70, l'OIM est intervenue dans quelles crises ?",
+        ("Chili en 1973",), ("70 dernières années",), id="a-decade-is-its-years"),
+    pytest.param(  # "une personne sur sept" is a proportion of migrants, asked as "migrante"
+        "intent", "ask_presence", None, None, (),
+        "Une personne sur combien est migrante aujourd'hui ? et quelle part du personnel de l'OIM est sur le terrain ?",
+        ("une personne sur sept", "90 %"), (), id="a-feminine-word-is-near-its-figure"),
+    pytest.param(  # a natural disaster is a crisis: the evacuations, not "no information"
+        "fallback", "nlu_fallback", None, None, (),
+        "notre région a été dévastée par une catastrophe, on a dû quitter nos maisons et on est déplacés dans notre propre pays",
+        ("évacuations humanitaires",), ("pas cette information",), id="displaced-by-a-disaster"),
+    pytest.param(  # a refugee who wants to study abroad: the complementary pathways (scholarships)
+        "fallback", "nlu_fallback", None, None, (),
+        "je suis réfugié au Kenya, j'ai fini le lycée et je voudrais faire l'université dans un autre pays",
+        ("bourses d’études", "voies complémentaires"), ("lycée",), id="refugee-wants-to-study"),
+    pytest.param(  # a town hall: the summary, then the closest sentence sharing enough words with the case
+        "fallback", "nlu_fallback", None, None, (),
+        "je suis adjoint au maire, on reçoit beaucoup de nouveaux arrivants et nos plans locaux n'en tiennent pas compte, l'OIM peut nous aider ?",
+        ("profils migratoires locaux",), ("ne mentionnent pas",), id="town-hall-with-newcomers"),
 ]
 
 
@@ -1840,6 +1868,18 @@ def after_reply(kb: KnowledgeBase, index: SentenceIndex, first: str, intent: str
     _, given = respond(kb, index, intent=intent, text=first)
     _, shown = respond(kb, index, intent="inform", topic=topic, before=(first,), text=text, previous_reply=given)
     return given, shown
+
+
+def test_a_followup_word_only_a_sentence_or_two_use(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A follow-up bringing one word that one or two sentences of the pages use is answered by that
+    sentence, though the summary's words rank others higher."""
+    _, shown = after_reply(kb, index, "c'est quoi le Forum mondial sur la migration et le développement ?",
+                           "ask_gfmd", "event.gfmd", "et qui le pilote ?")
+    assert "pilotée par les États" in shown, shown
+    _, shown = after_reply(kb, index, "l'OIM aide les gouvernements sur migration et développement ?",
+                           "ask_migration_development", "framework.migration_development",
+                           "et la diaspora dans tout ça ?")
+    assert "faire participer leur diaspora" in shown, shown
 
 
 def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: SentenceIndex) -> None:

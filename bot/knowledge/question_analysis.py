@@ -196,6 +196,9 @@ class AnsweringRules(BaseModel):
     # Words that ask a question of no type ("... peut être quoi ?", "qu'est-ce qui ..."): with
     # one of them, blanking the conjunctions may leave no type at all.
     still_asks: list[str] = []
+    # A clause put before the question and closed by a comma ("quand un migrant demande à rentrer,
+    # l'OIM vérifie ... ?"): its question word asks nothing; always blanked before the type is read.
+    leading_clauses: list[str] = []
     # Ways to reach a contact (fields of bot.knowledge.records.Contact) a question asks for, said
     # to be missing when no contact given has one.
     contact_channels: list[ContactChannelRule] = []
@@ -206,7 +209,7 @@ class AnsweringRules(BaseModel):
     set_aside: list[str] = []
 
     _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
-    _check_not_question = validator("not_question_words", "still_asks", "set_aside", allow_reuse=True)(_compile_all)
+    _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -364,11 +367,18 @@ class AnsweringRules(BaseModel):
     def _still_asks_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.still_asks]
 
+    @cached_property
+    def _leading_clause_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.leading_clauses]
+
     def question_type(self, folded: str) -> QuestionTypeRule | None:
         """The question type the folded text asks, its conjunctions and relatives set aside.
 
         Why: "comment l'OIM réagit vite quand il y a une urgence ?" asks how, not when; "quand"
-        there joins two clauses. When nothing asks once they are blanked, they did ask."""
+        there joins two clauses. When nothing asks once they are blanked, they did ask. A clause
+        before the question ("quand un migrant demande à rentrer, ...") never asks."""
+        for pattern in self._leading_clause_patterns:
+            folded = pattern.sub(" ", folded)
         blanked = folded
         for pattern in self._not_question_patterns:
             blanked = pattern.sub(" ", blanked)

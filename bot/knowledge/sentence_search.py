@@ -289,13 +289,19 @@ def _stands_by(text: str, is_anchor: Callable[[str], bool], is_asked: Callable[[
 
 def _figure_near(text: str, asked: set[str]) -> bool:
     """Whether a figure of the text stands within FIGURE_WINDOW_WORDS of a word of the question
-    (`asked`: folded, without a plural "s" or "x"): the figure is about what was asked. Whole words,
-    not prefixes: "personnel" is not "personne"."""
+    (`asked`: folded, each _bare): the figure is about what was asked. Whole words, not prefixes:
+    "personnel" is not "personne"; but "migrante" is "migrant"."""
 
     def is_figure(word: str) -> bool:
         return word.isdigit() or bool(_NUMBER_WORDS.fullmatch(word))
 
-    return _stands_by(text, is_figure, lambda w: w.rstrip("sx") in asked, FIGURE_WINDOW_WORDS)
+    return _stands_by(text, is_figure, lambda w: _bare(w) in asked, FIGURE_WINDOW_WORDS)
+
+
+def _bare(word: str) -> str:
+    """A folded word without a plural "s" or "x" nor a feminine "e" ("migrantes" -> "migrant")."""
+    word = word.rstrip("sx")
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
 def _stem(word: str) -> str:
@@ -445,6 +451,23 @@ DEMONYM_MIN_STEM = 4
 # Names are read from units of at least this many words (sentences, not a list item naming one State).
 DEMONYM_SENTENCE_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]{3,}\b")
+
+
+# "les années 70", "années 1970", "années 2000": a decade, written as its years in the pages.
+_DECADE = re.compile(r"\bann[eé]es\s+(19|20)?([0-9])0\b", re.IGNORECASE)
+
+
+def with_decade_years(question: str) -> str:
+    """The question with each decade written as its ten years ("les années 70" -> "les années 1970
+    1971 ... 1979"): the pages date events by year ("le Chili en 1973"), and the bare "70" would
+    match "les 70 dernières années" instead. Only the search reads it."""
+
+    def years(match: re.Match[str]) -> str:
+        century = match.group(1) or ("20" if match.group(2) in "01" else "19")
+        start = int(f"{century}{match.group(2)}0")
+        return "années " + " ".join(str(year) for year in range(start, start + 10))
+
+    return _DECADE.sub(years, question)
 
 
 def _place_names(texts: Iterable[str]) -> tuple[Counter[str], dict[str, list[str]]]:
@@ -752,8 +775,8 @@ class SentenceIndex:
         """
         topic_ids = self.topic_passages(topic)
         topic_pages = {p.source_file for pid in topic_ids if (p := self.kb.passage(pid)) is not None}
-        question = self.with_place_names(question)
-        whole_question = self.with_place_names(whole_question) if whole_question else whole_question
+        question = with_decade_years(self.with_place_names(question))
+        whole_question = with_decade_years(self.with_place_names(whole_question)) if whole_question else whole_question
         scores = {passage.id: score for passage, score, _raw in self._search.search(question, k=max(80, k))}
         if whole_question and whole_question != question and topic_ids:
             whole = {p.id: score for p, score, _raw in self._search.search(whole_question, k=max(80, k))}
@@ -772,7 +795,7 @@ class SentenceIndex:
                 scores.setdefault(unit.id, 0.0)
         similarity = self._similarities(question, list(scores))
         asked = _prefixes(question)
-        question_words = {w.rstrip("sx") for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
+        question_words = {_bare(w) for w in folded_words(question) if len(w) > 3 and w not in stop_words()}
         ranking_asked = asks_ranking(whole_question or question)
         # A word of the question that one sentence of the pages uses names what it speaks of
         # ("rapport phare": "la publication phare de l'OIM"): that sentence gets a little more.
@@ -884,8 +907,15 @@ class SentenceIndex:
                 # A word of the model's vocabulary is a word of its own ("montent" is not "montant"),
                 # unless the model gives it the very vector of a word one letter away: a variant
                 # spelling ("persone"), not an inflection ("paye" is not "payent").
+                # A word of the language is never made a question cue that way ("début" is not the
+                # "débuté" of "a débuté quand ?", though the model files both under one vector).
                 row = _vector_row(vocab, folded)
-                candidates = [c for c in candidates if _vector_row(vocab, c) == row and edit_distance(folded, c) == 1]
+                cues_too = folded not in french_words()
+                candidates = [
+                    c for c in candidates
+                    if _vector_row(vocab, c) == row and edit_distance(folded, c) == 1
+                    and (cues_too or c in self._vocabulary)
+                ]  # fmt: skip
                 if not candidates:
                     return word
             elif vocab.has_vector(word.lower()):
