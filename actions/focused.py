@@ -64,7 +64,7 @@ STRONG_MATCH = 0.5
 STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
 # Kinds of answer so rarely shown that a sentence showing one is the answer at GOOD_SENTENCE,
 # wherever it is.
-STRICT_EVIDENCE = frozenset({"proportion", "dependency"})
+STRICT_EVIDENCE = frozenset({"proportion", "dependency", "hashtag"})
 # What a follow-up asks that only the topic's own passages can give (not its page section's).
 SPECIFIC_EVIDENCE = frozenset({"date", "number", "founding"})
 # Entries about the organisation itself (identity, history, members...): facets of one subject.
@@ -1027,6 +1027,9 @@ def answer_part(
                 near = hit if _answers(hit, entry, analysis) else None
                 about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
                 say_gap(reply, kb, about, words, domain, kind="words", near=near)
+                if about is None and near is not None:
+                    # No topic to say it under: the sentence after the gap, with its own source.
+                    say_unit(reply, kb, index, near, part, None)
                 return reply, about
 
     if why == "situation" and entry is not None and analysis.qtype is None:

@@ -339,6 +339,7 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
         ("en quelle année l'OIM a commencé ?", "founding"),
         ("la session a commencé quel jour ?", "date"),
         ("les dates exactes du deuxième dialogue ?", "date"),
+        ("c'est quoi le hashtag de l'OIM ?", "hashtag"),
         # A clause before the question asks nothing (answering.yml, leading_clauses).
         ("quand un migrant en Libye demande à rentrer, l'OIM vérifie s'il risque quelque chose ?", None),
         ("quand mon dossier sera prêt, je pars comment ?", "how"),
@@ -1850,6 +1851,14 @@ ASKED = [
         "fallback", "nlu_fallback", None, None, (),
         "je suis adjoint au maire, on reçoit beaucoup de nouveaux arrivants et nos plans locaux n'en tiennent pas compte, l'OIM peut nous aider ?",
         ("profils migratoires locaux",), ("ne mentionnent pas",), id="town-hall-with-newcomers"),
+    pytest.param(  # a hashtag asked: the page's "#formigration", a kind of answer few units show
+        "intent", "ask_iom_identity", None, None, (),
+        "C'est quoi le hashtag que l'OIM utilise pour défendre la migration ?",
+        ("#formigration",), (), id="the-hashtag"),
+    pytest.param(  # a word no page uses, no topic: the gap, then the sentence that still answers
+        "fallback", "nlu_fallback", None, None, (),
+        "c'est quoi le hashtag de la campagne de l'oim pour la migration ?",
+        ("« campagne »", "#formigration"), (), id="gap-then-the-sentence-without-topic"),
 ]
 
 

@@ -155,6 +155,8 @@ _REASON = re.compile(
     r"|(?:cree|creee|crees|creees|fonde|fondee|etabli|etablie|mis en place|mise en place) pour)\b"
 )
 # "une personne sur sept", "plus de 90 %", "la moitié": a share of a whole.
+# A hashtag ("#formigration"), not a number sign ("n° 1", "#1").
+_HASHTAG = re.compile(r"(?<![\w#])#[^\W\d_]\w+")
 _PROPORTION = re.compile(
     r"\b(?:un|une|\d+) (?:\w+ )?sur (?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|\d+)\b"
     r"|\d ?%|\bpour ?cent\b|\bpourcentage\b|\b(?:la )?moitie\b|\bun (?:tiers|quart)\b"
@@ -251,6 +253,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("date")
     if _PROPORTION.search(folded):
         found.add("proportion")
+    if _HASHTAG.search(folded):
+        found.add("hashtag")
     if _FOUNDING.search(folded):
         found.add("founding")
     if _OUTCOME.search(folded):
