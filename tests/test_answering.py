@@ -1855,6 +1855,10 @@ ASKED = [
         "intent", "ask_iom_identity", None, None, (),
         "C'est quoi le hashtag que l'OIM utilise pour défendre la migration ?",
         ("#formigration",), (), id="the-hashtag"),
+    pytest.param(  # "thèmes ... aujourd'hui" are the pages' "Axes stratégiques actuels" (search_words.yml)
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Sur quels thèmes travaille le dialogue de haut niveau aujourd'hui ?",
+        ("Traite d’êtres humains", "Migrants en détresse"), (), id="themes-today-are-current-axes"),
     pytest.param(  # a word no page uses, no topic: the gap, then the sentence that still answers
         "fallback", "nlu_fallback", None, None, (),
         "c'est quoi le hashtag de la campagne de l'oim pour la migration ?",
