@@ -1107,8 +1107,9 @@ def answer_part(
 def _with_type_of_message_before(kb: KnowledgeBase, part: Part, turn: Turn) -> Part:
     """A follow-up asking when, read with the message before when together they ask more:
     "pourquoi l'OIM a été créée ?" / "et c'était quand ?" asks when it was founded (a sentence
-    saying "depuis 1951"), not any date of its topic."""
-    if part.analysis.evidence != "date" or len(turn.said) < 2:
+    saying "depuis 1951"), not any date of its topic. Not one naming something of its own ("et le
+    Kosovo c'était en quelle année ?" after "... depuis sa création ?": the year of that crisis)."""
+    if part.analysis.evidence != "date" or len(turn.said) < 2 or part.own_words:
         return part
     joined = kb.answering.question_type(fold(f"{turn.said[-2]} {part.text}").replace("?", " "))
     if joined is None or joined.evidence != "founding":

@@ -1820,6 +1820,10 @@ ASKED = [
     pytest.param(  # "quand ?" after a question on why it was created: when it was founded
         "out_of_scope", "inform", None, "org.history", ("pourquoi l'OIM a été créée au départ ?",),
         "et c'était quand ?", ("1951",), ("2016",), id="when-after-why-it-was-created"),
+    pytest.param(  # a year asked of something named, after a message on the OIM's creation: that thing's year
+        "intent", "ask_iom_history", None, "org.history",
+        ("Dans quelles grandes crises l'OIM est intervenue depuis sa création ?",),
+        "et le Kosovo c'était en quelle année ?", ("1999",), ("date de création",), id="when-of-a-thing-named-after-creation"),
     pytest.param(  # the words naming the topic pick no item of its list: the whole list
         "intent", "ask_high_level_dialogue", None, None, (),
         "Quels sont les axes stratégiques actuels du dialogue sur les migrations et le développement ?",
