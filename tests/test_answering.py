@@ -1820,10 +1820,6 @@ ASKED = [
     pytest.param(  # "quand ?" after a question on why it was created: when it was founded
         "out_of_scope", "inform", None, "org.history", ("pourquoi l'OIM a été créée au départ ?",),
         "et c'était quand ?", ("1951",), ("2016",), id="when-after-why-it-was-created"),
-    pytest.param(  # a year asked of something named, after a message on the OIM's creation: that thing's year
-        "intent", "ask_iom_history", None, "org.history",
-        ("Dans quelles grandes crises l'OIM est intervenue depuis sa création ?",),
-        "et le Kosovo c'était en quelle année ?", ("1999",), ("date de création",), id="when-of-a-thing-named-after-creation"),
     pytest.param(  # the words naming the topic pick no item of its list: the whole list
         "intent", "ask_high_level_dialogue", None, None, (),
         "Quels sont les axes stratégiques actuels du dialogue sur les migrations et le développement ?",
@@ -1897,6 +1893,17 @@ def test_a_followup_word_only_a_sentence_or_two_use(kb: KnowledgeBase, index: Se
                            "ask_migration_development", "framework.migration_development",
                            "et la diaspora dans tout ça ?")
     assert "faire participer leur diaspora" in shown, shown
+
+
+def test_the_year_of_a_thing_named_after_a_question_on_the_creation(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et le Kosovo c'était en quelle année ?" after "... depuis sa création ?": the year of that
+    crisis (1999), not the founding nor "the pages do not give this date". The crises asked are the
+    pages' "catastrophes" (search_words.yml)."""
+    first = "Dans quelles grandes crises l'OIM est intervenue depuis sa création ?"
+    reply, given = respond(kb, index, intent="ask_iom_history", text=first)
+    _, shown = respond(kb, index, intent="ask_iom_history", country="Kosovo", topic=reply.slots.get("topic"),
+                       before=(first,), text="et le Kosovo c'était en quelle année ?", previous_reply=given)
+    assert "1999" in shown and "ne précisent pas" not in shown, shown
 
 
 def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
