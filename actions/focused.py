@@ -483,6 +483,13 @@ def search_query(
     follow-up the previous message too ("le dialogue de 2013" / "c'était où ?")."""
     qtype = part.analysis.qtype
     asked = qtype.without_cues(fold(part.text)) if qtype is not None and qtype.cue_names_nothing else part.text
+    if index is not None:
+        # "Dans son discours au Conseil, comment le DG ... ?": the setting names the topic; the
+        # sentences are ranked on what is asked after it.
+        # Not when nothing but question words is left ("dans le premier Dialogue, c'était où ?").
+        main = index.kb.answering.main_clause(fold(asked))
+        if main != fold(asked) and any(len(w) > 3 and w not in stop_words() for w in folded_words(main)):
+            asked = main
     query = without_title_words(spell_ordinals(asked), entry, index)
     if why == "followup" and len(turn.said) >= 2:
         # The topic's own words rank none of its sentences above another: what else it said, if anything.

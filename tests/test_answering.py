@@ -317,6 +317,21 @@ def test_distress_at_the_start_of_a_long_story_is_not_lost(kb: KnowledgeBase, in
 
 
 @pytest.mark.parametrize(
+    ("text", "main"),
+    [
+        ("dans son discours au conseil, comment le dg veut qu'on voie les migrants ?", "comment le dg veut qu'on voie les migrants ?"),
+        ("selon le pacte mondial, la migration c'est quoi ?", "la migration c'est quoi ?"),
+        # a setting that tells something itself is kept, and so is a clause (leading_clauses)
+        ("dans l'histoire de l'oim on parle des boat people, c'etait quelle annee ?", None),
+        ("quand elle est bien geree, la migration peut etre quoi ?", None),
+        ("dans le premier dialogue, et le deuxieme ?", None),
+    ],
+)
+def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str | None) -> None:
+    assert kb.answering.main_clause(text) == (main if main is not None else text)
+
+
+@pytest.mark.parametrize(
     ("text", "qtype"),
     [
         ("combien de tables rondes ?", "count"),
@@ -1859,6 +1874,18 @@ ASKED = [
         "intent", "ask_high_level_dialogue", None, None, (),
         "Sur quels thèmes travaille le dialogue de haut niveau aujourd'hui ?",
         ("Traite d’êtres humains", "Migrants en détresse"), (), id="themes-today-are-current-axes"),
+    pytest.param(  # "voir" the migrants is the speech's "perçus" (search_words.yml)
+        "intent", "ask_leadership", None, None, (),
+        "comment le directeur général veut qu'on voie les migrants ?",
+        ("partenaires déterminés",), (), id="seen-as-is-perceived-as"),
+    pytest.param(  # the setting before the comma names the topic; what follows it ranks the sentences
+        "intent", "ask_council_session", None, None, (),
+        "Lors de la réunion du Conseil de l'OIM à Genève, une discussion concernait les déplacements dans quelle zone d'Afrique ?",
+        ("Sahel",), (), id="the-setting-ranks-nothing"),
+    pytest.param(
+        "fallback", "nlu_fallback", None, None, (),
+        "Dans le texte sur les 65 ans de l'OIM, l'exemple du professionnel de santé qui migre, il part d'où et va où ?",
+        ("Malaisie", "Jordanie"), (), id="the-setting-of-an-example"),
     pytest.param(  # a word no page uses, no topic: the gap, then the sentence that still answers
         "fallback", "nlu_fallback", None, None, (),
         "c'est quoi le hashtag de la campagne de l'oim pour la migration ?",

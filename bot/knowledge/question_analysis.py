@@ -199,6 +199,9 @@ class AnsweringRules(BaseModel):
     # A clause put before the question and closed by a comma ("quand un migrant demande à rentrer,
     # l'OIM vérifie ... ?"): its question word asks nothing; always blanked before the type is read.
     leading_clauses: list[str] = []
+    # Where the question is set, before a comma ("Dans son discours au Conseil, comment ... ?"):
+    # the topic, not what is asked; its words rank no sentence (leading_clauses neither).
+    leading_context: list[str] = []
     # Ways to reach a contact (fields of bot.knowledge.records.Contact) a question asks for, said
     # to be missing when no contact given has one.
     contact_channels: list[ContactChannelRule] = []
@@ -209,7 +212,7 @@ class AnsweringRules(BaseModel):
     set_aside: list[str] = []
 
     _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
-    _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", allow_reuse=True)(_compile_all)
+    _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -370,6 +373,20 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _leading_clause_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.leading_clauses]
+
+    @cached_property
+    def _leading_context_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.leading_context]
+
+    def main_clause(self, folded: str) -> str:
+        """The folded question without the context set before it ("dans son discours au Conseil,
+        comment le DG ... ?" -> "comment le DG ... ?"); the question itself when nothing is left
+        after it. Not a clause ("quand elle est bien gérée, ..."): its words are the point."""
+        for pattern in self._leading_context_patterns:
+            match = pattern.match(folded)
+            if match is not None and folded[match.end() :].strip(" ?"):
+                return folded[match.end() :]
+        return folded
 
     def question_type(self, folded: str) -> QuestionTypeRule | None:
         """The question type the folded text asks, its conjunctions and relatives set aside.
