@@ -82,7 +82,27 @@ def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
         )[-RECENT_MESSAGES:],
         previous_reply=previous_reply(tracker.events),
         contact_slot=tracker.get_slot("contact_target"),
+        ranked_intents=ranked_intents(message),
     )
+
+
+FALLBACK_INTENT = "nlu_fallback"  # Rasa's FallbackClassifier intent
+# The classifier's runners-up read for a message it was unsure of: at most this many, each at
+# least this confident (two questions in one message split its confidence between two intents).
+RANKED_INTENTS = 2
+RANKED_INTENT_MIN = 0.1
+
+
+def ranked_intents(message: dict[str, Any]) -> tuple[str, ...]:
+    """The best intents of the message's ranking, the fallback left out (for a message the
+    classifier was unsure of: each of its questions may be one of them)."""
+    ranking = message.get("intent_ranking") or []
+    names = [
+        str(r.get("name")) for r in ranking
+        if isinstance(r, dict) and r.get("name") != FALLBACK_INTENT
+        and float(r.get("confidence") or 0.0) >= RANKED_INTENT_MIN
+    ]  # fmt: skip
+    return tuple(names[:RANKED_INTENTS])
 
 
 def previous_reply(events: list[dict[str, Any]]) -> str:

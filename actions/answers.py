@@ -57,6 +57,7 @@ class Turn:
     said: tuple[str, ...] = ()  # the user's recent messages, oldest first, this one included
     previous_reply: str = ""  # what the assistant answered to the message before this one
     contact_slot: str | None = None  # slot: the contact target last answered
+    ranked_intents: tuple[str, ...] = ()  # the classifier's best intents, fallback left out
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:

@@ -1301,6 +1301,12 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         # names the Groupe mondial).
         named = named_entries(kb, part.own_words)
         prior = nlu_entry if len(parts) == 1 or not named or nlu_entry in named_most(named, part.own_words) else None
+        if prior is None and len(parts) > 1 and nlu_entry is None and not named:
+            # The classifier, unsure of the whole message, ranked one intent per question ("A la
+            # base l'OIM a été créée pour faire quoi ? et elle est entrée dans le système de l'ONU
+            # en quelle année ?": its history, its UN membership): the one whose topic this part's
+            # words speak of.
+            prior = _ranked_entry_for(kb, part, turn.ranked_intents)
         part_turn = turn
         if len(parts) > 1:
             # The part before is what a later part follows up on ("... et il a duré combien de jours ?").
@@ -1356,6 +1362,23 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -> Entry | None:
+    """Among the entries of the classifier's best intents, the one whose title, summary and facts
+    share the most of the part's words (ahead of the others); None on a tie or when none shares one."""
+    asked = {_prefix(w) for w in part.own_words if len(w) > 3}
+    scored: list[tuple[int, Entry]] = []
+    for intent in intents:
+        entry = kb.entry_for_intent(intent)
+        if entry is None:
+            continue
+        said = " ".join([entry.title, entry.answer, *(f"{fact.value} {fact.quote}" for fact in entry.facts)])
+        scored.append((len(asked & {_prefix(w) for w in folded_words(said)}), entry))
+    scored.sort(key=lambda pair: -pair[0])
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
 
 
 def _with_words_naming(kb: KnowledgeBase, part: Part, before: Part) -> Part:

@@ -29,6 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import actions as actions_module
 from actions import focused
 from actions.actions import (
     ActionAnswerQuestion,
@@ -1931,6 +1932,20 @@ def test_the_year_of_a_thing_named_after_a_question_on_the_creation(kb: Knowledg
     _, shown = respond(kb, index, intent="ask_iom_history", country="Kosovo", topic=reply.slots.get("topic"),
                        before=(first,), text="et le Kosovo c'était en quelle année ?", previous_reply=given)
     assert "1999" in shown and "ne précisent pas" not in shown, shown
+
+
+def test_two_questions_the_classifier_was_unsure_of_get_its_ranked_topics(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Unsure of the whole message, the classifier ranked the UN membership and the history: the
+    question whose words the history's summary speaks of ("créée") is answered as the history."""
+    text = "A la base l'OIM a été créée pour faire quoi ? et elle est entrée dans le système de l'ONU en quelle année ?"
+    _, shown = respond(kb, index, "fallback", intent="nlu_fallback", text=text,
+                       ranked_intents=("ask_un_membership", "ask_iom_history"))
+    assert "réinstaller des réfugiés" in shown, shown
+    assert actions_module.ranked_intents({"intent_ranking": [
+        {"name": "nlu_fallback", "confidence": 0.5}, {"name": "ask_un_membership", "confidence": 0.82},
+        {"name": "ask_iom_history", "confidence": 0.17}, {"name": "greet", "confidence": 0.01},
+    ]}) == ("ask_un_membership", "ask_iom_history")
+    assert actions_module.ranked_intents({}) == ()
 
 
 def test_a_ranking_asked_again_is_given_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
