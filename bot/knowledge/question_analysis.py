@@ -285,7 +285,7 @@ class AnsweringRules(BaseModel):
 
     def _asks(self, folded: str) -> bool:
         """Whether a clause asks something: a question type, or "quoi", "quel"... (`still_asks`)."""
-        return self.question_type(folded) is not None or any(p.search(folded) for p in self._still_asks_patterns)
+        return self.question_type(folded) is not None or any(p.search(folded) for p in self._clause_patterns["still_asks"])
 
     @cached_property
     def _chained_endings(self) -> list[re.Pattern[str]]:
@@ -363,26 +363,16 @@ class AnsweringRules(BaseModel):
         return None
 
     @cached_property
-    def _not_question_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.not_question_words]
-
-    @cached_property
-    def _still_asks_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.still_asks]
-
-    @cached_property
-    def _leading_clause_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.leading_clauses]
-
-    @cached_property
-    def _leading_context_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.leading_context]
+    def _clause_patterns(self) -> dict[str, list[re.Pattern[str]]]:
+        """The patterns of each list that sets words of a question aside, compiled once."""
+        names = ("not_question_words", "still_asks", "leading_clauses", "leading_context")
+        return {name: [re.compile(p) for p in getattr(self, name)] for name in names}
 
     def main_clause(self, folded: str) -> str:
         """The folded question without the context set before it ("dans son discours au Conseil,
         comment le DG ... ?" -> "comment le DG ... ?"); the question itself when nothing is left
         after it. Not a clause ("quand elle est bien gérée, ..."): its words are the point."""
-        for pattern in self._leading_context_patterns:
+        for pattern in self._clause_patterns["leading_context"]:
             match = pattern.match(folded)
             if match is not None and folded[match.end() :].strip(" ?"):
                 return folded[match.end() :]
@@ -394,14 +384,14 @@ class AnsweringRules(BaseModel):
         Why: "comment l'OIM réagit vite quand il y a une urgence ?" asks how, not when; "quand"
         there joins two clauses. When nothing asks once they are blanked, they did ask. A clause
         before the question ("quand un migrant demande à rentrer, ...") never asks."""
-        for pattern in self._leading_clause_patterns:
+        for pattern in self._clause_patterns["leading_clauses"]:
             folded = pattern.sub(" ", folded)
         blanked = folded
-        for pattern in self._not_question_patterns:
+        for pattern in self._clause_patterns["not_question_words"]:
             blanked = pattern.sub(" ", blanked)
         if blanked != folded:
             kept = self._first_type(blanked)
-            if kept is not None or any(p.search(folded) for p in self._still_asks_patterns):
+            if kept is not None or any(p.search(folded) for p in self._clause_patterns["still_asks"]):
                 return kept
         return self._first_type(folded)
 
