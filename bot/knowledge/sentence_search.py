@@ -154,9 +154,9 @@ _REASON = re.compile(
     r"promouvoir|examiner)|objectif|vise|permet|permettant|but"
     r"|(?:cree|creee|crees|creees|fonde|fondee|etabli|etablie|mis en place|mise en place) pour)\b"
 )
-# "une personne sur sept", "plus de 90 %", "la moitié": a share of a whole.
 # A hashtag ("#formigration"), not a number sign ("n° 1", "#1").
 _HASHTAG = re.compile(r"(?<![\w#])#[^\W\d_]\w+")
+# "une personne sur sept", "plus de 90 %", "la moitié": a share of a whole.
 _PROPORTION = re.compile(
     r"\b(?:un|une|\d+) (?:\w+ )?sur (?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|\d+)\b"
     r"|\d ?%|\bpour ?cent\b|\bpourcentage\b|\b(?:la )?moitie\b|\bun (?:tiers|quart)\b"
