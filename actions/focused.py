@@ -725,6 +725,8 @@ RARE_WORD_UNITS = 3
 RARE_WORD_MARGIN = 0.1
 # A follow-up's own word used by this few sentences of the pages picks one using it, however far below.
 FEW_UNITS_WORD = 2
+# "pourquoi ... ?" is answered by a topic's sentence giving no reason marker if it matches this well.
+REASON_UNMARKED_MATCH = 0.40
 
 
 def _holds_every(unit: Unit, stems: set[str]) -> bool:
@@ -775,6 +777,11 @@ def _said_in(unit: Unit, folded_reply: str) -> bool:
 
 
 def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnalysis) -> bool:
+    if hit is not None and not hit.shows_type and analysis.evidence == "reason" and hit.in_topic:
+        # A reason is often told without "car" or "pour": the topic's sentence saying what is asked
+        # in its very words answers "pourquoi ... ne peut pas être gérée par un seul ministère ?"
+        # ("... ne peut être abordée par un seul secteur de politique gouvernementale").
+        return hit.search_score >= REASON_UNMARKED_MATCH
     if hit is None or not hit.shows_type:
         return False
     if analysis.evidence in STRICT_EVIDENCE:

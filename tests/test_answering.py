@@ -1879,6 +1879,10 @@ ASKED = [
         "intent", "ask_leadership", None, None, (),
         "comment le directeur général veut qu'on voie les migrants ?",
         ("partenaires déterminés",), (), id="seen-as-is-perceived-as"),
+    pytest.param(  # a reason told without "car": the topic's sentence matching the question well answers it
+        "intent", "ask_migration_development", None, None, (),
+        "pourquoi le Pacte mondial dit que la migration ne peut pas être gérée par un seul ministère ?",
+        ("réalité multidimensionnelle",), (), id="a-reason-without-a-marker"),
     pytest.param(  # the setting before the comma names the topic; what follows it ranks the sentences
         "intent", "ask_council_session", None, None, (),
         "Lors de la réunion du Conseil de l'OIM à Genève, une discussion concernait les déplacements dans quelle zone d'Afrique ?",
