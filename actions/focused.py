@@ -1308,6 +1308,11 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         # names the Groupe mondial).
         named = named_entries(kb, part.own_words)
         prior = nlu_entry if len(parts) == 1 or not named or nlu_entry in named_most(named, part.own_words) else None
+        if position and current is not None and named and current not in named and _stays_on(kb, part, current, named):
+            # "Quels sont les trois premiers pays de réinstallation, et l'OIM aide combien d'États
+            # par an ?": "États" alone names the member states, but a sentence of the resettlement
+            # holds every word of the question ("... l'OIM aide en moyenne plus de 30 États ...").
+            prior = current
         if prior is None and len(parts) > 1 and nlu_entry is None and not named:
             # The classifier, unsure of the whole message, ranked one intent per question ("A la
             # base l'OIM a été créée pour faire quoi ? et elle est entrée dans le système de l'ONU
@@ -1369,6 +1374,17 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
     if more_than_two and reply.messages:
         reply.say("utter_two_questions_more")
     return reply
+
+
+def _stays_on(kb: KnowledgeBase, part: Part, current: Entry, named: list[Entry]) -> bool:
+    """Whether a later question naming other topics by one word each stays on the topic the
+    question before was about: a sentence of that topic holds every word it brings (two at least)."""
+    if any(sum(names_entry((w,), e) for w in part.own_words) > 1 for e in named):
+        return False
+    index = sentence_index(kb)
+    topic = index.topic_passages(current)
+    stems = {_prefix(w) for w in part.own_words}
+    return any(u.passage_id in topic and _holds_every(u, stems) for u in index.units)
 
 
 def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -> Entry | None:

@@ -1879,6 +1879,10 @@ ASKED = [
         "intent", "ask_leadership", None, None, (),
         "comment le directeur général veut qu'on voie les migrants ?",
         ("partenaires déterminés",), (), id="seen-as-is-perceived-as"),
+    pytest.param(  # "États" alone names the member states; a resettlement sentence holds all the second part asks
+        "intent", "ask_resettlement", "resettlement", None, (),
+        "les trois premiers pays de réinstallation c'était lesquels, et l'OIM aide combien d'États ?",
+        ("30 États",), ("166",), id="second-question-stays-on-the-topic"),
     pytest.param(  # a reason told without "car": the topic's sentence matching the question well answers it
         "intent", "ask_migration_development", None, None, (),
         "pourquoi le Pacte mondial dit que la migration ne peut pas être gérée par un seul ministère ?",
