@@ -487,8 +487,9 @@ def search_query(
         # "Dans son discours au Conseil, comment le DG ... ?": the setting names the topic; the
         # sentences are ranked on what is asked after it.
         # Not when nothing but question words is left ("dans le premier Dialogue, c'était où ?").
-        main = index.kb.answering.main_clause(fold(asked))
-        if main != fold(asked) and any(len(w) > 3 and w not in stop_words() for w in folded_words(main)):
+        folded = fold(asked)
+        main = index.kb.answering.main_clause(folded)
+        if main != folded and any(len(w) > 3 and w not in stop_words() for w in folded_words(main)):
             asked = main
     query = without_title_words(spell_ordinals(asked), entry, index)
     if why == "followup" and len(turn.said) >= 2:
@@ -864,9 +865,14 @@ def _is_generic(kb: KnowledgeBase, part: Part, entry: Entry) -> bool:
     # summary (or the facts it is made of) says it is.
     if not kb.answering.asks_definition(part.analysis.folded) or not names_entry(part.own_words, entry):
         return False
-    said = " ".join([entry.answer, *(f"{fact.value} {fact.quote}" for fact in entry.facts)])
-    summary = {_prefix(w) for w in folded_words(said)}
+    summary = _summary_prefixes(entry)
     return all(_prefix(w) in title or _prefix(w) in summary or w in GENERIC_TITLE_WORDS for w in part.own_words)
+
+
+def _summary_prefixes(entry: Entry) -> set[str]:
+    """Word prefixes of what the entry says: its curated answer and the facts it is made of."""
+    said = " ".join([entry.answer, *(f"{fact.value} {fact.quote}" for fact in entry.facts)])
+    return {_prefix(w) for w in folded_words(said)}
 
 
 def say_gap(
@@ -1396,8 +1402,8 @@ def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -
         entry = kb.entry_for_intent(intent)
         if entry is None:
             continue
-        said = " ".join([entry.title, entry.answer, *(f"{fact.value} {fact.quote}" for fact in entry.facts)])
-        scored.append((len(asked & {_prefix(w) for w in folded_words(said)}), entry))
+        said = _summary_prefixes(entry) | {_prefix(w) for w in folded_words(entry.title)}
+        scored.append((len(asked & said), entry))
     scored.sort(key=lambda pair: -pair[0])
     if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
