@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,45 @@ def test_finetuned_and_fully_trained_models_never_share_a_key(tmp_path: Path, mo
     assert finetuned_model_path(repo_root(), base_b, 0.5) != tuned  # another base model
     assert finetuned_model_path(repo_root(), base_a, 0.3) != tuned  # other epochs
     assert finetuned_model_path(repo_root(), base_a, 0.5) == tuned  # deterministic: reused
+
+
+def _processes_naming(text: str) -> list[str]:
+    """Command lines of the running processes that contain text."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if text in command:
+            found.append(command)
+    return found
+
+
+def test_a_cancelled_background_training_stops_rasa_train_and_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update rejected while its model trains (BackgroundBuild) leaves no `rasa train` behind."""
+    from bot.maintenance.candidate_model import TRAIN_LOCK_ENV, BackgroundBuild
+    from bot.maintenance.model_cache import TrainingCancelled
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("OIM_CACHE_DIR", str(cache))
+    monkeypatch.setenv(TRAIN_LOCK_ENV, str(tmp_path / "train.lock"))
+    build = BackgroundBuild(repo_root(), None, allow_finetune=False, log=tmp_path / "training.log")
+    deadline = time.monotonic() + 60
+    while not _processes_naming(str(cache)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert any(" train " in c for c in _processes_naming(str(cache))), "rasa train never started"
+    assert not build.done()
+    build.cancel()
+    assert build.done()
+    with pytest.raises(TrainingCancelled):
+        build.result()
+    assert _processes_naming(str(cache)) == []
+    assert list((cache / "models").iterdir()) == []  # neither a model nor the temp folder
+    log = (tmp_path / "training.log").read_text(encoding="utf-8", errors="replace")  # not the terminal
+    assert "model is trained" not in log  # killed, not waited for
 
 
 def test_rasa_data_validate_is_clean() -> None:

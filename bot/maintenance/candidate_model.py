@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +29,12 @@ import yaml
 
 from bot.knowledge.paths import cache_root
 from bot.maintenance.locks import exclusive
-from bot.maintenance.model_cache import cached_model_path, model_hash, train
+from bot.maintenance.model_cache import TrainingCancelled, cached_model_path, model_hash, train
 
 TRAIN_LOCK_ENV = "OIM_TRAIN_LOCK"
 DEFAULT_TRAIN_LOCK = "/tmp/oim-train.lock"
 DEFAULT_EPOCH_FRACTION = 0.5
+CANCEL_WAIT_S = 30  # a cancelled training is killed within a second; a lock wait is not waited for
 LABEL_KINDS = ("intents", "entities", "slots", "actions", "responses")
 
 
@@ -137,8 +139,13 @@ def build_model(
     base: dict[str, Any] | None = None,
     allow_finetune: bool = True,
     epoch_fraction: float = DEFAULT_EPOCH_FRACTION,
+    stop: threading.Event | None = None,
+    log: Path | None = None,
 ) -> ModelBuild:
-    """The model for root's training data: cached, else fine-tuned from `base`, else trained."""
+    """The model for root's training data: cached, else fine-tuned from `base`, else trained.
+
+    `stop` and `log` go to `train` (a build in the background: BackgroundBuild).
+    """
     key = model_hash(root)
     target = cached_model_path(root)
     if target.exists():
@@ -147,6 +154,8 @@ def build_model(
     with training_lock():
         if target.exists():  # trained by someone else while we waited
             return ModelBuild(target, key, "cache")
+        if stop is not None and stop.is_set():  # cancelled while waiting for the lock
+            raise TrainingCancelled("training stopped on request")
         reason = finetune_blocker(root, base) if allow_finetune else "fine-tuning disabled (--full-train)"
         if reason is None:
             base_model = str(base["model"])  # type: ignore[index]
@@ -157,7 +166,8 @@ def build_model(
             started = time.monotonic()
             try:
                 seconds = train(
-                    root, tuned, ["--finetune", base_model, "--epoch-fraction", str(epoch_fraction)]
+                    root, tuned, ["--finetune", base_model, "--epoch-fraction", str(epoch_fraction)],
+                    stop, log,
                 )
                 _copy_to_models_folder(root, tuned)
                 return ModelBuild(tuned, _model_key(tuned), "finetune", seconds, base=base_model)
@@ -166,6 +176,57 @@ def build_model(
                     f"fine-tuning failed after {time.monotonic() - started:.0f} s (exit {error.returncode})"
                 )
                 print(f"[oim] {reason}; training from scratch instead", file=sys.stderr)
-        seconds = train(root, target)
+        seconds = train(root, target, stop=stop, log=log)
     _copy_to_models_folder(root, target)
     return ModelBuild(target, key, "full", seconds, note=reason or "")
+
+
+class BackgroundBuild:
+    """`build_model` in a thread: the update's knowledge gates run while the model trains.
+
+    Why: ingest, knowledge validation, `rasa data validate` and the candidate servers' start need
+    no model; run one after the other before the training, they doubled an update's wall time.
+    The training process is mostly one core busy, so they fit beside it on the second one.
+    `cancel()` stops the training when a gate has already rejected the update.
+    """
+
+    def __init__(
+        self, root: Path, base: dict[str, Any] | None, allow_finetune: bool, log: Path | None = None
+    ) -> None:
+        self._stop = threading.Event()
+        self._build: ModelBuild | None = None
+        self._error: BaseException | None = None
+        self.started = time.monotonic()
+        self.seconds = 0.0  # wall time of the build, lock wait included, once it is over
+        self._thread = threading.Thread(
+            target=self._run, args=(root, base, allow_finetune, log), name="model-build", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, root: Path, base: dict[str, Any] | None, allow_finetune: bool, log: Path | None) -> None:
+        try:
+            self._build = build_model(root, base, allow_finetune, stop=self._stop, log=log)
+        except BaseException as error:  # handed to the caller of result()
+            self._error = error
+        finally:
+            self.seconds = time.monotonic() - self.started
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> ModelBuild:
+        """Wait for the build; its model, or the exception it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._build is not None
+        return self._build
+
+    def cancel(self) -> None:
+        """Stop a training still running (no model is cached) and wait for the thread.
+
+        A build still waiting for another training's lock is left to notice the request when it
+        gets the lock (the thread is a daemon: it does not keep the process alive).
+        """
+        self._stop.set()
+        self._thread.join(timeout=CANCEL_WAIT_S)

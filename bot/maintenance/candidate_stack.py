@@ -107,8 +107,10 @@ def stop_process(process: subprocess.Popen | None, timeout_s: float = 20) -> Non
 class CandidateStack:
     """Context manager: `with CandidateStack(model, knowledge, workdir) as stack: stack.send(...)`."""
 
-    def __init__(self, model: Path, knowledge: Path, workdir: Path, project: Path | None = None) -> None:
-        self.model = model
+    def __init__(
+        self, model: Path | None, knowledge: Path, workdir: Path, project: Path | None = None
+    ) -> None:
+        self.model = model  # None: the Rasa server boots with no model while it trains (`load`)
         self.knowledge = knowledge
         self.workdir = workdir
         self.project = project or repo_root()
@@ -140,8 +142,12 @@ class CandidateStack:
         env = rasa_env({KNOWLEDGE_DIR_ENV: str(self.knowledge), "SANIC_HOST": "127.0.0.1"})
         env["PYTHONPATH"] = os.pathsep.join([str(self.project), env["PYTHONPATH"]])
         self._spawn(startup.actions_command(self.actions_port, rasa=str(VENV_BIN / "rasa")), self._logs[0], env)
+        model = self.model
+        if model is None:  # an empty folder: Rasa starts with no model and waits for PUT /model
+            model = self.workdir / "no-model-yet"
+            model.mkdir(exist_ok=True)
         self._spawn(
-            startup.rasa_command(self.model, endpoints, credentials, self.rasa_port, token=self.token,
+            startup.rasa_command(model, endpoints, credentials, self.rasa_port, token=self.token,
                                  python=sys.executable),
             self._logs[1], env,
         )
@@ -151,8 +157,20 @@ class CandidateStack:
         """Block until both servers answer (StackError naming the log if one dies or is too slow)."""
         actions, rasa = self._processes
         wait_http(f"http://127.0.0.1:{self.actions_port}/health", timeout_s, actions, self._logs[0])
-        wait_http(f"{self.url}/status?token={self.token}", timeout_s, rasa, self._logs[1])
+        # /status answers 409 until a model is loaded; /version as soon as the server listens.
+        ready = f"{self.url}/status?token={self.token}" if self.model is not None else f"{self.url}/version"
+        wait_http(ready, timeout_s, rasa, self._logs[1])
         return self
+
+    def load(self, model: Path, timeout_s: float = 600) -> None:
+        """Give the running Rasa server its model (PUT /model; it booted with none or another)."""
+        self.wait_until_ready(timeout_s)
+        status, body = http_json(
+            "PUT", f"{self.url}/model?token={self.token}", {"model_file": str(model)}, timeout_s
+        )
+        if status != 204:
+            raise StackError(f"PUT /model of {model.name} answered {status}: {body!r}; see {self._logs[1]}")
+        self.model = model
 
     def start(self, timeout_s: float = 600) -> CandidateStack:
         return self.launch().wait_until_ready(timeout_s)

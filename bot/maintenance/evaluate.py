@@ -398,19 +398,21 @@ class Candidate:
 class LazyStack:
     """The candidate servers, started on first use only (every gate may be a cache hit).
 
-    `launch()` may be called early so that the servers boot while other work goes on.
+    `launch()` may be called early so that the servers boot while other work goes on, even before
+    the candidate's model exists (`model_ready=False`: the Rasa server boots with no model and
+    loads it on first use).
     """
 
     candidate: Candidate
     stack: CandidateStack | None = None
 
-    def launch(self) -> None:
+    def launch(self, model_ready: bool = True) -> None:
         if self.stack is None:
             print("[oim] starting a private server on the candidate model (about a minute)", file=sys.stderr)
             candidate = self.candidate
             self.stack = CandidateStack(
-                candidate.model, candidate.knowledge, candidate.workdir, candidate.root
-            )
+                candidate.model if model_ready else None, candidate.knowledge, candidate.workdir, candidate.root
+            )  # fmt: skip
             try:
                 self.stack.launch()
             except BaseException:
@@ -421,7 +423,10 @@ class LazyStack:
         self.launch()
         assert self.stack is not None
         try:
-            return self.stack.wait_until_ready()
+            self.stack.wait_until_ready()
+            if self.stack.model != self.candidate.model:
+                self.stack.load(self.candidate.model)
+            return self.stack
         except BaseException:
             self.stop()
             raise

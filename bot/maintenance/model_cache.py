@@ -9,13 +9,16 @@ package versions); models live outside the repo in the cache folder and a copy i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +37,7 @@ MODEL_INPUTS = (
     "bot/knowledge/sms.py", "data/knowledge/sms_spellings.yml",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
+STOP_POLL_S = 0.5  # how often a training in the background checks whether it must stop
 
 
 def _input_files(root: Path, inputs: Iterable[str]) -> list[Path]:
@@ -64,8 +68,22 @@ def cached_model_path(root: Path | None = None) -> Path:
     return cache_root() / "models" / f"{model_hash(root)}.tar.gz"
 
 
-def train(root: Path, out_file: Path, extra_args: list[str] | None = None) -> float:
-    """Run Rasa's own `rasa train` into a temp folder and move the model to out_file; returns seconds."""
+class TrainingCancelled(RuntimeError):
+    """The training was stopped on request (an update rejected while its model trained)."""
+
+
+def train(
+    root: Path,
+    out_file: Path,
+    extra_args: list[str] | None = None,
+    stop: threading.Event | None = None,
+    log: Path | None = None,
+) -> float:
+    """Run Rasa's own `rasa train` into a temp folder and move the model to out_file; returns seconds.
+
+    `stop` set: the training process group is killed and TrainingCancelled raised (nothing cached).
+    `log`: Rasa's output goes to this file instead of the terminal (a training in the background).
+    """
     out_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=out_file.parent) as tmp:
@@ -77,7 +95,25 @@ def train(root: Path, out_file: Path, extra_args: list[str] | None = None) -> fl
             *(extra_args or []),
         ]
         logger.info("training: %s", " ".join(command))
-        subprocess.run(command, cwd=root, check=True)
+        with contextlib.ExitStack() as files:
+            output = files.enter_context(log.open("ab")) if log is not None else None
+            process = subprocess.Popen(
+                command, cwd=root, stdout=output, stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                while process.poll() is None:
+                    if stop is None:
+                        process.wait()
+                    elif stop.wait(STOP_POLL_S):
+                        raise TrainingCancelled("training stopped on request")
+            finally:
+                if process.poll() is None:  # cancelled or interrupted: no orphan training
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        if process.returncode != 0:
+            raise subprocess.CalledProcessError(process.returncode, command)
         os.replace(Path(tmp) / "model.tar.gz", out_file)
     return time.monotonic() - started
 

@@ -324,7 +324,11 @@ def render_markdown(record: RunRecord, images: dict[str, str]) -> str:
     if record.pages:
         lines += ["Pages in this update: " + ", ".join(f"`{p}`" for p in record.pages), ""]
     if record.durations:
-        lines += ["Time per step: " + ", ".join(f"{k} {v:.0f} s" for k, v in record.durations.items()), ""]
+        lines += [
+            "Time per step (a training runs beside ingest and the checks, so the steps overlap): "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in record.durations.items()),
+            "",
+        ]
     lines += _gates_section(record)
     if record.kind == "update" or record.diff is not None:
         lines += _diff_section(record.diff)

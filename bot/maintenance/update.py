@@ -8,6 +8,9 @@ staging folder; nothing live changes until every gate has passed:
   pages readable -> training data (YAML, intents, examples) -> ingest -> knowledge validation ->
   rasa data validate -> model (cache / fine-tune / train) -> NLU, test stories, QA set on a private
   server -> PUT /model on the running server + knowledge and pages put in place -> report.
+
+The model step starts right after the training data check and runs in the background during
+ingest, validation and the private server's start, which need no model (`BackgroundBuild`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.paths import knowledge_dir, pages_dir, repo_root
-from bot.maintenance.candidate_model import build_model
+from bot.maintenance.candidate_model import BackgroundBuild
 from bot.maintenance.deploy import (
     DeployError,
+    Deployment,
     go_live,
     live_deployment,
     model_server_enabled,
@@ -181,6 +186,8 @@ class Update:
         self.run = GateRun(stop_on_failure=True)
         self.staging: Staging | None = None
         self.stack: LazyStack | None = None
+        self.live: Deployment | None = None
+        self.build: BackgroundBuild | None = None
 
     def candidate(self, model: Path) -> Candidate:
         assert self.staging is not None
@@ -201,30 +208,43 @@ class Update:
         )
 
     def build_knowledge(self) -> bool:
-        """Ingest into a staging copy, then validate it and the Rasa data.
+        """Start the model build, then ingest into a staging copy and validate it and the Rasa data.
 
-        The candidate servers (a minute of CPU on two cores) are not started before the knowledge
-        is known to be valid: booting them during ingest made ingest four times slower, and a
-        broken knowledge file was rejected only after that wasted start and its shutdown.
+        The model (cached, fine-tuned or trained: `build_model`) does not depend on the knowledge,
+        so a training runs in the background meanwhile (BackgroundBuild) and is cancelled if a
+        gate rejects the update. The candidate servers (a minute of CPU on two cores) are not
+        started before the knowledge is known to be valid: booting them during ingest made ingest
+        four times slower, and a broken knowledge file was rejected only after that wasted start
+        and its shutdown. They boot during `rasa data validate`, the Rasa server with no model if
+        the model is still training.
         """
         staging = self.staging = stage(self.record.id, self.new_pages)
+        live = self.live = live_deployment(self.root)
+        model = cached_model_path(self.root)
+        if not model.exists():
+            print(
+                f"[oim] the training data changed: the model trains in the background while the "
+                f"knowledge is checked (log: {staging.folder / 'training.log'})",
+                file=sys.stderr,
+            )
+        self.build = BackgroundBuild(
+            self.root, live.to_dict() if live else None, self.allow_finetune, staging.folder / "training.log"
+        )
         if not (
             self.step("ingest", lambda: run_ingest(staging.knowledge, staging.pages, self.new_pages))
             and self.step("knowledge", lambda: check_knowledge(staging.knowledge, staging.pages, self.config))
         ):
             return False
-        model = cached_model_path(self.root)
-        if model.exists():  # knowledge-only update: boot the candidate servers during `rasa data validate`
-            self.stack = LazyStack(self.candidate(model))
-            self.stack.launch()
+        self.stack = LazyStack(self.candidate(model))
+        self.stack.launch(model_ready=model.exists())
         return self.step(
             "rasa data validate", lambda: check_rasa_data(self.root, self.config, self.use_cache)
         )
 
     def build_and_judge_model(self) -> bool:
-        """Diff the knowledge against the live deployment, get the model, run the model gates."""
-        assert self.staging is not None
-        live = live_deployment(self.root)
+        """Diff the knowledge against the live deployment, wait for the model, run the model gates."""
+        assert self.staging is not None and self.build is not None
+        live = self.live
         if live is not None:
             baseline, label = Path(live.snapshot) / "knowledge", f"deployment {live.id}"
         else:
@@ -233,15 +253,21 @@ class Update:
         self.record.diff = diff_knowledge(baseline, self.staging.knowledge, baseline=label)
         print(f"[oim] knowledge changes: {self.record.diff.summary()}", file=sys.stderr)
         began = time.monotonic()
-        model = self.record.model = build_model(
-            self.root, live.to_dict() if live else None, self.allow_finetune
-        )
-        self.record.durations["model"] = time.monotonic() - began
+        try:
+            model = self.record.model = self.build.result()
+        except subprocess.CalledProcessError as error:
+            log = self.staging.folder / "training.log"
+            tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]) if log.exists() else ""
+            raise RuntimeError(f"rasa train failed (exit {error.returncode}); {log}:\n{tail}") from error
+        self.record.durations["model"] = self.build.seconds
+        self.record.durations["waiting for the model"] = time.monotonic() - began
         print(f"[oim] {model.describe()}", file=sys.stderr)
         began = time.monotonic()
+        candidate = self.candidate(model.path)
+        if self.stack is not None:
+            self.stack.candidate = candidate  # the servers booted early load this model if they lack it
         stack = model_gates(
-            self.candidate(model.path), self.config, self.record.nlu_mode, self.run, use_cache=self.use_cache,
-            stack=self.stack,
+            candidate, self.config, self.record.nlu_mode, self.run, use_cache=self.use_cache, stack=self.stack,
         )  # fmt: skip
         stack.stop()
         self.record.durations["evaluation"] = time.monotonic() - began
@@ -307,6 +333,8 @@ class Update:
             try:
                 passed = self.check_inputs() and self.build_knowledge() and self.build_and_judge_model()
             finally:
+                if self.build is not None and not self.build.done():  # rejected while training
+                    self.build.cancel()
                 if self.stack is not None:
                     self.stack.stop()
             self.record.gates = self.run.results
