@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers, focused
 from bot.knowledge.handoff_hours import HoursError, StaffHours, staff_hours
 from bot.knowledge.knowledge_base import KnowledgeBase
+from bot.knowledge.nlp import one_turn
 from bot.knowledge.search import GOOD_SCORE, spacy_terms
 from bot.knowledge.sentence_search import sentence_index
 from bot.knowledge.store import current_knowledge
@@ -147,7 +148,8 @@ class _KnowledgeAction(Action):
             logger.info(self.log_line, tracker.sender_id)
         try:
             kb = current_knowledge()
-            reply = type(self).compose(kb, turn_from_tracker(tracker, kb), domain)
+            with one_turn():  # one reply's searches share spaCy's reading of its words, never across replies
+                reply = type(self).compose(kb, turn_from_tracker(tracker, kb), domain)
         except Exception:  # one broken answer must not take the conversation down
             logger.exception("action %s failed", self.action_name)
             dispatcher.utter_message(response="utter_action_error")

@@ -29,6 +29,7 @@ from actions.answers import (
 from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import DomainDict
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
+from bot.knowledge.nlp import one_turn
 from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_ordinals
 from bot.knowledge.search import stop_words
 from bot.knowledge.sentence_search import (
@@ -1256,6 +1257,11 @@ _OBJECT_PRONOUN = re.compile(r"(?:^|\s)(?:l'|les |la |le )(?:a|ont|avait|avaient
 
 def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "intent") -> Reply:
     """The whole reply to a message: safety first, then one answer per question (two at most)."""
+    with one_turn():  # the searches of this reply share spaCy's reading of its words
+        return _respond(kb, turn, domain, mode)
+
+
+def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Reply:
     full = clean_user_text(turn.text)
     urgent = urgent_reply(kb, turn, domain, full)
     if urgent is not None:

@@ -125,22 +125,42 @@ def test_one_spacy_analysis_per_question_is_shared_and_bounded() -> None:
 
 
 def test_a_text_of_words_just_read_is_not_tagged_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A question without its topic's words reuses the lemma and part of speech its words had in
-    the question as typed; a text with a new word is tagged by the pipeline."""
+    """Within one reply, a question without its topic's words reuses the lemma and part of speech
+    its words had in the question as typed; a text with a new word is tagged by the pipeline."""
     from bot.knowledge import nlp
 
     question = "Qui a mis en place le Groupe mondial sur la migration ?"
-    whole = nlp.search_docs([question])[0]
     tagged: list[str] = []
     pipe = type(nlp.french()).pipe
     monkeypatch.setattr(type(nlp.french()), "pipe", lambda self, texts, **kw: pipe(self, tagged.extend(texts) or texts, **kw))
-    part = nlp.search_docs(["Qui a mis en place le Groupe   sur la migration"])[0]
-    assert tagged == []
-    read = {t.text: (t.lemma_, t.pos_) for t in whole}
-    assert [(t.lemma_, t.pos_) for t in part if not t.is_space] == [read[t.text] for t in part if not t.is_space]
-    assert any(t.pos_ == "NOUN" for t in part)
-    nlp.search_docs(["Qui a fondé le Groupe ?"])
-    assert tagged == ["Qui a fondé le Groupe ?"]
+    with nlp.one_turn():
+        whole = nlp.search_docs([question])[0]
+        tagged.clear()
+        part = nlp.search_docs(["Qui a mis en place le Groupe   sur la migration"])[0]
+        assert tagged == []
+        read = {t.text: (t.lemma_, t.pos_) for t in whole}
+        assert [(t.lemma_, t.pos_) for t in part if not t.is_space] == [read[t.text] for t in part if not t.is_space]
+        assert any(t.pos_ == "NOUN" for t in part)
+        nlp.search_docs(["Qui a fondé le Groupe ?"])
+        assert tagged == ["Qui a fondé le Groupe ?"]
+
+
+def test_a_text_is_read_the_same_whatever_other_messages_came_before() -> None:
+    """Outside one reply, nothing is borrowed: "porte" alone is what spaCy reads (a verb), even
+    right after another user's "la porte" (a noun). Borrowing across replies made the same English
+    question get another answer after other conversations (ho17-097, 2026-12-06)."""
+    from bot.knowledge import nlp
+
+    alone = [(t.lemma_, t.pos_) for t in nlp.french()("porte")]
+    with nlp.one_turn():
+        before = nlp.search_docs(["la porte"])[0]
+    assert [t.pos_ for t in before] == ["DET", "NOUN"] and alone == [("porte", "VERB")]  # the two readings differ
+    nlp.search_docs(["la porte"])  # another message, outside any reply
+    nlp._docs.pop("porte", None)  # not read earlier in this process: analysed now
+    assert [(t.lemma_, t.pos_) for t in nlp.search_docs(["porte"])[0]] == alone
+    with nlp.one_turn():  # a later reply does not see the words of an earlier one
+        nlp._docs.pop("porte", None)
+        assert [(t.lemma_, t.pos_) for t in nlp.search_docs(["porte"])[0]] == alone
 
 
 def test_an_empty_text_analysed_twice_is_read_from_the_kept_analyses() -> None:

@@ -6,10 +6,12 @@ Why: loading fr_core_news_md takes seconds; KnowledgeBase.load must stay fast, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,10 +41,24 @@ def french() -> Language:
 KEPT_DOCS = 64  # analyses of the last texts, for the searches that read the same question
 _docs: OrderedDict[str, Doc] = OrderedDict()
 _docs_lock = threading.Lock()
-# Lemma and part of speech of the words of the last texts analysed, for the texts made of their
-# words only (a question without its topic's words, a follow-up with the message before).
-KEPT_WORDS = 4096
-_words_read: OrderedDict[str, tuple[str, str]] = OrderedDict()
+# Lemma and part of speech of the words spaCy read during the current turn (`one_turn`), for the
+# texts of that turn made of their words only (a question without its topic's words, a follow-up
+# with the message before). Never across turns: a word's tag would then come from whatever another
+# user wrote last, and the same question would get another answer after other conversations.
+_turn_words: ContextVar[dict[str, tuple[str, str]] | None] = ContextVar("turn_words", default=None)
+
+
+@contextlib.contextmanager
+def one_turn() -> Iterator[None]:
+    """The scope of one reply: its texts reuse the tags of the words read for it (nested: the same)."""
+    if _turn_words.get() is not None:
+        yield
+        return
+    token = _turn_words.set({})
+    try:
+        yield
+    finally:
+        _turn_words.reset(token)
 
 
 def search_docs(texts: Sequence[str]) -> list[Doc]:
@@ -50,48 +66,48 @@ def search_docs(texts: Sequence[str]) -> list[Doc]:
 
     Why: one question is read by three searches (its terms, its meaning vector, the nouns no page
     uses), each of which used to run spaCy on it again (~1.5 ms each). The last `KEPT_DOCS` texts'
-    analyses are kept in memory; nothing is written anywhere."""
+    analyses are kept in memory (the same text always gets the same analysis); nothing is written
+    anywhere. Within `one_turn`, a text made of words already read is tagged as they were."""
     from bot.knowledge.textnorm import fold_apostrophes
 
     with _docs_lock:
         found = {t: _docs[t] for t in texts if t in _docs}
     missing = list(dict.fromkeys(t for t in texts if t not in found))
     nlp = french()
-    fresh: dict[str, Doc] = {}
-    for text in missing:
-        doc = _from_words_read(nlp, fold_apostrophes(text))
-        if doc is not None:
-            fresh[text] = doc
-    analysed = [t for t in missing if t not in fresh]
-    if analysed:
-        fresh.update(zip(analysed, nlp.pipe([fold_apostrophes(t) for t in analysed], disable=list(SEARCH_DISABLED)),
-                         strict=True))
+    words = _turn_words.get()
+    borrowed: dict[str, Doc] = {}
+    if words is not None:
+        for text in missing:
+            doc = _from_words_read(nlp, fold_apostrophes(text), words)
+            if doc is not None:
+                borrowed[text] = doc
+    analysed = [t for t in missing if t not in borrowed]
+    fresh = dict(
+        zip(analysed, nlp.pipe([fold_apostrophes(t) for t in analysed], disable=list(SEARCH_DISABLED)), strict=True)
+    )
     with _docs_lock:
         for text in texts:
             if text in _docs:
                 _docs.move_to_end(text)
-        for text, doc in fresh.items():
+        for text, doc in fresh.items():  # spaCy's own analyses only: borrowed tags depend on the turn
             _docs[text] = doc
         while len(_docs) > KEPT_DOCS:
             _docs.popitem(last=False)
-        for text in analysed:
-            for token in fresh[text]:
-                _words_read[token.text] = (token.lemma_, token.pos_)
-                _words_read.move_to_end(token.text)
-        while len(_words_read) > KEPT_WORDS:
-            _words_read.popitem(last=False)
-    return [found[t] if t in found else fresh[t] for t in texts]  # an empty Doc is falsy
+    if words is not None:
+        for doc in fresh.values():
+            words.update((token.text, (token.lemma_, token.pos_)) for token in doc)
+    known = {**fresh, **borrowed, **found}
+    return [known[t] for t in texts]  # (an empty Doc is falsy: no `or` here)
 
 
-def _from_words_read(nlp: Language, text: str) -> Doc | None:
+def _from_words_read(nlp: Language, text: str, words: dict[str, tuple[str, str]]) -> Doc | None:
     """The text's tokens with the lemma and part of speech its words had in the texts analysed
-    just before, when all of them were there; None when one was not.
+    just before in this turn, when all of them were there; None when one was not.
 
     Why: a question is searched as typed, without its topic's words, and with the message before;
     running spaCy's tagger on each (~1.5 ms) only re-reads words it has just read in context."""
     doc = nlp.make_doc(text)
-    with _docs_lock:
-        read = [(token.text, "SPACE") if token.is_space else _words_read.get(token.text) for token in doc]
+    read = [(token.text, "SPACE") if token.is_space else words.get(token.text) for token in doc]
     if not doc or any(r is None for r in read):
         return None
     for token, (lemma, pos) in zip(doc, read, strict=True):  # type: ignore[misc]
