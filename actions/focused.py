@@ -725,6 +725,8 @@ PLACE_AND_WORDS = 2
 RARE_WORD_UNITS = 3
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.
 RARE_WORD_MARGIN = 0.1
+# A list heading of this many words, every one in the question, names the list asked (_list_named).
+LIST_HEADING_WORDS = 2
 # A follow-up's own word used by this few sentences of the pages picks one using it, however far below.
 FEW_UNITS_WORD = 2
 # "pourquoi ... ?" is answered by a topic's sentence giving no reason marker if it matches this well.
@@ -844,6 +846,35 @@ def _aspect_hits(
     return None, next((hit for rank, hit in near if rank < ASPECT_NEAR_RANKS), None)
 
 
+def _list_named(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+    """The list whose heading the question names word for word, a heading of two words or more
+    beyond the topic's title ("vous pouvez me citer quelques axes stratégiques actuels du Dialogue ?":
+    the list "Axes stratégiques actuels"), the topic's own first. Not for a question whose type one
+    item may show ("c'était quand la réunion récente ?": the item with the date)."""
+    evidence = part.analysis.evidence
+    if evidence != "none" and evidence not in LIST_EVIDENCE:
+        return None
+    asked = " ".join(_heading_keys(part.text))
+    title = _title_words(entry) if entry is not None else set()
+    topic = index.topic_passages(entry)
+    found: RankedUnit | None = None
+    for unit in index.units:
+        if not unit.list_item or (found is not None and found.in_topic):
+            continue
+        heading = _heading_keys(unit.section)
+        # Named as a phrase, its words in a row: not "les États sont obligés d'y participer ?".
+        if len(heading) >= LIST_HEADING_WORDS and f" {' '.join(heading)} " in f" {asked} " and set(heading) - title:
+            in_topic = unit.passage_id in topic
+            if found is None or in_topic:
+                found = RankedUnit(unit, GOOD_SENTENCE, 0.0, in_topic, True)
+    return found
+
+
+def _heading_keys(text: str) -> list[str]:
+    """Prefixes of a text's words of three letters or more, in order (no figure: "(195 États)")."""
+    return [_prefix(w) for w in folded_words(text) if len(w) > 2 and w.isalpha()]
+
+
 def _asks_for_help(kb: KnowledgeBase, part: Part) -> bool:
     """A message about the user's own wish or case ("je veux rentrer, aidez-moi") that asks no
     question type nor aspect: it wants the programme, not one of its sentences."""
@@ -912,13 +943,16 @@ def say_gap(
 
 
 def say_unit(
-    reply: Reply, kb: KnowledgeBase, index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry | None
+    reply: Reply, kb: KnowledgeBase, index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry | None,
+    list_asked: bool = False,
 ) -> None:
     # A list item answers alone when it shows what was asked ("quand a eu lieu la table ronde ?");
-    # "quels sont les observateurs ?" or "combien d'États participants ?" want the list.
+    # "quels sont les observateurs ?" or "combien d'États participants ?" want the list, as does a
+    # question naming the list's heading (`list_asked`).
     evidence = part.analysis.evidence
     whole_list = hit.unit.list_item and (
-        evidence in LIST_EVIDENCE
+        list_asked
+        or evidence in LIST_EVIDENCE
         or (evidence != "none" and not text_shows(hit.unit.text, evidence))
         or _names_the_heading_only(hit.unit, part)
     )
@@ -1053,6 +1087,11 @@ def answer_part(
                     say_unit(reply, kb, index, near, part, None)
                 return reply, about
 
+    listed = _list_named(index, part, entry) if why != "situation" else None
+    if listed is not None:
+        # "vous pouvez me citer quelques axes stratégiques actuels du Dialogue ?": the list so headed.
+        say_unit(reply, kb, index, listed, part, entry, list_asked=True)
+        return reply, entry if listed.in_topic else entry_of_unit(kb, index, listed.unit) or entry
     if why == "situation" and entry is not None and analysis.qtype is None:
         summary = _summary_reply(kb, turn, domain, entry, why)  # the programme for their case
         if terms:

@@ -1587,6 +1587,14 @@ def test_what_something_was_created_for_is_its_reason(kb: KnowledgeBase, index: 
 
 ASKED = [
     # (mode, intent, programme, topic, before, text, expected, absent)
+    pytest.param(  # a list heading named as a phrase gets the list, even in a "can you tell me" wish
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Vous pouvez me citer quelques axes stratégiques actuels du dialogue de haut niveau sur les migrations ?",
+        ("Axes stratégiques actuels", "Traite d’êtres humains", "Migrants en détresse"), (), id="list-heading-named"),
+    pytest.param(  # the heading's words apart are not its name: a yes/no question on the forum
+        "intent", "ask_gfmd", None, "event.gfmd", ("c'est quoi le FMMD ?",),
+        "les États sont obligés d'y participer ?",
+        ("non contraignante",), ("Afghanistan",), id="heading-words-apart"),
     pytest.param(  # the list heading gives the figure counted, whatever else the question names
         "intent", "nlu_fallback", None, None, (),
         "Combien d'États participent au Dialogue de haut niveau sur les migrations internationales et le développement ?",
