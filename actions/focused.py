@@ -305,12 +305,13 @@ def choose_entry(
     kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None
 ) -> tuple[Entry | None, str]:
     """The entry the question is about, and why: situation, programme, follow-up, intent, none."""
-    if not turn.programme:
-        situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
-        if situation is not None:
-            entry = kb.entry(situation.entry)
-            if entry is not None:
-                return entry, "situation"
+    situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
+    entry = kb.entry(situation.entry) if situation is not None else None
+    # A programme named wins over the situation told, unless the classifier reads the message as
+    # the situation's programme too ("réfugiée et étudiante, presque pas de places de réinstallation,
+    # d'autres moyens légaux ?": the complementary pathways, not the resettlement named).
+    if entry is not None and (not turn.programme or (nlu_entry is not None and nlu_entry.id == entry.id)):
+        return entry, "situation"
     if turn.programme:
         entry = kb.entry_for_programme(turn.programme)
         if entry is not None:

@@ -1585,8 +1585,22 @@ def test_what_something_was_created_for_is_its_reason(kb: KnowledgeBase, index: 
 
 # --- Issue 14, 2026-12-04 evening: a question and what its reply must (not) hold ---------------------------
 
+STUDENT_REFUGEE = (
+    "je suis réfugiée au Liban et étudiante, il n'y a presque pas de places de réinstallation, "
+    "y a-t-il d'autres moyens légaux d'aller dans un pays tiers ?"
+)
 ASKED = [
     # (mode, intent, programme, topic, before, text, expected, absent)
+    pytest.param(  # joining is "adhésion" in the pages (search_words.yml)
+        "intent", "ask_council_session", None, None, (),
+        "quel pays a rejoint l'Organisation lors de la 110e session ?",
+        ("Liban",), (), id="joined-is-adhesion"),
+    pytest.param(  # the situation told and the classifier agree against the programme named
+        "intent", "ask_complementary_pathways", "resettlement", None, (), STUDENT_REFUGEE,
+        ("en plus de la réinstallation",), ("La réinstallation permet",), id="situation-and-classifier-over-programme"),
+    pytest.param(  # the same message read by the classifier as the programme named: that programme
+        "intent", "ask_resettlement", "resettlement", None, (), STUDENT_REFUGEE,
+        ("La réinstallation permet",), (), id="programme-named-and-read"),
     pytest.param(  # a list heading named as a phrase gets the list, even in a "can you tell me" wish
         "intent", "ask_high_level_dialogue", None, None, (),
         "Vous pouvez me citer quelques axes stratégiques actuels du dialogue de haut niveau sur les migrations ?",
