@@ -123,6 +123,7 @@ def test_kept_trackers_store_exactly_what_rasas_sql_store_stores(tmp_path: Path)
     assert _rows(tmp_path / "ours.db") == _rows(tmp_path / "stock.db")
     assert ours_seen == stock_seen  # the same conversation at each turn
     assert ours_objects[2] is ours_objects[1] and ours_objects[4] is ours_objects[1]  # kept, not rebuilt
+    assert ours_objects[1] is ours_objects[0]  # a new conversation too: written at once, then kept
     assert ours_objects[6] is not ours_objects[4]  # a new session started: read back (its events only)
     assert len(ours_seen[6]) < len(ours_seen[4])
 

@@ -18,7 +18,8 @@ stored events again to know which ones to write (~4 ms). This store keeps the la
 conversations it handed out; before reusing one it asks the database one indexed question (how
 many events this conversation has, and the newest id) and reuses the tracker only if nothing but
 this store wrote to it since, and the tracker holds no event that was not saved. A save then
-writes just the new events. Anything else (a purge, another process or replica writing, a save
+writes just the new events. A conversation with no stored event is new: `retrieve` says so
+without Rasa's read, and its first save writes every event in one insert. Anything else (a purge, another process or replica writing, a save
 that failed, a new session started) falls back to Rasa's own code, so the database stays the
 truth and what is stored is exactly what Rasa would store.
 """
@@ -118,6 +119,8 @@ class SQLiteTrackerStore(SQLTrackerStore):
             return await super().retrieve(sender_id)
         stored = self._state_now(sender_id)
         cached = self._cache.pop(sender_id, None)
+        if stored[0] == 0:
+            return None  # no event stored: what Rasa's read gives, without the read (a new conversation)
         if cached is not None and cached.stored == stored and len(cached.tracker.events) == cached.saved_events:
             self._keep(cached.tracker, stored)
             return cached.tracker
@@ -130,6 +133,10 @@ class SQLiteTrackerStore(SQLTrackerStore):
         """Write the events added since the tracker was handed out (Rasa's save for any other)."""
         cached = self._cache.pop(tracker.sender_id, None)
         keep = self.cache_size > 0 and _one_session(tracker)
+        if self.cache_size > 0 and (cached is None or cached.tracker is not tracker):
+            # Not handed out by this store: if none of its events is stored yet (a new conversation),
+            # Rasa would write them all, and so does this (checked in the same transaction).
+            cached = _Cached(tracker, 0, (0, None))
         if cached is not None and cached.tracker is tracker:
             new_events = self._append_new_events(tracker, cached, keep)
             if new_events is not None:
