@@ -1201,18 +1201,26 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
     sentence of the previous reply that shows what it asks (a number, a date...) and uses one of
     its own words, else None."""
     evidence = part.analysis.evidence
-    if not turn.previous_reply or evidence in ("none", "list") or not set(folded_words(part.text)) & SUBJECT_PRONOUNS:
+    # "c'est qui qui a annoncé ça ?": who said what was just said, whatever verb the pages use.
+    who_said_that = evidence == "agent" and _WHO_SAID_THAT.search(fold(part.text)) is not None
+    if not turn.previous_reply or evidence in ("none", "list"):
+        return None
+    if not (set(folded_words(part.text)) & SUBJECT_PRONOUNS or who_said_that):
         return None
     asked = {_prefix(w) for w in part.own_words if len(w) > 3}
-    if not asked:
+    if not asked and not who_said_that:
         return None
     given = fold(turn.previous_reply)
     for unit in index.units:
         if unit.list_item or evidence not in unit.features or not _said_in(unit, given):
             continue
-        if asked & {_prefix(w) for w in folded_words(unit.text)}:
+        if who_said_that or asked & {_prefix(w) for w in folded_words(unit.text)}:
             return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
     return None
+
+
+# "qui a dit ça ?", "c'est qui qui a annoncé ça ?": "qui" doing something to "ça", the reply just given.
+_WHO_SAID_THAT = re.compile(r"\bqui (?:a|l.a|avait) \w+ (?:ca|cela)\W*$")
 
 
 def _asking_sentences(text: str) -> str:

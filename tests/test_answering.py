@@ -2389,3 +2389,24 @@ def test_a_list_without_heading_is_quoted_without_a_stray_colon(index: SentenceI
     for unit in headless:
         assert not focused.unit_text(index, unit, whole_list=True).startswith(":")
         assert not focused.unit_text(index, unit, whole_list=False).startswith(":")
+
+
+def test_who_said_that_is_read_in_the_reply_just_given(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"c'est qui qui a annoncé ça ?" after a figure: the speaker the sentence just given names,
+    whatever verb the page uses ("a mis en avant"); "vous travaillez avec qui pour ça ?" still asks
+    for the partners, not for the sentence just given."""
+    given, shown = after_reply(kb, index, "l'OIM a aidé combien de personnes en 2018 ?",
+                               "ask_beneficiaries", "org.beneficiaries", "c'est qui qui a annoncé ça ?")
+    assert "Vitorino" in given and "Vitorino" in shown, shown
+    _, shown = after_reply(kb, index, "Comment marche la réinstallation des réfugiés ?",
+                           "ask_resettlement", "programme.resettlement", "vous travaillez avec qui pour ça ?")
+    assert "HCR" in shown, shown
+
+
+def test_a_family_to_be_together_again_is_the_family_reunification_case(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A refugee whose wife and children stayed behind, asking to be "de nouveau ensemble"
+    (answering.yml, family_abroad_wants_to_join): the complementary pathways, family reunification."""
+    _, shown = respond(kb, index, intent="ask_programme_eligibility", text=(
+        "Ma femme et mes deux enfants sont restés au pays, moi j'ai obtenu le statut de réfugié ici. "
+        "Est-ce que l'OIM peut nous aider à être de nouveau ensemble ?"))
+    assert "voies complémentaires" in shown and "regroupement familial" in shown, shown
