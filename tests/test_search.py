@@ -143,6 +143,13 @@ def test_a_text_of_words_just_read_is_not_tagged_again(monkeypatch: pytest.Monke
         assert any(t.pos_ == "NOUN" for t in part)
         nlp.search_docs(["Qui a fondé le Groupe ?"])
         assert tagged == ["Qui a fondé le Groupe ?"]
+    with nlp.one_turn():  # the same question in a later reply, its analysis kept: the same reuse
+        assert nlp.search_docs([question])[0] is whole
+        tagged.clear()
+        again = nlp.search_docs(["Qui a mis en place   Groupe mondial"])[0]
+        assert tagged == [] and [(t.lemma_, t.pos_) for t in again if not t.is_space] == [
+            read[t.text] for t in again if not t.is_space
+        ]
 
 
 def test_a_text_is_read_the_same_whatever_other_messages_came_before() -> None:

@@ -93,8 +93,8 @@ def search_docs(texts: Sequence[str]) -> list[Doc]:
             _docs[text] = doc
         while len(_docs) > KEPT_DOCS:
             _docs.popitem(last=False)
-    if words is not None:
-        for doc in fresh.values():
+    if words is not None:  # what spaCy read, whether just now or kept from an earlier message
+        for doc in [*found.values(), *fresh.values()]:
             words.update((token.text, (token.lemma_, token.pos_)) for token in doc)
     known = {**fresh, **borrowed, **found}
     return [known[t] for t in texts]  # (an empty Doc is falsy: no `or` here)
