@@ -726,7 +726,7 @@ PLACE_AND_WORDS = 2
 RARE_WORD_UNITS = 3
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.
 RARE_WORD_MARGIN = 0.1
-# A list heading of this many words, every one in the question, names the list asked (_list_named).
+# A list heading of this many words or more, named as a phrase by the question, is the list asked (_list_named).
 LIST_HEADING_WORDS = 2
 # A follow-up's own word used by this few sentences of the pages picks one using it, however far below.
 FEW_UNITS_WORD = 2
