@@ -19,9 +19,10 @@ conversations it handed out; before reusing one it asks the database one indexed
 many events this conversation has, and the newest id) and reuses the tracker only if nothing but
 this store wrote to it since, and the tracker holds no event that was not saved. A save then
 writes just the new events. A conversation with no stored event is new: `retrieve` says so
-without Rasa's read, and its first save writes every event in one insert. Anything else (a purge, another process or replica writing, a save
-that failed, a new session started) falls back to Rasa's own code, so the database stays the
-truth and what is stored is exactly what Rasa would store.
+without Rasa's read, and its first save writes every event in one insert. Anything else (a purge,
+another process or replica writing, a save that failed, a new session started) falls back to
+Rasa's own code, so the database stays the truth and what is stored is exactly what Rasa would
+store.
 """
 
 from __future__ import annotations
