@@ -667,7 +667,10 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             using = [
                 h for h in near
                 if new_word in {_prefix(w) for w in folded_words(h.unit.text)}
-                and (h.score >= near[0].score - RARE_WORD_MARGIN or named_by_few or _names(h.unit.text, new_word))
+                and (
+                    h.score >= near[0].score - RARE_WORD_MARGIN or named_by_few or _names(h.unit.text, new_word)
+                    or evidence == "quote"  # "il a dit quoi sur les migrants ?": said of them, not by whom
+                )
             ]  # fmt: skip
             if using:
                 near = using
@@ -880,9 +883,10 @@ def _heading_keys(text: str) -> tuple[str, ...]:
 
 def _asks_for_help(kb: KnowledgeBase, part: Part) -> bool:
     """A message about the user's own wish or case ("je veux rentrer, aidez-moi") that asks no
-    question type nor aspect: it wants the programme, not one of its sentences."""
+    question type nor aspect, nor whether something is so: it wants the programme, not one of its
+    sentences."""
     analysis = part.analysis
-    if analysis.qtype is not None or analysis.aspect is not None:
+    if analysis.qtype is not None or analysis.aspect is not None or kb.answering.asks_whether(analysis.folded):
         return False
     words = set(folded_words(part.text))
     return bool(words & {fold(w) for w in kb.answering.first_person})
@@ -1199,30 +1203,38 @@ _LIST_JOINS = re.compile(r",\s|\set\s")
 
 
 def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit | None:
-    """For a question whose subject pronoun ("il", "elle") stands for what was just said, the page
-    sentence of the previous reply that shows what it asks (a number, a date...) and uses one of
-    its own words, else None."""
+    """For a question whose subject pronoun ("il", "elle") stands for what was just said, or that
+    carries it on ("c'était quand ?"), the page sentence of the previous reply that shows what it
+    asks (a number, a date...) and uses one of its own words if it brings any, else None."""
     evidence = part.analysis.evidence
     # "c'est qui qui a annoncé ça ?": who said what was just said, whatever verb the pages use.
     who_said_that = evidence == "agent" and _WHO_SAID_THAT.search(fold(part.text)) is not None
+    # "c'était quelle année ?", "devant combien d'États ?": what was just said, continued.
+    continues = _CONTINUES_REPLY.search(fold(part.text)) is not None
     if not turn.previous_reply or evidence in ("none", "list"):
         return None
-    if not (set(folded_words(part.text)) & SUBJECT_PRONOUNS or who_said_that):
+    if not (set(folded_words(part.text)) & SUBJECT_PRONOUNS or who_said_that or continues):
         return None
     asked = {_prefix(w) for w in part.own_words if len(w) > 3}
-    if not asked and not who_said_that:
+    if not asked and not who_said_that and not (continues and not part.own_words):
         return None
     given = fold(turn.previous_reply)
     for unit in index.units:
         if unit.list_item or evidence not in unit.features or not _said_in(unit, given):
             continue
-        if who_said_that or asked & {_prefix(w) for w in folded_words(unit.text)}:
+        if who_said_that or (continues and not asked) or asked & {_prefix(w) for w in folded_words(unit.text)}:
             return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
     return None
 
 
 # "qui a dit ça ?", "c'est qui qui a annoncé ça ?": "qui" doing something to "ça", the reply just given.
 _WHO_SAID_THAT = re.compile(r"\bqui (?:a|l.a|avait) \w+ (?:ca|cela)\W*$")
+# A question carrying on the reply just given: "c'était quelle année ?" (what was just told),
+# "devant combien d'États ?" (a preposition opening a question that completes its sentence); not
+# "et avec qui d'autre ?", which asks for something else.
+_CONTINUES_REPLY = re.compile(
+    r"^(?:et |mais )?(?!.*\bautres?\b)(?:c.?etait\b|(?:devant|pour|par|chez|aupres de|vers|sur) (?:combien|quel|quelle|quels|quelles)\b)"
+)
 
 
 def _asking_sentences(text: str) -> str:

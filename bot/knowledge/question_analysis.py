@@ -22,7 +22,7 @@ from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_a
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-EVIDENCE_KINDS = ("hashtag", "proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "none")
+EVIDENCE_KINDS = ("hashtag", "proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "quote", "none")
 
 
 def _compile(pattern: str) -> str:
@@ -208,10 +208,13 @@ class AnsweringRules(BaseModel):
     # Asking what something is ("c'est quoi ...", "qu'est-ce que ..."): about a topic the message
     # names, the topic's summary answers, even with a word of that summary besides its title.
     definition_cues: list[str] = []
+    # Asking whether something is so ("voudrait savoir si la société civile a pu ..."): a question
+    # on a point, not a wish for help, even in a message telling of oneself or one's own.
+    whether_cues: list[str] = []
     # What a question sets aside ("à part la réinstallation, ..."): not searched, naming no topic.
     set_aside: list[str] = []
 
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -427,7 +430,10 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _cue_patterns(self) -> dict[str, list[re.Pattern[str]]]:
         """Each list of patterns read whole, compiled once."""
-        lists = ("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues")
+        lists = (
+            "contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood",
+            "definition_cues", "whether_cues",
+        )  # fmt: skip
         return {name: [re.compile(c) for c in getattr(self, name)] for name in lists}
 
     def _says(self, cues: str, folded: str) -> bool:
@@ -450,6 +456,10 @@ class AnsweringRules(BaseModel):
     def asks_definition(self, folded: str) -> bool:
         """Whether a (folded) question asks what something is."""
         return self._says("definition_cues", folded)
+
+    def asks_whether(self, folded: str) -> bool:
+        """Whether a (folded) message asks whether something is so."""
+        return self._says("whether_cues", folded)
 
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""

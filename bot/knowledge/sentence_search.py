@@ -118,6 +118,11 @@ _MONTHS = re.compile(
 _DIGITS = re.compile(r"\d")
 # A name given between French quotes: « Faire des migrations un atout ».
 _TITLE = re.compile(r"«[^»]{3,}»")
+# Someone's words reported: "« ... », a déclaré le DG", "a-t-il souligné", "a-t-il fait observer".
+_QUOTE = re.compile(
+    r"\ba.t.(?:il|elle) (?:declare|souligne|fait observer|ajoute|dit|affirme|indique|rappele|explique)\b"
+    r"|\ba (?:declare|souligne|affirme|ajoute|rappele)\b"
+)
 # What something led to: "a abouti à la création du FMMD", "a débouché sur un programme".
 _OUTCOME = re.compile(
     r"\b(?:a|ont|avait|avaient) (?:abouti|debouche|conduit|mene|donne lieu|permis de creer|recense|adopte)\b"
@@ -151,7 +156,7 @@ _NUMBER_WORDS = re.compile(
 )
 _REASON = re.compile(
     r"\b(?:car|parce|afin|en raison|du fait que|puisque|etant donne|grace a|c.est pourquoi|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
-    r"promouvoir|examiner)|objectif|vise|permet|permettant|but"
+    r"promouvoir|examiner)|objectif|vise|permet|permettant|but|(?:est|sont) une expression de"
     r"|(?:cree|creee|crees|creees|fonde|fondee|etabli|etablie|mis en place|mise en place) pour)\b"
 )
 # A hashtag ("#formigration"), not a number sign ("n° 1", "#1").
@@ -278,6 +283,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("list")
     if _TITLE.search(text):
         found.add("title")
+    if _QUOTE.search(folded):
+        found.add("quote")
     return frozenset(found)
 
 
