@@ -680,11 +680,22 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             # topic's own sentences before another programme's of the same page sharing "aide".
             own_first = [h for h in near if h.in_topic]
             near = [*own_first, *(h for h in near if not h.in_topic)]
+        if near and evidence == "quote" and not part.own_words:
+            # "il a dit quoi ?" naming no subject: the first words the page reports, in reading order.
+            first = min(near, key=lambda h: index.units.index(h.unit))
+            near = [first, *(h for h in near if h is not first)]
         if near and ranking:
             # "elle vise surtout quels pays ?": the topic's sentence ranking them ("les plus touchés")
             # before one merely naming countries, unless clearly worse.
             ranks = next((h for h in near if "ranking" in h.unit.features), None)
-            if ranks is not None and ranks.score >= near[0].score - TOPIC_MARGIN:
+            # Another topic's sentence on top ("ils partent surtout où ?" after the resettlement:
+            # not the pathways' "périples ... à travers l'Afrique"): the topic's own ranking, one
+            # not said yet first ("les trois premiers pays de réinstallation"), however far below.
+            own_ranks = [h for h in near if "ranking" in h.unit.features and h.in_topic]
+            if own_ranks and not near[0].in_topic:
+                ranks = next((h for h in own_ranks if not _said_in(h.unit, given)), own_ranks[0])
+                near = [ranks, *(h for h in near if h is not ranks)]
+            elif ranks is not None and ranks.score >= near[0].score - TOPIC_MARGIN:
                 near = [ranks, *(h for h in near if h is not ranks)]
         if near:
             # The topic's own sentence before one of another section of its page, unless clearly
@@ -727,6 +738,8 @@ YES_NO_OWN_WORDS = 2
 PLACE_AND_WORDS = 2
 # A word used by this few sentences of the pages names one thing ("résolution", "publication").
 RARE_WORD_UNITS = 3
+# A sentence holding this many of the question's rare words answers it (_holds_rare_words).
+RARE_WORDS_HELD = 2
 # A follow-up's own word picks a sentence using it among those scoring this close to the best.
 RARE_WORD_MARGIN = 0.1
 # A list heading of this many words or more, named as a phrase by the question, is the list asked (_list_named).
@@ -807,19 +820,38 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
 
 
 def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part, turn: Turn, wanted: list[str]) -> bool:
-    """Whether the best sentence holds a country the question names that at most RARE_WORD_UNITS
-    sentences of the pages name, and shows what is asked: "le professionnel de santé qui part de
+    """Whether the best sentence holds a country (or a name) the question names that at most
+    RARE_WORD_UNITS sentences of the pages name, and shows what is asked: "le professionnel de santé qui part de
     Malaisie va vivre dans quel pays ?" is about the one sentence naming Malaisie, whatever topic
     the classifier read ("santé": the health services)."""
-    if hit is None or not hit.shows_type or hit.score < GOOD_SENTENCE or not turn.country or turn.country not in wanted:
+    if hit is None or not hit.shows_type or hit.score < GOOD_SENTENCE:
         return False
-    if sum(_holds(unit, [turn.country]) for unit in index.units) > RARE_WORD_UNITS:
-        return False
-    # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
-    # are not about the sentence that merely names the country.
-    place = {_prefix(w) for w in folded_words(turn.country)}
-    asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()} - place
-    return len(asked & {_prefix(w) for w in folded_words(hit.unit.text)}) >= PLACE_AND_WORDS
+    # The country entity, or another name the question writes capitalised ("... de Malaisie pour
+    # travailler en Jordanie": the entity is the last one, Jordanie, which more sentences name).
+    named = [turn.country] if turn.country and turn.country in wanted else []
+    named += re.findall(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}", part.text)
+    for name in dict.fromkeys(named):
+        if not _holds(hit.unit, [name]) or sum(_holds(unit, [name]) for unit in index.units) > RARE_WORD_UNITS:
+            continue
+        # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
+        # are not about the sentence that merely names the country.
+        place = {_prefix(w) for w in folded_words(name)}
+        asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()} - place
+        if len(asked & {_prefix(w) for w in folded_words(hit.unit.text)}) >= PLACE_AND_WORDS:
+            return True
+    return False
+
+
+def _holds_rare_words(index: SentenceIndex, hit: RankedUnit | None, part: Part) -> bool:
+    """Whether the sentence holds RARE_WORDS_HELD words of the question that at most
+    RARE_WORD_UNITS sentences of the pages use each: "c'est quoi la grosse publication de l'OIM, le
+    rapport phare ?" is about the one sentence saying "la publication phare de l'OIM", whatever
+    the classifier read."""
+    if hit is None or hit.score < GOOD_SENTENCE or not hit.shows_type:
+        return False  # "combien de migrants sont détenus dans les centres ?": no figure, no answer
+    held = {_prefix(w) for w in folded_words(hit.unit.text)}
+    rare = {_prefix(w) for w in part.own_words if len(w) > 3 and index.units_using(_prefix(w)) <= RARE_WORD_UNITS}
+    return len(rare & held) >= RARE_WORDS_HELD
 
 
 def _aspect_hits(
@@ -1112,7 +1144,12 @@ def answer_part(
         return _summary_reply(kb, turn, domain, entry, why), entry
     if entry is not None and turn.intent in ASPECT_INTENTS and why == "intent":
         return _summary_reply(kb, turn, domain, entry, why), entry
-    if entry is not None and why in ("intent", "programme") and _asks_for_help(kb, part):
+    if (
+        entry is not None and why in ("intent", "programme") and _asks_for_help(kb, part)
+        # "je suis infirmière, je pars de Malaisie pour la Jordanie, je compte comme migrante ?":
+        # the one sentence naming that place and more of the message tells of their case.
+        and not _names_a_rare_place(index, best(), part, turn, wanted)
+    ):
         # "jveu rentré o pays aidé moi": a wish, not a question on a detail: the programme itself.
         summary = _summary_reply(kb, turn, domain, entry, why)
         told = kb.answering.situation(part.text, ()) if why == "programme" else None
@@ -1139,7 +1176,11 @@ def answer_part(
         say_unit(reply, kb, index, labelled, part, entry)
         return reply, entry
     hit = best()
-    if _answers(hit, entry, analysis) or _names_a_rare_place(index, hit, part, turn, wanted):
+    if (
+        _answers(hit, entry, analysis)
+        or _names_a_rare_place(index, hit, part, turn, wanted)
+        or _holds_rare_words(index, hit, part)
+    ):
         assert hit is not None
         say_unit(reply, kb, index, hit, part, entry)
         if why == "situation":
@@ -1171,12 +1212,29 @@ def answer_part(
     return reply, None
 
 
+# "et le premier ?", "et l'autre ?": another of the same things, asked as the message before asked
+# (not "et le Liban ?" after "combien de pays membres ?": whether it is one, not a count).
+_AND_THE_OTHER = re.compile(
+    r"^(?:et|mais|puis) (?:le |la |les |l')(?:premier|premiere|deuxieme|second|seconde|troisieme|autre|autres"
+    r"|suivant|suivante|precedent|precedente|dernier|derniere)s?\b[^?]{0,30}\??\s*$"
+)
+
+
 def _with_type_of_message_before(kb: KnowledgeBase, part: Part, turn: Turn) -> Part:
     """A follow-up asking when, read with the message before when together they ask more:
     "pourquoi l'OIM a été créée ?" / "et c'était quand ?" asks when it was founded (a sentence
     saying "depuis 1951"), not any date of its topic. Not one naming something of its own ("et le
-    Kosovo c'était en quelle année ?" after "... depuis sa création ?": the year of that crisis)."""
-    if part.analysis.evidence != "date" or len(turn.said) < 2 or part.own_words:
+    Kosovo c'était en quelle année ?" after "... depuis sa création ?": the year of that crisis).
+    One asking nothing ("et le premier ?") asks what the message before asked."""
+    if len(turn.said) < 2:
+        return part
+    if part.analysis.qtype is None and part.analysis.aspect is None and _AND_THE_OTHER.match(fold(part.text)):
+        # "et le premier ?" after "le deuxième Dialogue, il s'est tenu quand ?": the same question.
+        before = kb.answering.question_type(fold(turn.said[-2]))
+        if before is None:
+            return part
+        return replace(part, analysis=replace(part.analysis, qtype=before, evidence=before.evidence))
+    if part.analysis.evidence != "date" or part.own_words:
         return part
     joined = kb.answering.question_type(fold(f"{turn.said[-2]} {part.text}").replace("?", " "))
     if joined is None or joined.evidence != "founding":
@@ -1614,12 +1672,13 @@ ANSWERS = frozenset({"utter_focused_answer", "utter_knowledge_answer", "utter_co
 GAP_ANSWERS = frozenset({"utter_gap_point", "utter_gap_point_topic", "utter_contact_gap"})
 
 
-def answer_in_english(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
-    """An English question on the pages' topics ("when was IOM founded?"): what the French pages
-    say, after saying the assistant speaks French; nothing when the glossary reads too few words
-    or the pages do not answer (the "please ask in French" reply is then said alone)."""
+def answer_in_another_language(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """A question in English, Spanish or German on the pages' topics ("when was IOM founded?",
+    "¿cuándo fue fundada la OIM?"): what the French pages say, after saying the assistant speaks
+    French; nothing when no glossary reads enough words or the pages do not answer (the "please ask
+    in French" reply is then said alone)."""
     index = sentence_index(kb)
-    french = kb.answering.from_english(clean_user_text(turn.text), lambda word: index.knows(fold(word)))
+    french = kb.answering.from_foreign(clean_user_text(turn.text), lambda word: index.knows(fold(word)))
     if french is None:
         return Reply()
     turn = replace(turn, text=french, said=(*turn.said[:-1], french))
@@ -1652,8 +1711,9 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
     if kb.answering.situation(full, turn.said[:-1][-2:]) is not None:
         return respond(kb, turn, domain, "small_talk")
     if turn.intent == "other_language":
-        # English on the pages' topics: what they say (French in SMS spelling: the fallback, actions.py).
-        return answer_in_english(kb, turn, domain)
+        # English, Spanish or German on the pages' topics: what they say (French in SMS spelling: the
+        # fallback, actions.py).
+        return answer_in_another_language(kb, turn, domain)
     read = analyse(kb.answering, written_out(kb, full))  # the message with its SMS forms written out
     if asks_about_the_pages(kb, full, read):
         # "linvasion de liraq loim etai la ? c t kan" read as "are you a bot?": what the pages

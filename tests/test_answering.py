@@ -2035,28 +2035,38 @@ def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, i
         ("does IOM help stranded migrants in Libya go back home?", "OIM aide bloqués migrants en Libye rentrer ?"),
         ("where is the IOM headquarters", "où OIM siège"),
         ("hello how are you", None),  # one glossary word: nothing to search with
+        ("¿Cuándo fue fundada la OIM?", "quand créée OIM ?"),  # Spanish: its own glossary
+        ("Wie viele Mitgliedstaaten hat die IOM?", "combien États membres OIM ?"),  # German
+        ("hola como estas", None),
     ],
 )
 def test_an_english_question_is_read_in_the_pages_french(
     kb: KnowledgeBase, index: SentenceIndex, typed: str, french: str | None
 ) -> None:
-    assert kb.answering.from_english(typed, lambda word: index.knows(fold(word))) == french
+    assert kb.answering.from_foreign(typed, lambda word: index.knows(fold(word))) == french
+
+
+def test_a_german_question_gets_what_the_french_pages_say(kb: KnowledgeBase) -> None:
+    """"Hallo, wann wurde die IOM gegründet?": the German glossary reads it; the French pages answer."""
+    text = "Hallo, wann wurde die IOM gegründet?"
+    reply = focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN)
+    assert reply.messages[0]["response"] == "utter_other_language_answer" and "1951" in render(reply)
 
 
 def test_an_english_question_gets_what_the_french_pages_say_after_saying_so(kb: KnowledgeBase) -> None:
     text = "Hello, does IOM help stranded migrants in Libya go back home?"
-    reply = focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN)
+    reply = focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN)
     assert reply.messages[0]["response"] == "utter_other_language_answer"
     assert "retour humanitaire volontaire" in render(reply)
     text = "when was OIM founded ?"
-    assert "1951" in render(focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
+    assert "1951" in render(focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
     text = "How can I contact IOM by email?"  # the contacts, as "comment contacter l'OIM par courriel ?"
-    assert "@" in render(focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
+    assert "@" in render(focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
     text = "Where is the IOM office in Tunisia?"  # what the pages do not give, said so
     assert "ne précisent pas l'adresse d'un bureau" in render(
-        focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
+        focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN))
     text = "what is the weather like in Paris today?"  # nothing of the pages: "please ask in French" alone
-    assert focused.answer_in_english(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN).messages == []
+    assert focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN).messages == []
 
 
 def test_a_count_follow_up_answered_only_by_the_sentence_just_given_gets_it_again(
@@ -2485,3 +2495,131 @@ def test_today_is_not_a_word_of_the_point_asked(kb: KnowledgeBase, index: Senten
     _, shown = respond(kb, index, intent="ask_iom_history", text=(
         "L'OIM a été fondée en quelle année, et elle a combien de structures hors siège aujourd'hui ?"))
     assert "1951" in shown and "400 structures" in shown, shown
+
+
+def test_what_was_said_naming_no_subject_is_the_first_quote(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"il a dit quoi ?" after who opened the Council: the first words the article reports
+    ("C'est un privilège ..."), not whichever quote shares words with the question before."""
+    _, shown = after_reply(kb, index, "Qui a ouvert la 110e session du Conseil de l'OIM ?", "ask_council_session",
+                           "event.council_110", "il a dit quoi ?")
+    assert "privilège" in shown, shown
+
+
+def test_a_ranking_asked_again_is_the_topics_own(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et ils partent surtout où ?" after two turns on the resettlement: its ranking of countries
+    (États-Unis, Canada, Australie), not another section's sentence sharing the turn before's words."""
+    first, second = "l'OIM fait de la réinstallation de réfugiés ?", "ça concerne combien de gens par an ?"
+    _, given = respond(kb, index, intent="ask_resettlement", text=first)
+    _, given = respond(kb, index, "fallback", intent="nlu_fallback", topic="programme.resettlement",
+                       before=(first,), text=second, previous_reply=given)
+    _, shown = respond(kb, index, intent="inform", topic="programme.resettlement", before=(first, second),
+                       text="et ils partent surtout où ?", previous_reply=given)
+    assert "Canada" in shown and "Australie" in shown, shown
+
+
+def test_and_the_first_asks_what_the_message_before_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et le premier ?" after "le deuxième Dialogue, il s'est tenu quand ?": the first one's dates;
+    "et le liban ?" after a count of member States asks no count (the Council's adhesion)."""
+    _, shown = after_reply(kb, index, "Le deuxième Dialogue de haut niveau sur les migrations, il s'est tenu quand ?",
+                           "ask_high_level_dialogue", "event.high_level_dialogues", "et le premier ?")
+    assert "2006" in shown, shown
+    _, shown = after_reply(kb, index, "l'oim compte combien de pays membres aujourd'hui", "ask_member_states",
+                           "org.member_states", "et le liban ?")
+    assert "Liban" in shown and "ne précisent pas" not in shown, shown
+
+
+def test_two_rare_words_of_the_question_in_one_sentence(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"la grosse publication de l'OIM, le rapport phare ?" read by no intent: the one sentence
+    holding "publication" and "phare" answers (and sets the topic); a sentence holding rare words
+    without the figure asked does not answer "combien de migrants sont détenus dans les centres ?"."""
+    reply, shown = respond(kb, index, "fallback", intent="nlu_fallback",
+                           text="c'est quoi la grosse publication de l'OIM, le rapport phare ?")
+    assert "Etat de la migration dans le monde 2020" in shown and reply.slots.get("topic") == "event.council_110"
+    _, shown = respond(kb, index, "fallback", intent="nlu_fallback",
+                       text="Combien de migrants sont actuellement détenus dans les centres en Libye ?")
+    assert "ne précisent pas" in shown or "ne mentionnent pas" in shown or not shown, shown
+
+
+def test_a_weekday_is_a_date() -> None:
+    """"quel jour ?": "le lancement, mercredi, de la publication phare" shows a date."""
+    from bot.knowledge.sentence_search import _features
+
+    assert "date" in _features("le lancement, mercredi, de la publication phare de l'OIM", (), False)
+    assert "date" not in _features("le lancement de la publication phare de l'OIM", (), False)
+
+
+def test_how_they_are_called_in_that_role(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"on les appelle comment dans ce rôle ?" after the local authorities ("mairies", the pages'
+    "autorités infranationales"): the name given in « » ("premiers intervenants")."""
+    _, shown = after_reply(kb, index, "l'OIM aide les mairies et les régions sur la migration ?",
+                           "ask_migration_development", "framework.migration_development",
+                           "on les appelle comment dans ce rôle ?")
+    assert "premiers intervenants" in shown, shown
+
+
+def test_migrants_in_the_world_and_examples(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"énormément de migrants dans le monde ?" asks a share (une personne sur sept); its passage
+    is an entry of its own (knowledge), so "par exemple ?" after it has a topic to read."""
+    first = "c'est vrai qu'il y a énormément de migrants dans le monde aujourd'hui ?"
+    reply, given = respond(kb, index, "fallback", intent="nlu_fallback", text=first)
+    assert "une personne sur sept" in given and reply.slots.get("topic") == "framework.migrants_today", given
+    _, shown = respond(kb, index, "fallback", intent="nlu_fallback", topic="framework.migrants_today",
+                       before=(first,), text="par exemple ?", previous_reply=given)
+    assert "un étudiant" in shown, shown
+
+
+def test_whether_the_oim_does_something_is_a_question(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"j'ai peur d'être persécuté ..., est-ce que l'OIM vérifie ça ?": the risk assessment, not
+    the programme's summary ("peur" is the user's feeling, not a point the pages are silent on)."""
+    _, shown = respond(kb, index, intent="ask_voluntary_return", text=(
+        "J'ai peur d'être persécuté si je rentre dans mon pays, est-ce que l'OIM vérifie ça avant de me renvoyer ?"))
+    assert "évaluation des risques" in shown, shown
+
+
+@pytest.mark.parametrize(("intent", "text", "expected"), [
+    ("nlu_fallback", "Mon cousin est au Yémen depuis un an, il n'a plus rien et il veut revenir en Éthiopie, "
+     "qui peut l'aider ?", "retour humanitaire volontaire"),
+    ("ask_complementary_pathways", "jpeu faire venir ma famille ki est resté o pays stp", "regroupement familial"),
+])
+def test_what_asks_nothing(kb: KnowledgeBase, index: SentenceIndex, intent: str, text: str, expected: str) -> None:
+    """"qui peut l'aider ?" asks for help, not who nor the conditions; "ma famille ki est resté"
+    asks no "qui": the programme for the case told."""
+    _, shown = respond(kb, index, "fallback" if intent == "nlu_fallback" else "intent", intent=intent, text=text)
+    assert expected in shown, shown
+
+
+def test_staff_count_is_a_gap_but_their_share_is_known(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, shown = respond(kb, index, intent="ask_presence", text="Combien de salariés travaillent à l'OIM en tout ?")
+    assert "ne précisent pas combien de personnes travaillent" in shown, shown
+    _, shown = respond(kb, index, intent="ask_presence",
+                       text="Quelle part des employés de l'OIM travaille hors du siège, directement sur le terrain ?")
+    assert "90 %" in shown, shown
+
+
+def test_the_page_a_question_is_read_on_is_set_aside(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"... et l'OIM a combien d'États Membres d'après sa page d'histoire ?": 166, not the history's
+    years (the page named is where to look, not what to look for)."""
+    _, shown = respond(kb, index, intent="ask_iom_history", text=(
+        "Le premier Sommet pour les réfugiés et les migrants c'était en quelle année ? et l'OIM a combien "
+        "d'États Membres d'après sa page d'histoire ?"))
+    assert "2016" in shown and "166" in shown, shown
+
+
+def test_what_makes_a_migrant_stranded(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"qu'est-ce qui fait qu'..." asks a cause (not "qui"): the factors the fund's page lists."""
+    _, shown = respond(kb, index, intent="ask_stranded_migrants",
+                       text="Qu'est-ce qui fait qu'un migrant se retrouve bloqué, selon l'OIM ?")
+    assert "dénuement financier" in shown, shown
+
+
+def test_a_rare_name_written_capitalised_tells_the_sentence(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"je pars de Malaisie pour travailler en Jordanie, je compte comme migrante ?": the one sentence
+    naming Malaisie (the country entity is Jordanie, which more sentences name)."""
+    _, shown = respond(kb, index, intent="ask_health_integration", country="Jordanie", text=(
+        "Je suis infirmière, je pars de Malaisie pour travailler en Jordanie, est-ce que je compte comme migrante ?"))
+    assert "une personne sur sept" in shown, shown
+
+
+def test_the_asylum_reply_says_the_pages_do_not_tell(kb: KnowledgeBase) -> None:
+    """No promise on asylum, and said as the other gaps are: the pages give no information on it."""
+    assert "ne donnent pas d'information" in response_text(DOMAIN, "utter_asylum_visa")

@@ -180,9 +180,10 @@ class AnsweringRules(BaseModel):
     contact_cues: list[str] = []
     # Words that ask for a person (not "une personne sur sept"): a handoff stays a handoff.
     person_cues: list[str] = []
-    # An English question's words in French (phrases first), and how many it needs to be answered.
-    english_words: dict[str, str] = {}
-    english_min_words: int = 2
+    # Per language (english, spanish, german), a question's words in French (phrases first), and
+    # how many it needs to be answered.
+    foreign_words: dict[str, dict[str, str]] = {}
+    foreign_min_words: int = 2
     # Asking whom to write to or call: the contacts answer, whatever topic the classifier read.
     whom_to_contact_cues: list[str] = []
     # Asking for an e-mail address, a phone or fax number: the contacts answer, whatever the topic.
@@ -208,6 +209,9 @@ class AnsweringRules(BaseModel):
     # Asking what something is ("c'est quoi ...", "qu'est-ce que ..."): about a topic the message
     # names, the topic's summary answers, even with a word of that summary besides its title.
     definition_cues: list[str] = []
+    # Words that ask nothing, blanked before the type and aspect are read: a request for help ("qui
+    # peut l'aider ?"), a relative clause on the user's own ("ma famille qui est restée au pays").
+    asks_nothing: list[str] = []
     # Asking whether something is so ("voudrait savoir si la société civile a pu ..."): a question
     # on a point, not a wish for help, even in a message telling of oneself or one's own.
     whether_cues: list[str] = []
@@ -215,7 +219,7 @@ class AnsweringRules(BaseModel):
     set_aside: list[str] = []
 
     _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", allow_reuse=True)(_compile_all)
-    _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", allow_reuse=True)(_compile_all)
+    _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", "asks_nothing", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -405,6 +409,17 @@ class AnsweringRules(BaseModel):
                 return rule
         return None
 
+    @cached_property
+    def _asks_nothing_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.asks_nothing]
+
+    def without_what_asks_nothing(self, folded: str) -> str:
+        """The folded question with what asks nothing blanked ("qui peut l'aider ?" asks no one's
+        name: the programme for the case told answers; "ma famille qui est restée" asks no "qui")."""
+        for pattern in self._asks_nothing_patterns:
+            folded = pattern.sub(" ", folded)
+        return folded
+
     def aspect(self, folded: str) -> tuple[AspectRule, re.Pattern[str]] | None:
         """The aspect asked about, with the pattern a page sentence must match to answer it."""
         for rule, patterns, evidence in self._aspect_patterns:
@@ -487,36 +502,27 @@ class AnsweringRules(BaseModel):
         return self._says("person_cues", fold(text))
 
     @cached_property
-    def _english(self) -> tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]:
-        phrases = [(re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in self.english_words.items() if " " in k]
-        return phrases, {k: v for k, v in self.english_words.items() if " " not in k}
+    def _glossaries(self) -> list[tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]]:
+        """Per language: its phrases (as patterns) and its single words."""
+        return [
+            (
+                [(re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in glossary.items() if " " in k],
+                {k: v for k, v in glossary.items() if " " not in k},
+            )
+            for glossary in self.foreign_words.values()
+        ]
 
-    def from_english(self, text: str, known: Callable[[str], bool] = lambda word: True) -> str | None:
-        """The French words of an English question ("when was IOM founded ?" -> "quand OIM créée ?"):
-        glossary phrases, then words; figures kept, and names (capitalised as typed) the pages use
-        (`known`); every other word dropped ("hello", and "headquarters", which only an English
-        address line of the pages holds). What follows the last "?" is left out ("... founded ?
-        merci beaucoup"). None when fewer than `english_min_words` words are in the glossary."""
-        phrases, words = self._english
+    def from_foreign(self, text: str, known: Callable[[str], bool] = lambda word: True) -> str | None:
+        """The French words of a question in English, Spanish or German ("when was IOM founded ?"
+        -> "quand OIM créée ?"), read with the glossary that reads the most of its words: phrases,
+        then words; figures kept, and names (capitalised as typed) the pages use (`known`); every
+        other word dropped ("hello", and "headquarters", which only an English address line of the
+        pages holds). What follows the last "?" is left out ("... founded ? merci beaucoup"). None
+        when fewer than `foreign_min_words` words are in any glossary."""
         text = text[: text.rindex("?") + 1] if "?" in text else text
-        names = {w.lower() for w in re.findall(r"\b[A-Z][\w'-]+", text)}
-        lowered, found = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1e", text.lower()), 0  # "110th": "110e"
-        translated: set[str] = set()  # the French words phrases became ("which day": "quel", "jour")
-        for pattern, french in phrases:
-            lowered, n = pattern.subn(f" {french} ", lowered)
-            if n:
-                found += n
-                translated.update(french.split())
-        kept: list[str] = []
-        for token in re.findall(r"[\w'-]+|\?", lowered):
-            if token in translated:
-                kept.append(token)
-            elif token in words:
-                kept.append(words[token])
-                found += 1
-            elif token == "?" or any(c.isdigit() for c in token) or (token in names and known(token)):
-                kept.append(token)
-        return " ".join(kept) if found >= self.english_min_words else None
+        readings = [_read_with(text, phrases, words, known) for phrases, words in self._glossaries]
+        found, kept = max(readings, key=lambda reading: reading[0], default=(0, ""))
+        return kept if found >= self.foreign_min_words else None
 
     def has_pointer(self, folded: str) -> bool:
         return any(p.search(folded) for p in self._pointer_patterns)
@@ -644,8 +650,9 @@ class QuestionAnalysis:
 def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
     """Type, aspect and follow-up markers of one question."""
     folded = fold(text)
-    qtype = rules.question_type(folded)
-    aspect = rules.aspect(folded)
+    asking = rules.without_what_asks_nothing(folded)
+    qtype = rules.question_type(asking)
+    aspect = rules.aspect(asking)
     return QuestionAnalysis(
         text=text,
         folded=folded,
@@ -670,3 +677,27 @@ def spell_ordinals(text: str) -> str:
     for pattern, word in _ORDINALS:
         text = pattern.sub(word, text)
     return text
+
+
+def _read_with(
+    text: str, phrases: list[tuple[re.Pattern[str], str]], words: dict[str, str], known: Callable[[str], bool]
+) -> tuple[int, str]:
+    """(how many glossary words and phrases the text holds, the French words kept in order)."""
+    names = {w.lower() for w in re.findall(r"\b[A-Z][\w'-]+", text)}
+    lowered, found = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1e", text.lower()), 0  # "110th": "110e"
+    translated: set[str] = set()  # the French words phrases became ("which day": "quel", "jour")
+    for pattern, french in phrases:
+        lowered, n = pattern.subn(f" {french} ", lowered)
+        if n:
+            found += n
+            translated.update(french.split())
+    kept: list[str] = []
+    for token in re.findall(r"[\w'-]+|\?", lowered):
+        if token in translated:
+            kept.append(token)
+        elif token in words:
+            kept.append(words[token])
+            found += 1
+        elif token == "?" or any(c.isdigit() for c in token) or (token in names and known(token)):
+            kept.append(token)
+    return found, " ".join(kept)

@@ -115,6 +115,8 @@ _YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
 _MONTHS = re.compile(
     r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
 )
+# "le lancement, mercredi, de la publication phare": a day is a date too ("quel jour ?").
+_WEEKDAYS = re.compile(r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b")
 _DIGITS = re.compile(r"\d")
 # A name given between French quotes: « Faire des migrations un atout ».
 _TITLE = re.compile(r"«[^»]{3,}»")
@@ -254,7 +256,7 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     without_dates = _DAY_MONTH.sub(" ", _YEAR.sub(" ", _PHONE.sub(" ", folded)))
     if _DIGITS.search(without_dates) or _NUMBER_WORDS.search(without_dates):
         found.add("number")
-    if _YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded):
+    if _YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded) or _WEEKDAYS.search(folded):
         found.add("date")
     if _PROPORTION.search(folded):
         found.add("proportion")
