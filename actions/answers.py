@@ -436,11 +436,16 @@ def _good_passage(kb: KnowledgeBase, text: str, min_score: float) -> SearchHit |
 
 
 def _say_passage(reply: Reply, kb: KnowledgeBase, hit: SearchHit, query: str) -> None:
+    """The closest passage, quoted; its entry becomes the conversation's topic, so that a follow-up
+    ("c'était quel jour ?" after the passage on 2016) reads it."""
     reply.say(
         "utter_closest_passage",
         excerpt=excerpt(hit.text, query),
         sources=sources_line(kb, [hit.passage_id]),
     )
+    entry = next((e for e in kb.entries() if hit.passage_id in e.sources), None)
+    if entry is not None:
+        reply.slots["topic"] = entry.id
 
 
 def answer_out_of_scope(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score: float) -> Reply:

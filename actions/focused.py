@@ -31,7 +31,7 @@ from actions.texts import DomainDict
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
 from bot.knowledge.nlp import one_turn
 from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_ordinals
-from bot.knowledge.search import stop_words
+from bot.knowledge.search import same_meaning, stop_words
 from bot.knowledge.sentence_search import (
     LIST_EVIDENCE,
     RankedUnit,
@@ -623,7 +623,14 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         picked_stems = {_prefix(w) for w in picked}
         ranking = asks_ranking(part.text)
         if given:
-            recalled = _named_before(index.kb, turn, entry) - picked_stems
+            # Not when the follow-up's own words are in a sentence not given yet ("et qui a demandé à
+            # adhérer ?" after the sentence naming Vitorino, the message before's rare word: "la
+            # demande d'adhésion du Liban" says what is new).
+            own_stems = frozenset().union(*(_stems_alike(w, index) for w in picked))
+            brings_new = any(
+                own_stems & _word_keys(h.unit.text) for h in hits if h.in_topic and fold(h.unit.text) not in given
+            )
+            recalled = set() if brings_new else _named_before(index.kb, turn, entry) - picked_stems
             asked_again = picked_stems | {k for k in recalled if k.isdigit() or index.units_using(k) <= RARE_WORD_UNITS}
             # A ranking asked again is given again ("et ils partent surtout vers quels pays ?" after a
             # summary naming "les trois premiers pays"): no other sentence ranks them.
@@ -662,11 +669,17 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # names what is asked ("et la diaspora dans tout ça ?", "et qui le pilote ?": "pilotée par
         # les États"). With more words, the rarest may be only the user's ("il a débouché sur la
         # création de quoi ?": "Il a abouti à la création du ...", not "Il a débouché sur un programme").
-        for new_word in sorted(picked_stems, key=index.units_using):
-            named_by_few = len(picked_stems) == 1 and index.units_using(new_word) <= FEW_UNITS_WORD
+        # A word counts in the pages' words of the same meaning too ("qui a demandé à adhérer ?":
+        # "la demande d'adhésion du Liban", search_words.yml).
+        alike = {_prefix(w): _stems_alike(w, index) for w in picked}
+        # (Ties in the order the user wrote the words: the same question, the same answer.)
+        order = {stem: i for i, stem in enumerate(dict.fromkeys(_prefix(w) for w in part.own_words))}
+        for new_word in sorted(alike, key=lambda stem: (_rarity(index, alike[stem]), order.get(stem, 0))):
+            stems = alike[new_word]
+            named_by_few = len(picked_stems) == 1 and _rarity(index, stems) <= FEW_UNITS_WORD
             using = [
                 h for h in near
-                if new_word in {_prefix(w) for w in folded_words(h.unit.text)}
+                if stems & {_prefix(w) for w in folded_words(h.unit.text)}
                 and (
                     h.score >= near[0].score - RARE_WORD_MARGIN or named_by_few or _names(h.unit.text, new_word)
                     or evidence == "quote"  # "il a dit quoi sur les migrants ?": said of them, not by whom
@@ -748,6 +761,20 @@ LIST_HEADING_WORDS = 2
 FEW_UNITS_WORD = 2
 # "pourquoi ... ?" is answered by a topic's sentence giving no reason marker if it matches this well.
 REASON_UNMARKED_MATCH = 0.40
+
+
+def _stems_alike(word: str, index: SentenceIndex | None = None) -> frozenset[str]:
+    """The word's stem and those of the pages' words of the same meaning (search_words.yml); with
+    the index, those only for a word the pages never use ("adhérer": "adhésion"; "partir" stays
+    "partir", not "partance")."""
+    if index is not None and index.units_using(_prefix(word)):
+        return frozenset({_prefix(word)})
+    return frozenset({_prefix(word)} | {_prefix(other) for other in same_meaning().get(word, ())})
+
+
+def _rarity(index: SentenceIndex, stems: frozenset[str]) -> int:
+    """How many sentences use one of these stems (_stems_alike), counted for each."""
+    return sum(map(index.units_using, stems))
 
 
 def _holds_every(unit: Unit, stems: set[str]) -> bool:
@@ -1424,7 +1451,11 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
         elif topic is None and (first := first_named_entry(kb, parts[0].own_words)) is not None:
             turn = replace(turn, topic=first.id)  # "pour le Dialogue ..., quel département des Nations Unies contacter ?"
         return answer_contact(kb, turn, domain)
-    if len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry):
+    if (
+        len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry)
+        # "c'était quel jour ?" after a reply with no topic: that reply's sentence holds the day.
+        and _in_reply_just_given(sentence_index(kb), parts[0], turn) is None
+    ):
         return _reply_with("utter_clarify")  # "pourquoi ?" as a first message: about what?
 
     reply = Reply()

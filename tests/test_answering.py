@@ -2623,3 +2623,59 @@ def test_a_rare_name_written_capitalised_tells_the_sentence(kb: KnowledgeBase, i
 def test_the_asylum_reply_says_the_pages_do_not_tell(kb: KnowledgeBase) -> None:
     """No promise on asylum, and said as the other gaps are: the pages give no information on it."""
     assert "ne donnent pas d'information" in response_text(DOMAIN, "utter_asylum_visa")
+
+
+def test_a_quoted_passage_becomes_the_topic_of_a_follow_up(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"qu'est-ce qui a changé pour l'OIM en 2016 ?" read by no intent gets the closest passage;
+    its entry is now the topic, and "c'était quel jour ?" reads the sentence just given (19 septembre)."""
+    first = "Qu'est-ce qui a changé pour l'OIM en 2016 ?"
+    reply = actions_module._fallback(kb, Turn(intent="nlu_fallback", text=first, said=(first,)), DOMAIN)
+    given = render(reply)
+    assert "2016" in given and reply.slots.get("topic"), given
+    _, shown = respond(kb, index, "out_of_scope", intent="out_of_scope", topic=reply.slots["topic"],
+                       before=(first,), text="c'était quel jour ?", previous_reply=given)
+    assert "19 septembre" in shown, shown
+
+
+def test_opened_on_a_date_is_not_opening_hours(kb: KnowledgeBase) -> None:
+    """"la session du Conseil ouverte le 26 novembre": a date, not the hours aspect; "le bureau est
+    ouvert le samedi ?" is."""
+    from bot.knowledge.question_analysis import analyse
+
+    assert analyse(kb.answering, "Sur quels thèmes portaient les débats de la session ouverte le 26 novembre ?").aspect is None
+    hours = analyse(kb.answering, "le bureau est ouvert le samedi ?").aspect
+    assert hours is not None and hours.name == "hours"
+
+
+def test_the_themes_asked_are_searched(kb: KnowledgeBase) -> None:
+    """"sur quels thèmes portaient les débats ?": "thèmes" is what is asked, searched (the list is
+    asked by "quels"), not a question cue blanked out."""
+    from bot.knowledge.question_analysis import analyse
+
+    analysis = analyse(kb.answering, "sur quels thèmes portaient les débats de cette session ?")
+    assert analysis.evidence == "list" and "themes" in analysis.rest, analysis.rest
+
+
+def test_how_many_people_are_migrants_in_sms(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, shown = respond(kb, index, "fallback", intent="nlu_fallback", text="ya cb de pers ki son migran ds le monde aujourdui")
+    assert "une personne sur sept" in shown, shown
+
+
+def test_a_follow_up_word_counts_in_the_pages_words_of_the_same_meaning(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et qui a demandé à adhérer ?" after the DG's speech naming Vitorino: "la demande d'adhésion
+    du Liban" (adhérer ~ adhésion), not the speech again for the name the message before used."""
+    _, shown = after_reply(kb, index, "Devant combien d'États membres Vitorino a-t-il parlé à la session du Conseil ?",
+                           "ask_member_states", "event.council_110", "et qui a demandé à adhérer ?")
+    assert "Liban" in shown, shown
+
+
+def test_an_english_question_naming_a_country(kb: KnowledgeBase) -> None:
+    text = "What did the IOM Council decide about Lebanon during its 110th session?"
+    reply = focused.answer_in_another_language(kb, Turn(intent="other_language", text=text, said=(text,)), DOMAIN)
+    assert "Liban" in render(reply)
+
+
+def test_words_the_search_leaves_out_name_no_missing_point(index: SentenceIndex) -> None:
+    """"je n'arrive pas à retrouver l'info": "info" is a stop word of the search (search_words.yml),
+    not a point the pages are silent on."""
+    assert "info" not in index.unknown_nouns("je n'arrive pas à retrouver l'info sur les débats de cette session ?")
