@@ -1415,6 +1415,11 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
         return urgent
     if kb.answering.says_not_understood(full):
         return _reply_with("utter_clarify")
+    if written_in_another_language(kb, full):
+        # Spanish or German read as French by the classifier: what the pages say, after saying
+        # the assistant speaks French (or only that, when no glossary reads it).
+        found = answer_in_another_language(kb, turn, domain)
+        return found if found.messages else _reply_with("utter_other_language")
     if mode != "intent" and not has_known_word(kb, full):
         return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
     asked = focus(full)
@@ -1697,6 +1702,40 @@ def reads_as_french(kb: KnowledgeBase, text: str) -> bool:
     return french >= 2 and french > 2 * english
 
 
+def written_in_another_language(kb: KnowledgeBase, text: str) -> bool:
+    """Whether a message the classifier read as French is Spanish or German ("¿Cuántas personas
+    ayudó la OIM a desplazarse en 2021?"): at least `foreign_min_words` of its words are that
+    language's stop words or glossary words (answering.yml) and no French word, and they outnumber
+    its French words. Words of three letters or less, SMS forms and the pages' words do not count
+    ("e", "ya", "onu")."""
+    from bot.knowledge.nlp import french_words
+
+    index = sentence_index(kb)
+    sms = frozenset(kb.answering.sms_words)
+    words = [w for w in folded_words(text) if len(w) > 3 and w not in sms and not index.knows(w)]
+    if not words:
+        return False
+    stop, lexicon = _stop_words_of("fr"), french_words()
+    french = {w for w in words if w in stop or w in lexicon}
+    for language, code in (("spanish", "es"), ("german", "de")):
+        glossary = kb.answering.foreign_folded.get(language, frozenset())
+        own = {w for w in words if w in _stop_words_of(code) or w in glossary}
+        foreign = len([w for w in words if w in own and w not in french])
+        french_only = len([w for w in words if w in french and w not in own])
+        if foreign >= kb.answering.foreign_min_words and foreign > french_only:
+            return True
+    return False
+
+
+@lru_cache(maxsize=4)
+def _stop_words_of(code: str) -> frozenset[str]:
+    """spaCy's stop words of a language, folded (fr, es, de)."""
+    import importlib
+
+    stop_words_module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+    return frozenset(fold(w) for w in stop_words_module.STOP_WORDS)
+
+
 # What a reply must hold to be an answer from the pages (not "no information", not "rephrase").
 ANSWERS = frozenset({"utter_focused_answer", "utter_knowledge_answer", "utter_contact_card"})
 # ...or, for an English question, what the pages do not say on the point asked ("is it free?").
@@ -1720,8 +1759,13 @@ def answer_in_another_language(kb: KnowledgeBase, turn: Turn, domain: DomainDict
     elif organisation is not None and not named_entries(kb, own_words(kb, analysis)) and (
         set(folded_words(french)) & _organisation_words(kb)
     ):
-        # "when was IOM founded?": about the organisation, as its first entry's intent reads it.
-        found = respond(kb, replace(turn, intent=organisation.intents[0]), domain, "intent")
+        # "when was IOM founded?": about the organisation, as its first entry's intent reads it;
+        # unless a sentence of any page answers it ("¿Cuántas personas ayudó la OIM a desplazarse
+        # en 2021?": the movement assistance's figure, not the organisation's gap).
+        # ("what is IOM?" asks what it is: its summary).
+        found = Reply() if kb.answering.asks_definition(fold(french)) else respond(kb, turn, domain, "fallback")
+        if not any(m.get("response") in ANSWERS for m in found.messages):
+            found = respond(kb, replace(turn, intent=organisation.intents[0]), domain, "intent")
     else:
         found = respond(kb, turn, domain, "fallback")
     if not any(m.get("response") in ANSWERS | GAP_ANSWERS for m in found.messages):

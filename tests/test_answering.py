@@ -223,6 +223,10 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("ils nous obligent a nous prostituer", "trafficking"),
         ("les passeurs retiennent nos papiers depuis un mois", "trafficking"),
         ("je n'ai plus de raison de continuer à vivre", "suicide"),
+        ("ma demande d'asile est refusée, j'ai plus rien, plus personne, je vois plus à quoi ça sert de continuer à vivre",
+         "suicide"),
+        ("à quoi bon vivre comme ça", "suicide"),
+        ("j'ai plus rien et plus personne ici", "distress"),
         ("jai faim et froid on dort dehors avec les enfants", "distress"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
@@ -2679,3 +2683,52 @@ def test_words_the_search_leaves_out_name_no_missing_point(index: SentenceIndex)
     """"je n'arrive pas à retrouver l'info": "info" is a stop word of the search (search_words.yml),
     not a point the pages are silent on."""
     assert "info" not in index.unknown_nouns("je n'arrive pas à retrouver l'info sur les débats de cette session ?")
+
+
+@pytest.mark.parametrize(("text", "qtype"), [
+    ("Comment l'OIM aide les autorités locales ? pour quoi faire ?", "why"),
+    ("l'OIM va me renvoyer quand même ?", None),  # "quand même" asks no date
+    ("Dans son discours, Vitorino a dit que les migrants doivent être vus comme quoi ?", "said"),
+])
+def test_question_types_of_phrasings(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
+    from bot.knowledge.question_analysis import analyse
+
+    found = analyse(kb.answering, text).qtype
+    assert (found.name if found else None) == qtype
+
+
+def test_what_the_dg_said_the_migrants_must_be_seen_as(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Vitorino a dit que les migrants doivent être vus comme quoi ?": his words ("partenaires
+    déterminés"), a sentence reporting them, not the one naming his speech."""
+    _, shown = respond(kb, index, intent="ask_council_session", text=(
+        "Dans son discours au Conseil, Vitorino a dit que les migrants doivent être vus comme quoi exactement ?"))
+    assert "partenaires déterminés" in shown, shown
+
+
+def test_sms_forms_of_s_appeler(kb: KnowledgeBase) -> None:
+    """"il sapel coment": written out, not read as the closest page word ("Sahel")."""
+    assert focused.written_out(kb, "le dg de loim ki a parlé o conseil il sapel coment").endswith("il s'appelle comment")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("¿Cuántas personas ayudó la OIM a desplazarse en 2021?", "118 000"),
+    ("Welches Land hat bei der Ratssitzung der IOM im November den Beitritt beantragt?", "Liban"),
+])
+def test_spanish_or_german_read_as_french_by_the_classifier(
+    kb: KnowledgeBase, index: SentenceIndex, text: str, expected: str
+) -> None:
+    """The classifier reads these as French questions: they are told apart by their own stop and
+    glossary words, and answered from the pages after saying the assistant speaks French."""
+    reply, shown = respond(kb, index, intent="ask_beneficiaries", text=text)
+    assert responses(reply)[0] == "utter_other_language_answer" and expected in shown, shown
+
+
+def test_french_questions_are_not_read_as_spanish_or_german(kb: KnowledgeBase) -> None:
+    """No French question of the QA sets (SMS spelling included) is taken for Spanish or German."""
+    for name in ("questions.yml", "holdout.yml"):
+        data = yaml.safe_load((Path(__file__).parent / "qa" / name).read_text(encoding="utf-8"))
+        for item in data["items"]:
+            if item.get("category") in ("odd_input", "other_language"):
+                continue
+            for text in item["turns"]:
+                assert not focused.written_in_another_language(kb, text), (item["id"], text)

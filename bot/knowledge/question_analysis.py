@@ -502,6 +502,11 @@ class AnsweringRules(BaseModel):
         return self._says("person_cues", fold(text))
 
     @cached_property
+    def foreign_folded(self) -> dict[str, frozenset[str]]:
+        """Per language, the folded words and phrases of its glossary (read on every message)."""
+        return {language: frozenset(fold(w) for w in glossary) for language, glossary in self.foreign_words.items()}
+
+    @cached_property
     def _glossaries(self) -> list[tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]]:
         """Per language: its phrases (as patterns) and its single words."""
         return [
