@@ -265,9 +265,18 @@ def _say_contacts(
 
 def contact_just_given(kb: KnowledgeBase, turn: Turn) -> str | None:
     """The contact target of the previous reply ("qui contacter pour la presse ?" then "son
-    mail ?", "il est basé où ?"), when this message names no programme nor country of its own."""
-    if not turn.contact_slot or turn.programme or turn.country:
+    mail ?", "il est basé où ?"), when this message names no programme nor country of its own;
+    without a target slot, the one contact the reply showed, if only one."""
+    if turn.programme or turn.country:
         return None
+    if not turn.contact_slot:
+        # A card given for a topic, not for a named target ("qui contacter pour la session du
+        # Conseil ?" then "et son tel ?"): the one contact whose e-mail or phone the reply shows.
+        shown_targets = {
+            c.target for c in kb.contacts_for()
+            if c.target and any(v and v in turn.previous_reply for v in (*c.emails, *c.phones))
+        }  # fmt: skip
+        return next(iter(shown_targets)) if len(shown_targets) == 1 else None
     contacts = kb.contacts_for(target=turn.contact_slot)
     shown = [v for c in contacts for v in (*c.emails, *c.phones, *c.faxes, c.name or "") if v]
     return turn.contact_slot if any(value in turn.previous_reply for value in shown) else None

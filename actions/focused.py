@@ -30,7 +30,7 @@ from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import DomainDict
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
 from bot.knowledge.nlp import one_turn
-from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_ordinals
+from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_numbers, spell_ordinals
 from bot.knowledge.search import same_meaning, stop_words
 from bot.knowledge.sentence_search import (
     LIST_EVIDENCE,
@@ -1679,8 +1679,10 @@ def _questions(kb: KnowledgeBase, text: str) -> list[str]:
 
 def written_out(kb: KnowledgeBase, text: str) -> str:
     """The text as the answering reads it: SMS forms written out, typos of page and cue words fixed,
-    ordinals spelt out as the pages do ("n°1" -> "premier")."""
-    return spell_ordinals(sentence_index(kb).respell(kb.answering.unsms(text), spelling_keep(kb), kb.answering.cue_words))
+    ordinals spelt out and years in digits as the pages write them ("n°1" -> "premier", "deux
+    mille seize" -> "2016")."""
+    numbers = spell_numbers(kb.answering.unsms(text))
+    return spell_ordinals(sentence_index(kb).respell(numbers, spelling_keep(kb), kb.answering.cue_words))
 
 
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:

@@ -227,6 +227,15 @@ def test_a_short_message_is_left_as_it_is() -> None:
          "suicide"),
         ("à quoi bon vivre comme ça", "suicide"),
         ("j'ai plus rien et plus personne ici", "distress"),
+        ("je vois plus de sortie. ça fait 2 ans que je suis bloqué ici, rien ne marche", "distress"),
+        ("je veux que tout s'arrête, je suis fatiguée de vivre comme ça", "suicide"),
+        ("on m'a refusé les papiers, je prefere mourir que rentrer au pays", "suicide"),
+        ("ils nous enferment a clé dans la maison, on peut pas sortir", "danger"),
+        ("jai perdu mon fils de 10 ans dans la foule au port ce matin", "minor"),
+        ("mon ami il est tombé par terre il repond plus, il respire à peine, on fait quoi ???", "medical"),
+        ("le passeur dit que si on paye pas le reste il va faire du mal à ma famille au pays", "danger"),
+        ("mon pote dit qu'il veut en finir, il a écrit une lettre d'adieu", "suicide"),
+        ("g plu envi de rien, plu de famille plu d'argent, à quoi bon continuer", "distress"),
         ("jai faim et froid on dort dehors avec les enfants", "distress"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
@@ -2732,3 +2741,39 @@ def test_french_questions_are_not_read_as_spanish_or_german(kb: KnowledgeBase) -
                 continue
             for text in item["turns"]:
                 assert not focused.written_in_another_language(kb, text), (item["id"], text)
+
+
+@pytest.mark.parametrize(("typed", "digits"), [
+    ("que s'est il passé en deux mille seize ?", "que s'est il passé en 2016 ?"),
+    ("mille neuf cent cinquante et un", "1951"),
+    ("en dix-neuf cent cinquante-six", "en 1956"),
+    ("deux mille treize et deux mille six", "2013 et 2006"),
+    ("une personne sur sept", "une personne sur sept"),  # no "cent" nor "mille": left as typed
+])
+def test_years_written_out_are_read_in_digits(typed: str, digits: str) -> None:
+    from bot.knowledge.question_analysis import spell_numbers
+
+    assert spell_numbers(typed) == digits
+
+
+def test_the_contact_card_just_given_without_a_target(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"qui contacter pour la session du Conseil ?" gives the press contact of that article (no
+    target named); "et son tel ?" right after is about that card."""
+    first = "qui contacter pour des infos sur la session du Conseil de l'OIM ?"
+    _, given = respond(kb, index, intent="ask_contact", text=first)
+    _, shown = respond(kb, index, intent="inform", before=(first,), text="et son tel ?", previous_reply=given)
+    assert "285 7123" in given and "285 7123" in shown, shown
+
+
+def test_on_is_the_first_person(kb: KnowledgeBase) -> None:
+    """"on a perdu nos papiers" tells the user's own case ("on" was read by YAML as true)."""
+    assert "on" in kb.answering.first_person
+    told = kb.answering.situation("on a perdu ses papiers et il y a plus d'argent", ())
+    assert told is not None and told.entry == "programme.stranded_migrants"
+
+
+def test_a_word_list_read_as_booleans_is_refused() -> None:
+    from bot.knowledge.question_analysis import FollowupRules
+
+    with pytest.raises(ValueError, match="boolean"):
+        FollowupRules.parse_obj({"pointers": [], "empty_words": ["je", True]})

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, validator
 
@@ -53,6 +54,16 @@ def _literal_words(pattern: str) -> set[str]:
             forms = {f + letter for f in forms} | (forms if optional else set())
         words |= {f for f in forms if len(f) >= 4}
     return words
+
+
+def _words_not_booleans(value: Any) -> Any:
+    """A word list must hold words: YAML reads a bare `on`, `no` or `yes` as a boolean, which
+    pydantic would then turn into "True" (the first person "on" was lost that way)."""
+    if isinstance(value, list):
+        flags = [v for v in value if isinstance(v, bool)]
+        if flags:
+            raise ValueError("a word read as a boolean (quote on, off, yes, no, true, false in YAML)")
+    return value
 
 
 class CueRule(BaseModel):
@@ -138,6 +149,7 @@ class FollowupRules(BaseModel):
     empty_words: list[str] = []
 
     _check = validator("pointers", allow_reuse=True)(_compile_all)
+    _words = validator("organisation_words", "empty_words", pre=True, allow_reuse=True)(_words_not_booleans)
 
 
 class TwoQuestionRules(BaseModel):
@@ -218,6 +230,7 @@ class AnsweringRules(BaseModel):
     # What a question sets aside ("à part la réinstallation, ..."): not searched, naming no topic.
     set_aside: list[str] = []
 
+    _words = validator("first_person", "sms_words", pre=True, allow_reuse=True)(_words_not_booleans)
     _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", "asks_nothing", allow_reuse=True)(_compile_all)
 
@@ -682,6 +695,52 @@ def spell_ordinals(text: str) -> str:
     for pattern, word in _ORDINALS:
         text = pattern.sub(word, text)
     return text
+
+
+# Number words that make up a year or a large number written out ("deux mille seize").
+_NUMBER_VALUES = {
+    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
+    "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15,
+    "seize": 16, "vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 50,
+    "soixante": 60, "cent": 100, "cents": 100, "mille": 1000, "et": 0,
+}  # fmt: skip
+_NUMBER_RUN = re.compile(
+    r"\b(?:" + "|".join(sorted(_NUMBER_VALUES, key=len, reverse=True)) + r")(?:[\s-]+(?:"
+    + "|".join(sorted(_NUMBER_VALUES, key=len, reverse=True)) + r"))+\b",
+    re.IGNORECASE,
+)
+
+
+def spell_numbers(text: str) -> str:
+    """ "en deux mille seize" -> "en 2016", "mille neuf cent cinquante et un" -> "1951": the pages
+    write years and large numbers in digits. Only runs holding "cent" or "mille" ("sept" alone is
+    read as 7 by the search already; "vingt et un" is left as typed)."""
+
+    def value(match: re.Match[str]) -> str:
+        # "deux mille treize et deux mille six": two numbers ("cinquante et un": one).
+        pieces = re.split(r"\s+et\s+(?=[\w-]*(?:\s+[\w-]+)*?\s*\b(?:cents?|mille)\b)", match.group(0))
+        return " et ".join(_written_number(piece) for piece in pieces)
+
+    return _NUMBER_RUN.sub(value, text)
+
+
+def _written_number(text: str) -> str:
+    """The digits of one number written out, when it holds "cent" or "mille"; else the text."""
+    words = re.split(r"[\s-]+", text.strip().lower())
+    if not {"cent", "cents", "mille"} & set(words) or words[0] == "et" or words[-1] == "et":
+        return text
+    total = current = 0
+    for word in words:
+        number = _NUMBER_VALUES[word]
+        if word == "mille":
+            total, current = total + (current or 1) * 1000, 0
+        elif word in ("cent", "cents"):
+            current = (current or 1) * 100
+        elif word in ("vingt", "vingts") and 2 <= current % 100 <= 9 and current % 100 == current % 10:
+            current = current - current % 100 + (current % 100) * 20  # quatre-vingt
+        else:
+            current += number
+    return str(total + current)
 
 
 def _read_with(
