@@ -1841,8 +1841,9 @@ def page_question_read_as_handoff(kb: KnowledgeBase, text: str) -> bool:
 
 
 def urgent_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -> Reply | None:
-    """The reply to a message telling of danger (data/knowledge/safety.yml), else None."""
-    match = kb.safety.match(text)
+    """The reply to a message telling of danger (data/knowledge/safety.yml), else None; also one
+    the classifier reads as a call for help that holds a word of harm (safety.yml harm_words)."""
+    match = kb.safety.match(text) or kb.safety.harm_read_as_call_for_help(text, (turn.intent, *turn.ranked_intents))
     return safety_and_situation(kb, turn, domain, match.category) if match is not None else None
 
 

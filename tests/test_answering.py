@@ -236,6 +236,14 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("le passeur dit que si on paye pas le reste il va faire du mal à ma famille au pays", "danger"),
         ("mon pote dit qu'il veut en finir, il a écrit une lettre d'adieu", "suicide"),
         ("g plu envi de rien, plu de famille plu d'argent, à quoi bon continuer", "distress"),
+        ("ce soir j'ai envie de m'endormir et de ne plus jamais me réveiller", "suicide"),
+        ("j'ai acheté plein de cachets à la pharmacie, je vais tous les avaler ce soir", "suicide"),
+        ("ya plu aucun espoir pr moi ici, jveu juste disparaitre pour de bon", "suicide"),
+        ("je me coupe les bras la nuit avec une lame", "suicide"),
+        ("les gardes nous frappent chaque jour avec des barres de fer", "danger"),
+        ("il dit qu'il me tue si je parle", "danger"),
+        ("ça tire partout dans notre quartier, on est cachés dans la cave avec les enfants", "danger"),
+        ("SOS vite svp", "danger"),
         ("jai faim et froid on dort dehors avec les enfants", "distress"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
@@ -2777,3 +2785,27 @@ def test_a_word_list_read_as_booleans_is_refused() -> None:
 
     with pytest.raises(ValueError, match="boolean"):
         FollowupRules.parse_obj({"pointers": [], "empty_words": ["je", True]})
+
+
+def test_harm_read_by_the_classifier_as_a_call_for_help(kb: KnowledgeBase) -> None:
+    """No trigger matches "mon colocataire est allongé par terre, il bouge plus"; the classifier
+    ranks urgent_help among its best intents and the message holds a word of harm: urgent. Neither
+    alone is enough."""
+    text = "mon colocataire est allongé par terre, il bouge plus et il a de la mousse à la bouche"
+    assert kb.safety.match(text) is None
+    found = kb.safety.harm_read_as_call_for_help(text, ("out_of_scope", "urgent_help"))
+    assert found is not None and found.category == "distress"
+    assert kb.safety.harm_read_as_call_for_help(text, ("out_of_scope", "goodbye")) is None
+    assert kb.safety.harm_read_as_call_for_help("je voudrais faire venir ma femme", ("urgent_help",)) is None
+
+
+def test_no_question_of_the_qa_sets_is_taken_for_an_emergency(kb: KnowledgeBase) -> None:
+    """The triggers stay precise: no message of a category other than distress or a situation told
+    (hardship, which may be both) matches one."""
+    for name in ("questions.yml", "holdout.yml"):
+        data = yaml.safe_load((Path(__file__).parent / "qa" / name).read_text(encoding="utf-8"))
+        for item in data["items"]:
+            if item.get("category") in ("distress", "situation"):
+                continue
+            for text in item["turns"]:
+                assert kb.safety.match(text) is None, (item["id"], text)

@@ -22,19 +22,22 @@ from bot.knowledge.yamlio import load_yaml
 SAFETY_FILE = "safety.yml"
 
 
+def _compiles(value: str) -> str:
+    """A pattern that compiles, else a ValueError naming it."""
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"bad regular expression {value!r}: {error}") from None
+    return value
+
+
 class SafetyCategory(BaseModel):
     """One kind of urgent situation and the patterns that reveal it."""
 
     name: str = Field(..., regex=r"^[a-z_]+$")
     patterns: list[str] = Field(..., min_items=1)
 
-    @validator("patterns", each_item=True)
-    def _compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise ValueError(f"bad regular expression {value!r}: {error}") from None
-        return value
+    _check = validator("patterns", each_item=True, allow_reuse=True)(_compiles)
 
 
 class SafetyRules(BaseModel):
@@ -45,6 +48,14 @@ class SafetyRules(BaseModel):
     # SMS forms written out before the patterns are tried ("chui en danger", "o secour"): the
     # table of sms_spellings.yml, so that a trigger is written once, in plain French.
     sms_spellings: dict[str, str] = {}
+    # A message the intent classifier reads as a call for help (`harm_intent` among its best
+    # intents) that holds one of `harm_words` is urgent too, though no trigger matched
+    # ("les gardes nous frappent avec des barres de fer"): the category `harm_category`.
+    harm_intent: str = "urgent_help"
+    harm_words: list[str] = []
+    harm_category: str = "distress"
+
+    _harm_compiles = validator("harm_words", each_item=True, allow_reuse=True)(_compiles)
 
     class Config:
         keep_untouched = (cached_property,)
@@ -63,6 +74,22 @@ class SafetyRules(BaseModel):
     @cached_property
     def _compiled(self) -> list[tuple[str, list[re.Pattern[str]]]]:
         return [(c.name, [re.compile(p) for p in c.patterns]) for c in self.categories]
+
+    @cached_property
+    def _harm(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.harm_words]
+
+    def harm_read_as_call_for_help(self, text: str, intents: tuple[str, ...]) -> SafetyMatch | None:
+        """`harm_category` when the classifier's best intents hold `harm_intent` and the message a
+        word of harm (safety.yml harm_words), else None."""
+        if self.harm_intent not in intents:
+            return None
+        folded, written_out = fold(text), fold(self._sms.write_out(text))
+        for pattern in self._harm:
+            found = pattern.search(folded) or pattern.search(written_out)
+            if found:
+                return SafetyMatch(self.harm_category, found.group(0))
+        return None
 
     def match(self, text: str) -> SafetyMatch | None:
         """The first category with a pattern in the message, or None."""
