@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 # The queue reads every conversation (in bulk: event_scan.py); stop after this many.
 QUEUE_MAX_SCANNED = 20000
-QUEUE_ROWS = 200  # shown at most (urgent and newest first); the API takes ?limit= up to QUEUE_MAX_ROWS
+QUEUE_ROWS = 200  # shown at most (urgent and newest first); page and API take ?limit= up to QUEUE_MAX_ROWS
 QUEUE_MAX_ROWS = 2000
 
 
@@ -84,7 +84,7 @@ async def queue_page(request: web.Request) -> web.Response:
     show_handled = _wants(request, "handled")
     failing = await _failing_channels(request)
     try:
-        queue, feedback = await _blocking(_read_queue, request.app[CONVERSATIONS], show_handled, QUEUE_ROWS)
+        queue, feedback = await _blocking(_read_queue, request.app[CONVERSATIONS], show_handled, _limit(request))
     except Exception as error:  # store down or misconfigured: say so on the page
         return _html(staff_pages.render_queue(request, None, _store_error(error), show_handled=show_handled,
                                               failing_channels=failing), 503)
