@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -2750,15 +2751,19 @@ def test_spanish_or_german_read_as_french_by_the_classifier(
     assert responses(reply)[0] == "utter_other_language_answer" and expected in shown, shown
 
 
-def test_french_questions_are_not_read_as_spanish_or_german(kb: KnowledgeBase) -> None:
-    """No French question of the QA sets (SMS spelling included) is taken for Spanish or German."""
+def qa_texts(skip: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """(item id, message) of every turn of both QA sets, items of the `skip` categories left out."""
     for name in ("questions.yml", "holdout.yml"):
         data = yaml.safe_load((Path(__file__).parent / "qa" / name).read_text(encoding="utf-8"))
         for item in data["items"]:
-            if item.get("category") in ("odd_input", "other_language"):
-                continue
-            for text in item["turns"]:
-                assert not focused.written_in_another_language(kb, text), (item["id"], text)
+            if item.get("category") not in skip:
+                yield from ((item["id"], text) for text in item["turns"])
+
+
+def test_french_questions_are_not_read_as_spanish_or_german(kb: KnowledgeBase) -> None:
+    """No French question of the QA sets (SMS spelling included) is taken for Spanish or German."""
+    for item_id, text in qa_texts(skip=("odd_input", "other_language")):
+        assert not focused.written_in_another_language(kb, text), (item_id, text)
 
 
 @pytest.mark.parametrize(("typed", "digits"), [
@@ -2812,10 +2817,5 @@ def test_harm_read_by_the_classifier_as_a_call_for_help(kb: KnowledgeBase) -> No
 def test_no_question_of_the_qa_sets_is_taken_for_an_emergency(kb: KnowledgeBase) -> None:
     """The triggers stay precise: no message of a category other than distress or a situation told
     (hardship, which may be both) matches one."""
-    for name in ("questions.yml", "holdout.yml"):
-        data = yaml.safe_load((Path(__file__).parent / "qa" / name).read_text(encoding="utf-8"))
-        for item in data["items"]:
-            if item.get("category") in ("distress", "situation"):
-                continue
-            for text in item["turns"]:
-                assert kb.safety.match(text) is None, (item["id"], text)
+    for item_id, text in qa_texts(skip=("distress", "situation")):
+        assert kb.safety.match(text) is None, (item_id, text)

@@ -26,7 +26,7 @@ ANSWERING_FILE = "answering.yml"
 EVIDENCE_KINDS = ("hashtag", "proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "quote", "none")
 
 
-def _compile(pattern: str) -> str:
+def valid_pattern(pattern: str) -> str:
     """The pattern if it compiles; a ValueError naming it otherwise (pydantic reports it)."""
     try:
         re.compile(pattern)
@@ -36,7 +36,7 @@ def _compile(pattern: str) -> str:
 
 
 def _compile_all(patterns: list[str]) -> list[str]:
-    return [_compile(pattern) for pattern in patterns]
+    return [valid_pattern(pattern) for pattern in patterns]
 
 
 # Escapes and look-arounds of a cue pattern, which hold no word of it.
@@ -115,7 +115,7 @@ class AspectRule(CueRule):
 
     @validator("evidence", "related")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
-        return _compile(value) if value else value
+        return valid_pattern(value) if value else value
 
     @cached_property
     def related_pattern(self) -> re.Pattern[str] | None:

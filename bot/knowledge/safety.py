@@ -15,20 +15,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, validator
 
+from bot.knowledge.question_analysis import valid_pattern
 from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import fold
 from bot.knowledge.yamlio import load_yaml
 
 SAFETY_FILE = "safety.yml"
-
-
-def _compiles(value: str) -> str:
-    """A pattern that compiles, else a ValueError naming it."""
-    try:
-        re.compile(value)
-    except re.error as error:
-        raise ValueError(f"bad regular expression {value!r}: {error}") from None
-    return value
 
 
 class SafetyCategory(BaseModel):
@@ -37,7 +29,7 @@ class SafetyCategory(BaseModel):
     name: str = Field(..., regex=r"^[a-z_]+$")
     patterns: list[str] = Field(..., min_items=1)
 
-    _check = validator("patterns", each_item=True, allow_reuse=True)(_compiles)
+    _check = validator("patterns", each_item=True, allow_reuse=True)(valid_pattern)
 
 
 class SafetyRules(BaseModel):
@@ -55,7 +47,7 @@ class SafetyRules(BaseModel):
     harm_words: list[str] = []
     harm_category: str = "distress"
 
-    _harm_compiles = validator("harm_words", each_item=True, allow_reuse=True)(_compiles)
+    _harm_compiles = validator("harm_words", each_item=True, allow_reuse=True)(valid_pattern)
 
     class Config:
         keep_untouched = (cached_property,)
