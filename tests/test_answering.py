@@ -255,6 +255,8 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("ils veulent 3000 dollars avant vendredi sinon ils disent qu'on le reverra plus", "danger"),
         ("ma fille de 15 ans n'est pas rentrée depuis samedi, son telephone est coupé", "minor"),
         ("ca fait 5 jours qu on a rien mangé moi et mes deux garcons", "distress"),
+        ("hier dans le centre de rétention deux gardes sont entrés dans la douche et m'ont violée", "danger"),
+        ("le chef dit pas d'hôpital sinon pas de salaire, et il garde tous nos passeports dans son bureau", "trafficking"),
         ("jai faim et froid on dort dehors avec les enfants", "distress"),
         ("je suis enceinte et j'ai des douleurs très fortes", "medical"),
         ("AU SECOURS", "danger"),
