@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 # The queue reads every conversation (in bulk: event_scan.py); stop after this many.
 QUEUE_MAX_SCANNED = 20000
-QUEUE_ROWS = 200  # shown at most (urgent and newest first); page and API take ?limit= up to QUEUE_MAX_ROWS
+QUEUE_ROWS = 1000  # shown at most (urgent and newest first); page and API take ?limit= up to QUEUE_MAX_ROWS
 QUEUE_MAX_ROWS = 2000
 
 
