@@ -452,7 +452,7 @@ def _say_passage(reply: Reply, kb: KnowledgeBase, hit: SearchHit, query: str) ->
         excerpt=excerpt(hit.text, query),
         sources=sources_line(kb, [hit.passage_id]),
     )
-    entry = next((e for e in kb.entries() if hit.passage_id in e.sources), None)
+    entry = kb.entry_citing(hit.passage_id)
     if entry is not None:
         reply.slots["topic"] = entry.id
 

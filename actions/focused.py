@@ -356,9 +356,9 @@ def _named_by_message_before(turn: Turn, topic: Entry) -> bool:
 
 def entry_of_unit(kb: KnowledgeBase, index: SentenceIndex, unit: Unit) -> Entry | None:
     """The entry whose passages hold the unit: the topic of what was just answered."""
-    for entry in kb.entries():
-        if unit.passage_id in entry.sources:
-            return entry
+    cited = kb.entry_citing(unit.passage_id)
+    if cited is not None:
+        return cited
     for entry in kb.entries():
         if unit.passage_id in index.topic_passages(entry):
             return entry
@@ -621,12 +621,15 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         given = fold(turn.previous_reply)
         picked = {w for w in part.own_words if len(w) > 3}
         picked_stems = {_prefix(w) for w in picked}
+        # A word counts in the pages' words of the same meaning too ("qui a demandé à adhérer ?":
+        # "la demande d'adhésion du Liban", search_words.yml).
+        alike = {_prefix(w): _stems_alike(w, index) for w in picked}
         ranking = asks_ranking(part.text)
         if given:
             # Not when the follow-up's own words are in a sentence not given yet ("et qui a demandé à
             # adhérer ?" after the sentence naming Vitorino, the message before's rare word: "la
             # demande d'adhésion du Liban" says what is new).
-            own_stems = frozenset().union(*(_stems_alike(w, index) for w in picked))
+            own_stems = frozenset().union(*alike.values())
             brings_new = any(
                 own_stems & _word_keys(h.unit.text) for h in hits if h.in_topic and fold(h.unit.text) not in given
             )
@@ -669,9 +672,6 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # names what is asked ("et la diaspora dans tout ça ?", "et qui le pilote ?": "pilotée par
         # les États"). With more words, the rarest may be only the user's ("il a débouché sur la
         # création de quoi ?": "Il a abouti à la création du ...", not "Il a débouché sur un programme").
-        # A word counts in the pages' words of the same meaning too ("qui a demandé à adhérer ?":
-        # "la demande d'adhésion du Liban", search_words.yml).
-        alike = {_prefix(w): _stems_alike(w, index) for w in picked}
         # (Ties in the order the user wrote the words: the same question, the same answer.)
         order = {stem: i for i, stem in enumerate(dict.fromkeys(_prefix(w) for w in part.own_words))}
         for new_word in sorted(alike, key=lambda stem: (_rarity(index, alike[stem]), order.get(stem, 0))):
@@ -763,11 +763,10 @@ FEW_UNITS_WORD = 2
 REASON_UNMARKED_MATCH = 0.40
 
 
-def _stems_alike(word: str, index: SentenceIndex | None = None) -> frozenset[str]:
-    """The word's stem and those of the pages' words of the same meaning (search_words.yml); with
-    the index, those only for a word the pages never use ("adhérer": "adhésion"; "partir" stays
-    "partir", not "partance")."""
-    if index is not None and index.units_using(_prefix(word)):
+def _stems_alike(word: str, index: SentenceIndex) -> frozenset[str]:
+    """The word's stem, and for a word the pages never use those of their words of the same
+    meaning (search_words.yml): "adhérer" ~ "adhésion"; "partir" stays "partir", not "partance"."""
+    if index.units_using(_prefix(word)):
         return frozenset({_prefix(word)})
     return frozenset({_prefix(word)} | {_prefix(other) for other in same_meaning().get(word, ())})
 
@@ -857,16 +856,24 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
     # travailler en Jordanie": the entity is the last one, Jordanie, which more sentences name).
     named = [turn.country] if turn.country and turn.country in wanted else []
     named += re.findall(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}", part.text)
+    asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()}
+    held = {_prefix(w) for w in folded_words(hit.unit.text)}
     for name in dict.fromkeys(named):
-        if not _holds(hit.unit, [name]) or sum(_holds(unit, [name]) for unit in index.units) > RARE_WORD_UNITS:
+        if not _holds(hit.unit, [name]) or _units_naming(index, name) > RARE_WORD_UNITS:
             continue
         # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
         # are not about the sentence that merely names the country.
         place = {_prefix(w) for w in folded_words(name)}
-        asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()} - place
-        if len(asked & {_prefix(w) for w in folded_words(hit.unit.text)}) >= PLACE_AND_WORDS:
+        if len((asked - place) & held) >= PLACE_AND_WORDS:
             return True
     return False
+
+
+@lru_cache(maxsize=1024)
+def _units_naming(index: SentenceIndex, name: str) -> int:
+    """How many sentences and items of the pages name this (cached: a name capitalised in a
+    question is counted over the ~3,000 units once per index)."""
+    return sum(_holds(unit, [name]) for unit in index.units)
 
 
 def _holds_rare_words(index: SentenceIndex, hit: RankedUnit | None, part: Part) -> bool:

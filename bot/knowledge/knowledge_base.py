@@ -212,6 +212,10 @@ class KnowledgeBase:
         """The entry with this id (e.g. "programme.resettlement")."""
         return self._entries.get(entry_id)
 
+    def entry_citing(self, passage_id: str) -> Entry | None:
+        """The first entry (in file order) whose facts cite this passage: what a quote of it is about."""
+        return next((e for e in self._entry_list if passage_id in e.sources), None)
+
     def entry_for_intent(self, intent: str) -> Entry | None:
         """The entry that answers this intent (e.g. "ask_resettlement")."""
         return self._by_intent.get(intent)

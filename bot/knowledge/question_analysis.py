@@ -385,7 +385,7 @@ class AnsweringRules(BaseModel):
     @cached_property
     def _clause_patterns(self) -> dict[str, list[re.Pattern[str]]]:
         """The patterns of each list that sets words of a question aside, compiled once."""
-        names = ("not_question_words", "still_asks", "leading_clauses", "leading_context")
+        names = ("not_question_words", "still_asks", "leading_clauses", "leading_context", "asks_nothing")
         return {name: [re.compile(p) for p in getattr(self, name)] for name in names}
 
     def main_clause(self, folded: str) -> str:
@@ -422,14 +422,10 @@ class AnsweringRules(BaseModel):
                 return rule
         return None
 
-    @cached_property
-    def _asks_nothing_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.asks_nothing]
-
     def without_what_asks_nothing(self, folded: str) -> str:
         """The folded question with what asks nothing blanked ("qui peut l'aider ?" asks no one's
         name: the programme for the case told answers; "ma famille qui est restée" asks no "qui")."""
-        for pattern in self._asks_nothing_patterns:
+        for pattern in self._clause_patterns["asks_nothing"]:
             folded = pattern.sub(" ", folded)
         return folded
 
@@ -704,11 +700,8 @@ _NUMBER_VALUES = {
     "seize": 16, "vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 50,
     "soixante": 60, "cent": 100, "cents": 100, "mille": 1000, "et": 0,
 }  # fmt: skip
-_NUMBER_RUN = re.compile(
-    r"\b(?:" + "|".join(sorted(_NUMBER_VALUES, key=len, reverse=True)) + r")(?:[\s-]+(?:"
-    + "|".join(sorted(_NUMBER_VALUES, key=len, reverse=True)) + r"))+\b",
-    re.IGNORECASE,
-)
+_NUMBER_WORD = "(?:" + "|".join(sorted(_NUMBER_VALUES, key=len, reverse=True)) + ")"
+_NUMBER_RUN = re.compile(rf"\b{_NUMBER_WORD}(?:[\s-]+{_NUMBER_WORD})+\b", re.IGNORECASE)
 
 
 def spell_numbers(text: str) -> str:
@@ -736,7 +729,7 @@ def _written_number(text: str) -> str:
             total, current = total + (current or 1) * 1000, 0
         elif word in ("cent", "cents"):
             current = (current or 1) * 100
-        elif word in ("vingt", "vingts") and 2 <= current % 100 <= 9 and current % 100 == current % 10:
+        elif word in ("vingt", "vingts") and 2 <= current % 100 <= 9:
             current = current - current % 100 + (current % 100) * 20  # quatre-vingt
         else:
             current += number

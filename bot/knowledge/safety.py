@@ -76,23 +76,30 @@ class SafetyRules(BaseModel):
         word of harm (safety.yml harm_words), else None."""
         if self.harm_intent not in intents:
             return None
-        folded, written_out = fold(text), fold(self._sms.write_out(text))
-        for pattern in self._harm:
-            found = pattern.search(folded) or pattern.search(written_out)
-            if found:
-                return SafetyMatch(self.harm_category, found.group(0))
-        return None
+        words = _found(self._harm, *self._readings(text))
+        return SafetyMatch(self.harm_category, words) if words is not None else None
 
     def match(self, text: str) -> SafetyMatch | None:
         """The first category with a pattern in the message, or None."""
-        folded = fold(text)
-        written_out = fold(self._sms.write_out(text))
+        readings = self._readings(text)
         for name, patterns in self._compiled:
-            for pattern in patterns:
-                found = pattern.search(folded) or pattern.search(written_out)
-                if found:
-                    return SafetyMatch(name, found.group(0))
+            words = _found(patterns, *readings)
+            if words is not None:
+                return SafetyMatch(name, words)
         return None
+
+    def _readings(self, text: str) -> tuple[str, str]:
+        """The message folded, as typed and with its SMS forms written out."""
+        return fold(text), fold(self._sms.write_out(text))
+
+
+def _found(patterns: list[re.Pattern[str]], folded: str, written_out: str) -> str | None:
+    """The words of the first pattern found in either reading of the message, else None."""
+    for pattern in patterns:
+        found = pattern.search(folded) or pattern.search(written_out)
+        if found:
+            return found.group(0)
+    return None
 
 
 @dataclass(frozen=True)

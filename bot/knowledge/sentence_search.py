@@ -1007,9 +1007,10 @@ class SentenceIndex:
                 continue  # "mon fils", "ma petite sœur": the user's story, not the point asked
             forms = {fold(token.text), fold(token.lemma_)}
             alike = {other for form in forms for other in same_meaning().get(form, ())}
+            # "info": a word the search itself leaves out names no point; "mer": the pages say
+            # "maritimes" (search_words.yml same_meaning).
             if forms & ignore or forms & stop_words() or (forms | alike) & self._vocabulary:
-                # ("info", "question": words the search itself leaves out name no point either)
-                continue  # "mer": the pages say "maritimes" (search_words.yml same_meaning)
+                continue
             if any(len(form) >= 4 and self._inflected(form) for form in forms):
                 continue  # "pilote": the pages say "pilotée"
             if not token.has_vector:
