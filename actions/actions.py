@@ -67,6 +67,17 @@ def _entity(tracker: Tracker, name: str, known: Callable[[str], bool] | None = N
     return chosen[-1] if chosen else None
 
 
+def _entity_words(tracker: Tracker, name: str) -> str | None:
+    """The last such entity's words as the message writes them (its value may be a longer name)."""
+    text = str(tracker.latest_message.get("text") or "")
+    spans = [
+        text[e["start"]:e["end"]]
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == name and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+    ]  # fmt: skip
+    return spans[-1].strip() or None if spans else None
+
+
 def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
     """The latest message's intent and entities plus the context slots."""
     message = tracker.latest_message or {}
@@ -75,6 +86,7 @@ def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
         text=message.get("text") or "",
         programme=_entity(tracker, "programme", lambda v: kb.entry_for_programme(v) is not None),
         country=_entity(tracker, "country"),
+        country_said=_entity_words(tracker, "country"),
         contact_target=_entity(tracker, "contact_target", lambda v: bool(kb.contacts_for(target=v))),
         topic=tracker.get_slot("topic"),
         programme_slot=tracker.get_slot("programme"),

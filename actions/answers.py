@@ -51,6 +51,7 @@ class Turn:
     text: str = ""
     programme: str | None = None  # entity in this message
     country: str | None = None  # entity in this message
+    country_said: str | None = None  # that entity's words as the message writes them ("États-Unis")
     contact_target: str | None = None  # entity in this message
     topic: str | None = None  # slot: last entry answered
     programme_slot: str | None = None  # slot: last programme talked about

@@ -12,6 +12,7 @@ answers; a message that tells of danger gets help first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -546,12 +547,18 @@ def _blank_title_words(text: str, entry: Entry | None, index: SentenceIndex | No
 RARE_TITLE_WORD_UNITS = 2
 
 
-def anchors(part: Part, turn: Turn) -> list[str]:
+def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     """Named things of the question a sentence must hold to answer it: years, the country."""
     found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
     found += _ORDINAL.findall(fold(spell_ordinals(part.text)))
     if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(part.text):
         found.append(turn.country)
+    elif (
+        turn.country_said and name_key(turn.country_said) in name_key(part.text) and _pages_name(index, [turn.country_said])
+    ):
+        # "aux États-Unis" for the entity "États-Unis d'Amérique": the name as written must be held
+        # (when the pages write it so: "USA" is not a place they fail to name).
+        found.append(turn.country_said)
     return found
 
 
@@ -567,6 +574,10 @@ def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry |
     if not asked:
         return True
     unit = hit.unit
+    if part.analysis.evidence in ("place", "places") and any(_named_by(unit.text, w) for w in wanted if w.isdigit()):
+        # "en 1968, ils sont intervenus pour quel pays ?": "la Tchécoslovaquie en 1968" names the
+        # place of that year, whatever else the sentence speaks of.
+        return True
     text = f"{unit.context} {unit.section} {unit.text}"
     said = {_prefix(w) for w in folded_words(text)}
     if hit.in_topic and entry is not None:
@@ -575,6 +586,14 @@ def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry |
         return True  # the same word, or one of its family ("aidées" / "aide")
     own = [w for w in re.findall(r"[^\W\d_]{4,}", part.text.lower()) if _prefix(fold(w)) in asked]
     return index.close_in_meaning(own, text)
+
+
+def _named_by(text: str, year: str) -> bool:
+    """Whether the text writes a name (a capitalised word, not first in its sentence) within three
+    words of the year: "la Tchécoslovaquie en 1968", "Hongrie (1956)", "en 2006, à Genève"."""
+    near = r"(?:[\w'’-]+[\s,()]+){0,3}"
+    name = r"(?<=[\w,;:()’'] )[A-ZÀ-Ý][\w-]+"
+    return bool(re.search(rf"{name}[\s,()]+{near}\(?{year}\b|\b{year}\)?[\s,()]+{near}{name}", text))
 
 
 def _holds_text(text: str, wanted: list[str]) -> bool:
@@ -605,7 +624,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     evidence = part.analysis.evidence
     query = search_query(part, turn, why, entry, index)
     hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
-    wanted = anchors(part, turn)
+    wanted = anchors(part, turn, index)
     hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(index, h, part, entry, wanted)]
     if part.quoted:
         hits = [h for h in hits if not _said_in(h.unit, part.quoted)] or hits
@@ -660,7 +679,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         near = [
             h for h in hits
             if (h.in_topic or h.on_topic_page) and h.shows_type
-            and (h.unit.passage_id not in others or _holds_every(h.unit, picked_stems))
+            and (h.unit.passage_id not in others or _holds_every(h.unit, picked))
         ]  # fmt: skip
         # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
         # using the rarest of them in the pages ("bourses", not "compte"), before one that only
@@ -776,9 +795,12 @@ def _rarity(index: SentenceIndex, stems: frozenset[str]) -> int:
     return sum(map(index.units_using, stems))
 
 
-def _holds_every(unit: Unit, stems: set[str]) -> bool:
-    """Whether the unit uses every one of these word stems, two at least."""
-    return len(stems) >= 2 and stems <= {_prefix(w) for w in folded_words(unit.text)}
+def _holds_every(unit: Unit, words: Iterable[str]) -> bool:
+    """Whether the unit uses every one of these (folded) words, two at least, each itself, one of its
+    family or one of its same meaning ("bureaux hors siège": "400 structures hors Siège")."""
+    wanted = {_prefix(w): {_prefix(w)} | {_prefix(o) for o in same_meaning().get(w, ())} for w in words}
+    used = {_prefix(w) for w in folded_words(unit.text)}
+    return len(wanted) >= 2 and all(stems & used for stems in wanted.values())
 
 
 def _names(text: str, prefix: str) -> bool:
@@ -1096,7 +1118,7 @@ def answer_part(
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
 
-    wanted = anchors(part, turn)  # the years, ordinals and country a sentence must name
+    wanted = anchors(part, turn, index)  # the years, ordinals and country a sentence must name
     if why == "situation":
         # Where the user lives or comes from is their story, not the point asked: a place no page
         # names does not make the programme for their case a gap ("je vis en Allemagne et ma femme
@@ -1126,6 +1148,18 @@ def answer_part(
             # disponibles pour voyager" for "which papers?"): the gap first, then that sentence.
             say_gap(reply, kb, entry, analysis.aspect.missing, domain, near=near)
         return reply, entry
+
+    since = kb.answering.relative_time(analysis.folded) if analysis.evidence in ("number", "proportion") else None
+    if since is not None:
+        # "combien de migrants rentrés du Yémen l'an dernier ?": the pages are dated and give no
+        # figure for a time told from today; said first, then the closest figure they do give.
+        hit = _best(index, part, turn, entry, why)
+        near = hit if _answers(hit, entry, analysis) else None
+        about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
+        say_gap(reply, kb, about, _as_written(part.text, since), domain, kind="when", near=near)
+        if about is None and near is not None:
+            say_unit(reply, kb, index, near, part, None)
+        return reply, about
 
     found: list[RankedUnit | None] = []
 
@@ -1252,6 +1286,18 @@ _AND_THE_OTHER = re.compile(
     r"^(?:et|mais|puis) (?:le |la |les |l')(?:premier|premiere|deuxieme|second|seconde|troisieme|autre|autres"
     r"|suivant|suivante|precedent|precedente|dernier|derniere)s?\b[^?]{0,30}\??\s*$"
 )
+
+
+def _as_written(text: str, folded: str) -> str:
+    """The words of the text that fold to the folded phrase, as the user wrote them ("l'année
+    dernière" for "l'annee derniere"); the folded phrase when they cannot be found."""
+    words = re.findall(r"\S+", text)
+    size = len(folded.split())
+    for start in range(len(words) - size + 1):
+        span = " ".join(words[start:start + size])
+        if fold(span).strip(" ,;:?!.") == folded:
+            return span.strip(" ,;:?!.")
+    return folded
 
 
 def _with_type_of_message_before(kb: KnowledgeBase, part: Part, turn: Turn) -> Part:
@@ -1558,8 +1604,7 @@ def _stays_on(kb: KnowledgeBase, part: Part, current: Entry, named: list[Entry])
         return False
     index = sentence_index(kb)
     topic = index.topic_passages(current)
-    stems = {_prefix(w) for w in part.own_words}
-    return any(u.passage_id in topic and _holds_every(u, stems) for u in index.units)
+    return any(u.passage_id in topic and _holds_every(u, part.own_words) for u in index.units)
 
 
 def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -> Entry | None:

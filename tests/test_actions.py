@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
-from actions.actions import ActionAnswerContact, ActionAnswerQuestion, ActionHumanHandoff
+from actions.actions import ActionAnswerContact, ActionAnswerQuestion, ActionHumanHandoff, turn_from_tracker
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.paths import pages_dir, repo_root
 from bot.knowledge.search import GOOD_SCORE
@@ -253,6 +253,17 @@ def _tracker(
         active_loop={},
         latest_action_name="action_listen",
     )
+
+
+def test_the_turn_keeps_a_country_as_the_message_writes_it(kb: KnowledgeBase) -> None:
+    """The entity's value is the long name ("États-Unis d'Amérique"); the answer also needs the words
+    typed ("États-Unis"), which a sentence must hold."""
+    text = "combien de réfugiés réinstallés aux États-Unis en 2019 ?"
+    start = text.index("États-Unis")
+    entities = [{"entity": "country", "value": "États-Unis d'Amérique", "start": start, "end": start + 10}]
+    turn = turn_from_tracker(_tracker("ask_resettlement", {"topic": None}, entities=entities, text=text), kb)
+    assert (turn.country, turn.country_said) == ("États-Unis d'Amérique", "États-Unis")
+    assert turn_from_tracker(_tracker("ask_resettlement", {"topic": None}, text=text), kb).country_said is None
 
 
 async def test_rasa_action_sets_topic_and_utters_template() -> None:

@@ -277,6 +277,10 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("I want to kill myself", "suicide"),
         ("my son is very sick", "medical"),
         ("the boy is alone at the station", "minor"),
+        # a relative threatened with being sold, money demanded with a threat
+        ("le passeur veut encore 2000 euros sinon il dit qu'il vend ma soeur, elle a 15 ans", "trafficking"),
+        ("ils vont nous vendre aux milices", "trafficking"),
+        ("il demande 500 dinars sinon on ne sortira pas", "danger"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -312,6 +316,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "les agents de l'aéroport gardent-ils les passeports des réfugiés réinstallés ?",
         "l'oim donne à manger aux gens qui ont faim ?",
         "what is voluntary humanitarian return?",
+        "je veux vendre ma voiture pour payer le voyage",
+        "l'OIM vend des billets d'avion ?",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
@@ -2821,3 +2827,59 @@ def test_no_question_of_the_qa_sets_is_taken_for_an_emergency(kb: KnowledgeBase)
     (hardship, which may be both) matches one."""
     for item_id, text in qa_texts(skip=("distress", "situation")):
         assert kb.safety.match(text) is None, (item_id, text)
+
+
+# --- Questions of this session's blind batches (ho27, ho28) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("Ils ont combien d'antennes en dehors de Genève, à peu près ?", "count"),
+        ("Quel pays a vu sa candidature pour entrer dans l'organisation acceptée ?", "list_countries"),
+    ],
+)
+def test_a_fact_asked_is_not_a_point_for_oneself(kb: KnowledgeBase, text: str, asked: str) -> None:
+    """answering.yml `not_with_types`: counting offices asks no address, a country's candidature
+    asks no way to apply; the same cue words still ask it alone."""
+    analysis = analyse(kb.answering, text)
+    assert analysis.qtype is not None and analysis.qtype.name == asked
+    assert analysis.aspect is None
+    assert analyse(kb.answering, "où est l'antenne de l'OIM à Dakar ?").aspect.name == "office"
+    assert analyse(kb.answering, "comment faire une candidature ?").aspect.name == "apply"
+
+
+def test_a_second_question_on_offices_finds_the_structures(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "bureaux" is "structures" in the pages (search_words.yml): the second question of a message
+    on the OIM's history still finds its presence's sentence, of another topic's passage."""
+    _, text = respond(kb, index, intent="ask_iom_history",
+                      text="Elle a été fondée en quelle année, et elle a combien de bureaux hors siège ?")
+    assert "1951" in text and "400 structures hors Siège" in text
+
+
+def test_a_count_for_a_time_told_from_today_is_a_gap(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The pages are dated: "l'an dernier" has no figure; said first, in the user's words, then
+    what they say. A count for a year they name is not such a gap."""
+    reply, text = respond(kb, index, intent="ask_voluntary_return", text=(
+        "Combien de migrants l'OIM a-t-elle fait rentrer du Yémen l'année dernière avec le retour humanitaire volontaire ?"))
+    assert responses(reply)[0] == "utter_gap_when_topic"
+    assert "ne donnent pas de chiffre pour « l'année dernière »" in text and "Source :" in text
+    reply, text = respond(kb, index, intent="ask_movement_assistance",
+                          text="l'OIM a aidé combien de personnes en 2021 ?")
+    assert responses(reply)[0] != "utter_gap_when_topic" and "118 000" in text
+
+
+def test_a_country_as_written_must_be_held(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The entity "États-Unis d'Amérique" written "États-Unis": a count for the US in 2019 is not
+    the yearly worldwide figure of the resettlement (no sentence gives it)."""
+    text = "Combien de réfugiés l'OIM a-t-elle réinstallés aux États-Unis en 2019 ?"
+    _, shown = respond(kb, index, intent="ask_resettlement", country="États-Unis d'Amérique",
+                       country_said="États-Unis", text=text)
+    assert "100 000" not in shown and "États-Unis" in shown
+
+
+def test_a_year_and_the_place_named_by_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "en 1968, ... quel pays ?": the sentence naming a country right by that year answers, though
+    it shares no other word with the question."""
+    _, text = respond(kb, index, intent="ask_iom_history", text="En 1968, ils sont intervenus pour quel pays ?")
+    assert "Tchécoslovaquie en 1968" in text

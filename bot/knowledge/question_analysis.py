@@ -112,6 +112,10 @@ class AspectRule(CueRule):
     # The entries' curated aspect that answers it ("who" for "c'est pour qui ?"): used, when the
     # entry has it, instead of a page sentence (its facts quote the passages it comes from).
     entry_aspect: str = ""
+    # Question types that ask a fact of the pages, not this point: "combien d'antennes hors de
+    # Genève ?" counts offices, it asks no address; "quel pays a vu sa candidature acceptée ?"
+    # asks a country, not how to apply.
+    not_with_types: list[str] = []
 
     @validator("evidence", "related")
     def _evidence_compiles(cls, value: str) -> str:  # noqa: N805 - pydantic validator
@@ -229,13 +233,25 @@ class AnsweringRules(BaseModel):
     whether_cues: list[str] = []
     # What a question sets aside ("à part la réinstallation, ..."): not searched, naming no topic.
     set_aside: list[str] = []
+    # A time told from today ("l'an dernier", "cette année"): the pages are dated and never give a
+    # figure for it; a count asked for it is a gap, said before the closest figure they do give.
+    relative_times: list[str] = []
 
     _words = validator("first_person", "sms_words", pre=True, allow_reuse=True)(_words_not_booleans)
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", "asks_nothing", allow_reuse=True)(_compile_all)
 
     class Config:
         keep_untouched = (cached_property,)
+
+    @validator("aspects")
+    def _known_types(cls, aspects: list[AspectRule], values: dict[str, Any]) -> list[AspectRule]:  # noqa: N805
+        names = {rule.name for rule in values.get("question_types") or []}
+        for rule in aspects:
+            unknown = set(rule.not_with_types) - names
+            if unknown:
+                raise ValueError(f"aspect {rule.name}: not_with_types names no question type: {sorted(unknown)}")
+        return aspects
 
     @classmethod
     def load(cls, knowledge_dir: Path) -> AnsweringRules:
@@ -429,9 +445,11 @@ class AnsweringRules(BaseModel):
             folded = pattern.sub(" ", folded)
         return folded
 
-    def aspect(self, folded: str) -> tuple[AspectRule, re.Pattern[str]] | None:
+    def aspect(self, folded: str, qtype: QuestionTypeRule | None = None) -> tuple[AspectRule, re.Pattern[str]] | None:
         """The aspect asked about, with the pattern a page sentence must match to answer it."""
         for rule, patterns, evidence in self._aspect_patterns:
+            if qtype is not None and qtype.name in rule.not_with_types:
+                continue
             if any(p.search(folded) for p in patterns):
                 return rule, evidence
         return None
@@ -456,7 +474,7 @@ class AnsweringRules(BaseModel):
         """Each list of patterns read whole, compiled once."""
         lists = (
             "contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood",
-            "definition_cues", "whether_cues",
+            "definition_cues", "whether_cues", "relative_times",
         )  # fmt: skip
         return {name: [re.compile(c) for c in getattr(self, name)] for name in lists}
 
@@ -484,6 +502,14 @@ class AnsweringRules(BaseModel):
     def asks_whether(self, folded: str) -> bool:
         """Whether a (folded) message asks whether something is so."""
         return self._says("whether_cues", folded)
+
+    def relative_time(self, folded: str) -> str | None:
+        """The words of a (folded) question telling a time from today ("l'an dernier"), if any."""
+        for pattern in self._cue_patterns["relative_times"]:
+            match = pattern.search(folded)
+            if match:
+                return match.group(0).strip()
+        return None
 
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""
@@ -666,7 +692,7 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
     folded = fold(text)
     asking = rules.without_what_asks_nothing(folded)
     qtype = rules.question_type(asking)
-    aspect = rules.aspect(asking)
+    aspect = rules.aspect(asking, qtype)
     return QuestionAnalysis(
         text=text,
         folded=folded,
