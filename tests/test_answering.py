@@ -2883,3 +2883,11 @@ def test_a_year_and_the_place_named_by_it(kb: KnowledgeBase, index: SentenceInde
     it shares no other word with the question."""
     _, text = respond(kb, index, intent="ask_iom_history", text="En 1968, ils sont intervenus pour quel pays ?")
     assert "Tchécoslovaquie en 1968" in text
+
+
+def test_a_count_asked_in_countries_finds_the_states_heading(index: SentenceIndex) -> None:
+    """search_words.yml `counted_alike`: "combien de pays participent ?" is the heading "États
+    participants (195 États)", the list's figure, not the meetings' list sharing more words."""
+    (top,) = index.rank("Combien de pays participent au dialogue de haut niveau sur les migrations internationales ?",
+                        evidence="number", k=1)
+    assert "195 États" in top.unit.section

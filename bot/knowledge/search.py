@@ -83,8 +83,19 @@ def stop_words() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def same_meaning() -> dict[str, frozenset[str]]:
     """Folded word -> the other folded words of its `same_meaning` groups (search_words.yml)."""
+    return _word_groups("same_meaning")
+
+
+@lru_cache(maxsize=1)
+def counted_alike() -> dict[str, frozenset[str]]:
+    """Folded word -> the other folded words of its `counted_alike` groups (search_words.yml): what
+    "combien de <word> ?" counts may be written with them ("combien de pays" / "195 États")."""
+    return _word_groups("counted_alike")
+
+
+def _word_groups(key: str) -> dict[str, frozenset[str]]:
     table: dict[str, set[str]] = defaultdict(set)
-    for group in load_yaml(WORDS_FILE).get("same_meaning") or []:
+    for group in load_yaml(WORDS_FILE).get(key) or []:
         folded = {fold(fold_apostrophes(str(word))) for word in group}
         for word in folded:
             table[word] |= folded - {word}

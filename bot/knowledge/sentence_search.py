@@ -27,6 +27,7 @@ from bot.knowledge.search import (
     Token,
     demonym_endings,
     edit_distance,
+    counted_alike,
     same_meaning,
     spacy_terms,
     stop_words,
@@ -327,16 +328,26 @@ def _stems(text: str) -> set[str]:
     return {_stem(w) for w in folded_words(text) if len(w) > 3 and not w.isdigit()}
 
 
-def _counted_noun(question: str) -> str | None:
-    """The first six letters of what "combien de ..." counts, without a plural ("combien d'États" -> "etat")."""
+def _counted_noun(question: str) -> frozenset[str]:
+    """The stems (_stem) of what "combien de ..." counts and of the words counted alike
+    ("combien de pays" -> "pays", "etat", "nation"); empty when nothing is counted."""
     match = _COUNTED.search(fold(fold_apostrophes(question)))
-    return _stem(match.group(1)) if match else None
+    if not match:
+        return frozenset()
+    word = match.group(1)
+    return frozenset({_stem(word)} | {_stem(other) for other in counted_alike().get(word, ())})
+
+
+def _asked_stems(question: str) -> set[str]:
+    """The question's stems (_stems) and those of the words counted alike (search_words.yml)."""
+    words = [w for w in folded_words(question) if len(w) > 3 and not w.isdigit()]
+    return {_stem(w) for w in words} | {_stem(o) for w in words for o in counted_alike().get(w, ())}
 
 
 @lru_cache(maxsize=4096)
-def _counts(text: str, counted: str) -> bool:
+def _counts(text: str, counted: frozenset[str]) -> bool:
     """Whether the text puts a figure right before the counted thing ("(195 États)")."""
-    return any(_stem(word) == counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
+    return any(_stem(word) in counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
 
 
 def _heading_asked(heading: str, asked_stems: set[str]) -> bool:
@@ -796,8 +807,8 @@ class SentenceIndex:
             scores = {
                 u: s if self._about_topic(u, topic_pages) else min(s, whole.get(u, 0.0)) for u, s in scores.items()
             }
-        counted = _counted_noun(whole_question or question) if evidence == "number" else None
-        asked_stems = _stems(whole_question or question) if counted else set()
+        counted = _counted_noun(whole_question or question) if evidence == "number" else frozenset()
+        asked_stems = _asked_stems(whole_question or question) if counted else set()
         best_words = max(scores.values(), default=0.0)
         for unit in self.units:
             if counted and self._counted_heading(unit, counted, asked_stems):
@@ -862,7 +873,7 @@ class SentenceIndex:
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
 
-    def _counted_heading(self, unit: Unit, counted: str, asked_stems: set[str]) -> bool:
+    def _counted_heading(self, unit: Unit, counted: frozenset[str], asked_stems: set[str]) -> bool:
         """Whether the unit is an item of a list whose heading gives the figure of the thing counted,
         every word of the heading asked: a candidate whatever else the question names ("combien
         d'États participent au Dialogue de haut niveau sur ... ?" names the meetings' titles too)."""
