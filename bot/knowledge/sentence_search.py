@@ -25,9 +25,9 @@ from bot.knowledge.nlp import french_words
 from bot.knowledge.search import (
     PassageIndex,
     Token,
+    counted_alike,
     demonym_endings,
     edit_distance,
-    counted_alike,
     same_meaning,
     spacy_terms,
     stop_words,
