@@ -69,6 +69,10 @@ STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic ci
 STRICT_EVIDENCE = frozenset({"proportion", "dependency", "hashtag"})
 # What a follow-up asks that only the topic's own passages can give (not its page section's).
 SPECIFIC_EVIDENCE = frozenset({"date", "number", "founding"})
+# A follow-up only asking who or where ("avec qui ?") is answered again by the sentence just given
+# when it ranks this far above any new one.
+NAMED_EVIDENCE = frozenset({"agent", "place"})
+GIVEN_MARGIN = 0.08
 # Entries about the organisation itself (identity, history, members...): facets of one subject.
 ORGANISATION = "organisation"
 # Aspects a contact question can ask that the contact cards do not answer.
@@ -662,6 +666,15 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
                 or asked_again & _word_keys(h.unit.text)
                 or (ranking and "ranking" in h.unit.features)
             ]  # fmt: skip
+            top = next((h for h in hits if h.in_topic and h.shows_type), None)
+            if (
+                fresh and top is not None and top not in fresh and evidence in NAMED_EVIDENCE
+                and not part.own_words and top.score >= fresh[0].score + GIVEN_MARGIN
+            ):
+                # "avec qui ?" after a summary saying "en soutien aux activités de rapatriement du
+                # HCR": the sentence given names them, far better than anything new (a list item
+                # naming the HCR among a meeting's observers): said again.
+                fresh = [top, *fresh]
             hits = fresh or hits
         # Words of its own that one sentence matches this well make a question of its own ("... ? et
         # combien % de son personnel est sur le terrain ?"), wherever that sentence is.

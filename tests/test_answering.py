@@ -2891,3 +2891,13 @@ def test_a_count_asked_in_countries_finds_the_states_heading(index: SentenceInde
     (top,) = index.rank("Combien de pays participent au dialogue de haut niveau sur les migrations internationales ?",
                         evidence="number", k=1)
     assert "195 États" in top.unit.section
+
+
+def test_who_asked_after_a_reply_naming_them_gets_it_again(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "avec qui ?" after the repatriation's reply, which named the HCR: that sentence again, not
+    a list item naming the HCR among a meeting's observers (new, but far worse)."""
+    first = "l'OIM fait aussi du rapatriement de réfugiés ?"
+    reply, given = respond(kb, index, intent="ask_repatriation", text=first)
+    _, text = respond(kb, index, intent="ask_repatriation", text="avec qui ?", topic=reply.slots.get("topic"),
+                      before=(first,), previous_reply=given)
+    assert "rapatriement du HCR" in text and "Observateurs" not in text
