@@ -499,6 +499,10 @@ def search_query(
         if main != folded and any(len(w) > 3 and w not in stop_words() for w in folded_words(main)):
             asked = main
     query = without_title_words(spell_ordinals(asked), entry, index)
+    if qtype is not None and qtype.terms and index is not None and len(part.own_words) <= index.kb.answering.followups.max_own_words:
+        # "et ils y parlent de quoi ?" names nothing: the words a page says themes with rank for it.
+        # Not a question naming enough ("la résolution A/RES/65/170 porte sur quoi ?": its item).
+        query = f"{query} {qtype.terms}"
     if why == "followup" and len(turn.said) >= 2:
         # The topic's own words rank none of its sentences above another: what else it said, if anything.
         # A follow-up of nothing but question words ("et où ?") after another ("c'était quand ?"):
@@ -1713,7 +1717,10 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
         return False
     if len(part.own_words) > kb.answering.followups.max_own_words:
         return False
-    return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or part.analysis.qtype)
+    qtype = part.analysis.qtype
+    if qtype is not None and qtype.name not in kb.answering.followups.contact_types and not kb.answering.asks_contact(part.text):
+        return False  # "et ils y parlent de quoi ?" after the Council's press contact: the Council's themes
+    return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or qtype)
 
 
 def _about_something(kb: KnowledgeBase, part: Part, topic: Entry | None) -> bool:

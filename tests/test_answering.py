@@ -1602,10 +1602,11 @@ def test_a_contact_channel_no_card_gives_is_said_to_be_missing(kb: KnowledgeBase
 
 
 def test_what_something_was_about_asks_for_a_list(kb: KnowledgeBase) -> None:
-    """"ça parlait de quoi ?", "le débat portait sur quoi ?": the subjects, a list."""
+    """"ça parlait de quoi ?", "le débat portait sur quoi ?": the subjects, shown as a list is."""
     for text in ("ça parlait de quoi ?", "le débat sur la réintégration portait sur quoi ?", "de quoi ils ont discuté ?"):
         analysis = analyse(kb.answering, text)
-        assert analysis.qtype is not None and analysis.qtype.name == "list", text
+        assert analysis.qtype is not None and analysis.qtype.name == "subjects", text
+        assert analysis.evidence == "list", text
 
 
 def test_a_year_naming_a_period_is_not_a_date(kb: KnowledgeBase, index: SentenceIndex) -> None:
@@ -2901,3 +2902,19 @@ def test_who_asked_after_a_reply_naming_them_gets_it_again(kb: KnowledgeBase, in
     _, text = respond(kb, index, intent="ask_repatriation", text="avec qui ?", topic=reply.slots.get("topic"),
                       before=(first,), previous_reply=given)
     assert "rapatriement du HCR" in text and "Observateurs" not in text
+
+
+def test_what_a_meeting_spoke_of_is_its_themes_even_after_its_contact(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml `subjects` (its `terms` rank "débats sur trois thèmes") and followups
+    `contact_types`: "et ils y parlent de quoi ?" after a reply ending with the Council's press contact
+    asks about the Council, not about that contact ("il est basé où ?" still does)."""
+    first = "la session du Conseil de l'OIM dure combien de temps ?"
+    reply, given = respond(kb, index, intent="ask_council_session", text=first)
+    assert "ldoyle@iom.int" in given  # the reply ends with the contact card
+    topic = reply.slots.get("topic")
+    _, text = respond(kb, index, intent="ask_capabilities", text="et ils y parlent de quoi ?", topic=topic,
+                      before=(first,), previous_reply=given)
+    assert "trois thèmes" in text and "ldoyle" not in text
+    _, text = respond(kb, index, intent="ask_contact", text="il est basé où ?", topic=topic,
+                      before=(first,), previous_reply=given)
+    assert "Genève" in text and "ldoyle@iom.int" in text

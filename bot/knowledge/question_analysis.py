@@ -87,6 +87,9 @@ class QuestionTypeRule(CueRule):
     # Asked of a topic alone ("l'OIM fait quoi ?"), the type asks what the topic is: its summary
     # answers; asked of something more ("... au niveau local ?"), a sentence showing it does.
     summary_of_topic_alone: bool = False
+    # Words a page would give that kind of answer with ("débats sur trois thèmes" for "ils y parlent
+    # de quoi ?"): added to the words the sentences are ranked against, for a question naming little.
+    terms: str = ""
 
     def without_cues(self, folded: str) -> str:
         """The folded text with this type's cues blanked."""
@@ -151,6 +154,9 @@ class FollowupRules(BaseModel):
     max_own_words: int = Field(2, ge=0)
     organisation_words: list[str] = []
     empty_words: list[str] = []
+    # The question types a short question right after a contact card may ask of that contact ("il est
+    # basé où ?", "c'est qui ?"); another ("et ils y parlent de quoi ?") asks about the topic.
+    contact_types: list[str] = []
 
     _check = validator("pointers", allow_reuse=True)(_compile_all)
     _words = validator("organisation_words", "empty_words", pre=True, allow_reuse=True)(_words_not_booleans)
@@ -252,6 +258,13 @@ class AnsweringRules(BaseModel):
             if unknown:
                 raise ValueError(f"aspect {rule.name}: not_with_types names no question type: {sorted(unknown)}")
         return aspects
+
+    @validator("followups")
+    def _known_contact_types(cls, followups: FollowupRules, values: dict[str, Any]) -> FollowupRules:  # noqa: N805
+        unknown = set(followups.contact_types) - {rule.name for rule in values.get("question_types") or []}
+        if unknown:
+            raise ValueError(f"followups: contact_types names no question type: {sorted(unknown)}")
+        return followups
 
     @classmethod
     def load(cls, knowledge_dir: Path) -> AnsweringRules:
