@@ -500,6 +500,10 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
             "C'était quand la table ronde de New York en juin 2013, et l'audition informelle avec les ONG ?",
             ["C'était quand la table ronde de New York en juin 2013", "l'audition informelle avec les ONG, quand ?"],
         ),
+        (  # the other thing told in nine words
+            "Quand a eu lieu la table ronde de Genève, et l'audition avec les ONG et le secteur privé ?",
+            ["Quand a eu lieu la table ronde de Genève", "l'audition avec les ONG et le secteur privé, quand ?"],
+        ),
         ("c'est quand la table ronde, et pourquoi elle a lieu ?", ["c'est quand la table ronde", "pourquoi elle a lieu"]),
         (  # a yes/no question by inversion asks something too
             "Le FMMD est-il contraignant pour les États, et combien d'entités de l'ONU font partie du Groupe mondial ?",

@@ -667,9 +667,9 @@ _ELLIPSIS = re.compile(r"[,;]?\s+et\s+((?:\S+\s+){0,2}\S+?)\s*\?*\s*$")
 _PARALLEL = re.compile(r"[,;]?\s+et\s+(pour|sur|avec|de|du|des|dans|au|aux|en)(?=\s)")
 
 
-# "..., et l'audition informelle avec les ONG ?": a comma, "et", an article and at most seven words.
+# "..., et l'audition informelle avec les ONG ?": a comma, "et", an article and at most nine words.
 _OTHER_SUBJECT = re.compile(
-    r",\s*et\s+((?:l'|les\s|la\s|le\s|du\s|des\s|un\s|une\s|son\s|sa\s|ses\s|leurs?\s)(?:[^\s?,;]+\s*){1,7}?)\s*\?*\s*$"
+    r",\s*et\s+((?:l'|les\s|la\s|le\s|du\s|des\s|un\s|une\s|son\s|sa\s|ses\s|leurs?\s)(?:[^\s?,;]+\s*){1,9}?)\s*\?*\s*$"
 )
 
 
