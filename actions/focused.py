@@ -570,6 +570,20 @@ def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     return found
 
 
+def _wanted(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str) -> list[str]:
+    """The anchors a sentence must name. Where the user of a situation lives or comes from is their
+    story, not the point asked: a place the programme for their case never names does not make it
+    a gap, nor pick a sentence ("je vis en Allemagne et ma femme ..., comment je peux les faire
+    venir ?", "je travaille au ministère de la Santé au Sénégal, ... comment l'OIM peut nous
+    accompagner ?": Senegal is only one of the 195 States of a meeting's list)."""
+    wanted = anchors(part, turn, index)
+    if why != "situation" or not wanted:
+        return wanted
+    topic = index.topic_passages(entry) if entry is not None else frozenset()
+    units = [u for u in index.units if u.passage_id in topic] if topic else index.units
+    return [w for w in wanted if any(_holds(u, [w]) for u in units)]
+
+
 def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry | None, wanted: list[str]) -> bool:
     """Whether a unit holding the question's year also speaks of what the question asks about,
     in the same words or in words close in meaning ("crises" / "catastrophes").
@@ -632,7 +646,7 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
     evidence = part.analysis.evidence
     query = search_query(part, turn, why, entry, index)
     hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
-    wanted = anchors(part, turn, index)
+    wanted = _wanted(index, part, turn, entry, why)
     hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(index, h, part, entry, wanted)]
     if part.quoted:
         hits = [h for h in hits if not _said_in(h.unit, part.quoted)] or hits
@@ -1135,12 +1149,7 @@ def answer_part(
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
 
-    wanted = anchors(part, turn, index)  # the years, ordinals and country a sentence must name
-    if why == "situation":
-        # Where the user lives or comes from is their story, not the point asked: a place no page
-        # names does not make the programme for their case a gap ("je vis en Allemagne et ma femme
-        # ..., comment je peux les faire venir ?").
-        wanted = [w for w in wanted if _pages_name(index, [w])]
+    wanted = _wanted(index, part, turn, entry, why)  # the years, ordinals and country a sentence must name
     said = _in_reply_just_given(index, part, turn)
     if said is not None:
         # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the
@@ -1219,7 +1228,7 @@ def answer_part(
     if why == "situation" and entry is not None and analysis.qtype is None:
         summary = _summary_reply(kb, turn, domain, entry, why)  # the programme for their case
         if terms:
-            _add_closest_sentence(summary, kb, index, part, entry)  # the pages' words for the case
+            _add_closest_sentence(summary, kb, index, part, entry, terms)  # the pages' words for the case
         else:
             beyond = _beyond_situation(kb, part.text, situation.all_of if situation else [])
             if beyond:
@@ -1293,6 +1302,9 @@ def answer_part(
                 # "à part la réinstallation, l'OIM veille à quoi pour les migrants ?" read as the movement
                 # assistance: its summary, then the sentence closest to what is asked ("bien-être").
                 _add_closest_sentence(summary, kb, index, part, entry)
+            elif terms:
+                # "..., comment l'OIM peut nous accompagner ?" of a case told: the pages' words for it.
+                _add_closest_sentence(summary, kb, index, part, entry, terms)
             return summary, entry
     return reply, None
 
@@ -1417,15 +1429,26 @@ NAME_ITEM_WORDS = 4
 CLOSEST_CANDIDATES = 3
 
 
-def _add_closest_sentence(reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry) -> None:
+def _add_closest_sentence(
+    reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry, terms: str = ""
+) -> None:
     """After the programme's summary, the sentence closest to the situation told (its topic's
     first, any page's if it matches better), when the summary does not already say it (a mayor
     gets the sentence on local authorities, the diaspora the one on the diaspora). Not a list item
     that is only a name ("États participants : Niger" for a migrant stranded in Niger)."""
     # Any page: the topic only ranks first. Among the best few, the first sharing enough words
     # with the case: a sentence that ranks first on meaning alone may share too few.
+    # A long story matches any sentence weakly: one of the topic using the pages' own words for the
+    # case told (the situation's `terms`: "faire participer leur diaspora") is close enough.
+    vouched = {_prefix(w) for w in folded_words(terms) if len(w) > 3 and w not in stop_words()}
     hits = index.rank(part.text, entry, "none", k=CLOSEST_CANDIDATES)
-    hit = next((h for h in hits if h.search_score >= ASPECT_ANSWERED), None)
+    hit = next(
+        (
+            h for h in hits
+            if h.search_score >= ASPECT_ANSWERED or (h.in_topic and vouched & _word_keys(h.unit.text))
+        ),
+        None,
+    )  # fmt: skip
     if hit is None:
         return
     if hit.unit.list_item and len(hit.unit.text.split()) <= NAME_ITEM_WORDS:

@@ -2922,3 +2922,17 @@ def test_what_a_meeting_spoke_of_is_its_themes_even_after_its_contact(kb: Knowle
     _, text = respond(kb, index, intent="ask_contact", text="il est basé où ?", topic=topic,
                       before=(first,), previous_reply=given)
     assert "Genève" in text and "ldoyle@iom.int" in text
+
+
+def test_a_case_told_gets_the_sentence_in_the_pages_words_for_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml situations' `terms`: after the programme for the case, its topic's sentence using
+    the pages' words for it, however weakly a long story matches it; the country of the story picks
+    no sentence (Senegal is named only in a meeting's list of States)."""
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", country="Mali", text=(
+        "Je vis en France depuis dix ans et je veux monter un projet dans mon village au Mali avec d'autres "
+        "gens de la diaspora. L'OIM soutient ce genre de chose ?"))
+    assert "faire participer leur diaspora" in text
+    _, text = respond(kb, index, intent="ask_health_integration", country="Sénégal", text=(
+        "Je travaille au ministère de la Santé au Sénégal, on veut que nos politiques tiennent compte des "
+        "migrants. Comment l'OIM peut nous accompagner ?"))
+    assert "planification des politiques" in text
