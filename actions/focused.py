@@ -1442,13 +1442,9 @@ def _add_closest_sentence(
     # case told (the situation's `terms`: "faire participer leur diaspora") is close enough.
     vouched = {_prefix(w) for w in folded_words(terms) if len(w) > 3 and w not in stop_words()}
     hits = index.rank(part.text, entry, "none", k=CLOSEST_CANDIDATES)
-    hit = next(
-        (
-            h for h in hits
-            if h.search_score >= ASPECT_ANSWERED or (h.in_topic and vouched & _word_keys(h.unit.text))
-        ),
-        None,
-    )  # fmt: skip
+    hit = next((h for h in hits if h.search_score >= ASPECT_ANSWERED), None) or next(
+        (h for h in hits if h.in_topic and vouched & _word_keys(h.unit.text)), None
+    )
     if hit is None:
         return
     if hit.unit.list_item and len(hit.unit.text.split()) <= NAME_ITEM_WORDS:
