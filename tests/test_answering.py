@@ -2936,3 +2936,11 @@ def test_a_case_told_gets_the_sentence_in_the_pages_words_for_it(kb: KnowledgeBa
         "Je travaille au ministère de la Santé au Sénégal, on veut que nos politiques tiennent compte des "
         "migrants. Comment l'OIM peut nous accompagner ?"))
     assert "planification des politiques" in text
+
+
+def test_a_fear_of_harm_back_home_gets_the_risk_assessment(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml situation `fears_harm_on_return`: whoever fears prison or ill-treatment on return
+    reads that the voluntary return starts with an assessment of those risks, not only its summary."""
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback",
+                      text="j'ai peur qu'on me mette en prison si je retourne chez moi, l'OIM regarde ça ?")
+    assert "retour humanitaire volontaire" in text and "évaluation des risques" in text
