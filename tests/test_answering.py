@@ -2944,3 +2944,27 @@ def test_a_fear_of_harm_back_home_gets_the_risk_assessment(kb: KnowledgeBase, in
     _, text = respond(kb, index, "fallback", intent="nlu_fallback",
                       text="j'ai peur qu'on me mette en prison si je retourne chez moi, l'OIM regarde ça ?")
     assert "retour humanitaire volontaire" in text and "évaluation des risques" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("Citez-moi quelques pays où l'OIM a mené de grosses opérations de réinstallation en 2019.", "list_countries"),
+        ("donnez-moi des exemples de crises", "list"),
+        ("Quel accord international l'OIM cite pour dire que la migration ne peut pas être gérée par un seul ministère ?", None),
+        ("avant de rentrer, l'oim donne des conseils personnalisés ?", None),
+    ],
+)
+def test_asking_to_name_some_is_a_list_citing_is_not(kb: KnowledgeBase, text: str, asked: str | None) -> None:
+    """ "citez-moi quelques pays" asks for a list; "l'accord que l'OIM cite" or "l'OIM donne des
+    conseils" tell of something, they ask no list."""
+    qtype = analyse(kb.answering, text).qtype
+    assert (qtype.name if qtype else None) == asked
+
+
+def test_an_agreement_is_a_pact_and_a_ministry_the_government(kb: KnowledgeBase) -> None:
+    """search_words.yml same_meaning: "accord" ~ "Pacte", "ministère" ~ "gouvernementale": the
+    fallback's closest passage (the action's own composer) is the Global Compact's."""
+    text = "Quel accord international l'OIM cite pour dire que la migration ne peut pas être gérée par un seul ministère ?"
+    reply = actions_module._fallback(kb, Turn(intent="nlu_fallback", text=text, said=(text,)), DOMAIN)
+    assert "Pacte mondial" in render(reply)
