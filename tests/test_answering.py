@@ -281,6 +281,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("le passeur veut encore 2000 euros sinon il dit qu'il vend ma soeur, elle a 15 ans", "trafficking"),
         ("ils vont nous vendre aux milices", "trafficking"),
         ("il demande 500 dinars sinon on ne sortira pas", "danger"),
+        # a relative missing on the way; a girl gone with a man who promised her a job
+        ("Mon cousin est parti traverser le Sahara, depuis plus aucune nouvelle, son téléphone ne sonne même plus", "danger"),
+        ("ma fille de 15 ans est partie avec un homme qui lui avait promis un travail en Europe", "trafficking"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -318,6 +321,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "what is voluntary humanitarian return?",
         "je veux vendre ma voiture pour payer le voyage",
         "l'OIM vend des billets d'avion ?",
+        "je n'ai pas de nouvelles de ma demande de réinstallation",
+        "ma fille est partie avec une association pour étudier au Canada",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
