@@ -39,6 +39,7 @@ from bot.knowledge.sentence_search import (
     SentenceIndex,
     Unit,
     asks_ranking,
+    gives_count_asked,
     sentence_index,
     text_shows,
 )
@@ -69,8 +70,8 @@ STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic ci
 STRICT_EVIDENCE = frozenset({"proportion", "dependency", "hashtag"})
 # What a follow-up asks that only the topic's own passages can give (not its page section's).
 SPECIFIC_EVIDENCE = frozenset({"date", "number", "founding"})
-# A follow-up only asking who or where ("avec qui ?") is answered again by the sentence just given
-# when it ranks this far above any new one.
+# A follow-up only asking who or where ("avec qui ?"), or how many of what the sentence just given
+# counts ("dans combien de pays ?"), is answered again by it when it ranks this far above any new one.
 NAMED_EVIDENCE = frozenset({"agent", "place"})
 GIVEN_MARGIN = 0.08
 # Entries about the organisation itself (identity, history, members...): facets of one subject.
@@ -686,8 +687,9 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             ]  # fmt: skip
             top = next((h for h in hits if h.in_topic and h.shows_type), None)
             if (
-                fresh and top is not None and top not in fresh and evidence in NAMED_EVIDENCE
-                and not part.own_words and top.score >= fresh[0].score + GIVEN_MARGIN
+                fresh and top is not None and top not in fresh and not part.own_words
+                and (evidence in NAMED_EVIDENCE or (evidence == "number" and gives_count_asked(part.text, top.unit.text)))
+                and top.score >= fresh[0].score + GIVEN_MARGIN
             ):
                 # "avec qui ?" after a summary saying "en soutien aux activités de rapatriement du
                 # HCR": the sentence given names them, far better than anything new (a list item

@@ -2973,3 +2973,15 @@ def test_an_agreement_is_a_pact_and_a_ministry_the_government(kb: KnowledgeBase)
     text = "Quel accord international l'OIM cite pour dire que la migration ne peut pas être gérée par un seul ministère ?"
     reply = actions_module._fallback(kb, Turn(intent="nlu_fallback", text=text, said=(text,)), DOMAIN)
     assert "Pacte mondial" in render(reply)
+
+
+def test_how_many_of_what_the_sentence_just_given_counts(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "dans combien de pays ?" after "... à plus de 118 000 personnes dans 125 pays": that sentence
+    again ("125 pays"), not a new one without the figure (only a sentence giving the figure of the
+    very thing counted is said again: the QA replay checks "ils sont combien par an ?" still is not)."""
+    first = "L'OIM a transporté combien de personnes en 2021 ?"
+    reply, given = respond(kb, index, intent="ask_movement_assistance", text=first)
+    assert "125 pays" in given
+    _, text = respond(kb, index, intent="ask_presence", text="dans combien de pays ?", topic=reply.slots.get("topic"),
+                      before=(first,), previous_reply=given)
+    assert "125 pays" in text

@@ -350,6 +350,13 @@ def _counts(text: str, counted: frozenset[str]) -> bool:
     return any(_stem(word) in counted for word in re.findall(r"\d[\d\s.,]*\s+(?:de |d')?([a-z]{4,})", fold(fold_apostrophes(text))))
 
 
+def gives_count_asked(question: str, text: str) -> bool:
+    """Whether the text puts a figure right before what "combien de ..." counts ("dans combien de
+    pays ?": "... dans 125 pays")."""
+    counted = _counted_noun(question)
+    return bool(counted) and _counts(text, counted)
+
+
 def _heading_asked(heading: str, asked_stems: set[str]) -> bool:
     """Whether every word of a heading is in the question ("États participants": "combien d'États
     participent ?", not "combien d'États membres ?")."""
