@@ -529,6 +529,8 @@ def test_a_verb_form_of_a_page_word_is_not_an_unknown_point(index: SentenceIndex
     """ "veille" (spaCy reads a noun) is a form of the pages' "veiller"; "budget" is unknown to them."""
     assert index.unknown_nouns("l'OIM veille à quoi pour les migrants ?") == []
     assert index.unknown_nouns("quel est le budget de l'OIM ?") == ["budget"]
+    # "région": the pages say "autorités locales et régionales" (its adjective)
+    assert "région" not in index.unknown_nouns("quels outils à l'échelle d'une commune ou d'une région ?")
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,8 @@ CLOSE_WORD = 0.7
 INFLECTIONS = ("e", "s", "es", "ee", "ees", "x")
 # A word ending in "e" may be a form of a verb of the first group the pages use ("veille": "veiller").
 VERB_ENDINGS = ("r", "nt")
+# A noun's adjective the pages use instead ("région": "autorités locales et régionales").
+ADJECTIVE_ENDINGS = ("al", "ale", "ales", "aux")
 # Of a sentence ending the passage before, this many first words (its subject) are searched with
 # a sentence starting with a pronoun.
 CARRIED_SUBJECT_WORDS = 7
@@ -1058,9 +1060,13 @@ class SentenceIndex:
 
     def _inflected(self, word: str) -> bool:
         """Whether a page word is the folded word with a gender or number ending ("pilote" -> "pilotee"),
-        or the verb of which it is a form ("veille" -> "veiller": "l'OIM veille à quoi ?")."""
+        the verb of which it is a form ("veille" -> "veiller": "l'OIM veille à quoi ?"), or its
+        adjective ("region" -> "regionales")."""
         endings = (*INFLECTIONS, *VERB_ENDINGS) if word.endswith("e") else INFLECTIONS
-        return any(f"{word}{ending}" in self._vocabulary for ending in endings)
+        if any(f"{word}{ending}" in self._vocabulary for ending in endings):
+            return True
+        stem = word[:-1] if word.endswith("e") else word  # "commune" -> "communal"
+        return any(f"{stem}{ending}" in self._vocabulary for ending in ADJECTIVE_ENDINGS)
 
     def _similarities(self, question: str, unit_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the question's meaning with each unit's (0 without vectors)."""
