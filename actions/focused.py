@@ -866,11 +866,32 @@ def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:
     """The best hit; for "depuis quand ?", the one with the earliest year among those nearly as
     good: the Dialogues exist since their first one (2006), not since the latest (2013)."""
     if not _SINCE_WHEN.search(part.analysis.folded):
-        return hits[0]
+        return _tie_broken(hits, part)
     close = [h for h in hits if h.shows_type and h.score >= hits[0].score - SINCE_MARGIN and _YEAR.search(h.unit.text)]
     if not close:
         return hits[0]
     return min(close, key=lambda h: (min(int(y) for y in _YEAR.findall(h.unit.text)), -h.score))
+
+
+def _tie_broken(hits: list[RankedUnit], part: Part) -> RankedUnit:
+    """The best hit; when it is an item of a list, among the items of that list as good as it
+    (TIE_MARGIN), the one using the most of the question's words, those naming the topic included:
+    the topic's title words rank none of its sentences above another, but "le dialogue de haut
+    niveau de 2013, quel mois ?" is the item naming the Dialogue among that year's meetings, not
+    the round table listed first."""
+    first = hits[0].unit
+    tied = [
+        h for h in hits
+        if h.score >= hits[0].score - TIE_MARGIN and first.list_item and h.unit.list_item and h.unit.section == first.section
+    ]  # fmt: skip
+    if len(tied) < 2:
+        return hits[0]
+    asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()}
+    return max(tied, key=lambda h: len(asked & {_prefix(w) for w in folded_words(h.unit.text)}))
+
+
+# Hits scoring this close to the best are tied (_tie_broken).
+TIE_MARGIN = 0.02
 
 
 def _said_in(unit: Unit, folded_reply: str) -> bool:

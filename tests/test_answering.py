@@ -2987,3 +2987,11 @@ def test_how_many_of_what_the_sentence_just_given_counts(kb: KnowledgeBase, inde
     _, text = respond(kb, index, intent="ask_presence", text="dans combien de pays ?", topic=reply.slots.get("topic"),
                       before=(first,), previous_reply=given)
     assert "125 pays" in text
+
+
+def test_tied_items_of_a_list_go_to_the_one_naming_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The title words ("dialogue de haut niveau") rank none of the topic's sentences above another,
+    but among the items of one list as good as each other, the one naming them answers."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", topic="event.high_level_dialogues",
+                      text="le dialogue de haut niveau qui a eu lieu en 2013 c'était quel mois ?")
+    assert "octobre 2013" in text and "25 juin 2013" not in text
