@@ -731,7 +731,9 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
             named_by_few = len(picked_stems) == 1 and _rarity(index, stems) <= FEW_UNITS_WORD
             using = [
                 h for h in near
-                if stems & {_prefix(w) for w in folded_words(h.unit.text)}
+                # An item's list heading says what it is ("et quelles agences y sont observatrices ?":
+                # the items under "Observateurs").
+                if stems & {_prefix(w) for w in folded_words(f"{h.unit.section} {h.unit.text}" if h.unit.list_item else h.unit.text)}
                 and (
                     h.score >= near[0].score - RARE_WORD_MARGIN or named_by_few or _names(h.unit.text, new_word)
                     or evidence == "quote"  # "il a dit quoi sur les migrants ?": said of them, not by whom

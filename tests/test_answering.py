@@ -2995,3 +2995,11 @@ def test_tied_items_of_a_list_go_to_the_one_naming_the_topic(kb: KnowledgeBase, 
     _, text = respond(kb, index, intent="ask_high_level_dialogue", topic="event.high_level_dialogues",
                       text="le dialogue de haut niveau qui a eu lieu en 2013 c'était quel mois ?")
     assert "octobre 2013" in text and "25 juin 2013" not in text
+
+
+def test_a_follow_up_word_naming_a_list_heading_gets_its_items(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "observatrices" is in no item, only in their list's heading "Observateurs": the second
+    question gets that list, not the topic's own sentence sharing nothing with it."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", text=(
+        "Qui assure le secrétariat du dialogue de haut niveau sur les migrations, et quelles agences y sont observatrices ?"))
+    assert "Division de la population" in text and "UNICEF" in text
