@@ -284,6 +284,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         # a relative missing on the way; a girl gone with a man who promised her a job
         ("Mon cousin est parti traverser le Sahara, depuis plus aucune nouvelle, son téléphone ne sonne même plus", "danger"),
         ("ma fille de 15 ans est partie avec un homme qui lui avait promis un travail en Europe", "trafficking"),
+        # a journey to pay back by work; a threat in the future tense
+        ("le passeur dit qu'on doit rembourser le voyage en travaillant la nuit dans un bar", "trafficking"),
+        ("il veut encore de l'argent, sinon il fera du mal à ma famille au pays", "danger"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -322,6 +325,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "je veux vendre ma voiture pour payer le voyage",
         "l'OIM vend des billets d'avion ?",
         "je n'ai pas de nouvelles de ma demande de réinstallation",
+        "je dois rembourser le voyage de l'OIM ?",
+        "sinon il faut attendre combien de temps ?",
         "ma fille est partie avec une association pour étudier au Canada",
     ],
 )
