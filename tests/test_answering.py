@@ -3008,3 +3008,19 @@ def test_a_follow_up_word_naming_a_list_heading_gets_its_items(kb: KnowledgeBase
     _, text = respond(kb, index, intent="ask_high_level_dialogue", text=(
         "Qui assure le secrétariat du dialogue de haut niveau sur les migrations, et quelles agences y sont observatrices ?"))
     assert "Division de la population" in text and "UNICEF" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("D'après le directeur général, quels cas sont les plus graves quand un pays n'a pas de structures d'accueil ?", "list"),
+        ("quels risques quand les migrants arrivent ?", "list"),
+        ("quand le premier dialogue a eu lieu ?", "date"),  # asks when, nothing else does
+        ("quand la table ronde s'est tenue ?", "date"),
+    ],
+)
+def test_when_followed_by_a_subject_joins_a_clause_after_a_question(kb: KnowledgeBase, text: str, asked: str) -> None:
+    """answering.yml not_question_words: "quand un pays n'a pas ..." after "quels cas ...?" is a
+    conjunction; alone in the question, "quand le premier dialogue ...?" still asks when."""
+    qtype = analyse(kb.answering, text).qtype
+    assert qtype is not None and qtype.name == asked
