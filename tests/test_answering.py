@@ -3024,3 +3024,11 @@ def test_when_followed_by_a_subject_joins_a_clause_after_a_question(kb: Knowledg
     conjunction; alone in the question, "quand le premier dialogue ...?" still asks when."""
     qtype = analyse(kb.answering, text).qtype
     assert qtype is not None and qtype.name == asked
+
+
+def test_how_many_people_it_employs_is_the_staff_gap(kb: KnowledgeBase) -> None:
+    """answering.yml aspect `staff`: "l'OIM emploie combien de personnes ?" asks its staff count,
+    which the pages do not give (not how many people it helps)."""
+    analysis = analyse(kb.answering, "L'OIM emploie combien de personnes au total dans le monde ?")
+    assert analysis.aspect is not None and analysis.aspect.name == "staff"
+    assert analyse(kb.answering, "l'OIM aide combien de personnes dans le monde ?").aspect is None
