@@ -3032,3 +3032,11 @@ def test_how_many_people_it_employs_is_the_staff_gap(kb: KnowledgeBase) -> None:
     analysis = analyse(kb.answering, "L'OIM emploie combien de personnes au total dans le monde ?")
     assert analysis.aspect is not None and analysis.aspect.name == "staff"
     assert analyse(kb.answering, "l'OIM aide combien de personnes dans le monde ?").aspect is None
+
+
+def test_a_figure_of_the_thing_counted_ranks_its_sentence_first(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "devant combien d'États membres ... ?" (the member states' title words left out of the search):
+    the sentence saying "aux 173 Etats membres", not the article's title holding another figure."""
+    _, text = respond(kb, index, intent="ask_beneficiaries", ranked_intents=("ask_beneficiaries", "ask_council_session"),
+                      text="Devant combien d'États membres le DG a parlé au Conseil, et combien de bénéficiaires l'OIM a aidés en 2018 ?")
+    assert "173 Etats membres" in text and "30 millions" in text

@@ -80,6 +80,9 @@ TYPE_MISMATCH_FACTOR = 0.55
 # gives the figure of the very thing counted (only a heading: "118 000 personnes" in a sentence does
 # not answer "combien de personnes l'OIM emploie ?").
 COUNTED_HEADING_BONUS = 0.35
+# A sentence putting a figure right before the thing counted ("s'est adressé aux 173 Etats membres"
+# for "devant combien d'États membres ... ?") gets a little more: the other words decide still.
+COUNTED_TEXT_BONUS = 0.08
 _COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d')(?:[a-z]+ ){0,1}?([a-z]{4,})")
 # ...or this share when the question asks for a list and the unit joins two things with "et".
 JOINED_LIST_FACTOR = 0.8
@@ -872,6 +875,8 @@ class SentenceIndex:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
             if counted and self._counted_heading(unit, counted, asked_stems):
                 combined += COUNTED_HEADING_BONUS
+            elif counted and not unit.list_item and _counts(unit.text, counted):
+                combined += COUNTED_TEXT_BONUS
             if rare_asked and rare_asked & self._text_prefixes[unit_id]:
                 combined += RARE_SHARED_BONUS
             if ranking_asked and "ranking" in unit.features and (in_topic or not topic_ids):
