@@ -75,7 +75,7 @@ def _entity_words(tracker: Tracker, name: str) -> str | None:
         for e in tracker.latest_message.get("entities", [])
         if e.get("entity") == name and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
     ]  # fmt: skip
-    return spans[-1].strip() or None if spans else None
+    return (spans[-1].strip() or None) if spans else None
 
 
 def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:

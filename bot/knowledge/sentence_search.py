@@ -77,8 +77,8 @@ RARE_TYPE_SHARE = 0.02
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
 # "combien d'États participent ?" and a list headed "États participants (195 États)": the heading
-# gives the figure of the very thing counted (only a heading: "118 000 personnes" in a sentence does
-# not answer "combien de personnes l'OIM emploie ?").
+# gives the figure of the very thing counted (only a heading gets this much: "118 000 personnes" in a
+# sentence does not answer "combien de personnes l'OIM emploie ?").
 COUNTED_HEADING_BONUS = 0.35
 # A sentence putting a figure right before the thing counted ("s'est adressé aux 173 Etats membres"
 # for "devant combien d'États membres ... ?") gets a little more: the other words decide still.
