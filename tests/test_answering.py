@@ -3040,3 +3040,16 @@ def test_a_figure_of_the_thing_counted_ranks_its_sentence_first(kb: KnowledgeBas
     _, text = respond(kb, index, intent="ask_beneficiaries", ranked_intents=("ask_beneficiaries", "ask_council_session"),
                       text="Devant combien d'États membres le DG a parlé au Conseil, et combien de bénéficiaires l'OIM a aidés en 2018 ?")
     assert "173 Etats membres" in text and "30 millions" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("Au Yémen, par quels moyens ils font partir les gens qui rentrent ?", "transport"),
+        ("par quel moyen je peux demander de l'aide ?", None),  # a way to do something, not a transport
+    ],
+)
+def test_by_what_means_people_leave_asks_the_transport(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
+    """answering.yml aspect `transport`: "par quels moyens ils font partir les gens" asks how they travel."""
+    found = analyse(kb.answering, text).aspect
+    assert (found.name if found else None) == aspect
