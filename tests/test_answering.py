@@ -2763,6 +2763,11 @@ def test_sms_forms_of_s_appeler(kb: KnowledgeBase) -> None:
     assert focused.written_out(kb, "le dg de loim ki a parlé o conseil il sapel coment").endswith("il s'appelle comment")
 
 
+def test_someone_is_not_respelled(kb: KnowledgeBase) -> None:
+    """ "quelqu'un" is read as "quelqu" + "un": its first word is no typo of the pages' "quelques"."""
+    assert focused.written_out(kb, "Avant d'accepter quelqu'un, l'OIM vérifie quoi ?") == "Avant d'accepter quelqu'un, l'OIM vérifie quoi ?"
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("¿Cuántas personas ayudó la OIM a desplazarse en 2021?", "118 000"),
     ("Welches Land hat bei der Ratssitzung der IOM im November den Beitritt beantragt?", "Liban"),
