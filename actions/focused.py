@@ -563,7 +563,7 @@ def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(part.text):
         found.append(turn.country)
     elif (
-        turn.country_said and name_key(turn.country_said) in name_key(part.text) and _pages_name(index, [turn.country_said])
+        turn.country_said and name_key(turn.country_said) in name_key(part.text) and _units_naming(index, turn.country_said)
     ):
         # "aux États-Unis" for the entity "États-Unis d'Amérique": the name as written must be held
         # (when the pages write it so: "USA" is not a place they fail to name).
@@ -709,10 +709,11 @@ def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why
         # Unless the sentence holds every word the follow-up brings ("... et elle a combien de
         # structures hors siège ?" after the OIM's history: the presence's sentence names them).
         others = index.passages_of_other_entries(entry) if evidence in SPECIFIC_EVIDENCE else frozenset()
+        picked_meanings = _word_meanings(picked)
         near = [
             h for h in hits
             if (h.in_topic or h.on_topic_page) and h.shows_type
-            and (h.unit.passage_id not in others or _holds_every(h.unit, picked))
+            and (h.unit.passage_id not in others or _holds_every(h.unit, picked_meanings))
         ]  # fmt: skip
         # The follow-up's own words ("et les bourses ça compte ?") say what is new in it: a sentence
         # using the rarest of them in the pages ("bourses", not "compte"), before one that only
@@ -822,6 +823,11 @@ def _stems_alike(word: str, index: SentenceIndex) -> frozenset[str]:
     meaning (search_words.yml): "adhérer" ~ "adhésion"; "partir" stays "partir", not "partance"."""
     if index.units_using(_prefix(word)):
         return frozenset({_prefix(word)})
+    return _meaning_stems(word)
+
+
+def _meaning_stems(word: str) -> frozenset[str]:
+    """The (folded) word's stem and those of its words of the same meaning (search_words.yml)."""
     return frozenset({_prefix(word)} | {_prefix(other) for other in same_meaning().get(word, ())})
 
 
@@ -830,12 +836,16 @@ def _rarity(index: SentenceIndex, stems: frozenset[str]) -> int:
     return sum(map(index.units_using, stems))
 
 
-def _holds_every(unit: Unit, words: Iterable[str]) -> bool:
-    """Whether the unit uses every one of these (folded) words, two at least, each itself, one of its
-    family or one of its same meaning ("bureaux hors siège": "400 structures hors Siège")."""
-    wanted = {_prefix(w): {_prefix(w)} | {_prefix(o) for o in same_meaning().get(w, ())} for w in words}
+def _word_meanings(words: Iterable[str]) -> list[frozenset[str]]:
+    """For each distinct (folded) word, its _meaning_stems: computed once, then tried on many units."""
+    return list({_prefix(w): _meaning_stems(w) for w in words}.values())
+
+
+def _holds_every(unit: Unit, meanings: list[frozenset[str]]) -> bool:
+    """Whether the unit uses every one of these words (_word_meanings), two at least, each itself,
+    one of its family or one of its same meaning ("bureaux hors siège": "400 structures hors Siège")."""
     used = {_prefix(w) for w in folded_words(unit.text)}
-    return len(wanted) >= 2 and all(stems & used for stems in wanted.values())
+    return len(meanings) >= 2 and all(stems & used for stems in meanings)
 
 
 def _names(text: str, prefix: str) -> bool:
@@ -1205,12 +1215,7 @@ def answer_part(
         # "combien de migrants rentrés du Yémen l'an dernier ?": the pages are dated and give no
         # figure for a time told from today; said first, then the closest figure they do give.
         hit = _best(index, part, turn, entry, why)
-        near = hit if _answers(hit, entry, analysis) else None
-        about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
-        say_gap(reply, kb, about, _as_written(part.text, since), domain, kind="when", near=near)
-        if about is None and near is not None:
-            say_unit(reply, kb, index, near, part, None)
-        return reply, about
+        return _gap_then_closest(reply, kb, index, part, entry, hit, _as_written(part.text, since), domain, "when")
 
     found: list[RankedUnit | None] = []
 
@@ -1237,13 +1242,7 @@ def answer_part(
                 # The point named is not in the pages: said first. A sentence that still answers
                 # the rest of the question ("combien de migrants sur la planète ?") comes after it.
                 words = " », « ".join(unknown)
-                near = hit if _answers(hit, entry, analysis) else None
-                about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
-                say_gap(reply, kb, about, words, domain, kind="words", near=near)
-                if about is None and near is not None:
-                    # No topic to say it under: the sentence after the gap, with its own source.
-                    say_unit(reply, kb, index, near, part, None)
-                return reply, about
+                return _gap_then_closest(reply, kb, index, part, entry, hit, words, domain, "words")
 
     listed = _list_named(index, part, entry) if why != "situation" else None
     if listed is not None:
@@ -1340,6 +1339,21 @@ _AND_THE_OTHER = re.compile(
     r"^(?:et|mais|puis) (?:le |la |les |l')(?:premier|premiere|deuxieme|second|seconde|troisieme|autre|autres"
     r"|suivant|suivante|precedent|precedente|dernier|derniere)s?\b[^?]{0,30}\??\s*$"
 )
+
+
+def _gap_then_closest(
+    reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry | None,
+    hit: RankedUnit | None, missing: str, domain: DomainDict, kind: str,
+) -> tuple[Reply, Entry | None]:
+    """The point the pages do not give said first, then the sentence still answering the rest of
+    the question when one does (under its own topic when it is another's), and the entry it was about."""
+    near = hit if _answers(hit, entry, part.analysis) else None
+    about = entry if near is None or near.in_topic else entry_of_unit(kb, index, near.unit) or entry
+    say_gap(reply, kb, about, missing, domain, kind=kind, near=near)
+    if about is None and near is not None:
+        # No topic to say it under: the sentence after the gap, with its own source.
+        say_unit(reply, kb, index, near, part, None)
+    return reply, about
 
 
 def _as_written(text: str, folded: str) -> str:
@@ -1665,7 +1679,8 @@ def _stays_on(kb: KnowledgeBase, part: Part, current: Entry, named: list[Entry])
         return False
     index = sentence_index(kb)
     topic = index.topic_passages(current)
-    return any(u.passage_id in topic and _holds_every(u, part.own_words) for u in index.units)
+    meanings = _word_meanings(part.own_words)
+    return any(u.passage_id in topic and _holds_every(u, meanings) for u in index.units)
 
 
 def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -> Entry | None:

@@ -35,6 +35,13 @@ def valid_pattern(pattern: str) -> str:
     return pattern
 
 
+def _check_type_names(where: str, names: list[str], values: dict[str, Any]) -> None:
+    """A ValueError when a list meant to name question types (of the rules read so far) names another."""
+    unknown = set(names) - {rule.name for rule in values.get("question_types") or []}
+    if unknown:
+        raise ValueError(f"{where} names no question type: {sorted(unknown)}")
+
+
 def _compile_all(patterns: list[str]) -> list[str]:
     return [valid_pattern(pattern) for pattern in patterns]
 
@@ -252,18 +259,13 @@ class AnsweringRules(BaseModel):
 
     @validator("aspects")
     def _known_types(cls, aspects: list[AspectRule], values: dict[str, Any]) -> list[AspectRule]:  # noqa: N805
-        names = {rule.name for rule in values.get("question_types") or []}
         for rule in aspects:
-            unknown = set(rule.not_with_types) - names
-            if unknown:
-                raise ValueError(f"aspect {rule.name}: not_with_types names no question type: {sorted(unknown)}")
+            _check_type_names(f"aspect {rule.name}: not_with_types", rule.not_with_types, values)
         return aspects
 
     @validator("followups")
     def _known_contact_types(cls, followups: FollowupRules, values: dict[str, Any]) -> FollowupRules:  # noqa: N805
-        unknown = set(followups.contact_types) - {rule.name for rule in values.get("question_types") or []}
-        if unknown:
-            raise ValueError(f"followups: contact_types names no question type: {sorted(unknown)}")
+        _check_type_names("followups: contact_types", followups.contact_types, values)
         return followups
 
     @classmethod

@@ -337,16 +337,18 @@ def _counted_noun(question: str) -> frozenset[str]:
     """The stems (_stem) of what "combien de ..." counts and of the words counted alike
     ("combien de pays" -> "pays", "etat", "nation"); empty when nothing is counted."""
     match = _COUNTED.search(fold(fold_apostrophes(question)))
-    if not match:
-        return frozenset()
-    word = match.group(1)
+    return _counted_stems(match.group(1)) if match else frozenset()
+
+
+def _counted_stems(word: str) -> frozenset[str]:
+    """The (folded) word's stem and those of the words counted alike (search_words.yml)."""
     return frozenset({_stem(word)} | {_stem(other) for other in counted_alike().get(word, ())})
 
 
 def _asked_stems(question: str) -> set[str]:
     """The question's stems (_stems) and those of the words counted alike (search_words.yml)."""
     words = [w for w in folded_words(question) if len(w) > 3 and not w.isdigit()]
-    return {_stem(w) for w in words} | {_stem(o) for w in words for o in counted_alike().get(w, ())}
+    return set().union(*map(_counted_stems, words))
 
 
 @lru_cache(maxsize=4096)
