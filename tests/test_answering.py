@@ -144,7 +144,9 @@ def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fie
         ("ligne 1\n\n\n  ligne 2  ", "ligne 1\nligne 2"),
         ("j'ai 3 < 5 enfants", "j'ai 3 < 5 enfants"),  # not a tag: kept
         ("\x00\x1b\u200e", ""),
-        ("bonjourrrrr l'oim existe depuiiiis quand ???", "bonjour l'oim existe depuis quand ???"),
+        ("bonjourrrrr l'oim existe depuiiiis quand ???", "bonjour l'oim existe depuis quand ?"),
+        ("l'oim c'est quoi???!!!??? ça existe depuis quand?!?!?!", "l'oim c'est quoi ? ça existe depuis quand ?"),
+        ("super !!! merci", "super ! merci"),
         ("terre, www.iom.int", "terre, www.iom.int"),  # two letters are French; "www" is an address
     ],
 )
@@ -2961,6 +2963,9 @@ def test_a_fear_of_harm_back_home_gets_the_risk_assessment(kb: KnowledgeBase, in
     _, text = respond(kb, index, "fallback", intent="nlu_fallback",
                       text="j'ai peur qu'on me mette en prison si je retourne chez moi, l'OIM regarde ça ?")
     assert "retour humanitaire volontaire" in text and "évaluation des risques" in text
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text=(
+        "je suis au Yémen je veux rentrer mais j'ai peur qu'on me fasse du mal chez moi, est-ce qu'on va vérifier ça avant ?"))
+    assert "évaluation des risques" in text
 
 
 @pytest.mark.parametrize(
