@@ -412,6 +412,9 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         ("quand un migrant en Libye demande à rentrer, l'OIM vérifie s'il risque quelque chose ?", None),
         ("quand mon dossier sera prêt, je pars comment ?", "how"),
         ("quand a eu lieu le premier dialogue, et où ?", "date"),
+        # "à quel titre" asks in what capacity, not a title (answering.yml, type `title`).
+        ("L'UNICEF participe au Dialogue de haut niveau à quel titre ?", None),
+        ("le deuxième dialogue avait quel titre ?", "title"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
@@ -445,6 +448,8 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("l'OIM a combien de bureaux en dehors de son siège ?", None),  # a count, not an office's address
         ("ça touche combien de gens par an ?", None),  # people reached, not a salary
         ("il touche combien ?", "salary"),
+        ("Combien est payé un agent de terrain de l'OIM par mois ?", "salary"),
+        ("c'est payé par qui ?", None),
         ("Combien l'OIM a-t-elle dépensé pour la réinstallation en 2019 ?", "amount"),  # money spent, not people
     ],
 )
@@ -2955,6 +2960,18 @@ def test_a_case_told_gets_the_sentence_in_the_pages_words_for_it(kb: KnowledgeBa
         "Je travaille au ministère de la Santé au Sénégal, on veut que nos politiques tiennent compte des "
         "migrants. Comment l'OIM peut nous accompagner ?"))
     assert "planification des politiques" in text
+
+
+def test_a_refugee_who_cannot_go_home_and_asks_for_another_country_gets_resettlement(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """answering.yml situation `refugee_cannot_go_home_wants_another_country`: years in a camp, no way
+    home, another country asked for: resettlement (a third country), not a gap on "camp"."""
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text=(
+        "Ça fait 8 ans que je vis dans un camp en Ouganda et je peux pas rentrer au Soudan du Sud. "
+        "Il y a un moyen d'aller vivre dans un autre pays légalement ?"))
+    assert "réinstallation" in text and "pays tiers" in text
+    assert "ne mentionnent pas « camp »" not in text
 
 
 def test_a_fear_of_harm_back_home_gets_the_risk_assessment(kb: KnowledgeBase, index: SentenceIndex) -> None:

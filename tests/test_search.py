@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.knowledge.knowledge_base import KnowledgeBase, SearchHit
-from bot.knowledge.search import GOOD_SCORE, TypoMatcher, edit_distance
+from bot.knowledge.search import GOOD_SCORE, TypoMatcher, edit_distance, same_meaning
 
 QUESTIONS = yaml.safe_load((Path(__file__).with_name("search_questions.yml")).read_text(encoding="utf-8"))
 
@@ -176,3 +176,9 @@ def test_an_empty_text_analysed_twice_is_read_from_the_kept_analyses() -> None:
 
     for _ in range(2):
         assert [len(doc) for doc in search_docs(["", "bonjour"])] == [0, 1]
+
+
+def test_an_interview_is_the_pages_consultation() -> None:
+    """search_words.yml: "l'entretien" before a return is what the pages call "la consultation"
+    (otherwise the word was reported as one the pages never use)."""
+    assert "consultation" in same_meaning()["entretien"]
