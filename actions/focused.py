@@ -1551,7 +1551,8 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
     if mode != "intent" and not has_known_word(kb, full):
         return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
     asked = focus(full)
-    text = written_out(kb, asked)
+    # "et l'année d'après ?" after "... en 2018 ?": "et en 2019 ?"
+    text = kb.answering.with_year_told(written_out(kb, asked), turn.said[:-1])
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]

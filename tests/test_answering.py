@@ -3080,3 +3080,15 @@ def test_by_what_means_people_leave_asks_the_transport(kb: KnowledgeBase, text: 
     """answering.yml aspect `transport`: "par quels moyens ils font partir les gens" asks how they travel."""
     found = analyse(kb.answering, text).aspect
     assert (found.name if found else None) == aspect
+
+
+def test_the_year_after_the_one_asked_before_is_that_year_plus_one(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml `year_after` / `year_before`: "et l'année d'après ?" after a question on 2018 asks
+    about 2019 ("encore plus en 2019"); with no year asked before, the words stay as typed."""
+    rules = kb.answering
+    assert rules.with_year_told("et l'année d'après ?", ["il a dit combien de personnes aidées en 2018 ?"]) == "et en 2019 ?"
+    assert rules.with_year_told("et l'année précédente ?", ["et en 2019 ?"]) == "et en 2018 ?"
+    assert rules.with_year_told("et l'année d'après ?", ["bonjour"]) == "et l'année d'après ?"
+    _, text = respond(kb, index, intent="ask_council_session", topic="event.council_110", text="et l'année d'après ?",
+                      before=("Qui est le directeur général de l'OIM ?", "il a dit combien de personnes aidées en 2018 ?"))
+    assert "encore plus en 2019" in text

@@ -249,9 +249,13 @@ class AnsweringRules(BaseModel):
     # A time told from today ("l'an dernier", "cette année"): the pages are dated and never give a
     # figure for it; a count asked for it is a gap, said before the closest figure they do give.
     relative_times: list[str] = []
+    # A year told from the one asked just before ("et l'année d'après ?" after "... en 2018 ?"):
+    # written as that year plus or minus one (the pages give years in digits).
+    year_after: list[str] = []
+    year_before: list[str] = []
 
     _words = validator("first_person", "sms_words", pre=True, allow_reuse=True)(_words_not_booleans)
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", "year_after", "year_before", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", "asks_nothing", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -489,7 +493,7 @@ class AnsweringRules(BaseModel):
         """Each list of patterns read whole, compiled once."""
         lists = (
             "contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood",
-            "definition_cues", "whether_cues", "relative_times",
+            "definition_cues", "whether_cues", "relative_times", "year_after", "year_before",
         )  # fmt: skip
         return {name: [re.compile(c) for c in getattr(self, name)] for name in lists}
 
@@ -525,6 +529,21 @@ class AnsweringRules(BaseModel):
             if match:
                 return match.group(0).strip()
         return None
+
+    def with_year_told(self, text: str, before: Sequence[str]) -> str:
+        """The question with "l'année d'après" / "l'année d'avant" written as the year after / before
+        the last year of the latest earlier message naming one; as typed when none does."""
+        simple = strip_accents(fold_apostrophes(text)).lower()
+        source = text if len(simple) == len(text) else simple
+        told = next((years for message in reversed(before) if (years := _YEAR.findall(message))), None)
+        if not told:
+            return text
+        for cues, step in (("year_after", 1), ("year_before", -1)):
+            for pattern in self._cue_patterns[cues]:
+                match = pattern.search(simple)
+                if match:
+                    return f"{source[: match.start()]}en {int(told[-1]) + step}{source[match.end() :]}"
+        return text
 
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""
@@ -719,6 +738,8 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
         rest=rules.without_cues(folded),
     )
 
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 _ORDINALS = (
     (re.compile(r"\b(?:1er|1ere|1ère|1re|(?:n°|no|num(?:é|e)ro)\s?(?:1|un))\b", re.IGNORECASE), "premier"),
