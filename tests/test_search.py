@@ -182,3 +182,8 @@ def test_an_interview_is_the_pages_consultation() -> None:
     """search_words.yml: "l'entretien" before a return is what the pages call "la consultation"
     (otherwise the word was reported as one the pages never use)."""
     assert "consultation" in same_meaning()["entretien"]
+
+
+def test_a_country_admitted_is_a_membership_accepted() -> None:
+    """search_words.yml: "quel pays a été admis ?" finds "le Conseil a accepté la demande d'adhésion du Liban"."""
+    assert "adhesion" in same_meaning()["admis"]
