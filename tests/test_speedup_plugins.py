@@ -306,3 +306,60 @@ def test_page_analyses_read_back_from_disk_equal_spacys_and_are_only_page_texts(
     assert "Genève" in written  # the pages' texts are there
     for private in ("0612345678", "Tripoli", "Zorglubovitch"):
         assert private not in written
+
+
+# --- dialogue policy ----------------------------------------------------------------------------------
+
+
+def test_one_step_rule_policy_predicts_exactly_what_rulepolicy_predicts(model_path: Path) -> None:
+    """config.yml's OneStepRulePolicy (issue 18) on the trained model: for conversations of every
+    intent of the domain in turn (default intents and a loop-free domain included), each prediction,
+    whether asked for the first time or given again, equals RulePolicy's own on the same tracker:
+    probabilities, rule-turn hiding, events. A rule with a slot condition turns the remembering off."""
+    import random
+
+    from rasa.core.agent import Agent
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME, DEFAULT_INTENTS
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.nlu.one_step_rule_policy import OneStepRulePolicy, rules_are_one_step
+
+    agent = Agent.load(str(model_path))
+    nodes = agent.processor.graph_runner._instantiated_nodes  # noqa: SLF001 - the trained policy itself
+    policies = [n._component for n in nodes.values() if isinstance(n._component, OneStepRulePolicy)]  # noqa: SLF001
+    assert len(policies) == 1, "config.yml names OneStepRulePolicy"
+    policy, domain = policies[0], agent.domain
+    assert rules_are_one_step(policy.lookup)
+
+    def same(a: object, b: object) -> None:
+        fields = ("probabilities", "policy_name", "policy_priority", "events", "optional_events",
+                  "is_end_to_end_prediction", "is_no_user_prediction", "hide_rule_turn", "action_metadata")
+        assert {f: getattr(a, f) for f in fields} == {f: getattr(b, f) for f in fields}
+
+    intents = list(domain.intents)
+    assert set(DEFAULT_INTENTS) & set(intents)
+    rng = random.Random(18)
+    copies = 0
+    for conversation in range(12):
+        tracker = DialogueStateTracker.from_events(f"c{conversation}", [ActionExecuted(ACTION_LISTEN_NAME)], domain.slots)
+        for intent in rng.sample(intents, len(intents)):
+            tracker.update(UserUttered(f"message {intent}", {"name": intent, "confidence": 0.9}))
+            if rng.random() < 0.3:
+                tracker.update(SlotSet("topic", "programme.evacuation"))  # slots are no rule's condition
+            copies += (intent, ACTION_LISTEN_NAME) in policy._given  # noqa: SLF001
+            ours = policy.predict_action_probabilities(tracker, domain)
+            same(ours, RulePolicy.predict_action_probabilities(policy, tracker, domain))
+            action = domain.action_names_or_texts[ours.max_confidence_index]
+            tracker.update(ActionExecuted(action))
+            ours = policy.predict_action_probabilities(tracker, domain)
+            same(ours, RulePolicy.predict_action_probabilities(policy, tracker, domain))
+            tracker.update(ActionExecuted(domain.action_names_or_texts[ours.max_confidence_index]))
+    assert copies > 100  # most predictions were given again, not recomputed
+
+    with_condition = dict(policy.lookup)
+    with_condition["rules"] = {
+        '[{"prev_action": {"action_name": "action_listen"}, "slots": {"topic": [1.0]}, "user": {"intent": "greet"}}]':
+            "utter_greet", **policy.lookup["rules"]}
+    assert not rules_are_one_step(with_condition)
