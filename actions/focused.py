@@ -1556,8 +1556,10 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
-    if len(texts) > 1 and kb.answering.situation(text, turn.said[:-1][-2:]) is not None:
-        texts = [text]  # one situation told in several clauses: one answer
+    if len(texts) > 1 and text.count("?") < 2 and kb.answering.situation(text, turn.said[:-1][-2:]) is not None:
+        # One situation told in several clauses: one answer. Not two questions each marked "?"
+        # ("Sur quels critères on est examiné pour un retour ? et le transport depuis le Yémen ?").
+        texts = [text]
     more_than_two = len(texts) > MAX_QUESTIONS
     texts = texts[:MAX_QUESTIONS]
     if asked != full:
@@ -1655,6 +1657,13 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
             part_reply, entry = answer_contact(kb, replace(part_turn, topic=about), domain), None
         else:
             part_reply, entry = answer_part(kb, part, part_turn, domain, current, prior, mode)
+        if not part_reply.messages and len(parts) > 1:
+            # Nothing more precise than its topic's own answer, which a message asking only this
+            # gets ("combien de personnes l'OIM a aidé à se déplacer en 2021 ?": the movement
+            # assistance, "... à plus de 118 000 personnes"): that answer, not silence on it.
+            its_topic = prior or next(iter(named_most(named, part.own_words)), None)
+            if its_topic is not None:
+                part_reply, entry = _summary_reply(kb, part_turn, domain, its_topic, "named"), its_topic
         if not part_reply.messages:
             continue
         reply.messages.extend(_not_said_yet(reply.messages, part_reply.messages))

@@ -3092,3 +3092,19 @@ def test_the_year_after_the_one_asked_before_is_that_year_plus_one(kb: Knowledge
     _, text = respond(kb, index, intent="ask_council_session", topic="event.council_110", text="et l'année d'après ?",
                       before=("Qui est le directeur général de l'OIM ?", "il a dit combien de personnes aidées en 2018 ?"))
     assert "encore plus en 2019" in text
+
+
+def test_each_of_two_questions_gets_an_answer_even_when_one_is_its_topics_own(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """A question of two whose best answer is its topic's curated one gets that answer (it was left
+    out: "combien de personnes aidées en 2021 ?" beside the resettlement's three countries); two
+    questions each marked "?" are two even when the speaker says "on" with a programme's words."""
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", programme="resettlement",
+                      ranked_intents=("ask_resettlement", "ask_movement_assistance"), text=(
+                          "Combien de personnes l'OIM a aidé à se déplacer en 2021 ? Et quels étaient les trois "
+                          "premiers pays de réinstallation en 2019 ?"))
+    assert "118 000" in text and "Canada" in text
+    _, text = respond(kb, index, intent="ask_voluntary_return", country="Yémen", text=(
+        "Sur quels critères on est examiné pour un retour volontaire ? et comment se fait le transport depuis le Yémen ?"))
+    assert "aptitude médicale" in text and "vols charters" in text
