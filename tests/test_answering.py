@@ -415,6 +415,9 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         # "à quel titre" asks in what capacity, not a title (answering.yml, type `title`).
         ("L'UNICEF participe au Dialogue de haut niveau à quel titre ?", None),
         ("le deuxième dialogue avait quel titre ?", "title"),
+        # How many people of the world are migrants: a share ("une personne sur sept"), either order.
+        ("combien de personnes dans le monde sont migrantes ?", "proportion"),
+        ("combien de personnes sont des migrants dans le monde ?", "proportion"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
