@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 MODEL_INPUTS = (
     "config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories", "requirements.lock",
     "bot/nlu/linear_intent_classifier.py", "bot/nlu/lookup_entity_extractor.py", "bot/knowledge/textnorm.py", "bot/nlu/guards.py", "bot/knowledge/user_text.py",
-    "bot/nlu/spacy_nlp.py",
+    "bot/nlu/spacy_nlp.py", "bot/nlu/one_step_rule_policy.py",
     "bot/knowledge/sms.py", "data/knowledge/sms_spellings.yml",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
