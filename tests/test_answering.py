@@ -1487,6 +1487,9 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
         ("pour le Dialogue, quel département des Nations Unies faut-il contacter ?", True),
         ("qui on aide en priorité ?", False),
         ("quel service l'OIM propose aux migrants ?", False),
+        ("Le secrétariat du Dialogue de haut niveau à New York, je le joins comment ?", True),
+        ("l'unité migration et développement, comment on la contacte ?", True),
+        ("comment on rejoint l'OIM ?", False),
     ],
 )
 def test_asking_whom_to_contact(kb: KnowledgeBase, text: str, asks: bool) -> None:
