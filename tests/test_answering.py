@@ -3114,3 +3114,14 @@ def test_each_of_two_questions_gets_an_answer_even_when_one_is_its_topics_own(
     _, text = respond(kb, index, intent="ask_voluntary_return", country="Yémen", text=(
         "Sur quels critères on est examiné pour un retour volontaire ? et comment se fait le transport depuis le Yémen ?"))
     assert "aptitude médicale" in text and "vols charters" in text
+
+
+def test_a_speaker_addressing_states_is_no_request_for_an_address(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml contact_cues: "l'adresse" asks a contact, "le DG s'est adressé aux États" does not;
+    the second of two questions saying so was sent to the contacts and got nothing (173 left out)."""
+    rules = kb.answering
+    assert rules.asks_contact("c'est quoi l'adresse de l'unité ?")
+    assert not rules.asks_contact("à combien d'États membres le DG s'est adressé au Conseil ?")
+    _, text = respond(kb, index, intent="ask_beneficiaries", text=(
+        "Combien de bénéficiaires l'OIM a aidés en 2018 et à combien d'États membres le DG s'est adressé au Conseil ?"))
+    assert "30 millions" in text and "173" in text
