@@ -1028,6 +1028,30 @@ def _list_named(index: SentenceIndex, part: Part, entry: Entry | None) -> Ranked
     return found
 
 
+# A name in capitals ("CRISP") the question asks about; the sentence defining it says "(CRISP) est ..."
+# or opens with "CRISP est ...". Not a name most sentences use ("OIM"): its definition is the topic's.
+_CAPITALS_NAME = re.compile(r"\b[A-Z][A-Z0-9]{2,}\b")
+DEFINED_NAME_MAX_UNITS = 3
+
+
+def _defining_sentence(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+    """For a question asking what a rare name in capitals is ("c'est quoi CRISP ?") or naming only it
+    ("et CRISP ?"), the sentence of the pages defining it; None for any other question."""
+    names = [n for n in _CAPITALS_NAME.findall(part.text) if 0 < index.units_using(fold(n)) <= DEFINED_NAME_MAX_UNITS]
+    if len(names) != 1:
+        return None
+    name = names[0]
+    rest = [w for w in part.own_words if w != fold(name)]
+    if rest and not (part.analysis.qtype is None and index.kb.answering.asks_definition(part.analysis.folded)):
+        return None
+    defines = re.compile(rf"\({re.escape(name)}\) est\b|^(?:L'|L’|Le |La |Les )?{re.escape(name)} est\b")
+    topic = index.topic_passages(entry)
+    for unit in index.units:
+        if not unit.list_item and defines.search(unit.text):
+            return RankedUnit(unit, GOOD_SENTENCE, 0.0, unit.passage_id in topic, True)
+    return None
+
+
 @lru_cache(maxsize=1024)
 def _heading_keys(text: str) -> tuple[str, ...]:
     """Prefixes of a text's words of three letters or more, in order (no figure: "(195 États)");
@@ -1249,6 +1273,11 @@ def answer_part(
         # "vous pouvez me citer quelques axes stratégiques actuels du Dialogue ?": the list so headed.
         say_unit(reply, kb, index, listed, part, entry, list_asked=True)
         return reply, entry if listed.in_topic else entry_of_unit(kb, index, listed.unit) or entry
+    defining = _defining_sentence(index, part, entry) if why != "situation" else None
+    if defining is not None:
+        # "c'est quoi CRISP ?", "et CRISP ?": "L'initiative pour ... (CRISP) est une initiative ...".
+        say_unit(reply, kb, index, defining, part, entry)
+        return reply, entry if defining.in_topic else entry_of_unit(kb, index, defining.unit) or entry
     if why == "situation" and entry is not None and analysis.qtype is None:
         summary = _summary_reply(kb, turn, domain, entry, why)  # the programme for their case
         if terms:

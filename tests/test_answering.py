@@ -3125,3 +3125,16 @@ def test_a_speaker_addressing_states_is_no_request_for_an_address(kb: KnowledgeB
     _, text = respond(kb, index, intent="ask_beneficiaries", text=(
         "Combien de bénéficiaires l'OIM a aidés en 2018 et à combien d'États membres le DG s'est adressé au Conseil ?"))
     assert "30 millions" in text and "173" in text
+
+
+def test_a_name_the_pages_define_is_answered_by_its_definition(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"c'est quoi CRISP ?" and "et CRISP ?" get the sentence defining it ("(CRISP) est une initiative
+    menée par le HCR et l'OIM"), not only the summary of the topic naming it; a name most sentences
+    use ("l'OIM") keeps its topic's answer."""
+    _, text = respond(kb, index, intent="ask_complementary_pathways", text="c'est quoi CRISP ?")
+    assert "voies complémentaires durables (CRISP) est une initiative" in text
+    _, text = respond(kb, index, intent="ask_voluntary_return", text=(
+        "L'OIM fait des retours volontaires depuis quels pays ? et CRISP ?"))
+    assert "Yémen" in text and "(CRISP) est une initiative" in text
+    _, text = respond(kb, index, intent="ask_iom_identity", text="c'est quoi l'OIM ?")
+    assert "des cendres" not in text
