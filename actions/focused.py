@@ -1289,7 +1289,12 @@ def answer_part(
         return summary, entry
     if entry is not None and why in ("intent", "programme", "named") and _is_generic(kb, part, entry):
         return _summary_reply(kb, turn, domain, entry, why), entry
-    if entry is not None and turn.intent in ASPECT_INTENTS and why == "intent":
+    if (
+        entry is not None and turn.intent in ASPECT_INTENTS and why == "intent"
+        # The classifier's aspect, unless the question brings words of its own and no cue of any
+        # aspect ("en soutien à qui ?" read as who may benefit: who the OIM supports, the HCR).
+        and (analysis.aspect is not None or not part.own_words or analysis.qtype is None)
+    ):
         return _summary_reply(kb, turn, domain, entry, why), entry
     if (
         entry is not None and why in ("intent", "programme") and _asks_for_help(kb, part)

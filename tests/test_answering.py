@@ -3138,3 +3138,18 @@ def test_a_name_the_pages_define_is_answered_by_its_definition(kb: KnowledgeBase
     assert "Yémen" in text and "(CRISP) est une initiative" in text
     _, text = respond(kb, index, intent="ask_iom_identity", text="c'est quoi l'OIM ?")
     assert "des cendres" not in text
+
+
+def test_an_aspect_intent_without_its_cue_is_not_the_aspect_when_the_question_brings_words(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"en soutien à qui ?" after the repatriation, read by the classifier as who may benefit, asks whom
+    the OIM supports ("en soutien aux activités de rapatriement du HCR"); "c'est pour qui ?" still gets
+    the curated answer on who may benefit."""
+    before = ("le rapatriement volontaire des réfugiés, c'est l'OIM qui le fait ?",)
+    _, text = respond(kb, index, intent="ask_programme_eligibility", topic="programme.repatriation",
+                      programme_slot="repatriation", text="en soutien à qui ?", before=before)
+    assert "HCR" in text
+    _, text = respond(kb, index, intent="ask_programme_eligibility", topic="programme.repatriation",
+                      programme_slot="repatriation", text="c'est pour qui ?", before=before)
+    assert "relevant de la compétence de l’OIM" in text
