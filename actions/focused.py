@@ -642,12 +642,14 @@ def _unit_key(unit: Unit) -> str:
     return name_key(f"{unit.context} {unit.section} {unit.text}")
 
 
-def _best(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str) -> RankedUnit | None:
-    """The best unit for the question; for a follow-up, the topic's best unit showing the type."""
+def _best(
+    index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, why: str, wanted: list[str]
+) -> RankedUnit | None:
+    """The best unit for the question, naming what it must (`wanted`, from _wanted); for a
+    follow-up, the topic's best unit showing the type."""
     evidence = part.analysis.evidence
     query = search_query(part, turn, why, entry, index)
     hits = index.rank(query, entry, evidence, k=60, whole_question=search_query(part, turn, why))
-    wanted = _wanted(index, part, turn, entry, why)
     hits = [h for h in hits if _holds(h.unit, wanted) and _speaks_of(index, h, part, entry, wanted)]
     if part.quoted:
         hits = [h for h in hits if not _said_in(h.unit, part.quoted)] or hits
@@ -885,6 +887,10 @@ def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:
     return min(close, key=lambda h: (min(int(y) for y in _YEAR.findall(h.unit.text)), -h.score))
 
 
+# Hits scoring this close to the best are tied (_tie_broken).
+TIE_MARGIN = 0.02
+
+
 def _tie_broken(hits: list[RankedUnit], part: Part) -> RankedUnit:
     """The best hit; when it is an item of a list, among the items of that list as good as it
     (TIE_MARGIN), the one using the most of the question's words, those naming the topic included:
@@ -900,10 +906,6 @@ def _tie_broken(hits: list[RankedUnit], part: Part) -> RankedUnit:
         return hits[0]
     asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()}
     return max(tied, key=lambda h: len(asked & {_prefix(w) for w in folded_words(h.unit.text)}))
-
-
-# Hits scoring this close to the best are tied (_tie_broken).
-TIE_MARGIN = 0.02
 
 
 def _said_in(unit: Unit, folded_reply: str) -> bool:
@@ -1238,7 +1240,7 @@ def answer_part(
     if since is not None:
         # "combien de migrants rentrés du Yémen l'an dernier ?": the pages are dated and give no
         # figure for a time told from today; said first, then the closest figure they do give.
-        hit = _best(index, part, turn, entry, why)
+        hit = _best(index, part, turn, entry, why, wanted)
         return _gap_then_closest(reply, kb, index, part, entry, hit, _as_written(part.text, since), domain, "when")
 
     found: list[RankedUnit | None] = []
@@ -1246,7 +1248,7 @@ def answer_part(
     def best() -> RankedUnit | None:
         """The best unit for the question, ranked once and only when a branch needs it."""
         if not found:
-            found.append(_best(index, part, turn, entry, why))
+            found.append(_best(index, part, turn, entry, why, wanted))
         return found[0]
 
     if why != "situation":

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, validator
 
 from bot.knowledge.records import CONTACT_CHANNELS
 from bot.knowledge.sms import SmsSpellings, sms_table
-from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words, strip_accents
+from bot.knowledge.textnorm import YEAR, fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
@@ -535,7 +535,7 @@ class AnsweringRules(BaseModel):
         the last year of the latest earlier message naming one; as typed when none does."""
         simple = strip_accents(fold_apostrophes(text)).lower()
         source = text if len(simple) == len(text) else simple
-        told = next((years for message in reversed(before) if (years := _YEAR.findall(message))), None)
+        told = next((years for message in reversed(before) if (years := YEAR.findall(message))), None)
         if not told:
             return text
         for cues, step in (("year_after", 1), ("year_before", -1)):
@@ -738,8 +738,6 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
         rest=rules.without_cues(folded),
     )
 
-
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 _ORDINALS = (
     (re.compile(r"\b(?:1er|1ere|1ère|1re|(?:n°|no|num(?:é|e)ro)\s?(?:1|un))\b", re.IGNORECASE), "premier"),

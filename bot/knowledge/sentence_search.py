@@ -32,7 +32,7 @@ from bot.knowledge.search import (
     spacy_terms,
     stop_words,
 )
-from bot.knowledge.textnorm import fold, fold_apostrophes, folded_words
+from bot.knowledge.textnorm import YEAR, fold, fold_apostrophes, folded_words
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -117,7 +117,6 @@ SOUND_MIN_LETTERS = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
 # "M. Vitorino", "Tel. +41", "Rm. DC2": a full stop after these is not the end of a sentence.
 _NOT_AN_END = re.compile(r"\b(?:M|Mme|Dr|Tel|Tél|Rm|St|No|n°|etc)\.$")
-_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
 _MONTHS = re.compile(
     r"\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
 )
@@ -259,10 +258,10 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     folded = fold(text)
     labels = list(entity_labels)
     found: set[str] = set()
-    without_dates = _DAY_MONTH.sub(" ", _YEAR.sub(" ", _PHONE.sub(" ", folded)))
+    without_dates = _DAY_MONTH.sub(" ", YEAR.sub(" ", _PHONE.sub(" ", folded)))
     if _DIGITS.search(without_dates) or _NUMBER_WORDS.search(without_dates):
         found.add("number")
-    if _YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded) or _WEEKDAYS.search(folded):
+    if YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded) or _WEEKDAYS.search(folded):
         found.add("date")
     if _PROPORTION.search(folded):
         found.add("proportion")
@@ -1081,7 +1080,7 @@ class SentenceIndex:
         if not unit_ids or not query.any():
             return {}
         # Every unit's similarity in one product, then the asked ones picked: copying the asked
-        # units' rows first (thousands of 300-float rows) cost more than the product itself.
+        # units' rows first (hundreds of 300-float rows) cost more than the product itself.
         every = (self._vectors @ query).tolist()
         position = self._position
         return {u: every[position[u]] for u in unit_ids}

@@ -18,6 +18,8 @@ _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]+")
 # A number as written in French pages: "118 000", "45 000", "2030", "90 %" -> digits only.
 _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f.]\d{3}(?!\d))*")
+# A year the pages could speak of (1800-2099), as a word.
+YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
 
 
 def fold_apostrophes(text: str) -> str:
