@@ -1822,10 +1822,29 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
         return False
     if len(part.own_words) > kb.answering.followups.max_own_words:
         return False
+    if (
+        not turn.contact_slot and not _contact_was_asked(kb, turn) and not kb.answering.asks_contact(part.text)
+        and not _PERSON_POINTER.search(fold(part.text))
+    ):
+        # The card closed an answer on the topic, unasked ("qui a pris la parole au Conseil ?":
+        # the gap, then the press contact): "c'était quel jour ?" is about the Council, not the
+        # card; "il est basé où ?", "on le joint comment ?" still point at the person on the card.
+        return False
     qtype = part.analysis.qtype
     if qtype is not None and qtype.name not in kb.answering.followups.contact_types and not kb.answering.asks_contact(part.text):
         return False  # "et ils y parlent de quoi ?" after the Council's press contact: the Council's themes
     return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or qtype)
+
+
+# A person pointed at: "il", "elle", "lui", "son", "sa", "ses", or "le", "la", "l'" before a verb.
+_PERSON_POINTER = re.compile(r"\b(?:il|elle|lui|son|sa|ses)\b|(?:^|\s)(?:le |la |l')(?:joindre|joint|contacter|contacte|appeler|appelle|ecrire)\b")
+
+
+def _contact_was_asked(kb: KnowledgeBase, turn: Turn) -> bool:
+    """Whether the message before this one asked for a contact (so the card it got is what a short
+    follow-up is about)."""
+    before = turn.said[-2] if len(turn.said) >= 2 else ""
+    return bool(before) and (kb.answering.asks_contact(before) or kb.answering.asks_whom_to_contact(before))
 
 
 def _about_something(kb: KnowledgeBase, part: Part, topic: Entry | None) -> bool:

@@ -418,6 +418,9 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         # How many people of the world are migrants: a share ("une personne sur sept"), either order.
         ("combien de personnes dans le monde sont migrantes ?", "proportion"),
         ("combien de personnes sont des migrants dans le monde ?", "proportion"),
+        # What someone said, asked with "qu'il" or "comment ... a-t-il décrit" (type `said`).
+        ("Vitorino a dit qu'il fallait voir les migrants comme quoi exactement ?", "said"),
+        ("Comment António Vitorino a-t-il décrit le fait de diriger l'OIM ?", "said"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
@@ -454,6 +457,9 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
         ("Combien est payé un agent de terrain de l'OIM par mois ?", "salary"),
         ("c'est payé par qui ?", None),
         ("Combien l'OIM a-t-elle dépensé pour la réinstallation en 2019 ?", "amount"),  # money spent, not people
+        # The means told of who is asked about is not the point asked (answering.yml, transport).
+        ("En quelle année l'OIM est-elle intervenue pour les réfugiés vietnamiens partis en bateau ?", None),
+        ("ils rentrent en avion ?", "transport"),
     ],
 )
 def test_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
@@ -1353,6 +1359,21 @@ def test_a_decade_is_not_a_year_no_page_names(kb: KnowledgeBase, index: Sentence
     assert "tsunami" in text
 
 
+@pytest.mark.parametrize(
+    ("text", "situation"),
+    [
+        # Words of a situation holding an apostrophe or a hyphen are split as the message is.
+        ("Je suis maire d'une petite ville où beaucoup d'habitants viennent d'ailleurs, comment l'OIM peut nous aider ?",
+         "local_authority_hosting_migrants"),
+        ("je suis en Libye et je veux retourner dans mon pays d'origine", "stranded_in_libya_or_yemen_wants_to_go_home"),
+        ("j'ai peur qu'on me fasse du mal là-bas", "fears_harm_on_return"),
+    ],
+)
+def test_situation_words_with_apostrophes_or_hyphens(kb: KnowledgeBase, text: str, situation: str) -> None:
+    told = kb.answering.situation(text)
+    assert told is not None and told.name == situation
+
+
 def test_the_situation_told_with_most_words_wins(kb: KnowledgeBase) -> None:
     told = kb.answering.situation(
         "Ma mère a une maladie du coeur et doit voyager en avion pour nous rejoindre, il y a un accompagnement ?"
@@ -1582,6 +1603,19 @@ def test_a_question_about_the_contact_just_given_gets_that_contact_only(
     _, elsewhere = respond(kb, index, "out_of_scope", intent="out_of_scope", text=question,
                            previous_reply="La réinstallation permet ...", contact_slot="press")
     assert "ldoyle@iom.int" not in elsewhere
+
+
+def test_a_follow_up_after_a_card_closing_an_answer_is_about_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    first = "Qui a pris la parole à l'ouverture de la 110e session du Conseil de l'OIM ?"
+    _, given = respond(kb, index, "intent", intent="ask_council_session", text=first)
+    assert "ldoyle@iom.int" in given  # the gap's answer closes with the Council's press contact, unasked
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="c'était quel jour ?",
+                      topic="event.council_110", before=(first,), previous_reply=given)
+    assert "26 novembre" in text and "ldoyle@iom.int" not in text
+    # Asking for the contact itself still gets the card.
+    _, asked = respond(kb, index, "out_of_scope", intent="out_of_scope", text="et son mail ?",
+                       topic="event.council_110", before=(first,), previous_reply=given)
+    assert "ldoyle@iom.int" in asked
 
 
 def test_an_aspect_follow_up_read_as_out_of_scope_is_about_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -611,10 +611,10 @@ class AnsweringRules(BaseModel):
             return None
 
         def has(padded: str, group: list[str]) -> bool:
-            return any(_has_word_start(padded, fold(word)) for word in group)
+            return any(_has_word_start(padded, word) for word in group)
 
         def matched(padded: str, group: list[str]) -> int:
-            return sum(1 for word in group if _has_word_start(padded, fold(word)))
+            return sum(1 for word in group if _has_word_start(padded, word))
 
         best: tuple[int, int, SituationRule] | None = None
         for order, rule in enumerate(self.situations):
@@ -703,8 +703,14 @@ def _own_words(text: str, ignore: frozenset[str] | set[str]) -> int:
 
 
 def _has_word_start(padded: str, word: str) -> bool:
-    """Whether a word (or several words) starts a word of the padded, folded text."""
-    return f" {word}" in padded
+    """Whether a word (or several words) starts a word of the padded text of folded words; the
+    word is split as the text was ("pays d'origine", "là-bas": "pays d origine", "la bas")."""
+    return f" {_as_folded_words(word)}" in padded
+
+
+@lru_cache(maxsize=4096)
+def _as_folded_words(word: str) -> str:
+    return " ".join(folded_words(word))
 
 
 @dataclass(frozen=True)
