@@ -32,7 +32,7 @@ from actions.texts import DomainDict
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
 from bot.knowledge.nlp import one_turn
 from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_numbers, spell_ordinals
-from bot.knowledge.search import same_meaning, stop_words
+from bot.knowledge.search import number_words, same_meaning, stop_words
 from bot.knowledge.sentence_search import (
     LIST_EVIDENCE,
     RankedUnit,
@@ -2023,7 +2023,15 @@ def asks_about_the_pages(kb: KnowledgeBase, text: str, analysis: QuestionAnalysi
         return False
     index = sentence_index(kb)
     organisation = _organisation_words(kb)
-    known = [w for w in own_words(kb, analysis) if len(w) > 3 and index.knows(w) and w not in organisation]
+    # A figure the pages give, in digits or in words, counts ("c vré ke 1 personne sur 7 c un
+    # migrant ??": "7", the pages' "sept", and "migrant").
+    # The figures are read in the whole message: a question type's cue may hold them ("1 ... sur 7").
+    written = number_words()
+    figures = frozenset(written.values())
+    known = {w for w in own_words(kb, analysis) if len(w) > 3 and index.knows(w) and w not in organisation}
+    for word in re.findall(r"\w+", analysis.folded):
+        if (word.isdigit() and (word in figures or index.knows(word))) or (word in written and index.knows(word)):
+            known.add(written.get(word, word))
     return len(known) >= PAGE_WORDS_OF_A_QUESTION
 
 

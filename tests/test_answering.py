@@ -221,6 +221,8 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("le moteur est en panne on est au large depuis hier", "danger"),
         ("on est perdus en mer", "danger"),
         ("je suis perdu dans le desert avec des gens on a plus d'eau", "danger"),
+        ("jsuis enceinte on est dans le desert sans eau le chauffeur nous a abandonné", "danger"),
+        ("le passeur nous a lâchés au milieu de nulle part", "danger"),
         ("mon passeport est chez mon patron et il me paye pas", "trafficking"),
         ("le patron me force à coucher avec ses clients", "trafficking"),
         ("ils nous obligent a nous prostituer", "trafficking"),
@@ -418,6 +420,7 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         # How many people of the world are migrants: a share ("une personne sur sept"), either order.
         ("combien de personnes dans le monde sont migrantes ?", "proportion"),
         ("combien de personnes sont des migrants dans le monde ?", "proportion"),
+        ("c'est vrai que 1 personne sur 7 c'est un migrant ?", "proportion"),
         # What someone said, asked with "qu'il" or "comment ... a-t-il décrit" (type `said`).
         ("Vitorino a dit qu'il fallait voir les migrants comme quoi exactement ?", "said"),
         ("Comment António Vitorino a-t-il décrit le fait de diriger l'OIM ?", "said"),
@@ -989,7 +992,12 @@ def test_a_question_on_the_pages_read_as_small_talk_gets_their_answer(kb: Knowle
     text = "linvasion de liraq loim etai la ? c t kan"
     shown = render(ActionSmallTalk.compose(kb, Turn(text=text, intent="bot_challenge", said=(text,)), DOMAIN))
     assert "l’invasion de l’Iraq en 2003" in shown and "robot" not in shown
+    # A figure the pages give counts as one of their words, even inside the question's cue.
+    text = "c vré ke 1 personne sur 7 c un migrant ??"
+    shown = render(ActionSmallTalk.compose(kb, Turn(text=text, intent="bot_challenge", said=(text,)), DOMAIN))
+    assert "une personne sur sept est un migrant" in shown and "robot" not in shown
     for intent, text, said in (("bot_challenge", "tu es un robot ?", "utter_bot_challenge"),
+                               ("bot_challenge", "t'es un robot ou 1 humain ?", "utter_bot_challenge"),
                                ("affirm", "oui ok pour les infos sur la reinstallation", "utter_affirm")):
         reply = ActionSmallTalk.compose(kb, Turn(text=text, intent=intent, said=(text,)), DOMAIN)
         assert responses(reply) == [said]
@@ -1525,6 +1533,10 @@ def test_asking_whom_to_contact(kb: KnowledgeBase, text: str, asks: bool) -> Non
         ("ils ont un fax ?", True),
         ("C'est quoi le pays n°1 de réinstallation ?", False),
         ("la 110e session, c'était quel numéro de résolution ?", False),
+        ("Quel numéro de résolution a consacré le dialogue de haut niveau de 2006 ?", False),
+        # Calling someone asks for their number.
+        ("il voudrait appeler le porte-parole cité dans le communiqué, il compose quoi ?", True),
+        ("on peut téléphoner à l'unité ?", True),
     ],
 )
 def test_asking_for_an_email_or_a_number(kb: KnowledgeBase, text: str, asks: bool) -> None:
