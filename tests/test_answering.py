@@ -664,6 +664,13 @@ def test_rank_off_the_topic_pages_must_match_the_whole_question(kb: KnowledgeBas
     stripped = "qui a créé le       la migration ?"
     best = index.rank(stripped, topic, "agent", k=1, whole_question=question)[0]
     assert "Secrétaire général" in best.unit.text and best.in_topic
+    # Off the topic's pages the topic's words count like any other: asked while on the health
+    # services, "un professionnel de santé qui émigre" is the one of the 65 years' page.
+    topic = kb.entry("programme.health_integration")
+    question = "l'exemple d'un professionnel de santé qui émigre : il part d'où et il va où ?"
+    stripped = "l'exemple d'un professionnel de   qui émigre : il part d'où et il va où ?"
+    best = index.rank(stripped, topic, "place", k=1, whole_question=question)[0]
+    assert "Malaisie" in best.unit.text and not best.in_topic
 
 
 def test_a_common_word_of_a_section_title_gives_no_bonus(kb: KnowledgeBase, index: SentenceIndex) -> None:

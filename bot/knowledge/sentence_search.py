@@ -817,8 +817,11 @@ class SentenceIndex:
         scores = {passage.id: score for passage, score, _raw in self._search.search(question, k=max(80, k))}
         if whole_question and whole_question != question and topic_ids:
             whole = {p.id: score for p, score, _raw in self._search.search(whole_question, k=max(80, k))}
-            scores = {
-                u: s if self._about_topic(u, topic_pages) else min(s, whole.get(u, 0.0)) for u, s in scores.items()
+            # Off the topic's pages the topic's words are words like any other ("un professionnel de
+            # la santé qui quitte la Malaisie", asked while on the health services): scored on the
+            # whole question, found by it too.
+            scores = {u: s for u, s in scores.items() if self._about_topic(u, topic_pages)} | {
+                u: s for u, s in whole.items() if not self._about_topic(u, topic_pages)
             }
         counted = _counted_noun(whole_question or question) if evidence == "number" else frozenset()
         asked_stems = _asked_stems(whole_question or question) if counted else set()
