@@ -421,6 +421,11 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         ("combien de personnes dans le monde sont migrantes ?", "proportion"),
         ("combien de personnes sont des migrants dans le monde ?", "proportion"),
         ("c'est vrai que 1 personne sur 7 c'est un migrant ?", "proportion"),
+        # How someone or something is seen (type `seen_as`).
+        ("Pour l'OIM, les migrants sont des acteurs de quoi ?", "seen_as"),
+        ("Pour l'OIM, les migrants sont vus comme quoi au final ?", "seen_as"),
+        ("Dans son discours au Conseil, comment le DG veut-il qu'on voie les migrants ?", "seen_as"),
+        ("je peux voir un conseiller comment ?", "how"),
         # What someone said, asked with "qu'il" or "comment ... a-t-il décrit" (type `said`).
         ("Vitorino a dit qu'il fallait voir les migrants comme quoi exactement ?", "said"),
         ("Comment António Vitorino a-t-il décrit le fait de diriger l'OIM ?", "said"),
@@ -654,6 +659,23 @@ def test_rank_finds_the_sentence_that_answers_a_count(kb: KnowledgeBase, index: 
     assert "quatre tables rondes" in best[0].unit.text
     assert best[0].in_topic and best[0].shows_type
     assert [r.score for r in best] == sorted((r.score for r in best), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("ask_iom_identity", "Pour l'OIM, les migrants sont des acteurs de quoi ?", "acteurs de la résilience"),
+        ("ask_council_session", "Dans son discours au Conseil, comment le DG veut-il qu'on voie les migrants ?",
+         "partenaires déterminés"),
+    ],
+)
+def test_how_someone_is_seen_is_the_sentence_saying_what_they_are(
+    kb: KnowledgeBase, index: SentenceIndex, intent: str, text: str, expected: str
+) -> None:
+    """The section "... habiliter les migrants en tant qu'acteurs du développement" shares the
+    question's words; the sentence saying what migrants are answers it."""
+    _, reply = respond(kb, index, intent=intent, text=text)
+    assert expected in reply
 
 
 def test_rank_off_the_topic_pages_must_match_the_whole_question(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -23,7 +23,7 @@ from bot.knowledge.textnorm import YEAR, fold, fold_apostrophes, folded_words, s
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
-EVIDENCE_KINDS = ("hashtag", "proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "quote", "none")
+EVIDENCE_KINDS = ("hashtag", "proportion", "number", "date", "founding", "outcome", "dependency", "activity", "place", "agent", "reason", "list", "places", "title", "quote", "seen_as", "none")
 
 
 def valid_pattern(pattern: str) -> str:

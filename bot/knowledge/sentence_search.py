@@ -130,6 +130,12 @@ _QUOTE = re.compile(
     r"\ba.t.(?:il|elle) (?:declare|souligne|fait observer|ajoute|dit|affirme|indique|rappele|explique)\b"
     r"|\ba (?:declare|souligne|affirme|ajoute|rappele)\b"
 )
+# What someone or something is held to be: "les migrants sont des acteurs de la résilience",
+# "Les migrants doivent être perçus comme des « partenaires ... »".
+_SEEN_AS = re.compile(
+    r"\b(?:sont|soient|seront|etre|est|soit) (?:(?:percue?s?|vue?s?|considere(?:e|s|es)?) comme )?des\b"
+    r"|\b(?:percue?s?|vue?s?|considere(?:e|s|es)?) comme des\b"
+)
 # What something led to: "a abouti à la création du FMMD", "a débouché sur un programme".
 _OUTCOME = re.compile(
     r"\b(?:a|ont|avait|avaient) (?:abouti|debouche|conduit|mene|donne lieu|permis de creer|recense|adopte)\b"
@@ -271,6 +277,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
         found.add("founding")
     if _OUTCOME.search(folded):
         found.add("outcome")
+    if _SEEN_AS.search(folded):
+        found.add("seen_as")
     if _ACTIVITY.search(folded):
         found.add("activity")
     if _DEPENDENCY.search(folded):
