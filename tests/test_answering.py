@@ -1404,11 +1404,21 @@ def test_a_decade_is_not_a_year_no_page_names(kb: KnowledgeBase, index: Sentence
          "local_authority_hosting_migrants"),
         ("je suis en Libye et je veux retourner dans mon pays d'origine", "stranded_in_libya_or_yemen_wants_to_go_home"),
         ("j'ai peur qu'on me fasse du mal là-bas", "fears_harm_on_return"),
+        ("Je suis maire d'une commune où beaucoup d'habitants sont partis ou arrivés", "local_authority_hosting_migrants"),
     ],
 )
 def test_situation_words_with_apostrophes_or_hyphens(kb: KnowledgeBase, text: str, situation: str) -> None:
     told = kb.answering.situation(text)
     assert told is not None and told.name == situation
+
+
+def test_a_diaspora_helping_their_home_region_is_the_diaspora_case(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml `diaspora_wants_to_help_home`: "notre région d'origine" is home too."""
+    text = ("Je vis en France depuis quinze ans et avec d'autres Sénégalais on voudrait contribuer au "
+            "développement de notre région d'origine, l'OIM soutient ce genre de chose ?")
+    assert kb.answering.situation(text).name == "diaspora_wants_to_help_home"
+    _, reply = respond(kb, index, "fallback", intent="nlu_fallback", text=text)  # as the classifier reads it
+    assert "diaspora" in reply
 
 
 def test_the_situation_told_with_most_words_wins(kb: KnowledgeBase) -> None:
