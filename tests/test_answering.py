@@ -429,6 +429,7 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         # What someone said, asked with "qu'il" or "comment ... a-t-il décrit" (type `said`).
         ("Vitorino a dit qu'il fallait voir les migrants comme quoi exactement ?", "said"),
         ("Comment António Vitorino a-t-il décrit le fait de diriger l'OIM ?", "said"),
+        ("Qu'a dit António Vitorino dans son discours au Conseil de l'OIM ?", "said"),
     ],
 )
 def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None:
