@@ -1212,6 +1212,12 @@ def answer_part(
 
     wanted = _wanted(index, part, turn, entry, why)  # the years, ordinals and country a sentence must name
     said = _in_reply_just_given(index, part, turn)
+    if said is not None and topic is not None and entry is not None and entry.id != topic.id and why != "followup":
+        # On another topic than the reply just given, that topic's labelled fact answers first
+        # ("depuis quand l'OIM existe ?" then "et elle fait partie de l'ONU depuis quand ?": 2016,
+        # not the "depuis 1951" of the sentence just given).
+        if _fact_asked(index, part, entry) is not None:
+            said = None
     if said is not None:
         # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the
         # figure is in the sentence just given ("... s'est adressé aux 173 États membres").
@@ -1483,7 +1489,14 @@ def _asking_sentences(text: str) -> str:
     """The sentences of the text that end with "?" (all of it when none does): the point asked
     about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
     asking = [s for s in sentences(text) if s.endswith("?")]
+    # What is said before a colon sets the scene ("Je prépare un exposé sur l'OIM : de quel
+    # événement est-elle née ?"): the question is after it.
+    asking = [_PREAMBLE.sub("", s) for s in asking]
     return " ".join(asking) if asking else text
+
+
+# A statement before a colon, the question after it.
+_PREAMBLE = re.compile(r"^[^?:]{3,120}?\s:\s+(?=[^:]*\?$)")
 
 
 def _beyond_situation(kb: KnowledgeBase, text: str, groups: list[list[str]]) -> str:
