@@ -1212,12 +1212,14 @@ def answer_part(
 
     wanted = _wanted(index, part, turn, entry, why)  # the years, ordinals and country a sentence must name
     said = _in_reply_just_given(index, part, turn)
-    if said is not None and topic is not None and entry is not None and entry.id != topic.id and why != "followup":
+    if (
+        said is not None and topic is not None and entry is not None and entry.id != topic.id and why != "followup"
+        and _fact_asked(index, part, entry) is not None
+    ):
         # On another topic than the reply just given, that topic's labelled fact answers first
         # ("depuis quand l'OIM existe ?" then "et elle fait partie de l'ONU depuis quand ?": 2016,
         # not the "depuis 1951" of the sentence just given).
-        if _fact_asked(index, part, entry) is not None:
-            said = None
+        said = None
     if said is not None:
         # "qui dirigeait l'OIM pendant le Conseil ?" / "il a parlé devant combien d'États ?": the
         # figure is in the sentence just given ("... s'est adressé aux 173 États membres").
