@@ -550,6 +550,11 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
             ["Le fonds donne une aide de quel type", "est-ce qu'une demande d'asile rejetée compte"],
         ),
         ("je suis en Libye, et la situation est dure", None),  # no question before "et": a story
+        (  # "que" and a verb before its subject opens a question of its own
+            "Pourquoi le retour est-il dit « humanitaire », et qu'évalue l'OIM pendant la consultation ?",
+            ["Pourquoi le retour est-il dit « humanitaire »", "qu'évalue l'OIM pendant la consultation"],
+        ),
+        ("je veux savoir si l'OIM aide et que les migrants sont protégés", None),
     ],
 )
 def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:
