@@ -685,6 +685,13 @@ def test_how_someone_is_seen_is_the_sentence_saying_what_they_are(
     assert expected in reply
 
 
+def test_tools_are_the_pages_exercises(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """search_words.yml same_meaning: "outils" ~ "exercices" ("des exercices de cartographie communautaire")."""
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback",
+                      text="Quels outils l'OIM soutient pour mieux connaître les migrants à l'échelle d'une commune ou d'une région ?")
+    assert "cartographie communautaire" in text
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
