@@ -576,6 +576,9 @@ def test_a_verb_form_of_a_page_word_is_not_an_unknown_point(index: SentenceIndex
         ("c'est quoi l'aide à part le transport ?", "c'est quoi l'aide ?", "transport"),
         ("à part ça ?", "à part ça ?", ""),  # nothing else asked: kept whole
         ("L'OIM a combien de bureaux en dehors de son siège ?", "L'OIM a combien de bureaux en dehors de son siège ?", ""),
+        ("au-delà de ce que les migrants apportent, qu'est-ce qui détermine où ils vont ?",
+         "qu'est-ce qui détermine où ils vont ?", "migrants apportent"),
+        ("à partir de quand l'OIM existe ?", "à partir de quand l'OIM existe ?", ""),  # "à part" is no word of it
     ],
 )
 def test_what_a_question_sets_aside(kb: KnowledgeBase, text: str, kept: str, aside: str) -> None:
@@ -683,6 +686,13 @@ def test_how_someone_is_seen_is_the_sentence_saying_what_they_are(
     question's words; the sentence saying what migrants are answers it."""
     _, reply = respond(kb, index, intent=intent, text=text)
     assert expected in reply
+
+
+def test_a_text_quoted_as_its_author_stresses_is_a_quote(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Comme le souligne le Pacte mondial ..., « ... »" reports someone's words (type `said`)."""
+    _, text = respond(kb, index, intent="ask_migration_development", text=(
+        "Quelle citation du Pacte mondial l'OIM reprend-elle pour dire qu'un seul secteur de politique ne suffit pas ?"))
+    assert "réalité multidimensionnelle" in text
 
 
 def test_tools_are_the_pages_exercises(kb: KnowledgeBase, index: SentenceIndex) -> None:

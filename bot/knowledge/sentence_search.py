@@ -129,6 +129,7 @@ _TITLE = re.compile(r"«[^»]{3,}»")
 _QUOTE = re.compile(
     r"\ba.t.(?:il|elle) (?:declare|souligne|fait observer|ajoute|dit|affirme|indique|rappele|explique)\b"
     r"|\ba (?:declare|souligne|affirme|ajoute|rappele)\b"
+    r"|\bcomme (?:le|l.|la) (?:souligne|rappelle|indique|dit|affirme)\b"  # "Comme le souligne le Pacte mondial, « ... »"
 )
 # What someone or something is held to be: "les migrants sont des acteurs de la résilience",
 # "Les migrants doivent être perçus comme des « partenaires ... »".
