@@ -1360,8 +1360,11 @@ def answer_part(
             return reply, entry
         if wanted and analysis.evidence in ("number", "date") and not _holds_text(entry.answer, wanted):
             # "combien de personnes relocalisées en 2020 ?": no sentence gives that figure and the
-            # topic's summary does not speak of that year: say so for that point first.
-            say_gap(reply, kb, entry, analysis.qtype.missing if analysis.qtype else "ce point", domain)
+            # topic's summary does not speak of that year: say so for that point first; then the
+            # topic's sentence naming what is asked, if one does ("... étaient les États-Unis
+            # d'Amérique, le Canada et l'Australie" for a count in Australia in 2019).
+            near = hit if hit is not None and hit.in_topic and _holds(hit.unit, wanted) else None
+            say_gap(reply, kb, entry, analysis.qtype.missing if analysis.qtype else "ce point", domain, near=near)
             return reply, entry
         if mode == "intent" or why in ("situation", "programme", "named"):
             summary = _summary_reply(kb, turn, domain, entry, why)

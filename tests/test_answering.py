@@ -695,6 +695,15 @@ def test_a_text_quoted_as_its_author_stresses_is_a_quote(kb: KnowledgeBase, inde
     assert "réalité multidimensionnelle" in text
 
 
+def test_a_rank_is_no_count_of_what_is_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Les trois premiers pays de réinstallation étaient ... l'Australie" gives no number of refugees
+    resettled in Australia: the pages do not say it, and the reply says so first."""
+    _, text = respond(kb, index, intent="ask_resettlement", country="Australie", country_said="Australie",
+                      text="Combien de réfugiés exactement ont été réinstallés en Australie en 2019 ?")
+    assert text.startswith("Les documents que je connais ne précisent pas ce chiffre")
+    assert "100 000" not in text and "l'Australie" in text  # then the sentence naming it
+
+
 def test_tools_are_the_pages_exercises(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """search_words.yml same_meaning: "outils" ~ "exercices" ("des exercices de cartographie communautaire")."""
     _, text = respond(kb, index, "fallback", intent="nlu_fallback",

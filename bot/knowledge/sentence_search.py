@@ -201,6 +201,7 @@ SUPERLATIVE_BONUS = 0.08
 SUPERLATIVE_NAMED_BONUS = 0.2
 # Words either side of a ranking word that say what is ranked.
 SUPERLATIVE_WINDOW_WORDS = 2
+_RANK_COUNT = re.compile(r"\b(?:deux|trois|quatre|cinq|dix) (?:premiers|premieres|principaux|principales|derniers|dernieres)\b")
 _RANKING_WORD = re.compile(r"^(?:premiers|premieres|plus|moins|principa\w*)$")
 _AGENT_WORDS = re.compile(
     r"\b(?:oim|hcr|nations unies|onu|etats?|gouvernements?|organisations?|secretaire general|"
@@ -266,6 +267,8 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     labels = list(entity_labels)
     found: set[str] = set()
     without_dates = _DAY_MONTH.sub(" ", YEAR.sub(" ", _PHONE.sub(" ", folded)))
+    # "les trois premiers pays de réinstallation": a rank, no count of anything asked.
+    without_dates = _RANK_COUNT.sub(" ", without_dates)
     if _DIGITS.search(without_dates) or _NUMBER_WORDS.search(without_dates):
         found.add("number")
     if YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded) or _WEEKDAYS.search(folded):
