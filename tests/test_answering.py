@@ -417,6 +417,8 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         # "à quel titre" asks in what capacity, not a title (answering.yml, type `title`).
         ("L'UNICEF participe au Dialogue de haut niveau à quel titre ?", None),
         ("le deuxième dialogue avait quel titre ?", "title"),
+        ("dialogue haut niveau 2013 c'est quoi le titre", "title"),
+        ("le dialogue de 2013, son titre c'est quoi ?", "title"),
         # How many people of the world are migrants: a share ("une personne sur sept"), either order.
         ("combien de personnes dans le monde sont migrantes ?", "proportion"),
         ("combien de personnes sont des migrants dans le monde ?", "proportion"),
