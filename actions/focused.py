@@ -2042,8 +2042,8 @@ def asks_about_the_pages(kb: KnowledgeBase, text: str, analysis: QuestionAnalysi
     index = sentence_index(kb)
     organisation = _organisation_words(kb)
     # A figure the pages give, in digits or in words, counts ("c vré ke 1 personne sur 7 c un
-    # migrant ??": "7", the pages' "sept", and "migrant").
-    # The figures are read in the whole message: a question type's cue may hold them ("1 ... sur 7").
+    # migrant ??": "7", the pages' "sept", and "migrant"); figures are read in the whole message,
+    # a question type's cue may hold them ("1 ... sur 7").
     written = number_words()
     figures = frozenset(written.values())
     known = {w for w in own_words(kb, analysis) if len(w) > 3 and index.knows(w) and w not in organisation}

@@ -819,7 +819,7 @@ class SentenceIndex:
         Candidates are the units sharing a word with the question plus every unit of the topic
         (a follow-up may share no word with the sentence that answers it). `question` may leave
         out the words naming the topic (they rank none of its sentences above another); units
-        off the topic's pages must then match `whole_question` as well: "qui a créé le Groupe
+        off the topic's pages are then found and scored by `whole_question`: "qui a créé le Groupe
         mondial ?" is not answered by who created the OIM.
         """
         topic_ids = self.topic_passages(topic)
