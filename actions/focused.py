@@ -1211,10 +1211,19 @@ def answer_part(
         part = replace(part, text=f"{part.text} {terms}")
 
     wanted = _wanted(index, part, turn, entry, why)  # the years, ordinals and country a sentence must name
+    facts: list[RankedUnit | None] = []
+
+    def labelled_fact() -> RankedUnit | None:
+        """The topic's fact labelled as the question asks, looked up once and only when needed."""
+        if not facts:
+            asks_fact = entry is not None and why != "situation" and not wanted
+            facts.append(_fact_asked(index, part, entry) if asks_fact else None)
+        return facts[0]
+
     said = _in_reply_just_given(index, part, turn)
     if (
         said is not None and topic is not None and entry is not None and entry.id != topic.id and why != "followup"
-        and _fact_asked(index, part, entry) is not None
+        and labelled_fact() is not None
     ):
         # On another topic than the reply just given, that topic's labelled fact answers first
         # ("depuis quand l'OIM existe ?" then "et elle fait partie de l'ONU depuis quand ?": 2016,
@@ -1331,7 +1340,7 @@ def answer_part(
         # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
         say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
         return reply, entry
-    labelled = _fact_asked(index, part, entry) if entry is not None and why != "situation" and not wanted else None
+    labelled = labelled_fact()
     if labelled is not None:
         # "depuis quand l'OIM est à l'ONU ?": the topic's fact labelled "Depuis" (2016), not the
         # sentence that says "depuis 1951" of something else.
