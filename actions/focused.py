@@ -560,10 +560,13 @@ def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     """Named things of the question a sentence must hold to answer it: years, the country."""
     found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
     found += _ORDINAL.findall(fold(spell_ordinals(part.text)))
-    if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(part.text):
+    # Where the users are, told before their question ("On est une association au Tchad ..., l'OIM
+    # forme ... ?"), is their story, not a place asked about.
+    asking = _asking_sentences(part.text)
+    if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(asking):
         found.append(turn.country)
     elif (
-        turn.country_said and name_key(turn.country_said) in name_key(part.text) and _units_naming(index, turn.country_said)
+        turn.country_said and name_key(turn.country_said) in name_key(asking) and _units_naming(index, turn.country_said)
     ):
         # "aux États-Unis" for the entity "États-Unis d'Amérique": the name as written must be held
         # (when the pages write it so: "USA" is not a place they fail to name).
@@ -1499,6 +1502,13 @@ _CONTINUES_REPLY = re.compile(
 )
 
 
+def _asks_something(kb: KnowledgeBase, text: str) -> bool:
+    """Whether a clause asks a point of its own: a question word or an aspect ("comment", "quels
+    critères"), not a story ("je suis bloqué au Yémen")."""
+    analysis = analyse(kb.answering, text)
+    return analysis.qtype is not None or analysis.aspect is not None
+
+
 def _asking_sentences(text: str) -> str:
     """The sentences of the text that end with "?" (all of it when none does): the point asked
     about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
@@ -1509,8 +1519,13 @@ def _asking_sentences(text: str) -> str:
     return " ".join(asking) if asking else text
 
 
-# A statement before a colon, the question after it.
-_PREAMBLE = re.compile(r"^[^?:]{3,120}?\s:\s+(?=[^:]*\?$)")
+# A statement before a colon, the question after it; or who the users are before a comma ("On est
+# une petite association au Tchad qui aide les migrants victimes de traite, l'OIM forme ... ?").
+_PREAMBLE = re.compile(
+    r"^[^?:]{3,120}?\s:\s+(?=[^:]*\?$)"
+    r"|^(?:je suis|j.?habite|je vis|je travaille|on est|nous sommes|nous travaillons|on travaille)\b[^?]{3,160}?,\s+(?=[^,?]{8,}\?$)",
+    re.IGNORECASE,
+)
 
 
 def _beyond_situation(kb: KnowledgeBase, text: str, groups: list[list[str]]) -> str:
@@ -1619,9 +1634,13 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
     topic = kb.entry(turn.topic) if turn.topic else None
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
-    if len(texts) > 1 and text.count("?") < 2 and kb.answering.situation(text, turn.said[:-1][-2:]) is not None:
+    if (
+        len(texts) > 1 and text.count("?") < 2 and kb.answering.situation(text, turn.said[:-1][-2:]) is not None
+        and not all(_asks_something(kb, t) for t in texts)
+    ):
         # One situation told in several clauses: one answer. Not two questions each marked "?"
-        # ("Sur quels critères on est examiné pour un retour ? et le transport depuis le Yémen ?").
+        # ("Sur quels critères on est examiné pour un retour ? et le transport depuis le Yémen ?")
+        # or each asking its own point ("Sur quels critères ..., et comment on transporte ... ?").
         texts = [text]
     more_than_two = len(texts) > MAX_QUESTIONS
     texts = texts[:MAX_QUESTIONS]

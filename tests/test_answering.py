@@ -713,6 +713,59 @@ def test_tools_are_the_pages_exercises(kb: KnowledgeBase, index: SentenceIndex) 
     assert "cartographie communautaire" in text
 
 
+def test_a_word_of_its_own_is_not_an_sms_elision(kb: KnowledgeBase) -> None:
+    """ "lonu" is "l'onu", but "couvre" is no "c'ouvre" nor "légalement" "l'également"."""
+    index = sentence_index(kb)
+    assert index.respell("le fonds couvre quoi") == "le fonds couvre quoi"
+    assert index.respell("légalement") == "légalement"
+    assert index.respell("cest quoi dasile") == "c'est quoi d'asile"
+
+
+def test_a_lookahead_of_a_cue_names_no_cue_word(kb: KnowledgeBase) -> None:
+    """"numéro" is a contact cue unless "de la résolution" follows: "résolution" and "session",
+    written in that lookahead, are no cue words (a cue word is left out of the search)."""
+    assert "numero" in kb.answering.cue_words
+    assert not {"resolution", "session", "enfants", "familles"} & kb.answering.cue_words
+
+
+def test_the_number_of_a_resolution_is_no_phone_number(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    text = "Quel est le numéro de la résolution qui a décidé du premier dialogue, et à quelle session de l'Assemblée générale il devait avoir lieu ?"
+    assert not kb.answering.asks_contact(text)
+    _, shown = respond(kb, index, intent="ask_high_level_dialogue", text=text)
+    assert "58/208" in shown and "soixante et unième" in shown and "Télécopie" not in shown
+
+
+def test_who_the_users_are_before_a_comma_is_their_story(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Chad and "victimes", in the users' presentation, are not points the pages fail to give."""
+    _, text = respond(kb, index, intent="ask_beneficiaries", country="Tchad", text=(
+        "On est une petite association au Tchad qui aide les migrants victimes de traite, "
+        "l'OIM forme les organisations de la société civile ?"))
+    assert "45 000" in text and "ne mentionnent pas" not in text
+
+
+def test_two_questions_about_one_situation_get_two_answers(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The Yemen and a return make a situation, but each clause asks its own point."""
+    _, text = respond(kb, index, intent="ask_voluntary_return", text=(
+        "Sur quels critères on examine une personne qui veut un retour volontaire, et comment on "
+        "transporte les gens depuis le Yémen ?"))
+    assert "aptitude médicale" in text and "vols charters" in text
+
+
+def test_what_decides_whether_one_has_a_right_to_help_asks_the_conditions(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="ask_voluntary_return",
+                      text="On regarde quoi pour décider si un migrant a droit à l'aide au retour volontaire ?")
+    assert "aptitude médicale" in text
+
+
+def test_for_whom_after_a_quote_finds_the_people_it_names(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"en particulier pour qui ?" after "des pays qui n'ont pas de structures d'accueil": unaccompanied
+    minors are people a sentence can be for, as migrants or refugees are."""
+    _, text = respond(kb, index, intent="ask_programme_eligibility", topic="event.council_110",
+                      before=("Au Conseil de l'OIM, Vitorino a parlé des pays qui n'ont pas de structures d'accueil",),
+                      text="en particulier pour qui ?")
+    assert "mineurs non accompagnés" in text
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
@@ -1296,6 +1349,9 @@ def test_an_adjective_of_a_place_is_searched_as_the_place(index: SentenceIndex, 
         ("elle a été créée", "elle a été créée"),  # a word of its own, not the SMS "etai"
         ("le dialog de o nivo", "le dialogue de haut niveau"),  # "de o nivo" is "de haut niveau", "o" alone "au"
         ("ya cbm de migrants", "il y a combien de migrants"),
+        ("le dialog de o niveau cété ou", "le dialogue de haut niveau c'était où"),  # "ou" after "c'était" asks where
+        ("cest ki le dg de loim", "cest qui le directeur général de l'OIM"),
+        ("avk les enfan", "avec les enfants"),
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
@@ -1610,6 +1666,9 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
         ("Le secrétariat du Dialogue de haut niveau à New York, je le joins comment ?", True),
         ("l'unité migration et développement, comment on la contacte ?", True),
         ("comment on rejoint l'OIM ?", False),
+        ("Notre mairie voudrait l'accompagnement de l'OIM pour son plan local, quel contact ?", True),
+        ("qui est notre interlocuteur pour le Dialogue ?", True),
+        ("quel contact l'OIM a avec les gouvernements", False),
     ],
 )
 def test_asking_whom_to_contact(kb: KnowledgeBase, text: str, asks: bool) -> None:

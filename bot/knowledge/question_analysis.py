@@ -47,15 +47,33 @@ def _compile_all(patterns: list[str]) -> list[str]:
 
 
 # Escapes and look-arounds of a cue pattern, which hold no word of it.
-_NOT_LITERAL = re.compile(r"\\[a-zA-Z]|\(\?<?[=!][^)]*\)")
+_NOT_LITERAL = re.compile(r"\\[a-zA-Z]")
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
 # A word of four letters or more, with optional letters ("gratuite?s?").
 _LITERAL_WORD = re.compile(r"(?<![a-z(])(?:[a-z]\??){4,}(?![a-z(])")
+
+
+def _without_lookarounds(pattern: str) -> str:
+    """The pattern without its lookarounds, nested groups included: "numero(?! de (la )?resolution)"
+    asks "numero", not "resolution"."""
+    kept, end = [], 0
+    for start in (m.start() for m in _LOOKAROUND.finditer(pattern)):
+        if start < end:
+            continue  # inside a lookaround already dropped
+        kept.append(pattern[end:start])
+        depth, end = 0, start
+        while end < len(pattern):
+            depth += {"(": 1, ")": -1}.get(pattern[end], 0) if pattern[end - 1 : end] != "\\" else 0
+            end += 1
+            if depth == 0:
+                break
+    return " ".join([*kept, pattern[end:]])
 
 
 def _literal_words(pattern: str) -> set[str]:
     """The whole words a cue pattern spells out, with and without its optional letters."""
     words: set[str] = set()
-    for literal in _LITERAL_WORD.findall(_NOT_LITERAL.sub(" ", pattern)):
+    for literal in _LITERAL_WORD.findall(_NOT_LITERAL.sub(" ", _without_lookarounds(pattern))):
         forms = {""}
         for letter, optional in re.findall(r"([a-z])(\??)", literal):
             forms = {f + letter for f in forms} | (forms if optional else set())

@@ -946,8 +946,10 @@ class SentenceIndex:
             folded = fold(word)
             if len(folded) < SOUND_MIN_LETTERS or folded in self._vocabulary or folded in keep or folded in also:
                 return word
-            if len(folded) >= 4 and folded[0] in _ELIDED and folded[1:] in self._vocabulary:
-                return f"{word[0]}'{word[1:]}"  # "lonu", "dasile", "cest": the apostrophe SMS spelling drops
+            if len(folded) >= 4 and folded[0] in _ELIDED and folded[1:] in self._vocabulary and folded not in french_words():
+                # "lonu", "dasile", "cest": the apostrophe SMS spelling drops; not in a word of its
+                # own ("couvre" is not "c'ouvre", "légalement" not "l'également")
+                return f"{word[0]}'{word[1:]}"
             if folded not in french_words():
                 # Not a word of the language: SMS spelling of the page word it sounds like.
                 heard = self._sounds_with(also)
