@@ -65,9 +65,11 @@ ASPECT_NEAR_RANKS = 3
 # A sentence of another topic answers a question without question word only if it matches this well.
 STRONG_MATCH = 0.5
 STRONG_MATCH_ON_PAGE = 0.35  # ...or this well when it is on a page the topic cites
-# Kinds of answer so rarely shown that a sentence showing one is the answer at GOOD_SENTENCE,
-# wherever it is.
+# Kinds of answer so rarely shown that a sentence showing one is the answer at STRICT_SENTENCE,
+# wherever it is (a long question's other words, "j'ai lu que ..., c'est le chiffre que donne l'OIM ?",
+# weigh less on it).
 STRICT_EVIDENCE = frozenset({"proportion", "dependency", "hashtag"})
+STRICT_SENTENCE = 0.22
 # What a follow-up asks that only the topic's own passages can give (not its page section's).
 SPECIFIC_EVIDENCE = frozenset({"date", "number", "founding"})
 # A follow-up only asking who or where ("avec qui ?"), or how many of what the sentence just given
@@ -927,7 +929,7 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     if analysis.evidence in STRICT_EVIDENCE:
         # Few sentences say "une personne sur sept" or "est liée à": one that does and matches
         # the question's words (sentence_search checks a proportion stands by them) answers it.
-        return hit.score >= GOOD_SENTENCE
+        return hit.score >= STRICT_SENTENCE
     if entry is None:
         return hit.score >= GOOD_WITHOUT_TOPIC
     strong = STRONG_MATCH_ON_PAGE if hit.on_topic_page else STRONG_MATCH
@@ -1340,8 +1342,14 @@ def answer_part(
         say_unit(reply, kb, index, listed, part, entry)
         return reply, entry
     if wanted and not _pages_name(index, wanted):
-        # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer.
-        say_gap(reply, kb, entry, " ".join(wanted), domain, kind="words")
+        # "le troisième Dialogue", "en 1990": no page names it, so no sentence can answer. The
+        # sentence answering the rest follows the gap when one does ("les boat people, l'OIM s'en
+        # est occupée en 1980, c'est bien ça ?": the pages say 1975).
+        # Only after a year: a sentence on the second Dialogue would read as the answer on the third.
+        rest = _best(index, part, turn, entry, why, []) if all(w.isdigit() for w in wanted) else None
+        near = rest if rest is not None and rest.in_topic and _answers(rest, entry, analysis) else None
+        missing = " ".join(_as_written(part.text, fold(w)) for w in wanted)  # "troisième", not "troisieme"
+        say_gap(reply, kb, entry, missing, domain, kind="words", near=near)
         return reply, entry
     labelled = labelled_fact()
     if labelled is not None:

@@ -766,6 +766,36 @@ def test_for_whom_after_a_quote_finds_the_people_it_names(kb: KnowledgeBase, ind
     assert "mineurs non accompagnés" in text
 
 
+@pytest.mark.parametrize(("intent", "text", "expected"), [
+    ("nlu_fallback", "Je vis à Tripoli depuis deux ans, la vie est trop dure ici, je veux revoir ma mère au Niger. Vous pouvez m'aider ?",
+     "retour humanitaire volontaire"),
+    ("ask_resettlement", "Je suis réfugié en Suède, ma femme et mes enfants sont restés au pays et je voudrais qu'ils viennent vivre avec moi",
+     "regroupement familial"),
+])
+def test_a_situation_in_everyday_words(kb: KnowledgeBase, index: SentenceIndex, intent: str, text: str, expected: str) -> None:
+    _, shown = respond(kb, index, "fallback" if intent == "nlu_fallback" else "intent", intent=intent, text=text)
+    assert expected in shown, shown
+
+
+def test_a_wrong_year_is_said_then_the_sentence_with_the_right_one(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The pages never name 1980: said first, then the sentence on the boat people (1975)."""
+    _, text = respond(kb, index, intent="ask_iom_history",
+                      text="Les boat people vietnamiens, l'OIM s'en est occupée en 1980, c'est bien ça ?")
+    assert "ne mentionnent pas « 1980 »" in text and "boat people vietnamiens en 1975" in text
+
+
+def test_an_ordinal_the_pages_lack_gets_no_other_ones_sentence(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """No third Dialogue: the second one's place would read as the answer."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", text="le troisième dialogue de haut niveau c'était où ?")
+    assert "ne mentionnent pas « troisième »" in text and "3-4 octobre 2013" not in text
+
+
+def test_a_wrong_proportion_in_a_long_question_gets_the_pages_one(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="ask_beneficiaries",
+                      text="J'ai lu qu'un habitant de la planète sur dix est migrant, c'est le chiffre que donne l'OIM ?")
+    assert "une personne sur sept" in text
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
