@@ -275,6 +275,8 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("je ne veux plus vivre", "suicide"),
         ("ma vie n'a plus de sens", "suicide"),
         ("il y a un petit garçon tout seul à la gare, il a 10 ans", "minor"),
+        ("je veux partir pour toujours, personne ne me regrettera", "suicide"),
+        ("je vais partir pour de bon ce soir", "suicide"),
         # In English too: the French reply still urges help and offers a person ("ask in French" would not).
         ("help me please I am in danger", "danger"),
         ("they took my passport and I work without pay", "trafficking"),
@@ -332,6 +334,8 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "je dois rembourser le voyage de l'OIM ?",
         "sinon il faut attendre combien de temps ?",
         "ma fille est partie avec une association pour étudier au Canada",
+        # leaving for good to another country is no farewell
+        "réfugiés au Liban depuis 6 ans, on voudrait partir pour de bon dans un autre pays qui nous accueille",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
@@ -794,6 +798,14 @@ def test_a_wrong_proportion_in_a_long_question_gets_the_pages_one(kb: KnowledgeB
     _, text = respond(kb, index, intent="ask_beneficiaries",
                       text="J'ai lu qu'un habitant de la planète sur dix est migrant, c'est le chiffre que donne l'OIM ?")
     assert "une personne sur sept" in text
+
+
+@pytest.mark.parametrize("text", ["quel est le hashtag de l'OIM", "Quel mot-dièse l'OIM met-elle en avant pour défendre la cause de la migration ?"])
+def test_the_hashtag_is_found_by_what_it_is(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
+    """"#formigration" shares no word with "quel est le hashtag de l'OIM ?": two units of the pages
+    show a hashtag, each a candidate as good as the best match on words."""
+    _, shown = respond(kb, index, intent="ask_iom_identity", text=text)
+    assert "#formigration" in shown, shown
 
 
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -74,6 +74,8 @@ PLACES_BONUS = 0.03
 # ...or this much when at most RARE_TYPE_SHARE of all units show that kind (a proportion, an outcome).
 RARE_TYPE_BONUS = 0.2
 RARE_TYPE_SHARE = 0.02
+# A kind of evidence at most this many units show makes each of them a candidate for its questions.
+SCARCE_EVIDENCE_UNITS = 3
 # ...and one that does not show it keeps this share of its score.
 TYPE_MISMATCH_FACTOR = 0.55
 # "combien d'États participent ?" and a list headed "États participants (195 États)": the heading
@@ -838,7 +840,12 @@ class SentenceIndex:
         counted = _counted_noun(whole_question or question) if evidence == "number" else frozenset()
         asked_stems = _asked_stems(whole_question or question) if counted else set()
         best_words = max(scores.values(), default=0.0)
+        # What only a handful of units show ("#formigration" for "quel est le hashtag de l'OIM ?")
+        # is found by what it is: as good a match on words as the best, whatever words it shares.
+        scarce = evidence != "none" and self._evidence_count(evidence) <= SCARCE_EVIDENCE_UNITS
         for unit in self.units:
+            if scarce and evidence in unit.features:
+                scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
             if counted and self._counted_heading(unit, counted, asked_stems):
                 # The heading says all the question asks and gives its figure: as good a match on
                 # words as the best, whatever else the question names.
@@ -909,13 +916,17 @@ class SentenceIndex:
         d'États participent au Dialogue de haut niveau sur ... ?" names the meetings' titles too)."""
         return unit.list_item and _counts(unit.section, counted) and _heading_asked(unit.section, asked_stems)
 
-    def _is_rare(self, evidence: str) -> bool:
-        """Whether few units show this kind of evidence (a proportion, an outcome): showing it then
-        says much more about answering than showing a number or a place does."""
+    def _evidence_count(self, evidence: str) -> int:
+        """How many units show this kind of evidence (counted once)."""
         shown = self._evidence_counts.get(evidence)
         if shown is None:
             shown = self._evidence_counts[evidence] = sum(evidence in u.features for u in self.units)
-        return shown <= RARE_TYPE_SHARE * len(self.units)
+        return shown
+
+    def _is_rare(self, evidence: str) -> bool:
+        """Whether few units show this kind of evidence (a proportion, an outcome): showing it then
+        says much more about answering than showing a number or a place does."""
+        return self._evidence_count(evidence) <= RARE_TYPE_SHARE * len(self.units)
 
     def _about_topic(self, unit_id: str, topic_pages: set[str]) -> bool:
         """Whether a unit is on a page the topic cites (the page is about the topic)."""
