@@ -808,6 +808,22 @@ def test_the_hashtag_is_found_by_what_it_is(kb: KnowledgeBase, index: SentenceIn
     assert "#formigration" in shown, shown
 
 
+def test_quand_before_an_elided_subject_joins_clauses(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"quand l'OIM aide des réfugiés ..., avec quelle autre agence ?" asks who, not when."""
+    text = "quand l'OIM aide des réfugiés à rentrer chez eux ils le font avec quelle autre agence de l'ONU"
+    assert kb.answering.question_type(fold(text)).name == "who"
+    assert kb.answering.question_type(fold("quand l'OIM a-t-elle rejoint l'ONU")).name == "date"
+    _, shown = respond(kb, index, intent="ask_un_membership", text=text)
+    assert "HCR" in shown
+
+
+def test_how_to_perceive_migrants_asked_with_a_long_subject(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"le DG" is written out "le directeur général": the cue still reads "comment ... percevoir les migrants"."""
+    _, shown = respond(kb, index, intent="ask_council_session",
+                       text="Dans son discours au Conseil, comment le DG Vitorino dit-il qu'il faut percevoir les migrants ?")
+    assert "partenaires déterminés" in shown, shown
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
