@@ -277,6 +277,7 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("il y a un petit garçon tout seul à la gare, il a 10 ans", "minor"),
         ("je veux partir pour toujours, personne ne me regrettera", "suicide"),
         ("je vais partir pour de bon ce soir", "suicide"),
+        ("ça fait trois ans que je suis bloqué ici, ma famille ne me répond plus, je pense sérieusement à en finir", "suicide"),
         # In English too: the French reply still urges help and offers a person ("ask in French" would not).
         ("help me please I am in danger", "danger"),
         ("they took my passport and I work without pay", "trafficking"),
@@ -822,6 +823,22 @@ def test_how_to_perceive_migrants_asked_with_a_long_subject(kb: KnowledgeBase, i
     _, shown = respond(kb, index, intent="ask_council_session",
                        text="Dans son discours au Conseil, comment le DG Vitorino dit-il qu'il faut percevoir les migrants ?")
     assert "partenaires déterminés" in shown, shown
+
+
+@pytest.mark.parametrize("text", [
+    "Dans son cadre stratégique migration et développement, quel rôle l'OIM attribue-t-elle aux collectivités territoriales ?",
+    "l'OIM veut que les autorités locales jouent quel rôle ?",
+])
+def test_the_role_given_to_local_authorities(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
+    """The role a kind of actor is given is what it is held to be: "agir en tant que « premiers
+    intervenants »"; "collectivités territoriales" are the pages' "autorités infranationales"."""
+    _, shown = respond(kb, index, intent="ask_migration_development", text=text)
+    assert "premiers intervenants" in shown, shown
+
+
+def test_a_role_of_the_oim_itself_is_no_seen_as_question(kb: KnowledgeBase) -> None:
+    folded = fold("Une fois passée de la simple réinstallation à un rôle mondial, l'OIM est chargée de veiller à quoi pour les migrants ?")
+    assert kb.answering.question_type(folded) is None or kb.answering.question_type(folded).name != "seen_as"
 
 
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:

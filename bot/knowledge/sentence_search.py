@@ -138,6 +138,7 @@ _QUOTE = re.compile(
 _SEEN_AS = re.compile(
     r"\b(?:sont|soient|seront|etre|est|soit) (?:(?:percue?s?|vue?s?|considere(?:e|s|es)?) comme )?des\b"
     r"|\b(?:percue?s?|vue?s?|considere(?:e|s|es)?) comme des\b"
+    r"|\ben tant que\b"  # "les moyens d'agir en tant que « premiers intervenants »"
 )
 # What something led to: "a abouti à la création du FMMD", "a débouché sur un programme".
 _OUTCOME = re.compile(
