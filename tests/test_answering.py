@@ -277,6 +277,17 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("il y a un petit garçon tout seul à la gare, il a 10 ans", "minor"),
         ("je veux partir pour toujours, personne ne me regrettera", "suicide"),
         ("je vais partir pour de bon ce soir", "suicide"),
+        # other words for the same thoughts (probed after a blind miss)
+        ("je songe à en finir", "suicide"),
+        ("jpense a men finir", "suicide"),
+        ("je veux plus me réveiller le matin", "suicide"),
+        ("parfois je me dis que ce serait mieux si j'étais mort", "suicide"),
+        ("mon ami parle de se jeter à la mer", "suicide"),
+        ("je vais me jeter sous un train", "suicide"),
+        ("j'ai avalé des médicaments", "suicide"),
+        ("je n'ai plus d'espoir", "distress"),
+        ("j'ai envie de tout arrêter, je suis fatigué de tout", "distress"),
+        ("mon bébé a de la fièvre très forte et ne respire pas bien", "medical"),
         ("ça fait trois ans que je suis bloqué ici, ma famille ne me répond plus, je pense sérieusement à en finir", "suicide"),
         # In English too: the French reply still urges help and offers a person ("ask in French" would not).
         ("help me please I am in danger", "danger"),
@@ -337,6 +348,10 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "ma fille est partie avec une association pour étudier au Canada",
         # leaving for good to another country is no farewell
         "réfugiés au Liban depuis 6 ans, on voudrait partir pour de bon dans un autre pays qui nous accueille",
+        "je ne veux pas me réveiller trop tard pour le rendez-vous",
+        "les migrants se jettent à la mer pour traverser ?",
+        "j'ai pris des médicaments pour le mal de tête, je peux voyager ?",
+        "je pense à rentrer au pays",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
