@@ -224,7 +224,7 @@ class ActionSafetyTriage(_KnowledgeAction):
 
 class ActionAnswerContact(_KnowledgeAction):
     action_name = "action_answer_contact"
-    compose = staticmethod(focused.answer_contact)
+    compose = staticmethod(focused.answer_contact_request)
 
 
 def _staff_hours() -> StaffHours | None:

@@ -2134,6 +2134,19 @@ def safety_reply(category: str) -> Reply:
     return reply
 
 
+def answer_contact_request(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
+    """The reply to a message the classifier read as a contact request: the contacts, unless no
+    word of it asks for one and it asks something else ("quel ordre de grandeur l'OIM donne pour la
+    part des migrants ?"), then answered as any question, with no intent trusted."""
+    text = clean_user_text(turn.text)
+    if (
+        not kb.answering.asks_contact(text) and not kb.answering.asks_whom_to_contact(text)
+        and not turn.contact_target and _asks_something(kb, text)
+    ):
+        return respond(kb, turn, domain, "fallback")
+    return answer_contact(kb, turn, domain)
+
+
 def answer_contact(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Reply:
     """The contacts (bot.answers), after saying what the pages do not give about them
     ("à quelles heures ?", "l'adresse à Tripoli ?")."""

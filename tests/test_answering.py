@@ -856,6 +856,17 @@ def test_a_role_of_the_oim_itself_is_no_seen_as_question(kb: KnowledgeBase) -> N
     assert kb.answering.question_type(folded) is None or kb.answering.question_type(folded).name != "seen_as"
 
 
+def test_a_question_misread_as_a_contact_request_is_answered(kb: KnowledgeBase) -> None:
+    """The classifier read "ask_contact", but no word asks for a contact and it asks a share: the
+    share the pages give, not every contact card; a real contact request still gets the cards."""
+    text = "Quel ordre de grandeur l'OIM donne-t-elle pour la part des migrants dans la population mondiale ?"
+    shown = render(focused.answer_contact_request(kb, Turn(intent="ask_contact", text=text, said=(text,)), DOMAIN))
+    assert "une personne sur sept" in shown and "@" not in shown
+    asked = "comment je peux joindre l'OIM ?"
+    shown = render(focused.answer_contact_request(kb, Turn(intent="ask_contact", text=asked, said=(asked,)), DOMAIN))
+    assert "@iom.int" in shown
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
