@@ -147,6 +147,9 @@ _MONTHS = frozenset(
         "decembre",
     ]
 )
+_DAY_MONTH = re.compile(
+    r"\b(?:1er|[1-9]|[12][0-9]|3[01]) (?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
+)
 _ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages know a 1st and a 2nd
 # "depuis quand ?": the start, so the earliest year among sentences scoring within this margin.
 _SINCE_WHEN = re.compile(r"\b(?:depuis|a partir de) (?:quand|qd|kan|kand|quelle annee)\b")
@@ -562,6 +565,9 @@ def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     """Named things of the question a sentence must hold to answer it: years, the country."""
     found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
     found += _ORDINAL.findall(fold(spell_ordinals(part.text)))
+    # "et celle du 8 juillet ?": a day the pages name picks the item of that day (a day they do not
+    # name is no gap: "le 14 septembre" is in "14-15 septembre").
+    found += [day for day in _DAY_MONTH.findall(fold(part.text)) if _pages_name(index, [day])]
     # Where the users are, told before their question ("On est une association au Tchad ..., l'OIM
     # forme ... ?"), is their story, not a place asked about.
     asking = _asking_sentences(part.text)

@@ -867,6 +867,24 @@ def test_a_question_misread_as_a_contact_request_is_answered(kb: KnowledgeBase) 
     assert "@iom.int" in shown
 
 
+def test_where_it_was_held_is_a_second_question(kb: KnowledgeBase) -> None:
+    """ "où s'est tenu" asks a place as "où se tient" does: the message holds two questions."""
+    text = "Dans quelle ville s'est ouverte la 110e session du Conseil de l'OIM, et où s'est tenu le premier Dialogue de haut niveau en 2006 ?"
+    assert kb.answering.split_questions(text, stop_words()) == [
+        "Dans quelle ville s'est ouverte la 110e session du Conseil de l'OIM",
+        "où s'est tenu le premier Dialogue de haut niveau en 2006",
+    ]
+
+
+def test_a_day_named_by_a_follow_up_picks_that_days_meeting(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et celle du 8 juillet ?" after the round table of 4 July (Geneva): the one of 8 July (New York)."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", topic="event.high_level_dialogues",
+                      before=("La table ronde sur les migrations internationales du 4 juillet 2006, elle a eu lieu où ?",),
+                      previous_reply="Table ronde sur les migrations internationales et le développement, 4 juillet 2006, Genève",
+                      text="et celle du 8 juillet ?")
+    assert "8 juillet 2006, New York" in text, text
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
