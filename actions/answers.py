@@ -241,6 +241,13 @@ def contact_card(contact: Contact, domain: DomainDict) -> str:
     return "\n".join(lines)
 
 
+def contact_line(contact: Contact) -> str:
+    """A contact in one line: who, then its first e-mail (else phone) exactly as in the documents."""
+    who = ", ".join(part for part in (contact.name, contact.organisation) if part) or contact.id
+    reach = next(iter(contact.emails or contact.phones or contact.faxes), "")
+    return f"{who} : {reach}" if reach else who
+
+
 def _say_contacts(
     reply: Reply,
     kb: KnowledgeBase,
@@ -484,5 +491,7 @@ def answer_fallback(kb: KnowledgeBase, turn: Turn, domain: DomainDict, min_score
         _say_passage(reply, kb, hit, turn.text)
     else:
         reply.say("utter_no_information")
-        _say_contacts(reply, kb, [], None, domain)
+        # Nothing to say and no topic: the contacts the pages cite, one short line each (a phone
+        # screen, not three full cards); "contacts" gives the cards.
+        reply.say("utter_contacts_brief", lines="\n".join(f"• {contact_line(c)}" for c in kb.contacts_for()))
     return reply

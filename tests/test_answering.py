@@ -352,6 +352,7 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "les migrants se jettent à la mer pour traverser ?",
         "j'ai pris des médicaments pour le mal de tête, je peux voyager ?",
         "je pense à rentrer au pays",
+        "ya un truc pr les mineur ki arrive tt seul sans parent loim en parle",
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
@@ -2304,8 +2305,12 @@ ASKED = [
         ("Malaisie", "Jordanie"), (), id="the-setting-of-an-example"),
     pytest.param(  # a word no page uses, no topic: the gap, then the sentence that still answers
         "fallback", "nlu_fallback", None, None, (),
+        "c'est quoi le slogan de la campagne de l'oim pour la dignité de l'humanité ?",
+        ("« slogan »", "dignit"), (), id="gap-then-the-sentence-without-topic"),
+    pytest.param(  # the only units showing a hashtag answer, whatever else the question names
+        "fallback", "nlu_fallback", None, None, (),
         "c'est quoi le hashtag de la campagne de l'oim pour la migration ?",
-        ("« campagne »", "#formigration"), (), id="gap-then-the-sentence-without-topic"),
+        ("#formigration",), (), id="the-hashtag-whatever-else-is-named"),
 ]
 
 
