@@ -1249,7 +1249,10 @@ def answer_part(
     if analysis.aspect is not None and entry is not None and analysis.aspect.entry_aspect in entry.aspects:
         return _summary_reply(kb, turn, domain, entry, why, aspect=analysis.aspect.entry_aspect), entry
     if analysis.aspect is not None:
-        hit, near = _aspect_hits(index, part, entry)
+        # A follow-up of question words only ("surtout pour qui ?") asks it of what the message
+        # before spoke of ("... n'ont pas de structures d'accueil de base ?"): ranked with its words.
+        asked = replace(part, text=f"{turn.said[-2]} {part.text}") if not part.own_words and len(turn.said) > 1 else part
+        hit, near = _aspect_hits(index, asked, entry)
         if hit is None and entry is not None and wanted:
             # "pour ramener les migrants depuis la Libye, quel transport ?" about the movement
             # assistance: a sentence of its page naming that very place, though another topic's.

@@ -886,6 +886,28 @@ def test_a_day_named_by_a_follow_up_picks_that_days_meeting(kb: KnowledgeBase, i
     assert "8 juillet 2006, New York" in text, text
 
 
+def test_a_room_code_is_no_year(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Rm. DC2-1950 New York" shows no date: "le deuxième Dialogue à New York, à quelles dates ?"
+    is answered by the meeting's line, not by the secretariat's address."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="Le deuxième Dialogue de haut niveau à New York, il a eu lieu à quelles dates ?")
+    assert "3-4 octobre 2013" in text and "DC2-1950" not in text
+
+
+def test_an_aspect_follow_up_is_ranked_with_the_message_before(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="ask_programme_eligibility", topic="event.council_110",
+                      before=("Vitorino a dit que beaucoup de pays n'ont pas de structures d'accueil de base ?",),
+                      text="surtout pour qui ?")
+    assert "mineurs non accompagnés" in text, text
+
+
+def test_an_illness_told_with_a_journey_gets_help_then_the_health_services(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="urgent_help", text=(
+        "Ma femme est très malade et nous partons bientôt avec l'OIM vers notre pays d'accueil, "
+        "elle aura besoin d'un suivi médical pendant le vol."))
+    assert "urgence" in text and "escortes médicales" in text
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",

@@ -153,6 +153,8 @@ _FOUNDING = re.compile(
 )
 # "Programme 2030", "à l'horizon 2030", "2030 AGENDA": the name of a plan, not a date.
 # A year naming a plan or a period ("Programme 2030", "l'après-2015"), not when something happened.
+# A room or office code ("Rm. DC2-1950"): its digits are no year.
+_ROOM_CODE = re.compile(r"\b[a-z]+\d+-\d+\b")
 _NAMED_YEAR = re.compile(r"\b(?:programme|horizon|agenda)\s+20\d\d\b|\b20\d\d\s+agenda\b|\b(?:apres|post)[- ]20\d\d\b")
 # "14-15 septembre", "3-4 octobre", "20 et 23 novembre": days of a date, not quantities.
 _DAY_MONTH = re.compile(
@@ -274,7 +276,7 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     without_dates = _RANK_COUNT.sub(" ", without_dates)
     if _DIGITS.search(without_dates) or _NUMBER_WORDS.search(without_dates):
         found.add("number")
-    if YEAR.search(_NAMED_YEAR.sub(" ", folded)) or _MONTHS.search(folded) or _WEEKDAYS.search(folded):
+    if YEAR.search(_NAMED_YEAR.sub(" ", _ROOM_CODE.sub(" ", folded))) or _MONTHS.search(folded) or _WEEKDAYS.search(folded):
         found.add("date")
     if _PROPORTION.search(folded):
         found.add("proportion")
