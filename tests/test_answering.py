@@ -908,6 +908,18 @@ def test_an_illness_told_with_a_journey_gets_help_then_the_health_services(kb: K
     assert "urgence" in text and "escortes médicales" in text
 
 
+def test_seeing_the_light_of_day_asks_the_founding(kb: KnowledgeBase) -> None:
+    """"Quand est-ce que l'OIM a vu le jour ?" asks when it was founded (a weekday is a date too:
+    "le lancement, mercredi, ..." answered it)."""
+    assert kb.answering.question_type(fold("Quand est-ce que l'OIM a vu le jour ?")).name == "founding"
+
+
+def test_what_is_checked_in_a_migrant_asks_the_conditions(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, text = respond(kb, index, intent="ask_voluntary_return",
+                      text="Avant d'accorder un retour volontaire, l'OIM vérifie quoi chez le migrant ? Je pense à sa santé par exemple.")
+    assert "aptitude médicale" in text
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
