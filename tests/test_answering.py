@@ -1506,6 +1506,9 @@ def test_an_adjective_of_a_place_is_searched_as_the_place(index: SentenceIndex, 
         ("le dialog de o niveau cété ou", "le dialogue de haut niveau c'était où"),  # "ou" after "c'était" asks where
         ("cest ki le dg de loim", "cest qui le directeur général de l'OIM"),
         ("avk les enfan", "avec les enfants"),
+        ("kel pei a rejoin", "quel pays a rejoin"),  # "pei" is no "paie": no cost asked
+        ("koi kon fé", "quoi qu'on fait"),
+        ("le 2em dialog", "le deuxième dialogue"),
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
