@@ -920,6 +920,12 @@ def test_what_is_checked_in_a_migrant_asks_the_conditions(kb: KnowledgeBase, ind
     assert "aptitude médicale" in text
 
 
+def test_other_solutions_than_a_programme_set_it_aside(kb: KnowledgeBase) -> None:
+    kept, aside = kb.answering.without_set_aside("Il existe d'autres solutions que la réinstallation pour les réfugiés ?")
+    assert " ".join(kept.split()) == "Il existe d'autres solutions ?" and aside.startswith("que la réinstallation")
+    assert kb.answering.without_set_aside("que fait l'OIM pour les réfugiés ?")[1] == ""
+
+
 def test_a_scene_set_before_a_colon_is_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"exposé", unknown to the pages, is the user's setting, not what they ask about."""
     _, text = respond(kb, index, intent="ask_iom_history",
