@@ -151,10 +151,10 @@ _FOUNDING = re.compile(
     r"\b(?:depuis (?:1[89]|20)\d\d|(?:creee?s?|fondee?s?|etablie?s?|nee?s?|instituee?s?) (?:en|le|des) \d)"
     r"|\b(?:en|des) (?:1[89]|20)\d\d\b[^.]{0,80}\b(?:a|ont) (?:cree|etabli|fonde|institue)\b"
 )
-# "Programme 2030", "à l'horizon 2030", "2030 AGENDA": the name of a plan, not a date.
-# A year naming a plan or a period ("Programme 2030", "l'après-2015"), not when something happened.
 # A room or office code ("Rm. DC2-1950"): its digits are no year.
 _ROOM_CODE = re.compile(r"\b[a-z]+\d+-\d+\b")
+# "Programme 2030", "à l'horizon 2030", "2030 AGENDA": the name of a plan, not a date.
+# A year naming a plan or a period ("Programme 2030", "l'après-2015"), not when something happened.
 _NAMED_YEAR = re.compile(r"\b(?:programme|horizon|agenda)\s+20\d\d\b|\b20\d\d\s+agenda\b|\b(?:apres|post)[- ]20\d\d\b")
 # "14-15 septembre", "3-4 octobre", "20 et 23 novembre": days of a date, not quantities.
 _DAY_MONTH = re.compile(
