@@ -201,3 +201,22 @@ def test_staff_texts_live_in_texts_yml() -> None:
     labels = [text for value in staff.values() for text in (value.values() if isinstance(value, dict) else [value])]
     assert all(isinstance(text, str) and text.strip() for text in labels)
     assert set(staff["reasons"]) == {"urgent", "handoff", "fallbacks", "negative_feedback"}
+
+
+def test_a_capped_scan_reads_the_newest_conversations(tmp_path: Path) -> None:
+    """The store returns conversations by sender id; a reader that stops after `max_scanned` must
+    leave out the oldest, not the ones whose id sorts last: behind thousands of older conversations
+    (the QA replay's "qa-..." ones), a new "web-..." hand-off request was never listed."""
+    import asyncio
+
+    from bot.serving.web.conversations import ConversationReader
+
+    endpoints = sqlite_endpoints(tmp_path)
+    asyncio.run(save_all(endpoints, {
+        "aaa-old-request": conversation("un humain svp", NOW - 90 * MINUTE),
+        "zzz-new-request": conversation("je veux parler à quelqu'un", NOW - 1 * MINUTE),
+    }))
+    reader = ConversationReader(endpoints)
+    listed = [summary.sender_id for summary in reader.handoffs(max_scanned=1).conversations]
+    assert listed == ["zzz-new-request"]
+    assert [summary.sender_id for summary in reader.handoffs().conversations] == ["zzz-new-request", "aaa-old-request"]

@@ -29,6 +29,13 @@ URGENT_SLOT = "urgent"
 MAX_SCANNED = 5000
 
 
+def newest_first(conversations: Iterable[Conversation]) -> list[Conversation]:
+    """The conversations, most recently active first: a reader that stops after MAX_SCANNED leaves
+    out the oldest, not the ones whose sender id sorts last (the store returns them by sender id,
+    so a new "web-..." request was never read behind 5,000 older conversations)."""
+    return sorted(conversations, key=lambda c: max((e.get("timestamp") or 0.0 for e in c[1]), default=0.0), reverse=True)
+
+
 # Conversations run by the staff console ("ask as the caller"): never listed as someone's request.
 STAFF_ASK_PREFIX = "staff-ask-"
 FEEDBACK_SLOT = "feedback"  # a domain slot no policy reads (domain.yml); the web service appends it
@@ -173,7 +180,7 @@ class ConversationReader:
         Read in bulk (event_scan.py), not tracker by tracker."""
         found = []
         scanned, more = 0, False
-        for sender_id, events in self.scan():
+        for sender_id, events in newest_first(self.scan()):
             if sender_id.startswith(STAFF_ASK_PREFIX):
                 continue
             if scanned >= max_scanned:
@@ -189,7 +196,7 @@ class ConversationReader:
         """How many "utile" / "pas_utile" the web chat recorded (slot events `feedback`), blocking.
         Read in bulk (event_scan.py), not tracker by tracker."""
         counts = {value: 0 for value in FEEDBACK_VALUES}
-        for scanned, (_sender_id, events) in enumerate(self.scan()):
+        for scanned, (_sender_id, events) in enumerate(newest_first(self.scan())):
             if scanned >= max_scanned:
                 break
             for event in events:

@@ -30,7 +30,7 @@ from bot.serving.web.attention_queue import (
     queue_item,
     staff_transcript,
 )
-from bot.serving.web.conversations import FEEDBACK_SLOT, FEEDBACK_VALUES, ConversationReader
+from bot.serving.web.conversations import FEEDBACK_SLOT, FEEDBACK_VALUES, ConversationReader, newest_first
 from bot.serving.web.event_scan import Conversation
 from bot.serving.web.rasa_client import AssistantUnavailable
 from bot.serving.web.staff_views import _blocking, _html, _redirect, staff_api, staff_form, staff_page
@@ -67,7 +67,7 @@ def _read_queue(reader: ConversationReader, include_handled: bool, limit: int) -
                     feedback[str(event["value"])] += 1
             yield sender_id, events
 
-    queue = build_queue(counted(reader.scan()), include_handled=include_handled, max_scanned=QUEUE_MAX_SCANNED,
+    queue = build_queue(counted(iter(newest_first(reader.scan()))), include_handled=include_handled, max_scanned=QUEUE_MAX_SCANNED,
                         limit=limit)
     return queue, dict(feedback)
 
