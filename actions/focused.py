@@ -147,9 +147,8 @@ _MONTHS = frozenset(
         "decembre",
     ]
 )
-_DAY_MONTH = re.compile(
-    r"\b(?:1er|[1-9]|[12][0-9]|3[01]) (?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
-)
+# "le 8 juillet", "1er décembre" (folded): a day of a month.
+_DAY_MONTH = re.compile(rf"\b(?:1er|[1-9]|[12][0-9]|3[01]) (?:{'|'.join(sorted(_MONTHS))})\b")
 _ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages know a 1st and a 2nd
 # "depuis quand ?": the start, so the earliest year among sentences scoring within this margin.
 _SINCE_WHEN = re.compile(r"\b(?:depuis|a partir de) (?:quand|qd|kan|kand|quelle annee)\b")
