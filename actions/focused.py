@@ -227,11 +227,13 @@ def named_most(named: list[Entry], words: tuple[str, ...]) -> list[Entry]:
 
 
 def first_named_entry(kb: KnowledgeBase, words: tuple[str, ...]) -> Entry | None:
-    """The entry the words name first, in their order ("Dialogue" before "Nations Unies")."""
+    """The entry the words name first, in their order ("Dialogue" before "Nations Unies"); of those
+    one word names ("migration": the Dialogues, the Forum, the migration and development), the one
+    the whole message names most ("... la migration et le développement durable ...")."""
     for end in range(1, len(words) + 1):
         named = named_entries(kb, words[:end])
         if named:
-            return named[0]
+            return named_most(named, words)[0]
     return None
 
 

@@ -289,6 +289,11 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("j'ai envie de tout arrêter, je suis fatigué de tout", "distress"),
         ("mon bébé a de la fièvre très forte et ne respire pas bien", "medical"),
         ("ça fait trois ans que je suis bloqué ici, ma famille ne me répond plus, je pense sérieusement à en finir", "suicide"),
+        # the elided "d'" (before: only the classifier caught it); a rope hung up
+        ("j'ai envie d'en finir, je suis bloqué ici depuis un an", "suicide"),
+        ("jai envie den finir avec tout ça", "suicide"),
+        ("ce soir j'ai accroché une corde au plafond", "suicide"),
+        ("un homme me propose du travail en Europe mais il veut garder mes papiers, c'est normal ?", "trafficking"),
         # In English too: the French reply still urges help and offers a person ("ask in French" would not).
         ("help me please I am in danger", "danger"),
         ("they took my passport and I work without pay", "trafficking"),
@@ -330,6 +335,7 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "les évacuations face aux groupes armés en Libye, ça marche comment ?",
         "je vois pas pourquoi vivre ici plutôt qu'en Europe",
         "pour en finir avec ma question : c'est quoi l'OIM ?",
+        "j'ai envie d'en finir avec les démarches, le retour volontaire c'est rapide ?",
         "how does IOM help stranded migrants?",
         "au Yémen l'OIM ramène les migrants en bateau ou en avion ?",
         "les mouvements maritimes en mer c'est pour quels pays ?",
@@ -1653,6 +1659,8 @@ def test_for_whom_is_answered_by_the_entrys_curated_who(
         ("il faut avoir quel âge pour partir ?", "age"),
         ("l'OIM soutient quelle agence pour le rapatriement ?", None),  # who, not where
         ("il y a une agence de l'OIM à Dakar ?", "office"),
+        ("Et si la migration est mal gérée, qu'est-ce qui peut arriver ?", None),  # "ce qui peut": no "who may"
+        ("qui peut en bénéficier ?", "conditions"),
     ],
 )
 def test_aspect_cues_do_not_read_verbs_or_the_organisation_as_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
@@ -3516,3 +3524,14 @@ def test_an_aspect_intent_without_its_cue_is_not_the_aspect_when_the_question_br
     _, text = respond(kb, index, intent="ask_programme_eligibility", topic="programme.repatriation",
                       programme_slot="repatriation", text="c'est pour qui ?", before=before)
     assert "relevant de la compétence de l’OIM" in text
+
+
+def test_a_contact_request_naming_several_topics_by_one_word_gets_the_topic_named_most(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"migration" names the Dialogues, the Forum and the migration and development; "... la migration
+    et le développement durable ..." names the last by more words: its contact, not the Dialogues'."""
+    _, text = respond(kb, index, mode="fallback", intent="nlu_fallback", text=(
+        "Notre collectivité locale veut monter un projet sur la migration et le développement durable avec "
+        "l'OIM, à quel courriel nous adresser ?"))
+    assert "migration4development@iom.int" in text and "migrationp@un.org" not in text
