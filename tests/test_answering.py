@@ -987,6 +987,7 @@ def test_unknown_nouns_are_what_no_page_speaks_of(index: SentenceIndex) -> None:
     assert index.unknown_nouns("mon fils est malade, il peut voyager ?") == []  # the user's story
     assert index.unknown_nouns("l'OIM, quel est son budget ?") == ["budget"]  # the OIM's: asked about
     assert index.unknown_nouns("c'est quoi le fond pour les migrants bloqués") == []  # the pages say "fonds"
+    assert index.unknown_nouns("la migration c bon pr le develop ou pa ?") == []  # "développement" cut short
 
 
 @pytest.mark.parametrize(

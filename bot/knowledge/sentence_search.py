@@ -46,6 +46,8 @@ SEMANTIC_BASELINE = 0.5
 # A word of the question this close in meaning (cosine of word vectors) to a word of the pages
 # counts as something the pages talk about.
 CLOSE_WORD = 0.7
+# A word of the question this long that begins a page word is that word cut short ("develop").
+CLIPPED_MIN_LETTERS = 6
 # Endings of gender and number: a question word is a page word without one ("pilote" / "pilotee"),
 # not merely a word starting alike ("employe" / "employeur").
 INFLECTIONS = ("e", "s", "es", "ee", "ees", "x")
@@ -1070,6 +1072,8 @@ class SentenceIndex:
                 continue
             if any(len(form) >= 4 and self._inflected(form) for form in forms):
                 continue  # "pilote": the pages say "pilotée"
+            if any(len(form) >= CLIPPED_MIN_LETTERS and self._clipped(form) for form in forms):
+                continue  # "develop", "gouvern": a page word cut short, as SMS writes it
             if not token.has_vector:
                 continue  # unknown to the language model: a typo or SMS spelling, not a topic
             vector = token.vector / (float(np.linalg.norm(np.asarray(token.vector))) or 1.0)
@@ -1077,6 +1081,10 @@ class SentenceIndex:
                 continue  # "mer" ~ "maritimes": the pages speak of it in other words
             found.append(token.text.lower())
         return found
+
+    def _clipped(self, form: str) -> bool:
+        """Whether a page word begins with `form` ("develop": "developpement")."""
+        return any(word.startswith(form) for word in self._vocabulary)
 
     def close_in_meaning(self, words: Sequence[str], text: str) -> bool:
         """Whether a word of the text is close in meaning to one of the words (cosine of their word
