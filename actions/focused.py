@@ -1294,6 +1294,11 @@ def answer_part(
         # Nor do the words that tell the user's situation ("malade du coeur", "prendre l'avion").
         story = frozenset(fold(w) for group in situation.all_of for w in group) if situation else frozenset()
         unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words | story)
+        main = kb.answering.main_clause(analysis.folded)
+        if unknown and main != analysis.folded:
+            # "Dans la chronologie des crises de l'OIM, quel événement est associé à 1975 ?": the
+            # setting is not what is asked, and the search ranks what is asked after it.
+            unknown = [word for word in unknown if fold(word) in folded_words(main)]
         if unknown:
             hit = best()
             if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:
@@ -1372,6 +1377,9 @@ def answer_part(
         _answers(hit, entry, analysis)
         or _names_a_rare_place(index, hit, part, turn, wanted)
         or _holds_rare_words(index, hit, part)
+        # "quel événement est associé à 1975 ?": the topic's sentence naming the year asked.
+        # Not a count or an outcome asked of that year: the sentence must give it.
+        or (hit is not None and hit.in_topic and analysis.qtype is None and any(_YEAR.fullmatch(w) for w in wanted))
     ):
         assert hit is not None
         say_unit(reply, kb, index, hit, part, entry)
@@ -1806,7 +1814,15 @@ def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -
         scored.append((len(asked & said), entry))
     scored.sort(key=lambda pair: -pair[0])
     if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
-        return None
+        # No word decides: of a question on the organisation itself ("l'oim existe depuis quand et
+        # ... ?": its presence, its history), the one entry whose summary shows what is asked (a
+        # founding date).
+        evidence = part.analysis.evidence
+        if evidence == "none" or not scored or not set(part.own_words) <= _organisation_words(kb):
+            return None
+        tied = [entry for count, entry in scored if count == scored[0][0]]
+        showing = [entry for entry in tied if text_shows(entry.answer, evidence)]
+        return showing[0] if len(showing) == 1 else None
     return scored[0][1]
 
 

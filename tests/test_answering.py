@@ -1662,6 +1662,7 @@ def test_for_whom_is_answered_by_the_entrys_curated_who(
         ("il y a une agence de l'OIM à Dakar ?", "office"),
         ("Et si la migration est mal gérée, qu'est-ce qui peut arriver ?", None),  # "ce qui peut": no "who may"
         ("qui peut en bénéficier ?", "conditions"),
+        ("L'initiative CRISP, elle est menée par l'OIM avec quelle autre agence ?", None),  # who, not an office
     ],
 )
 def test_aspect_cues_do_not_read_verbs_or_the_organisation_as_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
@@ -3536,3 +3537,36 @@ def test_a_contact_request_naming_several_topics_by_one_word_gets_the_topic_name
         "Notre collectivité locale veut monter un projet sur la migration et le développement durable avec "
         "l'OIM, à quel courriel nous adresser ?"))
     assert "migration4development@iom.int" in text and "migrationp@un.org" not in text
+
+
+def test_who_decides_is_asked_without_the_cue_words(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"à l'initiative de qui ... ?", "qui décide ... ?": a person or body, not CRISP's "initiative" nor
+    the resolution that "décidé" something."""
+    for text in (
+        "Le retour humanitaire volontaire part de quels pays, et à l'initiative de qui les retours sont-ils organisés ?",
+        "le retour humanitaire volontaire part de quels pays et qui décide du retour ?",
+    ):
+        _, shown = respond(kb, index, intent="ask_voluntary_return", text=text, programme="voluntary_return")
+        assert "Libye" in shown and "demande de la personne" in shown, shown
+        assert "CRISP" not in shown and "58/208" not in shown
+
+
+def test_a_part_on_the_organisation_itself_takes_the_ranked_intent_whose_summary_shows_what_is_asked(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """Unsure of the whole message, the classifier ranked its presence then its history: "existe
+    depuis quand" is the history's (a founding date), "combien de structures" the presence's."""
+    _, shown = respond(kb, index, mode="fallback", intent="nlu_fallback",
+                       text="l'oim existe depuis quand et elle a combien de structures hors siège ?",
+                       ranked_intents=("ask_presence", "ask_iom_history"))
+    assert "1951" in shown and "400" in shown
+
+
+def test_the_setting_of_a_question_is_no_point_it_asks_and_a_year_anchors_the_sentence(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"Dans la chronologie des crises ..., quel événement est associé à 1975 ?": "chronologie" is
+    the setting, not a point the pages are silent on; the history's sentence naming 1975 answers."""
+    _, shown = respond(kb, index, intent="ask_iom_history",
+                       text="Dans la chronologie des crises de l'OIM, quel événement est associé à 1975 ?")
+    assert "boat people" in shown and "ne mentionnent pas" not in shown
