@@ -1688,7 +1688,11 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
     if len(parts) == 1 and (
         asks_about_contact_just_given(kb, parts[0], turn)
         or asks_whom_to_contact(kb, parts[0], topic or nlu_entry)
-        or (kb.answering.asks_contact_means(parts[0].text) and _about_something(kb, parts[0], topic or nlu_entry))
+        or (
+            kb.answering.asks_contact_means(parts[0].text)
+            # "Il y a un e-mail pour poser des questions au DAES ?": the contact it names
+            and (_about_something(kb, parts[0], topic or nlu_entry) or turn.contact_target is not None)
+        )
     ):
         if topic is None and nlu_entry is not None:
             turn = replace(turn, topic=nlu_entry.id)  # the topic the classifier read, unless the message names one

@@ -834,7 +834,7 @@ def test_the_hashtag_is_found_by_what_it_is(kb: KnowledgeBase, index: SentenceIn
 def test_quand_before_an_elided_subject_joins_clauses(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"quand l'OIM aide des réfugiés ..., avec quelle autre agence ?" asks who, not when."""
     text = "quand l'OIM aide des réfugiés à rentrer chez eux ils le font avec quelle autre agence de l'ONU"
-    assert kb.answering.question_type(fold(text)).name == "who"
+    assert kb.answering.question_type(fold(text)).evidence == "agent"
     assert kb.answering.question_type(fold("quand l'OIM a-t-elle rejoint l'ONU")).name == "date"
     _, shown = respond(kb, index, intent="ask_un_membership", text=text)
     assert "HCR" in shown
@@ -1663,6 +1663,9 @@ def test_for_whom_is_answered_by_the_entrys_curated_who(
         ("Et si la migration est mal gérée, qu'est-ce qui peut arriver ?", None),  # "ce qui peut": no "who may"
         ("qui peut en bénéficier ?", "conditions"),
         ("L'initiative CRISP, elle est menée par l'OIM avec quelle autre agence ?", None),  # who, not an office
+        # a residence permit one has is no question about getting one
+        ("je vis en belgique avec un titre de séjour, ma femme et mes enfants sont restés au pays, comment être ensemble ?", None),
+        ("comment obtenir un titre de séjour ?", "visa"),
     ],
 )
 def test_aspect_cues_do_not_read_verbs_or_the_organisation_as_aspects(kb: KnowledgeBase, text: str, aspect: str | None) -> None:
@@ -3570,3 +3573,25 @@ def test_the_setting_of_a_question_is_no_point_it_asks_and_a_year_anchors_the_se
     _, shown = respond(kb, index, intent="ask_iom_history",
                        text="Dans la chronologie des crises de l'OIM, quel événement est associé à 1975 ?")
     assert "boat people" in shown and "ne mentionnent pas" not in shown
+
+
+def test_who_asked_by_a_body_s_name_is_searched_without_that_word(kb: KnowledgeBase) -> None:
+    """"avec quel organisme de l'ONU ?": "organisme" names nothing to look for (it found "De
+    l'organisme au service de la réinstallation ..."); "quels observateurs ?" keeps its word."""
+    organisme = analyse(kb.answering, "et avec quel organisme de l'onu ?")
+    assert organisme.qtype is not None and organisme.qtype.cue_names_nothing
+    assert "organisme" not in organisme.qtype.without_cues("et avec quel organisme de l'onu ?")
+    observers = analyse(kb.answering, "quels observateurs participent au dialogue ?")
+    assert observers.qtype is not None and not observers.qtype.cue_names_nothing
+
+
+def test_contact_requests_in_other_words(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"je peux appeler qui pour ... ?" asks whom to contact; "Il y a un e-mail pour ... au DAES ?"
+    asks the contact the message names (the classifier unsure of its intent)."""
+    _, shown = respond(kb, index, intent="ask_council_session",
+                       text="Je suis journaliste, je peux appeler qui pour la session du Conseil de l'OIM ?")
+    assert "+41 79 285 7123" in shown
+    _, shown = respond(kb, index, mode="fallback", intent="nlu_fallback", contact_target="un_desa",
+                       text="Il y a un e-mail pour poser des questions au DAES sur les migrations internationales ?")
+    assert "migrationp@un.org" in shown and "ldoyle@iom.int" not in shown
+
