@@ -457,6 +457,7 @@ def test_the_setting_before_a_question(kb: KnowledgeBase, text: str, main: str |
         ("je peux voir un conseiller comment ?", "how"),
         # What someone said, asked with "qu'il" or "comment ... a-t-il décrit" (type `said`).
         ("Vitorino a dit qu'il fallait voir les migrants comme quoi exactement ?", "seen_as"),
+        ("il a dit que les migrants devaient être vus comment ?", "seen_as"),
         ("Comment António Vitorino a-t-il décrit le fait de diriger l'OIM ?", "said"),
         ("Qu'a dit António Vitorino dans son discours au Conseil de l'OIM ?", "said"),
         ("comment le DG Vitorino a-t-il dit que les migrants devaient être perçus ?", "seen_as"),
@@ -3595,3 +3596,13 @@ def test_contact_requests_in_other_words(kb: KnowledgeBase, index: SentenceIndex
                        text="Il y a un e-mail pour poser des questions au DAES sur les migrations internationales ?")
     assert "migrationp@un.org" in shown and "ldoyle@iom.int" not in shown
 
+
+
+def test_a_sentence_of_the_topics_own_section_keeps_the_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Pour ce faire, l'OIM aide les gouvernements à « intégrer » la migration ..." is cited by what
+    the OIM is, but stands in the migration and development's section: the conversation stays on it
+    (the follow-up "ça touche quels domaines ?" is about it)."""
+    reply, shown = respond(kb, index, intent="ask_migration_development",
+                           text="Comment l'OIM aide les gouvernements à intégrer la migration dans leurs politiques ?")
+    assert "planification des politiques" in shown
+    assert reply.slots.get("topic") == "framework.migration_development"
