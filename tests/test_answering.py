@@ -2775,6 +2775,9 @@ def test_a_share_of_a_whole_is_its_own_question_type(kb: KnowledgeBase) -> None:
     assert analyse(kb.answering, "une personne sur combien est un migrant ?").evidence == "proportion"
     assert analyse(kb.answering, "quelle part du personnel est sur le terrain ?").evidence == "proportion"
     assert analyse(kb.answering, "combien de pays membres ?").evidence == "number"
+    # "sur combien d'années" counts years: no share ("Au cours des 70 dernières années")
+    assert analyse(kb.answering, "Sur combien d'années l'OIM a facilité le transport de millions de migrants ?").evidence == "number"
+    assert analyse(kb.answering, "une personne sur combien dans le monde ?").evidence == "proportion"  # "dans" is no "d'ans"
     assert text_shows("Aujourd'hui, une personne sur sept est un migrant", "proportion")
     assert text_shows("son personnel déployé à plus de 90 % sur le terrain", "proportion")
     assert not text_shows("plus de 400 structures hors Siège", "proportion")
