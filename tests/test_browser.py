@@ -140,7 +140,9 @@ def test_visitor_asks_for_a_person_then_staff_mark_it_handled_from_the_queue(web
     staff.screenshot(path=str(SCREENSHOTS / "staff-transcript.png"), full_page=True)
 
     staff.get_by_role("link", name="Tableau de bord").click()
-    assert staff.locator("svg").count() >= 1
+    staff.wait_for_url("**/staff/dashboard")  # counted once the page is there, not while it loads
+    staff.wait_for_load_state()
+    assert staff.locator("svg").count() >= 1, staff.locator("main").inner_text()
     staff.screenshot(path=str(SCREENSHOTS / "staff-dashboard.png"), full_page=True)
     staff.context.close()
 
