@@ -1861,9 +1861,13 @@ def _programme_of_another_part(kb: KnowledgeBase, programme: str, parts: list[Pa
     before the part naming it (a part after it may well go on about it: "..., et quels pays d'accueil ?")."""
     entry = kb.entry_for_programme(programme)
     own = parts[position].own_words
-    if entry is None or names_entry(own, entry):
+    if entry is None or names_entry(tuple(folded_words(parts[position].text)), entry):
         return False
-    return bool(named_entries(kb, own)) or any(names_entry(p.own_words, entry) for p in parts[position + 1 :])
+    # A later part's words, question words included ("depuis quels pays se fait le retour ... ?":
+    # "retour" there is read as a question word of the movement, not a word of its own).
+    return bool(named_entries(kb, own)) or any(
+        names_entry(tuple(folded_words(p.text)), entry) for p in parts[position + 1 :]
+    )
 
 
 def _adds_nothing(part: Part) -> bool:

@@ -3609,3 +3609,12 @@ def test_a_sentence_of_the_topics_own_section_keeps_the_topic(kb: KnowledgeBase,
                            text="Comment l'OIM aide les gouvernements à intégrer la migration dans leurs politiques ?")
     assert "planification des politiques" in shown
     assert reply.slots.get("topic") == "framework.migration_development"
+
+
+def test_the_programme_named_by_the_second_question_is_not_the_firsts(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"combien de personnes ... en 2021, et depuis quels pays se fait le retour humanitaire volontaire ?":
+    "retour" is read as a word of the question there, but still names the programme of the second part."""
+    _, shown = respond(kb, index, intent="ask_movement_assistance", programme="voluntary_return", text=(
+        "Ma tante demande : combien de personnes l'OIM a aidé à se déplacer en 2021, et depuis quels pays "
+        "se fait le retour humanitaire volontaire ?"))
+    assert "118 000" in shown and "Libye" in shown and "ne précisent pas" not in shown
