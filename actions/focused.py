@@ -366,18 +366,12 @@ def _named_by_message_before(turn: Turn, topic: Entry) -> bool:
     return names_entry(tuple(folded_words(turn.said[-2])), topic)
 
 
-def _in_a_section_of(kb: KnowledgeBase, unit: Unit, entry: Entry) -> bool:
+def _in_a_section_of(index: SentenceIndex, unit: Unit, entry: Entry) -> bool:
     """Whether the unit is in a page section the entry is written from, though another entry cites
     its passage ("Pour ce faire, l'OIM aide les gouvernements à « intégrer » la migration ...", cited
     by what the OIM is, in the migration and development's section "Une approche pangouvernementale")."""
-    passage = kb.passage(unit.passage_id)
-    if passage is None or not passage.section:
-        return False
-    return any(
-        (source := kb.passage(pid)) is not None
-        and (source.source_file, source.section) == (passage.source_file, passage.section)
-        for pid in entry.sources
-    )
+    passage = index.kb.passage(unit.passage_id)
+    return passage is not None and (passage.source_file, passage.section) in index.source_sections(entry)
 
 
 def entry_of_unit(kb: KnowledgeBase, index: SentenceIndex, unit: Unit) -> Entry | None:
@@ -1402,7 +1396,7 @@ def answer_part(
                 0, {"response": "utter_situation_intro", "title": entry.title if entry else ""}
             )
         # The conversation's topic is now what the sentence is about, for the next follow-up.
-        if entry is not None and (hit.in_topic or _in_a_section_of(kb, hit.unit, entry)):
+        if entry is not None and (hit.in_topic or _in_a_section_of(index, hit.unit, entry)):
             return reply, entry
         return reply, entry_of_unit(kb, index, hit.unit) or entry
 

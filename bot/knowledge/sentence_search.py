@@ -564,6 +564,7 @@ class SentenceIndex:
         self._position = {u.id: i for i, u in enumerate(self.units)}
         self._topics: dict[str, frozenset[str]] = {}
         self._others: dict[str, frozenset[str]] = {}
+        self._source_sections: dict[str, frozenset[tuple[str, str]]] = {}
         self._by_id = {u.id: u for u in self.units}
         self._search = PassageIndex.build(
             (Passage(u.id, "", u.section, f"{u.searched_context or u.context} {u.text}".strip()) for u in self.units),
@@ -771,13 +772,19 @@ class SentenceIndex:
             known = self._others[entry.id] = frozenset(written - set(entry.sources))
         return known
 
+    def source_sections(self, entry: Entry) -> frozenset[tuple[str, str]]:
+        """The (page file, section) of each passage the entry is written from (once per entry)."""
+        known = self._source_sections.get(entry.id)
+        if known is None:
+            passages = (self.kb.passage(pid) for pid in entry.sources)
+            known = self._source_sections[entry.id] = frozenset(
+                (p.source_file, p.section) for p in passages if p is not None and p.section
+            )
+        return known
+
     def _sections_of(self, entry: Entry) -> frozenset[str]:
         ids = set(entry.sources)
-        sections = set()
-        for pid in entry.sources:
-            passage = self.kb.passage(pid)
-            if passage is not None and passage.section:
-                sections.add((passage.source_file, passage.section))
+        sections = set(self.source_sections(entry))
         # Not the passages another entry is written from: in the section "Réinstallation,
         # relocalisation et voies complémentaires", the resettlement's sentences are not the relocation's.
         others = self.passages_of_other_entries(entry)
