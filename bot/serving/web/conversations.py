@@ -29,11 +29,16 @@ URGENT_SLOT = "urgent"
 MAX_SCANNED = 5000
 
 
+def last_event_at(events: Iterable[dict[str, Any]], default: float = 0.0) -> float:
+    """The time of a conversation's latest event (`default` when it has none)."""
+    return max((float(e.get("timestamp") or 0) for e in events), default=default)
+
+
 def newest_first(conversations: Iterable[Conversation]) -> list[Conversation]:
     """The conversations, most recently active first: a reader that stops after MAX_SCANNED leaves
     out the oldest, not the ones whose sender id sorts last (the store returns them by sender id,
     so a new "web-..." request was never read behind 5,000 older conversations)."""
-    return sorted(conversations, key=lambda c: max((e.get("timestamp") or 0.0 for e in c[1]), default=0.0), reverse=True)
+    return sorted(conversations, key=lambda c: last_event_at(c[1]), reverse=True)
 
 
 # Conversations run by the staff console ("ask as the caller"): never listed as someone's request.
@@ -144,9 +149,8 @@ def handoff_summary(sender_id: str, events: list[dict[str, Any]]) -> HandoffSumm
     if not reasons:
         return None
     mark = next(at for at in (requested_at, urgent_at, fallbacks_at, feedback_at) if at is not None)
-    stamps = [float(e.get("timestamp") or 0) for e in events]
     users = sum(1 for e in events if e.get("event") == "user")
-    return HandoffSummary(sender_id, mark, current, max(stamps, default=mark), users,
+    return HandoffSummary(sender_id, mark, current, last_event_at(events, default=mark), users,
                           urgent=urgent_at is not None, urgent_at=urgent_at, reasons=reasons)
 
 

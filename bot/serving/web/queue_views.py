@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -60,14 +60,14 @@ def _read_queue(reader: ConversationReader, include_handled: bool, limit: int) -
     """The queue and the chat's feedback counts, in one pass over the store (blocking)."""
     feedback: Counter[str] = Counter({value: 0 for value in FEEDBACK_VALUES})
 
-    def counted(conversations: Iterator[Conversation]) -> Iterator[Conversation]:
+    def counted(conversations: Iterable[Conversation]) -> Iterator[Conversation]:
         for sender_id, events in conversations:
             for event in events:
                 if event.get("event") == "slot" and event.get("name") == FEEDBACK_SLOT and event.get("value") in feedback:
                     feedback[str(event["value"])] += 1
             yield sender_id, events
 
-    queue = build_queue(counted(iter(newest_first(reader.scan()))), include_handled=include_handled, max_scanned=QUEUE_MAX_SCANNED,
+    queue = build_queue(counted(newest_first(reader.scan())), include_handled=include_handled, max_scanned=QUEUE_MAX_SCANNED,
                         limit=limit)
     return queue, dict(feedback)
 
