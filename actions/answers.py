@@ -222,9 +222,14 @@ def contacts_for_entry(kb: KnowledgeBase, entry: Entry | None) -> list[Contact]:
     return kb.contacts_for(entry_id=entry.id)
 
 
+def _who(contact: Contact) -> list[str]:
+    """The contact's name and organisation, those the documents give."""
+    return [part for part in (contact.name, contact.organisation) if part]
+
+
 def contact_card(contact: Contact, domain: DomainDict) -> str:
     """A contact as short lines: who, what for, then each channel exactly as in the documents."""
-    who = [part for part in (contact.name, contact.organisation) if part]
+    who = _who(contact)
     lines = [f"{who[0]} ({who[1]})" if len(who) == 2 else (who[0] if who else contact.id)]
     if contact.purpose:
         lines.append(contact.purpose)
@@ -243,7 +248,7 @@ def contact_card(contact: Contact, domain: DomainDict) -> str:
 
 def contact_line(contact: Contact) -> str:
     """A contact in one line: who, then its first e-mail (else phone) exactly as in the documents."""
-    who = ", ".join(part for part in (contact.name, contact.organisation) if part) or contact.id
+    who = ", ".join(_who(contact)) or contact.id
     reach = next(iter(contact.emails or contact.phones or contact.faxes), "")
     return f"{who} : {reach}" if reach else who
 
