@@ -56,6 +56,7 @@ from bot.knowledge.sentence_search import (
 )
 from bot.knowledge.store import current_knowledge
 from bot.knowledge.textnorm import digits_only, fold
+from bot.knowledge.yamlio import load_yaml
 from bot.knowledge.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
 from bot.knowledge.yamlio import load_yaml
 from bot.maintenance.qa_set import QAItem, QAOutcome, category_table, judge, scores_by_category
@@ -3177,7 +3178,7 @@ def test_spanish_or_german_read_as_french_by_the_classifier(
 def qa_texts(skip: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     """(item id, message) of every turn of both QA sets, items of the `skip` categories left out."""
     for name in ("questions.yml", "holdout.yml"):
-        data = yaml.safe_load((Path(__file__).parent / "qa" / name).read_text(encoding="utf-8"))
+        data = load_yaml(Path(__file__).parent / "qa" / name)
         for item in data["items"]:
             if item.get("category") not in skip:
                 yield from ((item["id"], text) for text in item["turns"])

@@ -20,7 +20,7 @@ from bot.maintenance.evaluate import cached_gate, check_knowledge, qa_gate, summ
 from bot.maintenance.gates import FAIL, PASS, GateConfigError, GateResult, QASetGate, load_gate_config
 from bot.maintenance.knowledge_diff import diff_knowledge
 from bot.maintenance.prechecks import check_training_data, domain_intents, nlu_example_counts
-from bot.maintenance.qa_set import QAItem, QAOutcome, judge
+from bot.maintenance.qa_set import QAItem, QAOutcome, judge, spread_sample
 
 ROOT = repo_root()
 
@@ -226,6 +226,17 @@ def test_qa_judging_follows_the_qa_readme() -> None:
     assert judge(item, "Depuis la Libye") == ["missing «Yémen»"]
     assert judge(item, "Yémen, Libye, appelez le +212 000") == ["forbidden «+212» present"]
     assert "none of" in judge(item, "Yémen")[0]
+
+
+def test_spread_sample_keeps_every_category_in_its_share_and_order() -> None:
+    cats = ["detail"] * 9 + ["sms"] * 3 + ["odd_input"]
+    items = [QAItem(f"i{n:02d}", ["q"], category=c) for n, c in enumerate(cats)]
+    kept = spread_sample(items, 4, lambda item: item.category)
+    assert [i.id for i in kept] == ["i00", "i04", "i08", "i09", "i12"]
+    # Appending items never changes which of the earlier ones are kept.
+    more = items + [QAItem("i13", ["q"], category="detail")]
+    assert spread_sample(more, 4, lambda item: item.category)[: len(kept)] == kept
+    assert spread_sample(items, 1, lambda item: item.category) == items
 
 
 TUNED = QASetGate("tuned", "tests/qa/questions.yml", 0.97)

@@ -34,8 +34,9 @@ import pytest
 import yaml
 
 from bot.knowledge.paths import KNOWLEDGE_DIR_ENV, PAGES_DIR_ENV, pages_dir
+from bot.knowledge.yamlio import load_yaml
 from bot.maintenance.model_cache import cache_root, model_hash
-from bot.maintenance.qa_set import QAOutcome, load_items, run_items, scores_by_category
+from bot.maintenance.qa_set import QAOutcome, load_items, run_items, scores_by_category, spread_sample
 from tests.project_copy import copy_project
 from tests.stack import (
     ActionServer,
@@ -169,14 +170,10 @@ def live(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def sample_qa_sets(project: Path, every: int = QA_SAMPLE_EVERY) -> None:
     """Keep every `every`-th item of each category (at least one) in the copy's QA files."""
     for path in sorted((project / "tests" / "qa").glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path)
         if not isinstance(data, dict) or not data.get("items"):
             continue
-        by_category: dict[str, list] = {}
-        for item in data["items"]:
-            by_category.setdefault(str(item.get("category")), []).append(item)
-        kept = {id(item) for items in by_category.values() for item in items[::every]}
-        data["items"] = [item for item in data["items"] if id(item) in kept]
+        data["items"] = spread_sample(data["items"], every, lambda item: str(item.get("category")))
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
