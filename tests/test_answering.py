@@ -56,7 +56,6 @@ from bot.knowledge.sentence_search import (
 )
 from bot.knowledge.store import current_knowledge
 from bot.knowledge.textnorm import digits_only, fold
-from bot.knowledge.yamlio import load_yaml
 from bot.knowledge.user_text import FOCUS_CHARS, LONG_MESSAGE_CHARS, clean_user_text, focus, has_words
 from bot.knowledge.yamlio import load_yaml
 from bot.maintenance.qa_set import QAItem, QAOutcome, category_table, judge, scores_by_category

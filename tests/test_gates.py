@@ -16,7 +16,14 @@ import yaml
 from bot.knowledge.paths import knowledge_dir, pages_dir, repo_root
 from bot.knowledge.textnorm import fold
 from bot.knowledge.yamlio import dump_yaml
-from bot.maintenance.evaluate import cached_gate, check_knowledge, qa_gate, summary_text
+from bot.maintenance.evaluate import (
+    cached_gate,
+    check_knowledge,
+    qa_gate,
+    replay_qa_sets,
+    summary_text,
+    wilson_lower,
+)
 from bot.maintenance.gates import FAIL, PASS, GateConfigError, GateResult, QASetGate, load_gate_config
 from bot.maintenance.knowledge_diff import diff_knowledge
 from bot.maintenance.prechecks import check_training_data, domain_intents, nlu_example_counts
@@ -39,7 +46,9 @@ def project(tmp_path: Path) -> Path:
 
 def test_gate_thresholds_come_from_gates_yml(tmp_path: Path) -> None:
     config = load_gate_config(ROOT)
-    assert 0.5 <= config.nlu.cross_validation.macro_f1_min <= 1 and 0.5 <= config.nlu.holdout.macro_f1_min <= 1
+    assert (
+        0.5 <= config.nlu.cross_validation.macro_f1_min <= 1 and 0.5 <= config.nlu.holdout.macro_f1_min <= 1
+    )
     assert 0.5 <= config.qa.pass_rate_min <= 1
     assert 0.5 <= config.qa.holdout_pass_rate_min <= 1 and 0.5 <= config.qa.category_pass_rate_min <= 1
     assert [(s.name, s.file) for s in config.qa_sets()] == [
@@ -237,6 +246,59 @@ def test_spread_sample_keeps_every_category_in_its_share_and_order() -> None:
     more = items + [QAItem("i13", ["q"], category="detail")]
     assert spread_sample(more, 4, lambda item: item.category)[: len(kept)] == kept
     assert spread_sample(items, 1, lambda item: item.category) == items
+
+
+def test_wilson_lower_bound_is_below_the_rate_and_tightens_with_more_items() -> None:
+    assert wilson_lower(0, 0) == 0.0
+    assert wilson_lower(3, 3) < 0.3  # three passes prove little
+    assert 0.87 < wilson_lower(72, 72) < 0.89
+    assert wilson_lower(95, 100) < wilson_lower(950, 1000) < 0.95
+
+
+def sender_answering(wrong: set[str], sent: list[str]):
+    """A replay's send(): replies "x" (the expected word) except to the questions in `wrong`."""
+
+    def send(sender: str, text: str) -> list[dict]:
+        sent.append(text)
+        return [{"text": "y" if text in wrong else "x"}]
+
+    return send
+
+
+def qa_items(prefix: str, **categories: int) -> list[QAItem]:
+    return [
+        QAItem(f"{prefix}-{c}-{n:03d}", [f"{prefix} {c} {n}"], expect_any=["x"], category=c)
+        for c, total in categories.items()
+        for n in range(total)
+    ]
+
+
+def test_a_conclusive_held_out_sample_stands_for_its_file() -> None:
+    tuned, holdout = qa_items("t", topic=3), qa_items("h", detail=800, sms=400)
+    sets = [QASetGate("tuned", "q.yml", 0.9), QASetGate("holdout", "h.yml", 0.9, sample_every=4)]
+    sent: list[str] = []
+    runs, sampled = replay_qa_sets(
+        sets, {"tuned": tuned, "holdout": holdout}, sender_answering(set(), sent), 0.7
+    )
+    assert (
+        sampled and len(sent) == 3 + 300
+    )  # the tuned file whole (3/3 is exact there), a quarter of the other
+    assert [o.item for o in runs[1][1]] == holdout[::4][:200] + holdout[800::4]
+    assert "sample: every 4th item" in qa_gate(runs, 0.7, sampled=sampled).summary
+
+
+def test_an_inconclusive_sample_is_completed_and_the_whole_file_judged() -> None:
+    tuned, holdout = qa_items("t", topic=3), qa_items("h", detail=800, odd=8)
+    wrong = {"h odd 0"}  # 1 of the sample's 2 odd items fails: 50 % proves nothing either way
+    sets = [QASetGate("tuned", "q.yml", 0.9), QASetGate("holdout", "h.yml", 0.9, sample_every=4)]
+    sent: list[str] = []
+    runs, sampled = replay_qa_sets(
+        sets, {"tuned": tuned, "holdout": holdout}, sender_answering(wrong, sent), 0.7
+    )
+    assert not sampled and sorted(sent) == sorted(i.turns[0] for i in tuned + holdout)  # each item once
+    assert [o.item for o in runs[1][1]] == holdout  # in file order
+    verdict = qa_gate(runs, 0.7, sampled=sampled)
+    assert verdict.status == PASS and "sample" not in verdict.summary  # 7/8 odd items pass 70 %
 
 
 TUNED = QASetGate("tuned", "tests/qa/questions.yml", 0.97)

@@ -6,11 +6,10 @@ of each file is asserted against the same thresholds as `bot update`; each file'
 by category is printed (run with -s or see the CI log). Every failure is listed (question, expected,
 got) in the assertion message and in results/qa_failures.yml, so a red run says exactly what to fix.
 
-The tuned file is replayed in full; of the held-out file (6,000 conversations, about 7 minutes of the
-two cores here), a spread sample: every OIM_QA_HOLDOUT_EVERY-th item of each category (default 4;
-`OIM_QA_HOLDOUT_EVERY=1 make test` replays it all). The sample is the same from one run to the next
-(items are appended, never reordered) and keeps each category's share; `make evaluate` and
-`bot update` replay both files in full.
+Replayed as `bot update` replays them (gates.yml, `holdout_sample_every`): the tuned file in full,
+the held-out file (6,000 conversations, 7 of the suite's 16 minutes on this machine when replayed
+whole) on its spread sample first, the rest only when the sample is not conclusive
+(evaluate.replay_qa_sets). `OIM_QA_FULL=1 make test` replays both files whole, like `make evaluate`.
 """
 
 from __future__ import annotations
@@ -20,22 +19,13 @@ import os
 import yaml
 
 from bot.knowledge.paths import repo_root
-from bot.maintenance.evaluate import qa_gate
+from bot.maintenance.evaluate import qa_gate, replay_qa_sets
 from bot.maintenance.gates import load_gate_config
-from bot.maintenance.qa_set import QAItem, category_table, load_items, run_items, spread_sample
+from bot.maintenance.qa_set import category_table, load_items
 from tests.stack import RasaServer
 
 CONFIG = load_gate_config(repo_root())  # the same thresholds as `bot update`
-QA_SETS = CONFIG.qa_sets()
-HOLDOUT_EVERY = int(os.environ.get("OIM_QA_HOLDOUT_EVERY", "4"))
-
-
-def replayed(file: str) -> list[QAItem]:
-    """The items of a QA file this run replays: the held-out file's spread sample, any other in full."""
-    items = load_items(repo_root() / file)
-    if file != CONFIG.qa.holdout_file:
-        return items
-    return spread_sample(items, HOLDOUT_EVERY, lambda item: item.category)
+REPLAYED = CONFIG.qa_sets(sample=os.environ.get("OIM_QA_FULL") != "1")
 
 
 def test_qa_sets_are_large_sourced_and_categorised() -> None:
@@ -52,7 +42,8 @@ def test_qa_sets_are_large_sourced_and_categorised() -> None:
 
 
 def test_conversation_qa_over_rest(stack: RasaServer) -> None:
-    runs = [(gate, run_items(replayed(gate.file), stack.send)) for gate in QA_SETS]
+    items = {gate.name: load_items(repo_root() / gate.file) for gate in REPLAYED}
+    runs, sampled = replay_qa_sets(REPLAYED, items, stack.send, CONFIG.qa.category_pass_rate_min)
     failures = [(gate, o) for gate, outcomes in runs for o in outcomes if not o.passed]
     results = repo_root() / "results"
     results.mkdir(exist_ok=True)
@@ -64,10 +55,8 @@ def test_conversation_qa_over_rest(stack: RasaServer) -> None:
     )
     for gate, outcomes in runs:
         passed = sum(o.passed for o in outcomes)
-        sampled = gate.file == CONFIG.qa.holdout_file and HOLDOUT_EVERY > 1
-        sample = f", every {HOLDOUT_EVERY}th item of each category" if sampled else ""
-        print(f"\nQA {gate.title} ({gate.file}{sample}): {passed}/{len(outcomes)} passed\n{category_table(outcomes)}")
-    verdict = qa_gate(runs, CONFIG.qa.category_pass_rate_min)
+        print(f"\nQA {gate.title} ({gate.file}): {passed}/{len(outcomes)} passed\n{category_table(outcomes)}")
+    verdict = qa_gate(runs, CONFIG.qa.category_pass_rate_min, sampled=sampled)
     print(f"\nQA gate: {verdict.line()}")
     below = [
         f"{row['title']} {row['pass_rate']:.1%} < {row['pass_rate_min']:.1%}"

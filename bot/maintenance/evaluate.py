@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,15 @@ from bot.maintenance.gates import (
 )
 from bot.maintenance.model_cache import cache_root, model_hash
 from bot.maintenance.prechecks import check_training_data
-from bot.maintenance.qa_set import QAOutcome, load_items, run_items, scores_by_category
+from bot.maintenance.qa_set import (
+    QAItem,
+    QAOutcome,
+    Sender,
+    load_items,
+    run_items,
+    scores_by_category,
+    spread_sample,
+)
 
 GATE_NAMES = ("training_data", "knowledge", "rasa_validate", "nlu", "stories", "qa")
 RESULT_FILE = "result.json"
@@ -282,13 +291,77 @@ def qa_set_scores(gate: QASetGate, outcomes: list[QAOutcome], category_min: floa
     }  # fmt: skip
 
 
+# A held-out sample stands for its whole file only when the file's pass rate, and each category's,
+# is above its minimum with one-sided 99.9 % confidence (Wilson score interval).
+CONCLUSIVE_Z = 3.09
+
+
+def wilson_lower(passed: int, total: int, z: float = CONCLUSIVE_Z) -> float:
+    """Lower bound of the Wilson score interval of passed/total (0 for no item)."""
+    if total <= 0:
+        return 0.0
+    rate, z2 = passed / total, z * z
+    centre = rate + z2 / (2 * total)
+    margin = z * math.sqrt(rate * (1 - rate) / total + z2 / (4 * total * total))
+    return (centre - margin) / (1 + z2 / total)
+
+
+def sample_is_conclusive(runs: list[tuple[QASetGate, list[QAOutcome]]], category_min: float) -> bool:
+    """Every sampled file, and each of its categories, passes its minimum even at the lower bound
+    of its pass rate; a file replayed in full counts as it scored."""
+    for gate, outcomes in runs:
+        scores = scores_by_category(outcomes)
+        bound = wilson_lower if gate.sample_every > 1 else _rate
+        passed, total = scores.pop("all", (0, 0))
+        if total == 0 or bound(passed, total) < gate.pass_rate_min:
+            return False
+        if any(bound(p, n) < category_min for p, n in scores.values()):
+            return False
+    return True
+
+
+def replay_qa_sets(
+    qa_sets: list[QASetGate], items: dict[str, list[QAItem]], send: Sender, category_min: float
+) -> tuple[list[tuple[QASetGate, list[QAOutcome]]], bool]:
+    """Outcomes of each QA file and whether they come from samples alone.
+
+    Why: the held-out file is thousands of conversations (minutes of both cores). A file with
+    `sample_every` > 1 is replayed first on its spread sample; when the sample is conclusive (it
+    passes every minimum even at its 99.9 % lower bound) the verdict cannot be expected to differ
+    on the whole file, and the replay stops there. Otherwise the rest of the file is replayed and
+    the whole file is judged, failures and all.
+    """
+    first = [
+        (gate, spread_sample(items[gate.name], gate.sample_every, lambda item: item.category))
+        for gate in qa_sets
+    ]
+    runs = [(gate, run_items(chosen, send)) for gate, chosen in first]
+    sampled = any(len(chosen) < len(items[gate.name]) for gate, chosen in first)
+    if not sampled or sample_is_conclusive(runs, category_min):
+        return runs, sampled
+    whole = []
+    for gate, outcomes in runs:
+        done = {o.item.id: o for o in outcomes}
+        rest = {o.item.id: o for o in run_items([i for i in items[gate.name] if i.id not in done], send)}
+        whole.append((gate, [done.get(i.id) or rest[i.id] for i in items[gate.name]]))
+    return whole, False
+
+
 def qa_gate(
-    runs: list[tuple[QASetGate, list[QAOutcome]]], category_min: float, seconds: float = 0.0
+    runs: list[tuple[QASetGate, list[QAOutcome]]],
+    category_min: float,
+    seconds: float = 0.0,
+    sampled: bool = False,
 ) -> GateResult:
     """The QA verdict: each file's pass rate against its own minimum, every category of every file
-    against category_min. details["sets"] has the per-file, per-category scores for the report.
+    against category_min. details["sets"] has the per-file, per-category scores for the report;
+    `sampled`: the files with a sample_every were judged on their conclusive sample (replay_qa_sets).
     """
     sets = [qa_set_scores(gate, outcomes, category_min) for gate, outcomes in runs]
+    for row, (gate, _) in zip(sets, runs, strict=True):
+        if sampled and gate.sample_every > 1:
+            row["sample_every"] = gate.sample_every
+            row["title"] += f" (sample: every {gate.sample_every}th item of each category, conclusive)"
     failed = [o.to_dict() | {"set": gate.name} for gate, outcomes in runs for o in outcomes if not o.passed]
     low = [
         f"{row['title']} {cat['category']} {cat['passed']}/{cat['total']} ({cat['rate']:.1%})"
@@ -338,9 +411,11 @@ def evaluate_qa(
     stack: Callable[[], CandidateStack],
     config: GateConfig,
     use_cache: bool = True,
+    sample: bool = False,
 ) -> GateResult:
-    """Both conversation QA sets (tuned, held-out) over REST against the candidate model and knowledge."""
-    qa_sets = config.qa_sets()
+    """Both conversation QA sets (tuned, held-out) over REST against the candidate model and knowledge;
+    with `sample`, the held-out set's sample first, the rest only if the sample is not conclusive."""
+    qa_sets = config.qa_sets(sample)
     missing = [gate.file for gate in qa_sets if not (root / gate.file).exists()]
     if len(missing) == len(qa_sets):
         return GateResult("qa", SKIP, f"{', '.join(missing)} not found: no conversation test run")
@@ -366,7 +441,7 @@ def evaluate_qa(
     def compute(folder: Path) -> GateResult:
         started = time.monotonic()
         running = stack()
-        runs = [(gate, run_items(items[gate.name], running.send)) for gate in qa_sets]
+        runs, sampled = replay_qa_sets(qa_sets, items, running.send, config.qa.category_pass_rate_min)
         (folder / "qa_results.json").write_text(
             json.dumps(
                 [o.to_dict() | {"set": gate.name} for gate, outcomes in runs for o in outcomes],
@@ -375,7 +450,9 @@ def evaluate_qa(
             ),
             encoding="utf-8",
         )
-        return qa_gate(runs, config.qa.category_pass_rate_min, seconds=time.monotonic() - started)
+        return qa_gate(
+            runs, config.qa.category_pass_rate_min, seconds=time.monotonic() - started, sampled=sampled
+        )
 
     return cached_gate(key, compute, use_cache)
 
@@ -472,8 +549,10 @@ def model_gates(
     only: Iterable[str] = GATE_NAMES,
     use_cache: bool = True,
     stack: LazyStack | None = None,
+    qa_sample: bool = False,
 ) -> LazyStack:
-    """NLU, stories and QA gates of a candidate model; returns the (maybe started) servers to stop."""
+    """NLU, stories and QA gates of a candidate model; returns the (maybe started) servers to stop.
+    `qa_sample`: the QA gate may judge the held-out set on a conclusive sample (`bot update`)."""
     stack = stack if stack is not None and stack.candidate == candidate else LazyStack(candidate)
     root, model = candidate.root, candidate.model
 
@@ -486,7 +565,7 @@ def model_gates(
         return evaluate_stories(root, model, stack, config, use_cache)
 
     def qa() -> GateResult:
-        return evaluate_qa(root, model, candidate.knowledge, stack, config, use_cache)
+        return evaluate_qa(root, model, candidate.knowledge, stack, config, use_cache, sample=qa_sample)
 
     steps = {"nlu": (f"nlu ({mode})", nlu), "stories": ("stories", stories), "qa": ("qa", qa)}
     wanted = set(only)

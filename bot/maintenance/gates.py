@@ -33,6 +33,7 @@ class QASetGate:
     name: str
     file: str
     pass_rate_min: float
+    sample_every: int = 1  # replayed first on every n-th item of each category (evaluate.replay_qa_sets)
 
     @property
     def title(self) -> str:
@@ -93,6 +94,7 @@ class QAGates(_Section):
     holdout_file: str
     holdout_pass_rate_min: Rate  # type: ignore[valid-type]
     category_pass_rate_min: Rate  # type: ignore[valid-type]
+    holdout_sample_every: conint(ge=1) = 1  # type: ignore[valid-type]
 
 
 class GateConfig(_Section):
@@ -110,11 +112,13 @@ class GateConfig(_Section):
         nlu = self.nlu
         return float(nlu.cross_validation.macro_f1_min if mode == "cross_validation" else nlu.holdout.macro_f1_min)
 
-    def qa_sets(self) -> list[QASetGate]:
-        """The QA files the QA gate replays, each with its overall minimum (tuned set first)."""
+    def qa_sets(self, sample: bool = False) -> list[QASetGate]:
+        """The QA files the QA gate replays, each with its overall minimum (tuned set first); with
+        `sample`, the held-out file is replayed on its spread sample first (`holdout_sample_every`)."""
+        every = self.qa.holdout_sample_every if sample else 1
         return [
             QASetGate("tuned", self.qa.file, self.qa.pass_rate_min),
-            QASetGate("holdout", self.qa.holdout_file, self.qa.holdout_pass_rate_min),
+            QASetGate("holdout", self.qa.holdout_file, self.qa.holdout_pass_rate_min, every),
         ]
 
 

@@ -268,6 +268,7 @@ class Update:
             self.stack.candidate = candidate  # the servers booted early load this model if they lack it
         stack = model_gates(
             candidate, self.config, self.record.nlu_mode, self.run, use_cache=self.use_cache, stack=self.stack,
+            qa_sample=True,
         )  # fmt: skip
         stack.stop()
         self.record.durations["evaluation"] = time.monotonic() - began
