@@ -31,7 +31,13 @@ from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import DomainDict
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
 from bot.knowledge.nlp import one_turn
-from bot.knowledge.question_analysis import QuestionAnalysis, analyse, spell_numbers, spell_ordinals
+from bot.knowledge.question_analysis import (
+    QuestionAnalysis,
+    SituationRule,
+    analyse,
+    spell_numbers,
+    spell_ordinals,
+)
 from bot.knowledge.search import number_words, same_meaning, stop_words
 from bot.knowledge.sentence_search import (
     LIST_EVIDENCE,
@@ -1207,6 +1213,25 @@ def _names_the_heading_only(unit: Unit, part: Part) -> bool:
     return bool(asked & heading) and not asked & item
 
 
+def unknown_points(
+    kb: KnowledgeBase, index: SentenceIndex, part: Part, turn: Turn, situation: SituationRule | None
+) -> list[str]:
+    """The nouns the question asks about that no page uses ("combien de kilos de bagages ?")."""
+    analysis = part.analysis
+    ignore = frozenset(fold(w) for w in (turn.country or "").split()) | GENERIC_TITLE_WORDS | kb.answering.empty_words
+    # Nouns of the question's own cues ("dans quelle zone", "quel continent") name no point.
+    cue_words = frozenset(folded_words(analysis.folded)) - frozenset(folded_words(analysis.rest))
+    # Nor do the words that tell the user's situation ("malade du coeur", "prendre l'avion").
+    story = frozenset(fold(w) for group in situation.all_of for w in group) if situation else frozenset()
+    unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words | story)
+    main = kb.answering.main_clause(analysis.folded)
+    if unknown and main != analysis.folded:
+        # "Dans la chronologie des crises de l'OIM, quel événement est associé à 1975 ?": the
+        # setting is not what is asked, and the search ranks what is asked after it.
+        unknown = [word for word in unknown if fold(word) in folded_words(main)]
+    return unknown
+
+
 def answer_part(
     kb: KnowledgeBase,
     part: Part,
@@ -1262,6 +1287,13 @@ def answer_part(
         # before spoke of ("... n'ont pas de structures d'accueil de base ?"): ranked with its words.
         asked = replace(part, text=f"{turn.said[-2]} {part.text}") if not part.own_words and len(turn.said) > 1 else part
         hit, near = _aspect_hits(index, asked, entry)
+        if hit is None and entry is None and not unknown_points(kb, index, part, turn, situation):
+            # No topic yet, and words around the question thin every score out ("pour rentrer de
+            # libye, ils regardent quoi comme critères pour accepter quelqu'un ?"): the topic of
+            # the sentence ranked first is searched as the topic would be.
+            ranked = index.rank(part.text, None, "none", k=1)
+            guess = entry_of_unit(kb, index, ranked[0].unit) if ranked else None
+            hit = _aspect_hits(index, asked, guess)[0] if guess is not None else None
         if hit is None and entry is not None and wanted:
             # "pour ramener les migrants depuis la Libye, quel transport ?" about the movement
             # assistance: a sentence of its page naming that very place, though another topic's.
@@ -1292,21 +1324,7 @@ def answer_part(
         return found[0]
 
     if why != "situation":
-        ignore = (
-            frozenset(fold(w) for w in (turn.country or "").split())
-            | GENERIC_TITLE_WORDS
-            | kb.answering.empty_words
-        )
-        # Nouns of the question's own cues ("dans quelle zone", "quel continent") name no point.
-        cue_words = frozenset(folded_words(analysis.folded)) - frozenset(folded_words(analysis.rest))
-        # Nor do the words that tell the user's situation ("malade du coeur", "prendre l'avion").
-        story = frozenset(fold(w) for group in situation.all_of for w in group) if situation else frozenset()
-        unknown = index.unknown_nouns(_asking_sentences(part.text), ignore | cue_words | story)
-        main = kb.answering.main_clause(analysis.folded)
-        if unknown and main != analysis.folded:
-            # "Dans la chronologie des crises de l'OIM, quel événement est associé à 1975 ?": the
-            # setting is not what is asked, and the search ranks what is asked after it.
-            unknown = [word for word in unknown if fold(word) in folded_words(main)]
+        unknown = unknown_points(kb, index, part, turn, situation)
         if unknown:
             hit = best()
             if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:

@@ -1846,6 +1846,9 @@ def test_a_noun_of_the_question_cue_is_not_a_point_the_pages_miss(kb: KnowledgeB
         ("Notre mairie voudrait l'accompagnement de l'OIM pour son plan local, quel contact ?", True),
         ("qui est notre interlocuteur pour le Dialogue ?", True),
         ("quel contact l'OIM a avec les gouvernements", False),
+        ("À qui je peux écrire pour en savoir plus sur la migration et le développement ?", True),  # ho66-087
+        ("à qui doit-on s'adresser pour le Dialogue ?", True),
+        ("à qui l'OIM peut écrire une lettre ?", False),
     ],
 )
 def test_asking_whom_to_contact(kb: KnowledgeBase, text: str, asks: bool) -> None:
@@ -2368,6 +2371,20 @@ ASKED = [
         "fallback", "nlu_fallback", None, None, (),
         "c'est quoi le hashtag de la campagne de l'oim pour la migration ?",
         ("#formigration",), (), id="the-hashtag-whatever-else-is-named"),
+    pytest.param(  # who goes first: the sentence on the cases more of a priority (aspect priority)
+        "intent", "inform", None, "programme.voluntary_return", ("Pour le retour volontaire, comment l'OIM examine-t-elle chaque dossier ?",),
+        "et qui passe en premier ?", ("plus prioritaires",), (), id="who-goes-first"),
+    pytest.param(  # "premier" asked about is no question word for all that ("qui passe en premier")
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Le premier Dialogue, il y avait combien de tables rondes ?", ("quatre tables rondes",), (), id="the-first-dialogue"),
+    pytest.param(  # no topic yet, words around the question thin the scores: the topic ranked first is searched
+        "intent", "ask_programme_eligibility", None, None, (),
+        "pour rentrer de libye, ils regardent quoi comme critères pour accepter quelqu'un ?",
+        ("aptitude médicale",), ("ne précisent pas",), id="criteria-with-no-topic-yet"),
+    pytest.param(  # ... but not when it asks of something no page names (the kilos of luggage one has "droit à")
+        "intent", "ask_programme_eligibility", None, None, (),
+        "sur les vols charters de l'OIM, on a droit à combien de kilos de bagages ?",
+        ("ne précisent pas",), ("aptitude médicale",), id="no-criteria-for-a-point-no-page-names"),
 ]
 
 

@@ -313,9 +313,13 @@ class AnsweringRules(BaseModel):
     @cached_property
     def cue_words(self) -> frozenset[str]:
         """The words the cues of question types, aspects and contacts are written with
-        ("gratuit", "passeport", "combien"): a typo of one ("gratui") is read as that word."""
+        ("gratuit", "passeport", "combien"): a typo of one ("gratui") is read as that word. Not the
+        words that name things in the pages ("qui passe en premier ?" is no question word of "le
+        premier Dialogue"; search_words.yml, keep_words)."""
+        from bot.knowledge.search import keep_words
+
         patterns = [c for rule in (*self.question_types, *self.aspects) for c in rule.cues] + self.contact_cues
-        return frozenset(word for pattern in patterns for word in _literal_words(pattern))
+        return frozenset(word for pattern in patterns for word in _literal_words(pattern)) - keep_words()
 
     @cached_property
     def _sms(self) -> SmsSpellings:

@@ -77,7 +77,13 @@ def stop_words() -> frozenset[str]:
 
     words = load_yaml(WORDS_FILE)
     folded = {fold(w) for w in STOP_WORDS} | {fold(w) for w in words["extra_stop_words"]}
-    return frozenset(folded - {fold(w) for w in words["keep_words"]})
+    return frozenset(folded - keep_words())
+
+
+@lru_cache(maxsize=1)
+def keep_words() -> frozenset[str]:
+    """Folded stop words that name things in these documents ("premier" Dialogue, "huit" points)."""
+    return frozenset(fold(w) for w in load_yaml(WORDS_FILE)["keep_words"])
 
 
 @lru_cache(maxsize=1)
