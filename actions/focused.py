@@ -1213,6 +1213,34 @@ def _names_the_heading_only(unit: Unit, part: Part) -> bool:
     return bool(asked & heading) and not asked & item
 
 
+# "à la demande de qui ?", "en partenariat avec qui ?": up to three words and a preposition before "qui".
+_SUBJECTS = frozenset({"oim", "je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
+_WHO_FRAME = re.compile(r"\b((?:[a-z]+ ){1,3}(?:de|d.|par|avec|aupres de|pour)) qui\b")
+
+
+def _echoed_frame(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+    """A sentence saying the question's own frame with someone in it answers "who": "à la demande
+    de qui ?" -> "organisés à la demande de la personne qui rentre" (not "une demande d'asile").
+    Only a frame with a word of meaning ("demande", "partenariat"): "avec qui" alone echoes anything."""
+    qtype = part.analysis.qtype
+    if qtype is None or qtype.name not in ("who", "who_unnamed"):
+        return None
+    found = _WHO_FRAME.search(part.analysis.folded)
+    if found is None:
+        return None
+    frame = found.group(1)
+    if not any(len(word) > 3 and word not in stop_words() for word in frame.split()):
+        return None
+    if set(frame.split()) & _SUBJECTS:
+        return None  # "l'OIM travaille avec qui ?": any sentence of what it does with someone echoes it
+
+    said = re.compile(rf"\b{re.escape(frame)} (?!qui\b)[a-z]")
+    ranked = index.rank(part.text, entry, part.analysis.evidence, k=20)
+    # Of the topic when there is one ("l'OIM travaille avec qui pour la réinstallation ?" is not
+    # answered by "L'OIM travaille avec ses Etats membres ..." of the integration).
+    return next((h for h in ranked if said.search(fold(h.unit.text)) and (h.in_topic or entry is None)), None)
+
+
 def unknown_points(
     kb: KnowledgeBase, index: SentenceIndex, part: Part, turn: Turn, situation: SituationRule | None
 ) -> list[str]:
@@ -1333,6 +1361,10 @@ def answer_part(
                 words = " », « ".join(unknown)
                 return _gap_then_closest(reply, kb, index, part, entry, hit, words, domain, "words")
 
+    echoed = _echoed_frame(index, part, entry) if why != "situation" else None
+    if echoed is not None:
+        say_unit(reply, kb, index, echoed, part, entry)
+        return reply, entry if echoed.in_topic else entry_of_unit(kb, index, echoed.unit) or entry
     listed = _list_named(index, part, entry) if why != "situation" else None
     if listed is not None:
         # "vous pouvez me citer quelques axes stratégiques actuels du Dialogue ?": the list so headed.

@@ -2385,6 +2385,10 @@ ASKED = [
         "intent", "ask_programme_eligibility", None, None, (),
         "sur les vols charters de l'OIM, on a droit à combien de kilos de bagages ?",
         ("ne précisent pas",), ("aptitude médicale",), id="no-criteria-for-a-point-no-page-names"),
+    pytest.param(  # "à la demande de qui ?": the sentence saying "à la demande de <someone>", not "une demande d'asile"
+        "intent", "ask_voluntary_return", None, "programme.voluntary_return", (),
+        "Quand l'OIM fait la consultation pour le retour volontaire, elle évalue quoi ? Et le retour se fait à la demande de qui ?",
+        ("évaluation des risques", "à la demande de la personne qui rentre"), (), id="the-frame-of-who-echoed"),
 ]
 
 
