@@ -985,6 +985,17 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
     return False
 
 
+# Question types asking a fact of the pages rather than what to do ("comment", "où aller").
+FACT_TYPES = frozenset({"date", "count", "founding"})
+
+
+def _rare_names(index: SentenceIndex, hit: RankedUnit, part: Part) -> list[str]:
+    """The names the question writes capitalised (not first) that the sentence holds and at most
+    RARE_WORD_UNITS sentences of the pages name ("la Tchécoslovaquie")."""
+    named = re.findall(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}", part.text)
+    return [n for n in dict.fromkeys(named) if _holds(hit.unit, [n]) and _units_naming(index, n) <= RARE_WORD_UNITS]
+
+
 @lru_cache(maxsize=1024)
 def _units_naming(index: SentenceIndex, name: str) -> int:
     """How many sentences and items of the pages name this (cached: a name capitalised in a
@@ -1285,6 +1296,16 @@ def answer_part(
 
     wanted = _wanted(index, part, turn, entry, why)  # the years, ordinals and country a sentence must name
     facts: list[RankedUnit | None] = []
+    if why == "situation" and analysis.qtype is not None and analysis.qtype.name in FACT_TYPES:
+        # "Ma grand-mère a quitté la Tchécoslovaquie avec l'aide de l'OIM, c'était en quelle année
+        # cette crise-là ?": a fact asked of the one sentence naming that place is no case to help
+        # with, though the words tell of one (the evacuations).
+        plain = replace(part, text=part.text[: len(part.text) - len(terms)].strip()) if terms else part
+        named = _best(index, plain, turn, None, "none", [])
+        if named is not None and named.shows_type and named.score >= GOOD_SENTENCE and _rare_names(index, named, plain):
+            about = entry_of_unit(kb, index, named.unit)
+            say_unit(reply, kb, index, named, plain, about)
+            return reply, about
 
     def labelled_fact() -> RankedUnit | None:
         """The topic's fact labelled as the question asks, looked up once and only when needed."""

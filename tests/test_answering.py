@@ -2389,6 +2389,10 @@ ASKED = [
         "intent", "ask_voluntary_return", None, "programme.voluntary_return", (),
         "Quand l'OIM fait la consultation pour le retour volontaire, elle évalue quoi ? Et le retour se fait à la demande de qui ?",
         ("évaluation des risques", "à la demande de la personne qui rentre"), (), id="the-frame-of-who-echoed"),
+    pytest.param(  # a year asked of the one sentence naming a place is no case told, though words tell of one
+        "intent", "ask_iom_history", None, None, (),
+        "Ma grand-mère a quitté la Tchécoslovaquie avec l'aide de l'OIM, c'était en quelle année cette crise-là ?",
+        ("la Tchécoslovaquie en 1968",), ("votre situation",), id="a-fact-of-a-rare-place-in-a-story"),
 ]
 
 
