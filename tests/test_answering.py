@@ -2393,6 +2393,9 @@ ASKED = [
         "intent", "ask_iom_history", None, None, (),
         "Ma grand-mère a quitté la Tchécoslovaquie avec l'aide de l'OIM, c'était en quelle année cette crise-là ?",
         ("la Tchécoslovaquie en 1968",), ("votre situation",), id="a-fact-of-a-rare-place-in-a-story"),
+    pytest.param(  # whose duty it is: the sentence saying whose responsibility (question type responsible)
+        "intent", "inform", None, "programme.evacuation", ("Est-ce que l'OIM organise des évacuations quand il y a une guerre ?",),
+        "normalement c'est à qui de s'en charger ?", ("relèvent de la responsabilité des États",), (), id="whose-duty"),
 ]
 
 
