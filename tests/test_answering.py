@@ -2396,6 +2396,12 @@ ASKED = [
     pytest.param(  # whose duty it is: the sentence saying whose responsibility (question type responsible)
         "intent", "inform", None, "programme.evacuation", ("Est-ce que l'OIM organise des évacuations quand il y a une guerre ?",),
         "normalement c'est à qui de s'en charger ?", ("relèvent de la responsabilité des États",), (), id="whose-duty"),
+    pytest.param(  # "s'appelait comment" asks a title ...
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "le deuxième dialogue de haut niveau s'appelait comment ?", ("Faire des migrations un atout",), (), id="named-how"),
+    pytest.param(  # ... "il s'appelle comment" a person's name
+        "intent", "inform", None, "event.council_110", ("Le directeur général de l'OIM a fait un discours au Conseil annuel",),
+        "il s'appelle comment ?", ("Vitorino",), (), id="he-is-named-how"),
 ]
 
 
