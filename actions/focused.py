@@ -1290,6 +1290,7 @@ def answer_part(
     # The situation the message tells (answering.yml), read once for the branches below.
     situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
     terms = situation.terms if why == "situation" and situation is not None else ""
+    as_written = part  # before the situation's words are added
     if terms:
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
@@ -1300,11 +1301,10 @@ def answer_part(
         # "Ma grand-mère a quitté la Tchécoslovaquie avec l'aide de l'OIM, c'était en quelle année
         # cette crise-là ?": a fact asked of the one sentence naming that place is no case to help
         # with, though the words tell of one (the evacuations).
-        plain = replace(part, text=part.text[: len(part.text) - len(terms)].strip()) if terms else part
-        named = _best(index, plain, turn, None, "none", [])
-        if named is not None and named.shows_type and named.score >= GOOD_SENTENCE and _rare_names(index, named, plain):
+        named = _best(index, as_written, turn, None, "none", [])
+        if named is not None and named.shows_type and named.score >= GOOD_SENTENCE and _rare_names(index, named, as_written):
             about = entry_of_unit(kb, index, named.unit)
-            say_unit(reply, kb, index, named, plain, about)
+            say_unit(reply, kb, index, named, as_written, about)
             return reply, about
 
     def labelled_fact() -> RankedUnit | None:

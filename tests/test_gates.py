@@ -284,7 +284,7 @@ def test_a_conclusive_held_out_sample_stands_for_its_file() -> None:
         sampled and len(sent) == 3 + 300
     )  # the tuned file whole (3/3 is exact there), a quarter of the other
     assert [o.item for o in runs[1][1]] == holdout[::4][:200] + holdout[800::4]
-    assert "sample: every 4th item" in qa_gate(runs, 0.7, sampled=sampled).summary
+    assert "sample: 1 item in 4 of each category" in qa_gate(runs, 0.7, sampled=sampled).summary
 
 
 def test_an_inconclusive_sample_is_completed_and_the_whole_file_judged() -> None:

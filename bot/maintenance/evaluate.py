@@ -361,7 +361,7 @@ def qa_gate(
     for row, (gate, _) in zip(sets, runs, strict=True):
         if sampled and gate.sample_every > 1:
             row["sample_every"] = gate.sample_every
-            row["title"] += f" (sample: every {gate.sample_every}th item of each category, conclusive)"
+            row["title"] += f" (sample: 1 item in {gate.sample_every} of each category, conclusive)"
     failed = [o.to_dict() | {"set": gate.name} for gate, outcomes in runs for o in outcomes if not o.passed]
     low = [
         f"{row['title']} {cat['category']} {cat['passed']}/{cat['total']} ({cat['rate']:.1%})"
