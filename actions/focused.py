@@ -961,6 +961,10 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
 
 
+# A name a question writes capitalised, not first ("... quitté la Tchécoslovaquie ...").
+_CAPITALISED = re.compile(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}")
+
+
 def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part, turn: Turn, wanted: list[str]) -> bool:
     """Whether the best sentence holds a country (or a name) the question names that at most
     RARE_WORD_UNITS sentences of the pages name, and shows what is asked: "le professionnel de santé qui part de
@@ -971,12 +975,9 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
     # The country entity, or another name the question writes capitalised ("... de Malaisie pour
     # travailler en Jordanie": the entity is the last one, Jordanie, which more sentences name).
     named = [turn.country] if turn.country and turn.country in wanted else []
-    named += re.findall(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}", part.text)
     asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()}
     held = {_prefix(w) for w in folded_words(hit.unit.text)}
-    for name in dict.fromkeys(named):
-        if not _holds(hit.unit, [name]) or _units_naming(index, name) > RARE_WORD_UNITS:
-            continue
+    for name in _rare_names(index, hit, [*named, *_CAPITALISED.findall(part.text)]):
         # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
         # are not about the sentence that merely names the country.
         place = {_prefix(w) for w in folded_words(name)}
@@ -989,11 +990,10 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
 FACT_TYPES = frozenset({"date", "count", "founding"})
 
 
-def _rare_names(index: SentenceIndex, hit: RankedUnit, part: Part) -> list[str]:
-    """The names the question writes capitalised (not first) that the sentence holds and at most
-    RARE_WORD_UNITS sentences of the pages name ("la Tchécoslovaquie")."""
-    named = re.findall(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}", part.text)
-    return [n for n in dict.fromkeys(named) if _holds(hit.unit, [n]) and _units_naming(index, n) <= RARE_WORD_UNITS]
+def _rare_names(index: SentenceIndex, hit: RankedUnit, names: list[str]) -> list[str]:
+    """The names, in order and once each, that the sentence holds and at most RARE_WORD_UNITS
+    sentences of the pages name ("la Tchécoslovaquie")."""
+    return [n for n in dict.fromkeys(names) if _holds(hit.unit, [n]) and _units_naming(index, n) <= RARE_WORD_UNITS]
 
 
 @lru_cache(maxsize=1024)
@@ -1302,7 +1302,7 @@ def answer_part(
         # cette crise-là ?": a fact asked of the one sentence naming that place is no case to help
         # with, though the words tell of one (the evacuations).
         named = _best(index, as_written, turn, None, "none", [])
-        if named is not None and named.shows_type and named.score >= GOOD_SENTENCE and _rare_names(index, named, as_written):
+        if named is not None and named.shows_type and named.score >= GOOD_SENTENCE and _rare_names(index, named, _CAPITALISED.findall(as_written.text)):
             about = entry_of_unit(kb, index, named.unit)
             say_unit(reply, kb, index, named, as_written, about)
             return reply, about

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field, validator
 
 from bot.knowledge.records import CONTACT_CHANNELS
+from bot.knowledge.search import keep_words
 from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import YEAR, fold, fold_apostrophes, folded_words, strip_accents
 from bot.knowledge.yamlio import load_yaml
@@ -316,8 +317,6 @@ class AnsweringRules(BaseModel):
         ("gratuit", "passeport", "combien"): a typo of one ("gratui") is read as that word. Not the
         words that name things in the pages ("qui passe en premier ?" is no question word of "le
         premier Dialogue"; search_words.yml, keep_words)."""
-        from bot.knowledge.search import keep_words
-
         patterns = [c for rule in (*self.question_types, *self.aspects) for c in rule.cues] + self.contact_cues
         return frozenset(word for pattern in patterns for word in _literal_words(pattern)) - keep_words()
 
