@@ -780,6 +780,9 @@ def _best(
             # "il a dit quoi ?" naming no subject: the first words the page reports, in reading order.
             first = min(near, key=lambda h: index.units.index(h.unit))
             near = [first, *(h for h in near if h is not first)]
+        termed = _with_type_terms(index, near, part)
+        if termed is not None:
+            near = [termed, *(h for h in near if h is not termed)]
         if near and ranking:
             # "elle vise surtout quels pays ?": the topic's sentence ranking them ("les plus touchés")
             # before one merely naming countries, unless clearly worse.
@@ -819,9 +822,28 @@ def _best(
         # The message named the topic: its own sentence answers unless another is clearly better
         # ("les principaux pays d'accueil" of the resettlement, not "pays ... d'accueil" elsewhere).
         own = next((h for h in hits if h.in_topic and h.shows_type), None)
-        if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN:
+        # Unless the other holds the question's rare words and the topic's none ("..., dans
+        # quelles régions les gens entreprennent des périples incertains, selon la page sur la
+        # réinstallation ?": the pathways' sentence saying so, not a resettlement one sharing nothing).
+        rarer = own is not None and _holds_rare_words(index, hits[0], part) and not _rare_words_held(index, own, part)
+        if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN and not rarer:
             return own
     return _earliest_if_since(hits, part) if hits else None
+
+
+def _with_type_terms(index: SentenceIndex, near: list[RankedUnit], part: Part) -> RankedUnit | None:
+    """Of a follow-up naming little, the best of the topic's sentences saying what is asked in the
+    type's own terms ("mais c'est à qui que ça revient ?": "... relèvent de la responsabilité des
+    États"), unless clearly worse than the best: the words of the message before, added to the
+    search, must not rank above it a sentence that only shares them ("... met en œuvre")."""
+    qtype = part.analysis.qtype
+    if not near or qtype is None or not qtype.terms or len(part.own_words) > index.kb.answering.followups.max_own_words:
+        return None
+    terms = {_prefix(w) for w in folded_words(qtype.terms)}
+    termed = next((h for h in near if h.in_topic and terms & {_prefix(w) for w in folded_words(h.unit.text)}), None)
+    if termed is None or termed is near[0] or termed.score < near[0].score - TOPIC_MARGIN:
+        return None
+    return termed
 
 
 # A follow-up bringing this many words of its own that a sentence matches this well (search
@@ -981,9 +1003,21 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
         # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
         # are not about the sentence that merely names the country.
         place = {_prefix(w) for w in folded_words(name)}
-        if len((asked - place) & held) >= PLACE_AND_WORDS:
+        if len((asked - place) & held) >= PLACE_AND_WORDS or (
+            # "the IOM a aidé en Hongrie en quelle année ?": the year written by that very name
+            # ("la Hongrie en 1956") is the date asked, whatever else the sentence speaks of.
+            part.analysis.evidence == "date" and _year_by_name(hit.unit.text, name)
+        ):
             return True
     return False
+
+
+def _year_by_name(text: str, name: str) -> bool:
+    """Whether the text writes a year within three words of the name ("la Hongrie en 1956")."""
+    near = r"(?:[\w'’-]+[\s,()]+){0,3}"
+    year = r"(?:1[89]|20)\d\d\b"
+    named = re.escape(name)
+    return bool(re.search(rf"{named}[\s,()]+{near}\(?{year}|\b{year}\)?[\s,()]+{near}{named}", text, re.IGNORECASE))
 
 
 # Question types asking a fact of the pages rather than what to do ("comment", "où aller").
@@ -1010,9 +1044,27 @@ def _holds_rare_words(index: SentenceIndex, hit: RankedUnit | None, part: Part) 
     the classifier read."""
     if hit is None or hit.score < GOOD_SENTENCE or not hit.shows_type:
         return False  # "combien de migrants sont détenus dans les centres ?": no figure, no answer
+    if _rare_words_held(index, hit, part) >= RARE_WORDS_HELD:
+        return True
+    # One noun only a sentence or two use, asked of with a type the sentence shows: "dans l'exemple
+    # du professionnel de la santé, il part de quel pays pour aller où ?" (not the health services).
+    # A noun: "rentrer" is rare in the pages too, but names nothing.
+    if part.analysis.qtype is None or part.analysis.evidence == "none":
+        return False  # nor "comment je peux les faire venir ?": no kind of fact the sentence shows
+    from bot.knowledge.nlp import search_docs
+
     held = {_prefix(w) for w in folded_words(hit.unit.text)}
+    own = {w for w in part.own_words if len(w) > 3}  # not a word of phrasing ("dans l'exemple de ..."), nor "oim"
+    nouns = {_prefix(fold(t.text)) for t in search_docs([part.text])[0] if t.pos_ == "NOUN" and fold(t.text) in own}
+    return any(stem in held and index.units_using(stem) <= FEW_UNITS_WORD for stem in nouns)
+
+
+def _rare_words_held(index: SentenceIndex, hit: RankedUnit, part: Part) -> int:
+    """How many words of the question that at most RARE_WORD_UNITS sentences use the unit holds,
+    with its heading ("Secrétariat" says what "Division de la population du DAES" is)."""
+    held = {_prefix(w) for w in folded_words(f"{hit.unit.section} {hit.unit.text}")}
     rare = {_prefix(w) for w in part.own_words if len(w) > 3 and index.units_using(_prefix(w)) <= RARE_WORD_UNITS}
-    return len(rare & held) >= RARE_WORDS_HELD
+    return len(rare & held)
 
 
 def _aspect_hits(
@@ -1118,8 +1170,10 @@ def _is_generic(kb: KnowledgeBase, part: Part, entry: Entry) -> bool:
     if all(_prefix(w) in title or w in GENERIC_TITLE_WORDS for w in part.own_words):
         return True
     # "c'est quoi les voies complémentaires pour les réfugiés ?": what the topic is, for whom its
-    # summary (or the facts it is made of) says it is.
-    if not kb.answering.asks_definition(part.analysis.folded) or not names_entry(part.own_words, entry):
+    # summary (or the facts it is made of) says it is. So too "ce que fait l'OIM en matière de
+    # réinstallation des réfugiés ?": what it does there is the topic's summary.
+    asks_topic = kb.answering.asks_definition(part.analysis.folded) or (qtype is not None and qtype.summary_of_topic_told)
+    if not asks_topic or not names_entry(part.own_words, entry):
         return False
     summary = _summary_prefixes(entry)
     return all(_prefix(w) in title or _prefix(w) in summary or w in GENERIC_TITLE_WORDS for w in part.own_words)
@@ -1901,9 +1955,13 @@ def _ranked_entry_for(kb: KnowledgeBase, part: Part, intents: tuple[str, ...]) -
         # ... ?": its presence, its history), the one entry whose summary shows what is asked (a
         # founding date).
         evidence = part.analysis.evidence
-        if evidence == "none" or not scored or not set(part.own_words) <= _organisation_words(kb):
+        if not scored or not set(part.own_words) <= _organisation_words(kb):
             return None
         tied = [entry for count, entry in scored if count == scored[0][0]]
+        if evidence == "none":
+            # "c'est quoi l'OIM exactement et ça existe depuis quand ?": what the organisation is,
+            # which the classifier ranks first, not whichever page sentence says "l'OIM" most.
+            return tied[0] if kb.answering.asks_definition(part.analysis.folded) else None
         showing = [entry for entry in tied if text_shows(entry.answer, evidence)]
         return showing[0] if len(showing) == 1 else None
     return scored[0][1]

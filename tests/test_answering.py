@@ -2402,6 +2402,47 @@ ASKED = [
     pytest.param(  # ... "il s'appelle comment" a person's name
         "intent", "inform", None, "event.council_110", ("Le directeur général de l'OIM a fait un discours au Conseil annuel",),
         "il s'appelle comment ?", ("Vitorino",), (), id="he-is-named-how"),
+    pytest.param(  # what the OIM does about the topic named, in words of its summary: the summary
+        "intent", "ask_resettlement", "resettlement", None, (),
+        "Pouvez-vous m'expliquer ce que fait l'OIM en matière de réinstallation des réfugiés ?",
+        ("La réinstallation permet",), ("stratégie institutionnelle",), id="what-the-oim-does-about-a-topic"),
+    pytest.param(  # what the OIM "calls" the topic named is what it is
+        "intent", "ask_complementary_pathways", "complementary_pathways", None, (),
+        "Qu'est-ce que l'OIM appelle les voies complémentaires d'admission des réfugiés ?",
+        ("Les voies complémentaires sont",), ("aide au rapatriement volontaire",), id="what-the-oim-calls-a-topic"),
+    pytest.param(  # the user's own work is no point the pages miss; the rare words asked pick the sentence
+        "intent", "nlu_fallback", "resettlement", None, (),
+        "Pour préparer un atelier, je veux savoir dans quelles régions du monde les gens entreprennent des "
+        "périples incertains, selon la page de l'OIM sur la réinstallation.",
+        ("Méditerranée",), ("ne mentionnent pas",), id="rare-words-beside-the-topic-named"),
+    pytest.param(  # a heading holds the rare word asked ("Secrétariat"), not another sentence's look-alike
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Quelle entité assure le secrétariat du Dialogue de haut niveau sur les migrations internationales ?",
+        ("Division de la population du DAES",), ("Groupe mondial",), id="rare-word-in-a-heading"),
+    pytest.param(  # what something is for: its objective, in the words a page says it with
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Le Dialogue de haut niveau date de quand, et il sert à quoi ?",
+        ("2006", "maximiser les avantages"), (), id="what-it-is-for"),
+    pytest.param(  # ... or what it allows ("qui permet aux États de faire face ...")
+        "intent", "nlu_fallback", None, "programme.relocation", ("Expliquez-moi la relocalisation dont parle l'OIM",),
+        "ça sert à quoi pour les États ?", ("systèmes d'asile",), (), id="what-it-is-for-them"),
+    pytest.param(  # "s'est-il adressé" is no request for an address
+        "intent", "ask_member_states", None, None, (),
+        "Deux points pour mon compte rendu : à combien d'États membres le directeur général s'est-il adressé "
+        "lors du Conseil, et quel pays a vu sa demande d'adhésion acceptée ?",
+        ("173", "Liban"), ("migration4development",), id="addressed-is-no-address"),
+    pytest.param(  # the year written by the one place the pages name so
+        "fallback", "nlu_fallback", None, None, (),
+        "Hello teacher here, the IOM a aidé en Hongrie en quelle année, por favor ?",
+        ("1956",), ("pas cette information",), id="year-by-a-rare-place"),
+    pytest.param(  # a noun one sentence uses, asked with a type it shows, wherever that sentence is
+        "intent", "ask_health_integration", None, None, (),
+        "Dans l'exemple du professionnel de la santé qui migre, il part de quel pays pour aller où ?",
+        ("Malaisie", "Jordanie"), (), id="rare-noun-beside-the-topic-read"),
+    pytest.param(  # ... a noun: "l'OIM" (no page word, so "rare") picks nothing
+        "intent", "ask_council_session", None, None, (),
+        "pendant la session du conseil quel pays a voulu rentrer dans l'oim ?",
+        ("Liban",), ("retour volontaire",), id="the-oim-is-no-rare-noun"),
 ]
 
 
@@ -2413,6 +2454,26 @@ def test_a_question_gets_what_answers_it(
     _, shown = respond(kb, index, mode, intent=intent, programme=programme, topic=topic, before=before, text=text)
     assert all(e in shown for e in expected), shown
     assert not any(a in shown for a in absent), shown
+
+
+def test_whose_duty_after_a_summary_saying_it_in_other_words(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"mais c'est à qui que ça revient ?" after the evacuations' summary: the sentence saying whose
+    responsibility they are (the type's terms), not one sharing the first message's "met en œuvre"."""
+    first = "On m'a parlé des évacuations humanitaires internationales que l'OIM met en œuvre."
+    _, given = respond(kb, index, intent="ask_evacuation", programme="evacuation", text=first)
+    _, shown = respond(kb, index, intent="ask_programme_eligibility", topic="programme.evacuation",
+                       programme_slot="evacuation", before=(first,), text="mais c'est à qui que ça revient, en principe ?",
+                       previous_reply=given)
+    assert "relèvent de la responsabilité des États" in shown, shown
+
+
+def test_what_the_organisation_is_then_since_when(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Two questions naming only the OIM, the classifier unsure: what it is (its identity, ranked
+    first), then since when, not a strategy sentence saying "l'OIM" twice."""
+    _, shown = respond(kb, index, intent="nlu_fallback", text="c'est quoi l'OIM exactement et ça existe depuis quand ?",
+                       ranked_intents=("ask_iom_identity", "ask_iom_history"))
+    assert "organisation intergouvernementale" in shown and "1951" in shown, shown
+    assert "stratégie institutionnelle" not in shown, shown
 
 
 def after_reply(kb: KnowledgeBase, index: SentenceIndex, first: str, intent: str, topic: str, text: str) -> tuple[str, str]:
@@ -3166,7 +3227,7 @@ def test_words_the_search_leaves_out_name_no_missing_point(index: SentenceIndex)
 
 
 @pytest.mark.parametrize(("text", "qtype"), [
-    ("Comment l'OIM aide les autorités locales ? pour quoi faire ?", "why"),
+    ("Comment l'OIM aide les autorités locales ? pour quoi faire ?", "purpose"),
     ("l'OIM va me renvoyer quand même ?", None),  # "quand même" asks no date
     ("Dans son discours, Vitorino a dit que les migrants doivent être vus comme quoi ?", "seen_as"),
 ])

@@ -113,6 +113,9 @@ class QuestionTypeRule(CueRule):
     # Asked of a topic alone ("l'OIM fait quoi ?"), the type asks what the topic is: its summary
     # answers; asked of something more ("... au niveau local ?"), a sentence showing it does.
     summary_of_topic_alone: bool = False
+    # Asked of a topic with words of its summary ("ce que fait l'OIM en matière de réinstallation
+    # des réfugiés ?"), the type still asks what the topic is (not "qui mène l'initiative CRISP ?").
+    summary_of_topic_told: bool = False
     # Words a page would give that kind of answer with ("débats sur trois thèmes" for "ils y parlent
     # de quoi ?"): added to the words the sentences are ranked against, for a question naming little.
     terms: str = ""
