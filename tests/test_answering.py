@@ -632,6 +632,8 @@ def test_spell_ordinals() -> None:
     assert spell_ordinals("la 3e session") == "la troisième session"
     assert spell_ordinals("en 2013") == "en 2013"
     assert spell_ordinals("le pays n°1 et le numéro 2") == "le pays premier et le deuxième"
+    assert spell_ordinals("et le second quand ?") == "et le deuxième quand ?"  # the pages say "Deuxième Dialogue"
+    assert spell_ordinals("la Seconde Guerre mondiale") == "la Seconde Guerre mondiale"
     assert spell_ordinals("non 1, nombre 1") == "non 1, nombre 1"
 
 
@@ -803,6 +805,21 @@ def test_for_whom_after_a_quote_finds_the_people_it_names(kb: KnowledgeBase, ind
 def test_a_situation_in_everyday_words(kb: KnowledgeBase, index: SentenceIndex, intent: str, text: str, expected: str) -> None:
     _, shown = respond(kb, index, "fallback" if intent == "nlu_fallback" else "intent", intent=intent, text=text)
     assert expected in shown, shown
+
+
+def test_an_asylum_refused_with_nothing_to_live_on_is_a_stranded_migrant(kb: KnowledgeBase) -> None:
+    """Read as a question on asylum, the message tells of a case the stranded migrants' fund is for
+    ("demandes d'asile rejetées", "dénuement"): that help, then no promise on asylum."""
+    text = "ma demande d'asile au Maroc a été refusée et maintenant j'ai plus rien pour vivre"
+    shown = render(actions_module._small_talk(kb, Turn(intent="ask_asylum_visa", text=text, country="Maroc", said=(text,)), DOMAIN))
+    assert "migrants bloqués" in shown and "rien promettre" in shown, shown
+
+
+def test_the_second_of_two_things_asked_in_one_message(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"le premier ... a eu lieu quand, et le second quand ?": each its date."""
+    _, shown = respond(kb, index, intent="ask_high_level_dialogue",
+                       text="Le premier Dialogue de haut niveau sur les migrations internationales a eu lieu quand, et le second quand ?")
+    assert "14-15 septembre 2006" in shown and "3-4 octobre 2013" in shown, shown
 
 
 def test_a_wrong_year_is_said_then_the_sentence_with_the_right_one(kb: KnowledgeBase, index: SentenceIndex) -> None:
@@ -2576,6 +2593,8 @@ def test_how_people_travel_is_the_sentence_naming_the_means(kb: KnowledgeBase, i
         ("the IOM Council 110th session, it opened on which day ?", "OIM Conseil 110e session ouverte quel jour ?"),
         ("does IOM help stranded migrants in Libya go back home?", "OIM aide bloqués migrants en Libye rentrer ?"),
         ("where is the IOM headquarters", "où OIM siège"),
+        # mixed: a French word of the pages is kept, "l'OIM" read as "OIM"
+        ("Hello, sorry my French is bad... where is le siège de l'OIM ? merci beaucoup", "où siège OIM ?"),
         ("hello how are you", None),  # one glossary word: nothing to search with
         ("¿Cuándo fue fundada la OIM?", "quand créée OIM ?"),  # Spanish: its own glossary
         ("Wie viele Mitgliedstaaten hat die IOM?", "combien États membres OIM ?"),  # German

@@ -773,6 +773,8 @@ _ORDINALS = (
     (re.compile(r"\b(?:1er|1ere|1ère|1re|(?:n°|no|num(?:é|e)ro)\s?(?:1|un))\b", re.IGNORECASE), "premier"),
     (re.compile(r"\b(?:2e|2eme|2ème|2nd|2nde|2d|(?:n°|no|num(?:é|e)ro)\s?(?:2|deux))\b", re.IGNORECASE), "deuxième"),
     (re.compile(r"\b(?:3e|3eme|3ème|(?:n°|no|num(?:é|e)ro)\s?(?:3|trois))\b", re.IGNORECASE), "troisième"),
+    # "et le second quand ?": the pages say "Deuxième Dialogue" (but "la Seconde Guerre mondiale").
+    (re.compile(r"(?<=\b(?:le|du|au) )second\b|(?<=\bla )seconde\b(?! guerre)", re.IGNORECASE), "deuxième"),
 )
 
 
@@ -840,11 +842,14 @@ def _read_with(
             translated.update(french.split())
     kept: list[str] = []
     for token in re.findall(r"[\w'-]+|\?", lowered):
+        bare = re.sub(r"^[ld]'", "", token)  # "l'oim" in a mixed message
         if token in translated:
             kept.append(token)
-        elif token in words:
-            kept.append(words[token])
+        elif token in words or bare in words:
+            kept.append(words.get(token) or words[bare])
             found += 1
         elif token == "?" or any(c.isdigit() for c in token) or (token in names and known(token)):
             kept.append(token)
+        elif not token.isascii() and known(token):
+            kept.append(token)  # a French word of the pages in a mixed message ("where is le siège ?")
     return found, " ".join(kept)
