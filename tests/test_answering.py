@@ -2460,6 +2460,10 @@ ASKED = [
         "intent", "ask_council_session", None, None, (),
         "pendant la session du conseil quel pays a voulu rentrer dans l'oim ?",
         ("Liban",), ("retour volontaire",), id="the-oim-is-no-rare-noun"),
+    pytest.param(  # whom a speaker had in mind: the people the sentence is about
+        "intent", "ask_council_session", None, None, (),
+        "Au Conseil, le directeur général a parlé de cas très graves où les pays n'ont pas de structures "
+        "d'accueil de base. Il pensait à qui ?", ("mineurs non accompagnés",), (), id="whom-a-speaker-had-in-mind"),
 ]
 
 
