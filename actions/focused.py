@@ -355,12 +355,33 @@ def choose_entry(
     named = named_most(named_entries(kb, part.own_words), part.own_words)
     if len(named) == 1:
         return named[0], "named"
+    if not named and (about := _organisation_entry_showing(kb, part, turn)) is not None:
+        return about, "intent"
     if topic is not None and turn.intent in ASPECT_INTENTS and not named:
         # "je peux écrire à qui pour en savoir plus ?" read as a question on a programme's
         # eligibility, how to apply...: it is about the conversation's topic, not about whichever
         # page sentence shares a word with it.
         return topic, "intent"
     return None, "none"
+
+
+def _organisation_entry_showing(kb: KnowledgeBase, part: Part, turn: Turn) -> Entry | None:
+    """"l oim ca existe depuis kel anne svp", the classifier unsure: a question of a type on the
+    organisation alone (its other words unknown to the pages: SMS forms, typos) is about the
+    organisation entry whose summary shows what is asked, the classifier's first such one, else
+    the first in the knowledge files (what the OIM is). Words every page uses ("la migration")
+    name nothing else."""
+    evidence = part.analysis.evidence
+    index = sentence_index(kb)
+    organisation = _organisation_words(kb)
+    words = {w for w in part.own_words if index.knows(w)}
+    if evidence == "none" or part.analysis.aspect is not None or not set(folded_words(part.text)) & organisation:
+        return None  # not "pourquoi certains migrants passent en priorité ?": the OIM must be named
+    if not words <= organisation | GENERIC_TITLE_WORDS:
+        return None
+    showing = [e for e in kb.entries() if e.kind == ORGANISATION and text_shows(e.answer, evidence)]
+    ranked = [e for intent in turn.ranked_intents if (e := kb.entry_for_intent(intent)) is not None and e in showing]
+    return next(iter(ranked or showing), None)
 
 
 def _named_by_message_before(turn: Turn, topic: Entry) -> bool:
@@ -828,7 +849,19 @@ def _best(
         rarer = own is not None and _holds_rare_words(index, hits[0], part) and not _rare_words_held(index, own, part)
         if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN and not rarer:
             return own
+    if hits and entry is not None and why == "intent" and not hits[0].in_topic and not _names_anything(index.kb, part):
+        # "l oim c depui kel anne" read as what the OIM is: the question names nothing but the
+        # OIM, so another topic's sentence ("Au cours des 70 dernières années, l'OIM ...") matches
+        # it on words of phrasing only; the topic's own answers.
+        own = next((h for h in hits if h.in_topic and h.shows_type), None)
+        if own is not None and own.score >= GOOD_SENTENCE:
+            return own
     return _earliest_if_since(hits, part) if hits else None
+
+
+def _names_anything(kb: KnowledgeBase, part: Part) -> bool:
+    """Whether the question brings a word of its own besides the organisation's name."""
+    return any(len(w) > 3 and w not in _organisation_words(kb) for w in part.own_words)
 
 
 def _with_type_terms(index: SentenceIndex, near: list[RankedUnit], part: Part) -> RankedUnit | None:
@@ -1773,9 +1806,9 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         return _respond(kb, turn, domain, mode)
 
 
-def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Reply:
+def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safety: bool = True) -> Reply:
     full = clean_user_text(turn.text)
-    urgent = urgent_reply(kb, turn, domain, full)
+    urgent = urgent_reply(kb, turn, domain, full) if safety else None
     if urgent is not None:
         return urgent
     if kb.answering.says_not_understood(full):
@@ -1833,7 +1866,7 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str) -> Re
             turn = replace(turn, topic=first.id)  # "pour le Dialogue ..., quel département des Nations Unies contacter ?"
         return answer_contact(kb, turn, domain)
     if (
-        len(parts) == 1 and _asks_about_nothing(parts[0], turn, topic, nlu_entry)
+        len(parts) == 1 and _asks_about_nothing(kb, parts[0], turn, topic, nlu_entry)
         # "c'était quel jour ?" after a reply with no topic: that reply's sentence holds the day.
         and _in_reply_just_given(sentence_index(kb), parts[0], turn) is None
     ):
@@ -2021,10 +2054,13 @@ def _reply_with(response: str) -> Reply:
     return reply
 
 
-def _asks_about_nothing(part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None) -> bool:
-    """Only question words ("pourquoi ?", "combien ?") with no conversation to refer to."""
+def _asks_about_nothing(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None) -> bool:
+    """Only question words ("pourquoi ?", "combien ?") with no conversation to refer to; not a
+    question on the organisation itself ("Comment l'OIM considère-t-elle les migrants ?")."""
     named = turn.programme or turn.country or turn.contact_target
-    return not (topic or nlu_entry or named or part.own_words or part.analysis.aspect) and part.analysis.qtype is not None
+    if topic or nlu_entry or named or part.own_words or part.analysis.aspect or part.analysis.qtype is None:
+        return False
+    return not set(folded_words(part.text)) & _organisation_words(kb)
 
 
 def has_known_word(kb: KnowledgeBase, text: str) -> bool:
@@ -2276,22 +2312,70 @@ def urgent_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -
     return safety_and_situation(kb, turn, domain, match.category) if match is not None else None
 
 
+def _answer_beside_danger(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -> Reply:
+    """After the help, the answer to a question on the pages the message also asks ("mon petit frère
+    est parti seul, j'ai peur ... Le directeur de l'OIM a parlé de cas très graves, il parlait de
+    quels cas ?"): what the pages say, when they answer it (no gap, no contact card: the help and a
+    person come first)."""
+    asked = question_beside_danger(kb, text)
+    if asked is None:
+        return Reply()
+    # The classifier's best knowledge intent, if any, is the question's prior (the message's own
+    # intent is the danger's).
+    intent = next((i for i in (turn.intent, *turn.ranked_intents) if kb.entry_for_intent(i) is not None), None)
+    question = replace(turn, text=asked, said=(*turn.said[:-1], asked), intent=intent or turn.intent)
+    found = _respond(kb, question, domain, "intent" if intent else "fallback", safety=False)
+    if not any(m.get("response") in BESIDE_DANGER for m in found.messages):
+        return Reply()
+    found.messages = [m for m in found.messages if m.get("response") in BESIDE_DANGER or m.get("response") == "utter_situation_intro"]
+    return found
+
+
+def question_beside_danger(kb: KnowledgeBase, text: str) -> str | None:
+    """The question on the pages a message telling of danger asks as well, if any: its sentences
+    ending with "?", or the clause after the story told in the same sentence ("ma sœur a été vendue
+    par un réseau, l'oim fait quoi contre la traite ... ?": the story's words are no point the
+    pages miss)."""
+    asked = _asking_sentences(text)
+    if "?" not in asked:
+        return None
+    clause = asked.rsplit(",", 1)[-1].strip()
+    if clause != asked and _asks_the_organisation(kb, clause):
+        return clause
+    return asked if asks_about_the_pages(kb, asked, analyse(kb.answering, written_out(kb, asked))) else None
+
+
+def _asks_the_organisation(kb: KnowledgeBase, clause: str) -> bool:
+    """A question on the pages, or on what the OIM does ("l oim aide les famille a se retrouvé ou pa ?")."""
+    read = analyse(kb.answering, written_out(kb, clause))
+    if asks_about_the_pages(kb, clause, read):
+        return True
+    index = sentence_index(kb)
+    named = set(folded_words(read.folded)) & _organisation_words(kb)
+    return bool(named) and any(len(w) > 3 and index.knows(w) for w in own_words(kb, read))
+
+
+# What the answer to a question asked beside a danger told may be: the pages' sentences or summary.
+BESIDE_DANGER = frozenset({"utter_focused_answer", "utter_knowledge_answer"})
+
+
 # Safety categories whose reply stays alone: thoughts of suicide get help, not a programme.
 SAFETY_ALONE = frozenset({"suicide"})
 
 
 def safety_and_situation(kb: KnowledgeBase, turn: Turn, domain: DomainDict, category: str) -> Reply:
     """Help first; then, when the message also tells a situation a programme is for ("on m'a pris
-    mes papiers, je suis coincé" -> the aid to stranded migrants), that programme."""
+    mes papiers, je suis coincé" -> the aid to stranded migrants), that programme; then the answer
+    to a question on the pages the message asks as well."""
     reply = safety_reply(category)
-    if category in SAFETY_ALONE:
-        return reply
     text = clean_user_text(turn.text)
-    situation = kb.answering.situation(text, turn.said[:-1][-2:])
-    entry = kb.entry(situation.entry) if situation is not None else None
-    if entry is not None:
-        reply.messages.extend(_summary_reply(kb, turn, domain, entry, "situation").messages)
-        reply.slots["topic"] = entry.id
+    if category not in SAFETY_ALONE:
+        situation = kb.answering.situation(text, turn.said[:-1][-2:])
+        entry = kb.entry(situation.entry) if situation is not None else None
+        if entry is not None:
+            reply.messages.extend(_summary_reply(kb, turn, domain, entry, "situation").messages)
+            reply.slots["topic"] = entry.id
+    reply.messages.extend(_not_said_yet(reply.messages, _answer_beside_danger(kb, turn, domain, text).messages))
     return reply
 
 

@@ -815,6 +815,54 @@ def test_an_asylum_refused_with_nothing_to_live_on_is_a_stranded_migrant(kb: Kno
     assert "migrants bloqués" in shown and "rien promettre" in shown, shown
 
 
+def test_a_greeting_with_a_question_gets_the_answer(kb: KnowledgeBase) -> None:
+    """"Bonjour, combien coûte ... ?" read as a greeting: the question is answered (here: the pages
+    do not say), not only greeted."""
+    text = "Bonjour, combien coûte une procédure de regroupement familial avec l'OIM ? Je dois prévoir combien d'argent ?"
+    reply = actions_module._small_talk(kb, Turn(intent="greet", text=text, said=(text,)), DOMAIN)
+    assert "utter_greet" not in responses(reply) and "ne précisent pas" in render(reply), render(reply)
+    reply = actions_module._small_talk(kb, Turn(intent="greet", text="bonjour", said=("bonjour",)), DOMAIN)
+    assert responses(reply) == ["utter_greet"]
+
+
+@pytest.mark.parametrize(("text", "ranked", "expected"), [
+    ("slt jsui de bangui, l oim ca existe depuis kel anne svp", ("greet", "ask_iom_history"), "1951"),
+    # "quel année": a date asked; "la migration": no other topic
+    ("jsui journaliste, l oim promeut la migration depui kel anné ?", ("ask_iom_identity", "ask_contact"), "1951"),
+    ("Comment l'OIM considère-t-elle les migrants ?", (), "Les migrants"),  # the OIM is what it is about
+])
+def test_a_question_on_the_organisation_alone_the_classifier_unsure(
+    kb: KnowledgeBase, index: SentenceIndex, text: str, ranked: tuple[str, ...], expected: str
+) -> None:
+    _, shown = respond(kb, index, "fallback", intent="nlu_fallback", text=text, ranked_intents=ranked)
+    assert expected in shown, shown
+
+
+def test_a_question_naming_only_the_organisation_is_answered_from_its_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"l oim c depui kel anne" read as what the OIM is: its "depuis 1951", not another topic's
+    "Au cours des 70 dernières années, l'OIM ..." sharing only the OIM's name and "années"."""
+    _, shown = respond(kb, index, intent="ask_iom_identity", text="l oim c depui kel anne")
+    assert "1951" in shown and "70 dernières années" not in shown, shown
+
+
+def test_a_question_asked_beside_a_danger_told_is_answered_after_the_help(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Help first, then what the pages say on the question the message asks as well."""
+    reply, shown = respond(kb, index, intent="nlu_fallback", text=(
+        "Mon petit frère de 15 ans est parti seul d'Haïti vers le Mexique, j'ai tellement peur pour lui. Le directeur "
+        "de l'OIM a parlé des cas très graves que beaucoup de pays ne savent pas gérer, il parlait de quels cas ?"))
+    assert responses(reply)[:2] == ["utter_safety_minor", "utter_safety_person"]
+    assert "mineurs non accompagnés" in shown, shown
+    text = ("Ma sœur a disparu sur la route depuis des mois, je suis désespérée. Les gens de l'OIM restent tous dans "
+            "des bureaux, c'est vrai ? Quelle part de leur personnel travaille sur le terrain ?")
+    # read as urgent by the classifier's guard: the triage action, with the classifier's ranking
+    turn = Turn(intent="urgent_help", text=text, said=(text,), ranked_intents=("ask_presence", "ask_iom_identity"))
+    shown = render(actions_module._safety(kb, turn, DOMAIN))
+    assert "90 %" in shown, shown
+    reply, _ = respond(kb, index, intent="nlu_fallback", text=(
+        "aidez moi svp ils m'ont enfermé dans une maison, ils demandent de l'argent à ma famille sinon ils vont me tuer"))
+    assert responses(reply) == ["utter_safety_trafficking", "utter_safety_person"]  # no question: the help alone
+
+
 def test_the_second_of_two_things_asked_in_one_message(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"le premier ... a eu lieu quand, et le second quand ?": each its date."""
     _, shown = respond(kb, index, intent="ask_high_level_dialogue",
@@ -3357,9 +3405,15 @@ def test_harm_read_by_the_classifier_as_a_call_for_help(kb: KnowledgeBase) -> No
 
 def test_no_question_of_the_qa_sets_is_taken_for_an_emergency(kb: KnowledgeBase) -> None:
     """The triggers stay precise: no message of a category other than distress or a situation told
-    (hardship, which may be both) matches one."""
+    (hardship, which may be both) matches one, but for a distress told beside a question."""
     for item_id, text in qa_texts(skip=("distress", "situation")):
-        assert kb.safety.match(text) is None, (item_id, text)
+        match = kb.safety.match(text)
+        if match is None:
+            continue
+        # Unless the message tells a distress of its own and asks the pages something as well ("je
+        # suis désespérée ... Quelle part de leur personnel travaille sur le terrain ?"): answered
+        # after the help (the REST replay of the QA sets checks that answer).
+        assert focused.question_beside_danger(kb, text) is not None, (item_id, text, match)
 
 
 # --- Questions of this session's blind batches (ho27, ho28) --------------------------------------
