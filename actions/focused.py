@@ -30,7 +30,7 @@ from actions.answers import (
 from actions.answers import answer_contact as answer_contact_cards
 from actions.texts import DomainDict
 from bot.knowledge.knowledge_base import Entry, KnowledgeBase, name_key
-from bot.knowledge.nlp import one_turn
+from bot.knowledge.nlp import one_turn, search_docs
 from bot.knowledge.question_analysis import (
     QuestionAnalysis,
     SituationRule,
@@ -658,10 +658,14 @@ def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry |
     return index.close_in_meaning(own, text)
 
 
+# Up to three words between a name and a year ("la Hongrie en 1956", "Hongrie (1956)").
+_THREE_WORDS = r"(?:[\w'’-]+[\s,()]+){0,3}"
+
+
 def _named_by(text: str, year: str) -> bool:
     """Whether the text writes a name (a capitalised word, not first in its sentence) within three
     words of the year: "la Tchécoslovaquie en 1968", "Hongrie (1956)", "en 2006, à Genève"."""
-    near = r"(?:[\w'’-]+[\s,()]+){0,3}"
+    near = _THREE_WORDS
     name = r"(?<=[\w,;:()’'] )[A-ZÀ-Ý][\w-]+"
     return bool(re.search(rf"{name}[\s,()]+{near}\(?{year}\b|\b{year}\)?[\s,()]+{near}{name}", text))
 
@@ -1047,7 +1051,7 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
 
 def _year_by_name(text: str, name: str) -> bool:
     """Whether the text writes a year within three words of the name ("la Hongrie en 1956")."""
-    near = r"(?:[\w'’-]+[\s,()]+){0,3}"
+    near = _THREE_WORDS
     year = r"(?:1[89]|20)\d\d\b"
     named = re.escape(name)
     return bool(re.search(rf"{named}[\s,()]+{near}\(?{year}|\b{year}\)?[\s,()]+{near}{named}", text, re.IGNORECASE))
@@ -1084,8 +1088,6 @@ def _holds_rare_words(index: SentenceIndex, hit: RankedUnit | None, part: Part) 
     # A noun: "rentrer" is rare in the pages too, but names nothing.
     if part.analysis.qtype is None or part.analysis.evidence == "none":
         return False  # nor "comment je peux les faire venir ?": no kind of fact the sentence shows
-    from bot.knowledge.nlp import search_docs
-
     held = {_prefix(w) for w in folded_words(hit.unit.text)}
     own = {w for w in part.own_words if len(w) > 3}  # not a word of phrasing ("dans l'exemple de ..."), nor "oim"
     nouns = {_prefix(fold(t.text)) for t in search_docs([part.text])[0] if t.pos_ == "NOUN" and fold(t.text) in own}
