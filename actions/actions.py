@@ -187,7 +187,6 @@ def _safety(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -> an
 # Small talk the classifier may read into a follow-up question ("où ça ?" as "oui", "c'est avec
 # qui ?" as "are you a bot?"): answered against the topic when it is a question about it.
 SMALL_TALK_RESPONSES = {
-    "greet": "utter_greet",  # "Bonjour, combien coûte ... ?": the question is answered instead
     "affirm": "utter_affirm",
     "deny": "utter_deny",
     "bot_challenge": "utter_bot_challenge",

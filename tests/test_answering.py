@@ -815,16 +815,6 @@ def test_an_asylum_refused_with_nothing_to_live_on_is_a_stranded_migrant(kb: Kno
     assert "migrants bloqués" in shown and "rien promettre" in shown, shown
 
 
-def test_a_greeting_with_a_question_gets_the_answer(kb: KnowledgeBase) -> None:
-    """"Bonjour, combien coûte ... ?" read as a greeting: the question is answered (here: the pages
-    do not say), not only greeted."""
-    text = "Bonjour, combien coûte une procédure de regroupement familial avec l'OIM ? Je dois prévoir combien d'argent ?"
-    reply = actions_module._small_talk(kb, Turn(intent="greet", text=text, said=(text,)), DOMAIN)
-    assert "utter_greet" not in responses(reply) and "ne précisent pas" in render(reply), render(reply)
-    reply = actions_module._small_talk(kb, Turn(intent="greet", text="bonjour", said=("bonjour",)), DOMAIN)
-    assert responses(reply) == ["utter_greet"]
-
-
 @pytest.mark.parametrize(("text", "ranked", "expected"), [
     ("slt jsui de bangui, l oim ca existe depuis kel anne svp", ("greet", "ask_iom_history"), "1951"),
     # "quel année": a date asked; "la migration": no other topic
@@ -1229,6 +1219,22 @@ def _message(text: str, intent: str = "greet", confidence: float = 0.8) -> Messa
         INTENT: {"name": intent, "confidence": confidence},
         INTENT_RANKING_KEY: [{"name": intent, "confidence": confidence}, {"name": "goodbye", "confidence": 0.1}],
     })
+
+
+def test_a_question_opened_by_a_greeting_is_answered_as_a_question(kb: KnowledgeBase, guard: SafetyGuard) -> None:
+    """"Bonjour, combien coûte ... ?" read as a greeting: the guard makes it a question for the
+    fallback, which answers it (here: the pages do not say); a greeting stays one (no action server
+    needed for it)."""
+    text = "Bonjour, combien coûte une procédure de regroupement familial avec l'OIM ? Je dois prévoir combien d'argent ?"
+    message = _message(text)
+    guard.process([message])
+    assert message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME
+    reply = actions_module._fallback(kb, Turn(intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, text=text, said=(text,)), DOMAIN)
+    assert "ne précisent pas" in render(reply), render(reply)
+    for greeting in ("bonjour", "salut, ça va ?", "Bonjour madame, comment allez-vous ?"):
+        message = _message(greeting)
+        guard.process([message])
+        assert message.get(INTENT)["name"] == "greet", greeting
 
 
 def test_safety_guard_makes_an_urgent_message_urgent_help(guard: SafetyGuard) -> None:

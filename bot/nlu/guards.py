@@ -6,7 +6,8 @@
 - `SafetyGuard`, last: a message that tells of danger, distress, exploitation, a child alone or
   a medical emergency (data/knowledge/safety.yml) becomes intent `urgent_help` whatever the
   classifier said, so no other rule answers it first; a message without a letter or digit ("?",
-  "...", an emoji) becomes `nlu_fallback` (the assistant asks to rephrase) instead of a guess.
+  "...", an emoji) becomes `nlu_fallback` (the assistant asks to rephrase) instead of a guess; so
+  does a question read as a greeting because it opens with one (the fallback answers it).
 
 Why components: they are Rasa's plug-in point for the NLU; every channel goes through them.
 The UserUttered event keeps the original text (Rasa stores it), the actions clean it the same way.
@@ -14,6 +15,7 @@ The UserUttered event keeps the original text (Rasa stores it), the actions clea
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +101,22 @@ class SafetyGuard(GraphComponent):
                 continue
             if self.rules.match(text) is not None:
                 _set_intent(message, URGENT_INTENT)
-            elif not has_words(text):
+            elif not has_words(text) or _question_read_as_greeting(message, text):
                 _set_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
         return messages
+
+
+# A greeting is a few words ("bonjour", "Bonjour madame, comment allez-vous ?"); more, with a question
+# mark, is a question opened by one ("Bonjour, combien coûte un regroupement familial avec l'OIM ?").
+GREETING_MAX_WORDS = 6
+
+
+def _question_read_as_greeting(message: Message, text: str) -> bool:
+    """Whether the classifier read as a greeting a question that only opens with one: it is then
+    answered as a question (the fallback reads the pages), not only greeted."""
+    intent = message.get(INTENT) or {}
+    words = re.findall(r"[^\W\d_]+", text)
+    return intent.get(INTENT_NAME_KEY) == "greet" and "?" in text and len(words) > GREETING_MAX_WORDS
 
 
 def _set_intent(message: Message, name: str) -> None:
