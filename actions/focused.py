@@ -314,6 +314,11 @@ def _topic_uses_naming_words(kb: KnowledgeBase, topic: Entry, words: tuple[str, 
     return naming <= set(folded_words(" ".join(texts)))
 
 
+def names_the_organisation(kb: KnowledgeBase, text: str) -> bool:
+    """Whether the text names the organisation itself ("l'OIM", "IOM", "l'organisation")."""
+    return bool(set(folded_words(text)) & _organisation_words(kb))
+
+
 def _organisation_words(kb: KnowledgeBase) -> set[str]:
     """Words that name the organisation itself, "elle" (l'Organisation) included."""
     return {fold(w) for w in kb.answering.followups.organisation_words} | {"elle"}
@@ -336,13 +341,12 @@ def choose_entry(
             return entry, "programme"
     if is_followup(kb, part, turn, topic, nlu_entry):
         assert topic is not None
-        organisation = _organisation_words(kb)
         if (
             nlu_entry is not None
             and nlu_entry.id != topic.id
             and nlu_entry.kind == ORGANISATION
-            and set(folded_words(part.text)) & organisation
-            and (topic.kind == ORGANISATION or set(folded_words(" ".join(turn.said[:-1][-1:]))) & organisation)
+            and names_the_organisation(kb, part.text)
+            and (topic.kind == ORGANISATION or names_the_organisation(kb, " ".join(turn.said[:-1][-1:])))
             and not _named_by_message_before(turn, topic)
         ):
             # "c koi l'oim ?" then "elle a été créée quand ?": "elle" is the OIM, and which of
@@ -373,11 +377,10 @@ def _organisation_entry_showing(kb: KnowledgeBase, part: Part, turn: Turn) -> En
     name nothing else."""
     evidence = part.analysis.evidence
     index = sentence_index(kb)
-    organisation = _organisation_words(kb)
     words = {w for w in part.own_words if index.knows(w)}
-    if evidence == "none" or part.analysis.aspect is not None or not set(folded_words(part.text)) & organisation:
+    if evidence == "none" or part.analysis.aspect is not None or not names_the_organisation(kb, part.text):
         return None  # not "pourquoi certains migrants passent en priorité ?": the OIM must be named
-    if not words <= organisation | GENERIC_TITLE_WORDS:
+    if not words <= _organisation_words(kb) | GENERIC_TITLE_WORDS:
         return None
     showing = [e for e in kb.entries() if e.kind == ORGANISATION and text_shows(e.answer, evidence)]
     ranked = [e for intent in turn.ranked_intents if (e := kb.entry_for_intent(intent)) is not None and e in showing]
@@ -843,22 +846,21 @@ def _best(
     names_topic = why in TOPIC_FIRST or (
         why == "intent" and entry is not None and names_entry(part.own_words, entry)
     )
-    if hits and entry is not None and names_topic and not hits[0].in_topic:
+    own = next((h for h in hits if h.in_topic and h.shows_type), None) if hits and not hits[0].in_topic else None
+    if entry is not None and own is not None and own.score >= GOOD_SENTENCE:
         # The message named the topic: its own sentence answers unless another is clearly better
         # ("les principaux pays d'accueil" of the resettlement, not "pays ... d'accueil" elsewhere).
-        own = next((h for h in hits if h.in_topic and h.shows_type), None)
         # Unless the other holds the question's rare words and the topic's none ("..., dans
         # quelles régions les gens entreprennent des périples incertains, selon la page sur la
         # réinstallation ?": the pathways' sentence saying so, not a resettlement one sharing nothing).
-        rarer = own is not None and _holds_rare_words(index, hits[0], part) and not _rare_words_held(index, own, part)
-        if own is not None and own.score >= GOOD_SENTENCE and own.score >= hits[0].score - TOPIC_MARGIN and not rarer:
+        if names_topic and own.score >= hits[0].score - TOPIC_MARGIN and not (
+            _holds_rare_words(index, hits[0], part) and not _rare_words_held(index, own, part)
+        ):
             return own
-    if hits and entry is not None and why == "intent" and not hits[0].in_topic and not _names_anything(index.kb, part):
-        # "l oim c depui kel anne" read as what the OIM is: the question names nothing but the
-        # OIM, so another topic's sentence ("Au cours des 70 dernières années, l'OIM ...") matches
-        # it on words of phrasing only; the topic's own answers.
-        own = next((h for h in hits if h.in_topic and h.shows_type), None)
-        if own is not None and own.score >= GOOD_SENTENCE:
+        if why == "intent" and not _names_anything(index.kb, part):
+            # "l oim c depui kel anne" read as what the OIM is: the question names nothing but the
+            # OIM, so another topic's sentence ("Au cours des 70 dernières années, l'OIM ...")
+            # matches it on words of phrasing only; the topic's own answers.
             return own
     return _earliest_if_since(hits, part) if hits else None
 
@@ -1089,9 +1091,9 @@ def _holds_rare_words(index: SentenceIndex, hit: RankedUnit | None, part: Part) 
     if part.analysis.qtype is None or part.analysis.evidence == "none":
         return False  # nor "comment je peux les faire venir ?": no kind of fact the sentence shows
     held = {_prefix(w) for w in folded_words(hit.unit.text)}
-    own = {w for w in part.own_words if len(w) > 3}  # not a word of phrasing ("dans l'exemple de ..."), nor "oim"
-    nouns = {_prefix(fold(t.text)) for t in search_docs([part.text])[0] if t.pos_ == "NOUN" and fold(t.text) in own}
-    return any(stem in held and index.units_using(stem) <= FEW_UNITS_WORD for stem in nouns)
+    # Not a word of phrasing ("dans l'exemple de ..."), nor "oim"; the parse only when one is held.
+    rare = {w for w in part.own_words if len(w) > 3 and _prefix(w) in held and index.units_using(_prefix(w)) <= FEW_UNITS_WORD}
+    return bool(rare) and any(t.pos_ == "NOUN" and fold(t.text) in rare for t in search_docs([part.text])[0])
 
 
 def _rare_words_held(index: SentenceIndex, hit: RankedUnit, part: Part) -> int:
@@ -2062,7 +2064,7 @@ def _asks_about_nothing(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry 
     named = turn.programme or turn.country or turn.contact_target
     if topic or nlu_entry or named or part.own_words or part.analysis.aspect or part.analysis.qtype is None:
         return False
-    return not set(folded_words(part.text)) & _organisation_words(kb)
+    return not names_the_organisation(kb, part.text)
 
 
 def has_known_word(kb: KnowledgeBase, text: str) -> bool:
@@ -2218,7 +2220,7 @@ def answer_in_another_language(kb: KnowledgeBase, turn: Turn, domain: DomainDict
     if kb.answering.asks_contact(french):
         found = answer_contact(kb, turn, domain)  # "how can I contact IOM by email?"
     elif organisation is not None and not named_entries(kb, own_words(kb, analysis)) and (
-        set(folded_words(french)) & _organisation_words(kb)
+        names_the_organisation(kb, french)
     ):
         # "when was IOM founded?": about the organisation, as its first entry's intent reads it;
         # unless a sentence of any page answers it ("¿Cuántas personas ayudó la OIM a desplazarse
@@ -2353,8 +2355,7 @@ def _asks_the_organisation(kb: KnowledgeBase, clause: str) -> bool:
     if asks_about_the_pages(kb, clause, read):
         return True
     index = sentence_index(kb)
-    named = set(folded_words(read.folded)) & _organisation_words(kb)
-    return bool(named) and any(len(w) > 3 and index.knows(w) for w in own_words(kb, read))
+    return names_the_organisation(kb, read.folded) and any(len(w) > 3 and index.knows(w) for w in own_words(kb, read))
 
 
 # What the answer to a question asked beside a danger told may be: the pages' sentences or summary.
