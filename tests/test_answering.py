@@ -310,6 +310,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         # a journey to pay back by work; a threat in the future tense
         ("le passeur dit qu'on doit rembourser le voyage en travaillant la nuit dans un bar", "trafficking"),
         ("il veut encore de l'argent, sinon il fera du mal à ma famille au pays", "danger"),
+        # a jump threatened from a height, told by a hotline worker
+        ("urgent : un homme au téléphone dit qu'il est sur un pont et qu'il va sauter", "suicide"),
+        ("elle menace de se jeter par la fenêtre", "suicide"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -2108,6 +2111,25 @@ STUDENT_REFUGEE = (
 )
 ASKED = [
     # (mode, intent, programme, topic, before, text, expected, absent)
+    pytest.param(  # a sentence whose time the paragraph before tells ("cette occasion historique")
+        "intent", "ask_un_membership", None, None, (),
+        "l oim elle est entrée dans le système des nations unies en quelle année",
+        ("L’année 2016", "faire entrer officiellement"), ("depuis 1951",), id="time-told-the-paragraph-before"),
+    pytest.param(  # "quand ça a commencé" asks the founding, not the latest date of the topic
+        "intent", "ask_iom_history", None, None, (), "oim cé kan ke sa a commencé",
+        ("1951",), ("2016",), id="when-it-began-is-its-founding"),
+    pytest.param(  # "1ers" is "premiers": the ranking of the resettlement countries
+        "intent", "ask_resettlement", "resettlement", None, (), "3 1ers pays de reinstal en 2019 ??",
+        ("le Canada et l'Australie",), (), id="sms-plural-ordinal"),
+    pytest.param(  # money asked "c'est combien": an amount the pages do not give
+        "intent", "ask_health_integration", "health_integration", None, (),
+        "après le retour est-ce que l oim donne de l argent pour ouvrir un commerce c est combien",
+        ("ne précisent pas de montant",), (), id="money-how-much-is-an-amount"),
+    pytest.param(  # "ça rentre dans ce que l'OIM décrit ?": it fits; no refugee going home
+        "intent", "ask_complementary_pathways", None, None, (),
+        "Notre paroisse voudrait se mobiliser pour accueillir et parrainer nous-mêmes une famille réfugiée. "
+        "Est-ce que ça rentre dans ce que l'OIM décrit ?",
+        ("parrainage communautaire privé",), ("rapatriement volontaire",), id="fits-is-no-return-home"),
     pytest.param(  # joining is "adhésion" in the pages (search_words.yml)
         "intent", "ask_council_session", None, None, (),
         "quel pays a rejoint l'Organisation lors de la 110e session ?",
@@ -2529,6 +2551,17 @@ def test_a_question_gets_what_answers_it(
     _, shown = respond(kb, index, mode, intent=intent, programme=programme, topic=topic, before=before, text=text)
     assert all(e in shown for e in expected), shown
     assert not any(a in shown for a in absent), shown
+
+
+def test_since_when_before_an_inverted_verb_asks_the_founding(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Read as its UN membership, a message asking since when the OIM exists too: "depuis quand"
+    asks even before an inverted verb ("existe-t-elle"), so the first question gets the founding."""
+    text = ("Depuis quand l'OIM existe-t-elle, et en quelle année est-elle entrée officiellement dans le système "
+            "des Nations Unies ?")
+    _, shown = respond(kb, index, intent="ask_un_membership", text=text,
+                       ranked_intents=("ask_un_membership", "ask_iom_history"))
+    assert "1951" in shown and "faire entrer officiellement" in shown, shown
+    assert shown.index("1951") < shown.index("2016"), shown  # each question answered in its turn
 
 
 def test_whose_duty_after_a_summary_saying_it_in_other_words(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -225,6 +225,9 @@ class AnsweringRules(BaseModel):
     followups: FollowupRules
     two_questions: TwoQuestionRules
     first_person: list[str] = []
+    # Phrases that tell no situation although they hold its words ("ça rentre dans ce que l'OIM
+    # décrit ?": fits, no return home), blanked before the situations are read.
+    not_situation: list[str] = []
     situations: list[SituationRule] = []
     sms_words: list[str] = []
     sms_spellings: dict[str, str] = {}
@@ -625,12 +628,17 @@ class AnsweringRules(BaseModel):
     def has_pointer(self, folded: str) -> bool:
         return any(p.search(folded) for p in self._pointer_patterns)
 
+    def _without_idioms(self, padded: str) -> str:
+        for phrase in self.not_situation:
+            padded = padded.replace(f" {_as_folded_words(phrase)} ", " ")
+        return padded
+
     def situation(self, current: str, recent: Sequence[str] = ()) -> SituationRule | None:
         """The situation the user tells of: every word group in the current message or the recent
         ones, at least one group in the current one, and the user speaking of themselves; when
         several fit, the one whose words the user used most."""
-        now = f" {' '.join(folded_words(current))} "
-        told = f" {' '.join(folded_words(' '.join([*recent, current])))} "
+        now = self._without_idioms(f" {' '.join(folded_words(current))} ")
+        told = self._without_idioms(f" {' '.join(folded_words(' '.join([*recent, current])))} ")
         if self.first_person and not any(f" {fold(w)} " in told for w in self.first_person):
             return None
 
@@ -771,6 +779,7 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
 
 _ORDINALS = (
     (re.compile(r"\b(?:1er|1ere|1ère|1re|(?:n°|no|num(?:é|e)ro)\s?(?:1|un))\b", re.IGNORECASE), "premier"),
+    (re.compile(r"\b(?:1ers|1eres|1ères|1res)\b", re.IGNORECASE), "premiers"),  # "les 3 1ers pays"
     (re.compile(r"\b(?:2e|2eme|2ème|2nd|2nde|2d|(?:n°|no|num(?:é|e)ro)\s?(?:2|deux))\b", re.IGNORECASE), "deuxième"),
     (re.compile(r"\b(?:3e|3eme|3ème|(?:n°|no|num(?:é|e)ro)\s?(?:3|trois))\b", re.IGNORECASE), "troisième"),
     # "et le second quand ?": the pages say "Deuxième Dialogue" (but "la Seconde Guerre mondiale").

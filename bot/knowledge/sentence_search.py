@@ -167,6 +167,8 @@ _DAY_MONTH = re.compile(
 _PHONE = re.compile(r"\+?\s?\d[\d .-]{6,}\d|\b[a-z]/res/[\d/]+")
 # A sentence starting with one of these needs the sentence before it to be understood.
 _PRONOUN_START = re.compile(r"^(?:il|elle|ils|elles|ce|cette|cela|ces|ceux|celui|celle)\b", re.IGNORECASE)
+# "cette occasion", "ce jour-là": a sentence whose time is told by the sentence before it.
+_TIME_BEFORE = re.compile(r"\b(?:cette|cet|ce) (?:occasion|annee|moment|jour|date|evenement|periode|epoque)\b")
 # Question types a whole list (all its items as one unit) can answer.
 WHOLE_LIST_EVIDENCE = frozenset({"list", "places", "agent", "number"})
 # Question types a list item answers by being part of a list.
@@ -427,6 +429,12 @@ _DEMONSTRATIVE_SUBJECT = re.compile(r"^(?:ce|cet|cette|ces)\s+([a-z]{4,})\b")
 ANTECEDENT_SENTENCES = 6
 
 
+def _dates_in(sentence: str) -> list[str]:
+    """The years and days of a sentence, as written ("2016", "19 septembre")."""
+    folded = fold(sentence)
+    return [m.group(0) for pattern in (YEAR, _DAY_MONTH) for m in pattern.finditer(folded)]
+
+
 def _subject(sentence: str) -> str:
     """The first words of a sentence (its subject), searched with a sentence that stands for it."""
     return " ".join(sentence.split()[:CARRIED_SUBJECT_WORDS])
@@ -621,6 +629,7 @@ class SentenceIndex:
         # création du FMMD", first of its passage, is about "Le premier Dialogue...", said before.
         last_sentence: dict[tuple[str, str], str] = {}
         said_before: dict[tuple[str, str], list[str]] = {}  # each section's sentences so far
+        timed: set[str] = set()  # units whose date is in their context (_TIME_BEFORE)
         # A page's menu items are searched only when a topic cites the menu (the organisation's offices).
         cited = {source for entry in kb.entries() for source in entry.sources}
         searched = [p for p in kb.passages(include_navigation=True) if not p.navigation or p.id in cited]
@@ -656,6 +665,14 @@ class SentenceIndex:
                         # Two sentences together answer what neither does alone ("L'année 2016 a
                         # marqué un tournant..." + "...faire entrer officiellement l'OIM...").
                         raw.append((f"{unit_id}w", passage.id, passage.section, f"{previous} {text}", False))
+                elif n == 1 and not list_item and said_before.get(section_key) and _TIME_BEFORE.search(fold(text)):
+                    # A paragraph's first sentence whose time the one before tells ("...ont saisi cette
+                    # occasion historique pour faire entrer officiellement l'OIM..." after "L'année 2016
+                    # a marqué un tournant..."): quoted with it, showing its date, searched by that
+                    # date only (not by all the words of the sentence before).
+                    contexts[unit_id] = said_before[section_key][-1]
+                    subjects[unit_id] = " ".join(_dates_in(contexts[unit_id])) or contexts[unit_id]
+                    timed.add(unit_id)
                 previous = "" if list_item else text
                 if not list_item:
                     said_before.setdefault(section_key, []).append(text)
@@ -681,6 +698,8 @@ class SentenceIndex:
         units = []
         for (uid, pid, section, text, list_item), (labels, _vector) in zip(raw, docs, strict=True):
             shown = f"{section} {text}" if list_item else text  # "États participants (195 États)"
+            if uid in timed:
+                shown = f"{contexts[uid]} {text}"
             units.append(
                 Unit(
                     uid,
