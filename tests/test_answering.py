@@ -2115,6 +2115,13 @@ ASKED = [
         "intent", "ask_un_membership", None, None, (),
         "l oim elle est entrée dans le système des nations unies en quelle année",
         ("L’année 2016", "faire entrer officiellement"), ("depuis 1951",), id="time-told-the-paragraph-before"),
+    pytest.param(  # "a débouché sur la création de quoi ?" asks what it led to
+        "intent", "ask_high_level_dialogue", None, None, (),
+        "Le premier Dialogue de haut niveau ONU sur migrations internationales et développement a débouché sur la création de quoi ?",
+        ("Forum mondial sur la migration et le développement",), (), id="led-to-the-creation-of-what"),
+    pytest.param(  # "concernent qui ?" asks whom the help is for
+        "intent", "ask_evacuation", "evacuation", None, (), "Les évacuations humanitaires internationales concernent qui ?",
+        ("déplacés internes",), (), id="concerns-whom-is-for-whom"),
     pytest.param(  # "quand ça a commencé" asks the founding, not the latest date of the topic
         "intent", "ask_iom_history", None, None, (), "oim cé kan ke sa a commencé",
         ("1951",), ("2016",), id="when-it-began-is-its-founding"),
