@@ -216,6 +216,21 @@ def names_entry(words: tuple[str, ...], entry: Entry) -> bool:
     return any(_naming_keys(w) & _title_names(entry.title) for w in words)
 
 
+# Share of a title's naming words a message must use to name the entry in full (_named_in_full).
+FULL_NAME_SHARE = 0.6
+
+
+def _named_in_full(words: tuple[str, ...], entry: Entry) -> bool:
+    """Whether the message words name the entry by most of its title's naming words, two or more
+    ("forum", "mondial", "développement" of "Forum mondial sur la migration et le développement
+    (FMMD)"; never a one-word title: "bloqué" alone is no name)."""
+    title = _naming_title_words(entry.title, what_only=True)
+    keys = [{f"~{_prefix(w)}"} if len(w) >= FAMILY_TITLE_LETTERS else {w, w.rstrip("sx")} for w in title]
+    said = set().union(*(_naming_keys(w) for w in words)) if words else set()
+    named = sum(1 for k in keys if k & said)
+    return named >= 2 and named >= FULL_NAME_SHARE * len(keys)
+
+
 def named_entries(kb: KnowledgeBase, words: tuple[str, ...]) -> list[Entry]:
     """Entries whose title words the message uses ("réinstallation", "dialogue", "CRISP")."""
     return [e for e in kb.entries() if names_entry(words, e)]
@@ -334,6 +349,11 @@ def choose_entry(
     # the situation's programme too ("réfugiée et étudiante, presque pas de places de réinstallation,
     # d'autres moyens légaux ?": the complementary pathways, not the resettlement named).
     if entry is not None and (not turn.programme or (nlu_entry is not None and nlu_entry.id == entry.id)):
+        if nlu_entry is not None and nlu_entry.id != entry.id and _named_in_full(part.own_words, nlu_entry):
+            # "Je dois expliquer à notre maire la nature juridique du Forum mondial sur la migration
+            # et le développement : ...": the topic named by its whole title, the one the classifier
+            # read, is what is asked; the situation told (a town hall) is its context.
+            return nlu_entry, "intent"
         return entry, "situation"
     if turn.programme:
         entry = kb.entry_for_programme(turn.programme)
@@ -378,11 +398,13 @@ def _organisation_entry_showing(kb: KnowledgeBase, part: Part, turn: Turn) -> En
     evidence = part.analysis.evidence
     index = sentence_index(kb)
     words = {w for w in part.own_words if index.knows(w)}
-    if evidence == "none" or part.analysis.aspect is not None or not names_the_organisation(kb, part.text):
+    # "bonjour, c'est quoi l'OIM ?" read as a greeting: what it is, the first such entry.
+    defined = evidence == "none" and kb.answering.asks_definition(part.analysis.folded)
+    if (evidence == "none" and not defined) or part.analysis.aspect is not None or not names_the_organisation(kb, part.text):
         return None  # not "pourquoi certains migrants passent en priorité ?": the OIM must be named
     if not words <= _organisation_words(kb) | GENERIC_TITLE_WORDS:
         return None
-    showing = [e for e in kb.entries() if e.kind == ORGANISATION and text_shows(e.answer, evidence)]
+    showing = [e for e in kb.entries() if e.kind == ORGANISATION and (defined or text_shows(e.answer, evidence))]
     ranked = [e for intent in turn.ranked_intents if (e := kb.entry_for_intent(intent)) is not None and e in showing]
     return next(iter(ranked or showing), None)
 
@@ -1894,6 +1916,17 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
             # par an ?": "États" alone names the member states, but a sentence of the resettlement
             # holds every word of the question ("... l'OIM aide en moyenne plus de 30 États ...").
             prior = current
+        if (
+            len(parts) > 1 and prior is not None and not named
+            and set(folded_words(part.text)) & (_organisation_words(kb) - SUBJECT_PRONOUNS)
+            and part.analysis.evidence != "none"
+            and (prior.kind != ORGANISATION or not text_shows(prior.answer, part.analysis.evidence))
+        ):
+            # "L'OIM elle fait ça depuis quand, et c'est qui le directeur général qui a parlé au
+            # Conseil ?": read as the Council session; the first question names the OIM alone, so it
+            # is on the organisation entry telling what it asks (of the organisation's entries, the
+            # one the classifier read if its summary tells it).
+            prior = _organisation_entry_showing(kb, part, turn) or prior
         if prior is None and len(parts) > 1 and nlu_entry is None and not named:
             # The classifier, unsure of the whole message, ranked one intent per question ("A la
             # base l'OIM a été créée pour faire quoi ? et elle est entrée dans le système de l'ONU

@@ -139,7 +139,9 @@ def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fie
     [
         ("bonjour\x07", "bonjour"),
         ("<b>bonjour</b>", "bonjour"),
-        ("<script>alert(1)</script>c'est quoi l'OIM ?", "alert(1) c'est quoi l'OIM ?"),
+        ("<script>alert(1)</script>c'est quoi l'OIM ?", "c'est quoi l'OIM ?"),  # code is no user text
+        ("<b>bonjour</b><STYLE>b{color:red}</STYLE> ok", "bonjour ok"),
+        ("a <script> b", "a b"),  # an element never closed: only its tag goes
         ("  c'est   quoi\u200b\tl'OIM ?  ", "c'est quoi l'OIM ?"),
         ("ligne 1\n\n\n  ligne 2  ", "ligne 1\nligne 2"),
         ("j'ai 3 < 5 enfants", "j'ai 3 < 5 enfants"),  # not a tag: kept
@@ -1234,10 +1236,26 @@ def test_a_question_opened_by_a_greeting_is_answered_as_a_question(kb: Knowledge
     assert message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME
     reply = actions_module._fallback(kb, Turn(intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, text=text, said=(text,)), DOMAIN)
     assert "ne précisent pas" in render(reply), render(reply)
-    for greeting in ("bonjour", "salut, ça va ?", "Bonjour madame, comment allez-vous ?"):
+    for greeting in ("bonjour", "salut, ça va ?", "Bonjour madame, comment allez-vous ?", "wesh bien ou quoi",
+                     "bonjour j'ai une question", "bonjour, est-ce que vous allez bien ?"):
         message = _message(greeting)
         guard.process([message])
         assert message.get(INTENT)["name"] == "greet", greeting
+
+
+@pytest.mark.parametrize("text", ["bonjour c'est quoi l'OIM ?", "slt c koi loim", "salut, c'est quoi l'oim",
+                                  "<b>bonjour</b><script>alert(1)</script> c'est quoi l'OIM ?"])
+def test_a_short_greeting_asking_what_the_oim_is_gets_what_it_is(kb: KnowledgeBase, guard: SafetyGuard,
+                                                                    text: str) -> None:
+    """Read as a greeting ("bonjour" outweighs the rest), a short question on what the OIM is: the
+    guard makes it a question, and the fallback, seeing a greeting then a definition asked of the OIM
+    alone, answers with the organisation's first entry (script code is no word of the question)."""
+    message = _message(clean_user_text(text))
+    guard.process([message])
+    assert message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME, text
+    reply = actions_module._fallback(kb, Turn(intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, text=text, said=(text,),
+                                              ranked_intents=("greet", "ask_iom_identity")), DOMAIN)
+    assert "organisation intergouvernementale" in render(reply), render(reply)
 
 
 def test_safety_guard_makes_an_urgent_message_urgent_help(guard: SafetyGuard) -> None:
@@ -2122,6 +2140,18 @@ ASKED = [
     pytest.param(  # "concernent qui ?" asks whom the help is for
         "intent", "ask_evacuation", "evacuation", None, (), "Les évacuations humanitaires internationales concernent qui ?",
         ("déplacés internes",), (), id="concerns-whom-is-for-whom"),
+    pytest.param(  # "il y a longtemps" dates; it asks no duration
+        "intent", "ask_iom_history", None, None, (),
+        "on m'a dit que l'OIM a aidé les gens de Hongrie il y a longtemps, c'était en quelle année ?",
+        ("1956",), ("combien de temps",), id="long-ago-is-no-duration"),
+    pytest.param(  # a topic named by its whole title beats the situation told around it
+        "intent", "ask_gfmd", None, None, (),
+        "Je dois expliquer à notre maire la nature juridique du Forum mondial sur la migration et le développement : "
+        "les engagements qui y sont pris sont-ils obligatoires pour les États, ou s'agit-il d'un cadre plus souple ?",
+        ("non contraignante",), ("votre situation",), id="topic-named-in-full-over-situation"),
+    pytest.param(  # "bloqué" alone names no topic in full: the situation still wins
+        "intent", "ask_stranded_migrants", None, None, (), "je suis bloqué en libye sans passeport, je veux rentrer au mali",
+        ("retour humanitaire volontaire",), (), id="one-title-word-is-no-full-name"),
     pytest.param(  # "quand ça a commencé" asks the founding, not the latest date of the topic
         "intent", "ask_iom_history", None, None, (), "oim cé kan ke sa a commencé",
         ("1951",), ("2016",), id="when-it-began-is-its-founding"),
@@ -2558,6 +2588,15 @@ def test_a_question_gets_what_answers_it(
     _, shown = respond(kb, index, mode, intent=intent, programme=programme, topic=topic, before=before, text=text)
     assert all(e in shown for e in expected), shown
     assert not any(a in shown for a in absent), shown
+
+
+def test_a_question_naming_the_oim_alone_beside_another_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The message read as the Council session: its first question names the OIM alone ("depuis
+    quand ?"), so it is on the organisation, not the session; the second on the session."""
+    text = "L'OIM elle fait ça depuis quand, et c'est qui le directeur général qui a parlé au Conseil ?"
+    _, shown = respond(kb, index, intent="ask_council_session", text=text,
+                       ranked_intents=("ask_council_session", "ask_leadership"))
+    assert "1951" in shown and "Vitorino" in shown, shown
 
 
 def test_since_when_before_an_inverted_verb_asks_the_founding(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -21,6 +21,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 # writes none three times in a row ("www." of an address aside).
 _STRETCHED = re.compile(r"(?!w)([^\W\d_])\1{2,}", re.IGNORECASE)
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+# A script or style element is code, not what the user says: its content goes with its tags.
+_CODE_ELEMENT = re.compile(r"<\s*(script|style)\b[^<>]{0,200}>.{0,2000}?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
 # "quoi???!!!???", "depuis quand?!?!": one question mark (one "!" when no "?" was typed), as the
 # classifier saw questions written; a run mixing both read as its own word tipped the intent.
 _PUNCTUATION_RUN = re.compile(r"[ \t]*[?!][?! \t]*[?!]")
@@ -45,7 +47,7 @@ STORY_BEFORE_QUESTION_CHARS = 120
 
 
 def clean_user_text(text: str) -> str:
-    """Control and format characters out, HTML tags out, stretched letters (three or more) typed
+    """Control and format characters out, HTML tags out (script and style elements whole), stretched letters (three or more) typed
     once, whitespace folded, lone surrogates fixed."""
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     kept = []
@@ -57,7 +59,7 @@ def clean_user_text(text: str) -> str:
             kept.append(" ")
         else:
             kept.append(ch)
-    text = _WORD.sub(_unstretched, _TAG.sub(" ", "".join(kept)))
+    text = _WORD.sub(_unstretched, _TAG.sub(" ", _CODE_ELEMENT.sub(" ", "".join(kept))))
     text = _PUNCTUATION_RUN.sub(_one_mark, text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()

@@ -109,14 +109,26 @@ class SafetyGuard(GraphComponent):
 # A greeting is a few words ("bonjour", "Bonjour madame, comment allez-vous ?"); more, with a question
 # mark, is a question opened by one ("Bonjour, combien coûte un regroupement familial avec l'OIM ?").
 GREETING_MAX_WORDS = 6
+# Shorter, a greeting asking what the pages answer is a question too ("bonjour c'est quoi l'OIM ?",
+# "slt c koi loim"), unless it asks how one is ("salut ça va ?", "bonjour, vous allez bien ?").
+_ASKS_THE_PAGES = re.compile(
+    r"\b(?:c.?est (?:quoi|koi|qui)|c (?:quoi|koi)|qu.?est.ce que?|combien|pourquoi|quand|quel(?:le)?s?|"
+    r"o[uù] (?:est|se trouve|sont|trouver|aller|ecrire|écrire))\b",
+    re.IGNORECASE,
+)
+_HOW_ONE_IS = re.compile(r"\b(?:allez|vas|va|cv|bien ou quoi)\b", re.IGNORECASE)
 
 
 def _question_read_as_greeting(message: Message, text: str) -> bool:
     """Whether the classifier read as a greeting a question that only opens with one: it is then
     answered as a question (the fallback reads the pages), not only greeted."""
     intent = message.get(INTENT) or {}
-    words = re.findall(r"[^\W\d_]+", text)
-    return intent.get(INTENT_NAME_KEY) == "greet" and "?" in text and len(words) > GREETING_MAX_WORDS
+    if intent.get(INTENT_NAME_KEY) != "greet":
+        return False
+    asks = bool(_ASKS_THE_PAGES.search(text))
+    if _HOW_ONE_IS.search(text) and not asks:
+        return False  # "bonjour, est-ce que vous allez bien ?"
+    return asks or ("?" in text and len(re.findall(r"[^\W\d_]+", text)) > GREETING_MAX_WORDS)
 
 
 def _set_intent(message: Message, name: str) -> None:
