@@ -8,8 +8,8 @@ got) in the assertion message and in results/qa_failures.yml, so a red run says 
 
 Replayed as `bot update` replays them (gates.yml, `holdout_sample_every`): the tuned file in full,
 the held-out file (over 7,000 conversations; 6,000 replayed whole took 7 of the suite's 16 minutes)
-on its spread sample first (1 item in 8: ~900, still conclusive at 97 %), the rest only when the
-sample is not conclusive (evaluate.replay_qa_sets). `OIM_QA_FULL=1 make test` replays both files whole, like `make evaluate`.
+on its spread sample first (1 item in 6: ~1,270; 1 in 8 was too few to be conclusive against the
+94 % floor), the rest only when the sample is not conclusive (evaluate.replay_qa_sets). `OIM_QA_FULL=1 make test` replays both files whole, like `make evaluate`.
 """
 
 from __future__ import annotations
