@@ -299,9 +299,8 @@ def is_followup(
         return asks_it and not _organisation_words(kb) & set(part.own_words)
     if not asks or nlu_entry is None or nlu_entry.id == topic.id:
         return False
-    organisation = {fold(w) for w in kb.answering.followups.organisation_words}
     names_it = names_entry(part.own_words, nlu_entry)
-    return not names_it and not organisation & set(part.own_words)
+    return not names_it and not _organisation_names(kb) & set(part.own_words)
 
 
 # A word this many sentences of the pages use is common: alone, it names no topic for sure.
@@ -329,14 +328,20 @@ def _topic_uses_naming_words(kb: KnowledgeBase, topic: Entry, words: tuple[str, 
     return naming <= set(folded_words(" ".join(texts)))
 
 
-def names_the_organisation(kb: KnowledgeBase, text: str) -> bool:
-    """Whether the text names the organisation itself ("l'OIM", "IOM", "l'organisation")."""
-    return bool(set(folded_words(text)) & _organisation_words(kb))
+def names_the_organisation(kb: KnowledgeBase, text: str, by_name: bool = False) -> bool:
+    """Whether the text names the organisation itself ("l'OIM", "IOM", "l'organisation"; "elle" too
+    unless `by_name`)."""
+    return bool(set(folded_words(text)) & (_organisation_names(kb) if by_name else _organisation_words(kb)))
 
 
 def _organisation_words(kb: KnowledgeBase) -> set[str]:
     """Words that name the organisation itself, "elle" (l'Organisation) included."""
-    return {fold(w) for w in kb.answering.followups.organisation_words} | {"elle"}
+    return _organisation_names(kb) | {"elle"}
+
+
+def _organisation_names(kb: KnowledgeBase) -> set[str]:
+    """The organisation's names ("oim", "iom", "organisation"...: answering.yml)."""
+    return {fold(w) for w in kb.answering.followups.organisation_words}
 
 
 def choose_entry(
@@ -1918,7 +1923,7 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
             prior = current
         if (
             len(parts) > 1 and prior is not None and not named
-            and set(folded_words(part.text)) & (_organisation_words(kb) - SUBJECT_PRONOUNS)
+            and names_the_organisation(kb, part.text, by_name=True)
             and part.analysis.evidence != "none"
             and (prior.kind != ORGANISATION or not text_shows(prior.answer, part.analysis.evidence))
         ):

@@ -665,11 +665,15 @@ class SentenceIndex:
                         # Two sentences together answer what neither does alone ("L'année 2016 a
                         # marqué un tournant..." + "...faire entrer officiellement l'OIM...").
                         raw.append((f"{unit_id}w", passage.id, passage.section, f"{previous} {text}", False))
-                elif n == 1 and not list_item and said_before.get(section_key) and _TIME_BEFORE.search(fold(text)):
+                elif (
+                    n == 1 and not list_item and unit_id not in contexts
+                    and said_before.get(section_key) and _TIME_BEFORE.search(fold(text))
+                ):
                     # A paragraph's first sentence whose time the one before tells ("...ont saisi cette
                     # occasion historique pour faire entrer officiellement l'OIM..." after "L'année 2016
                     # a marqué un tournant..."): quoted with it, showing its date, searched by that
-                    # date only (not by all the words of the sentence before).
+                    # date only (not by all the words of the sentence before). Never in place of an
+                    # antecedent or a carried subject found above.
                     contexts[unit_id] = said_before[section_key][-1]
                     subjects[unit_id] = " ".join(_dates_in(contexts[unit_id])) or contexts[unit_id]
                     timed.add(unit_id)
