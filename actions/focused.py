@@ -530,6 +530,8 @@ def section_opening(index: SentenceIndex, unit: Unit, part: Part) -> str | None:
     analysis = part.analysis
     if analysis.qtype is not None or analysis.aspect is not None or unit.list_item or not unit.section:
         return None
+    if _SUPERLATIVE_BLANK.search(analysis.folded):
+        return None  # "... les plus quoi ?" asks for a word of one sentence
     asked = {_prefix(w) for w in part.own_words if len(w) > 3 and not w.isdigit()}
     title = {_prefix(w) for w in folded_words(unit.section) if len(w) > 3}
     if not asked or not asked <= title:
@@ -582,6 +584,9 @@ def search_query(
         bare = not part.own_words
         before = _last_message_with_words(index.kb, turn.said[:-1]) if bare and index is not None else turn.said[-2]
         query = f"{query} {without_title_words(spell_ordinals(before), entry, index)}"
+    if turn.country and turn.country_said and name_key(turn.country) not in name_key(query):
+        # "l'oim en irak": the sentences write the entity's name ("l'invasion de l'Iraq en 2003").
+        query = f"{query} {turn.country}"
     # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
 
@@ -645,6 +650,12 @@ def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
         # "aux États-Unis" for the entity "États-Unis d'Amérique": the name as written must be held
         # (when the pages write it so: "USA" is not a place they fail to name).
         found.append(turn.country_said)
+    elif (
+        turn.country and turn.country_said and name_key(turn.country_said) in name_key(asking)
+        and _units_naming(index, turn.country)
+    ):
+        # "irak" typed, "Iraq" written: the entity's own name is the one the pages use.
+        found.append(turn.country)
     return found
 
 
@@ -1370,6 +1381,20 @@ def _echoed_frame(index: SentenceIndex, part: Part, entry: Entry | None) -> Rank
     return next((h for h in ranked if said.search(fold(h.unit.text)) and (h.in_topic or entry is None)), None)
 
 
+# "il aide les migrants les plus quoi ?": the blank after a superlative.
+_SUPERLATIVE_BLANK = re.compile(r"\b(?:le|la|les) plus (?:quoi|quel|quels|quelle|quelles)\b")
+_SUPERLATIVE = re.compile(r"\b(?:le|la|les) plus [a-z]{4,}")
+
+
+def _superlative_blank(index: SentenceIndex, part: Part, entry: Entry | None) -> RankedUnit | None:
+    """The best sentence of the topic (of the pages without one) saying "les plus <adjective>" for a
+    question leaving that adjective blank ("... les plus quoi ?" -> "les plus vulnérables")."""
+    if not _SUPERLATIVE_BLANK.search(part.analysis.folded):
+        return None
+    ranked = index.rank(part.text, entry, part.analysis.evidence, k=20)
+    return next((h for h in ranked if _SUPERLATIVE.search(fold(h.unit.text)) and (h.in_topic or entry is None)), None)
+
+
 def unknown_points(
     kb: KnowledgeBase, index: SentenceIndex, part: Part, turn: Turn, situation: SituationRule | None
 ) -> list[str]:
@@ -1409,13 +1434,17 @@ def answer_part(
     situation = kb.answering.situation(part.text, turn.said[:-1][-2:])
     terms = situation.terms if why == "situation" and situation is not None else ""
     as_written = part  # before the situation's words are added
-    if terms:
+    asks_a_fact = analysis.qtype is not None and analysis.qtype.name in FACT_TYPES
+    if terms and not (asks_a_fact and _YEAR.search(part.text)):
+        # Not for a count of a year asked beside the story ("..., combien de bénéficiaires en
+        # 2018 ?"): the pages' words for the case are no words of that fact (they are for "on ne
+        # sait même pas combien ils sont" of a mayor: the local migration profiles).
         # The user's words for their case ("je suis maire") are not the pages' ("autorités locales").
         part = replace(part, text=f"{part.text} {terms}")
 
     wanted = _wanted(index, part, turn, entry, why)  # the years, ordinals and country a sentence must name
     facts: list[RankedUnit | None] = []
-    if why == "situation" and analysis.qtype is not None and analysis.qtype.name in FACT_TYPES:
+    if why == "situation" and asks_a_fact:
         # "Ma grand-mère a quitté la Tchécoslovaquie avec l'aide de l'OIM, c'était en quelle année
         # cette crise-là ?": a fact asked of the one sentence naming that place is no case to help
         # with, though the words tell of one (the evacuations).
@@ -1500,7 +1529,7 @@ def answer_part(
                 words = " », « ".join(unknown)
                 return _gap_then_closest(reply, kb, index, part, entry, hit, words, domain, "words")
 
-    echoed = _echoed_frame(index, part, entry) if why != "situation" else None
+    echoed = (_echoed_frame(index, part, entry) or _superlative_blank(index, part, entry)) if why != "situation" else None
     if echoed is not None:
         say_unit(reply, kb, index, echoed, part, entry)
         return reply, entry if echoed.in_topic else entry_of_unit(kb, index, echoed.unit) or entry

@@ -1243,6 +1243,21 @@ def test_a_question_opened_by_a_greeting_is_answered_as_a_question(kb: Knowledge
         assert message.get(INTENT)["name"] == "greet", greeting
 
 
+def test_a_question_read_as_a_goodbye_or_thanks_is_answered_as_a_question(guard: SafetyGuard) -> None:
+    """"et ça a donné quoi à la fin ?" was read as a goodbye ("à la fin"): the guard makes it a
+    question for the fallback; a goodbye or thanks asking nothing stays one."""
+    for text, intent in (("et ça a donné quoi à la fin ?", "goodbye"), ("merci, et c'était quand ?", "thanks"),
+                         ("ok merci, et comment on s'inscrit ?", "thanks")):
+        message = _message(text, intent)
+        guard.process([message])
+        assert message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME, text
+    for text, intent in (("au revoir", "goodbye"), ("merci beaucoup !", "thanks"), ("bonne soirée à vous ?", "goodbye"),
+                         ("merci, c'est tout pour moi", "thanks")):
+        message = _message(text, intent)
+        guard.process([message])
+        assert message.get(INTENT)["name"] == intent, text
+
+
 @pytest.mark.parametrize("text", ["bonjour c'est quoi l'OIM ?", "slt c koi loim", "salut, c'est quoi l'oim",
                                   "<b>bonjour</b><script>alert(1)</script> c'est quoi l'OIM ?"])
 def test_a_short_greeting_asking_what_the_oim_is_gets_what_it_is(kb: KnowledgeBase, guard: SafetyGuard,
@@ -2577,6 +2592,44 @@ ASKED = [
         "intent", "ask_council_session", None, None, (),
         "Au Conseil, le directeur général a parlé de cas très graves où les pays n'ont pas de structures "
         "d'accueil de base. Il pensait à qui ?", ("mineurs non accompagnés",), (), id="whom-a-speaker-had-in-mind"),
+    pytest.param(  # "il avait un titre ?" asks a title, not a residence permit ("titre de séjour")
+        "intent", "ask_asylum_visa", None, "event.high_level_dialogues",
+        ("parle moi du deuxième dialogue de haut niveau sur les migrations",), "il avait un titre ?",
+        ("Faire des migrations un atout",), ("asile",), id="had-it-a-title"),
+    pytest.param(  # "s'inscrit dans quel cadre" asks what it fits in, not how to register
+        "intent", "ask_migration_development", None, "framework.migration_development",
+        ("Je cherche des infos sur la stratégie de l'OIM en matière de migration et de développement durable.",),
+        "Elle s'inscrit dans quel cadre ?", (), ("s'inscrire",), id="fits-in-is-no-registration"),
+    pytest.param(  # a stranded migrant's story gets the page's own list of how one gets stranded
+        "intent", "ask_stranded_migrants", None, None, (),
+        "je suis au Maroc, le patron m'avait promis un travail, il m'a jamais payé et il m'a chassé. "
+        "j'ai plus rien, pas d'argent pour rentrer. c'est quoi l'aide pour moi ?",
+        ("migrants bloqués", "employeurs mal intentionnés"), (), id="stranded-story-gets-the-pages-reasons"),
+    pytest.param(  # a year's count asked beside the story: the case's words do not rank for it
+        "intent", "ask_stranded_migrants", None, None, (),
+        "Je suis de Goma, j'ai tout perdu avec les violences et je me demande si l'OIM peut vraiment aider des gens "
+        "comme nous ou si c'est juste des promesses. Combien de bénéficiaires l'organisation a aidé en 2018 ?",
+        ("30 millions",), (), id="year-count-beside-a-story"),
+    pytest.param(  # "les plus quoi ?": the sentence saying "les plus <adjective>"
+        "intent", "ask_stranded_migrants", None, "programme.stranded_migrants",
+        ("le fonds pour les migrants bloqués il donne quel type d'aide ?",), "il aide les migrants les plus quoi ?",
+        ("les plus vulnérables",), (), id="superlative-left-blank"),
+    pytest.param(  # "au lieu d'attendre" is no question on a delay
+        "intent", "ask_complementary_pathways", None, None, (),
+        "je suis refugié au kenya, j'ai eu mon bac. je veux continuer mes études à l'université dans un autre pays "
+        "au lieu d'attendre la réinstallation qui vient jamais. ya un moyen légal ?",
+        ("bourses d'études",), ("combien de temps",), id="instead-of-waiting-is-no-delay"),
+    pytest.param(  # "événement" is a word of phrasing, no point the pages fail to name
+        "intent", "ask_iom_history", None, None, (), "l'oim elle a été créée a cause de quel evenement historique ?",
+        ("Seconde Guerre mondiale",), ("ne mentionnent pas",), id="event-is-a-word-of-phrasing"),
+    pytest.param(  # "sur quels sujets ?" adds no word of its own: a follow-up on the Dialogue
+        "intent", "ask_capabilities", None, "event.high_level_dialogues",
+        ("le premier dialogue de haut niveau des nations unies sur les migrations en 2006",),
+        "les tables rondes c'était sur quels sujets ?", ("droits des migrants",), (), id="on-which-subjects-follow-up"),
+    pytest.param(  # "remplacer" finds "des alternatives"
+        "intent", "ask_complementary_pathways", None, None, (),
+        "Pourquoi vous parlez tout le temps de voies légales pour les réfugiés, c'est pour remplacer quoi comme trajets ?",
+        ("dangereux et irréguliers",), (), id="replace-finds-alternatives"),
 ]
 
 
@@ -2588,6 +2641,13 @@ def test_a_question_gets_what_answers_it(
     _, shown = respond(kb, index, mode, intent=intent, programme=programme, topic=topic, before=before, text=text)
     assert all(e in shown for e in expected), shown
     assert not any(a in shown for a in absent), shown
+
+
+def test_a_country_typed_otherwise_is_found_as_the_pages_write_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"irak" typed, the entity "Iraq" as the pages write it: the sentences naming Iraq are searched."""
+    _, shown = respond(kb, index, intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, text="loim en irak c t kel annee",
+                       country="Iraq", country_said="irak")
+    assert "Iraq" in shown, shown
 
 
 def test_a_question_naming_the_oim_alone_beside_another_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:

@@ -7,7 +7,8 @@
   a medical emergency (data/knowledge/safety.yml) becomes intent `urgent_help` whatever the
   classifier said, so no other rule answers it first; a message without a letter or digit ("?",
   "...", an emoji) becomes `nlu_fallback` (the assistant asks to rephrase) instead of a guess; so
-  does a question read as a greeting because it opens with one (the fallback answers it).
+  does a question read as a greeting because it opens with one, or as a goodbye or thanks (the
+  fallback answers it).
 
 Why components: they are Rasa's plug-in point for the NLU; every channel goes through them.
 The UserUttered event keeps the original text (Rasa stores it), the actions clean it the same way.
@@ -117,12 +118,18 @@ _ASKS_THE_PAGES = re.compile(
     re.IGNORECASE,
 )
 _HOW_ONE_IS = re.compile(r"\b(?:allez|vas|va|cv|bien ou quoi)\b", re.IGNORECASE)
+# A leave-taking or thanks never asks "quoi ?" ("et ça a donné quoi à la fin ?" is no goodbye).
+_ASKS_WHAT = re.compile(r"\b(?:quoi|koi|comment|cmt|où)\b", re.IGNORECASE)
+LEAVE_TAKING = frozenset({"goodbye", "thanks"})
 
 
 def _question_read_as_greeting(message: Message, text: str) -> bool:
-    """Whether the classifier read as a greeting a question that only opens with one: it is then
-    answered as a question (the fallback reads the pages), not only greeted."""
+    """Whether the classifier read as a greeting, goodbye or thanks a question that only opens with
+    one or merely shares its words ("à la fin"): it is then answered as a question (the fallback
+    reads the pages), not only greeted or bid farewell."""
     intent = message.get(INTENT) or {}
+    if intent.get(INTENT_NAME_KEY) in LEAVE_TAKING:
+        return bool(_ASKS_THE_PAGES.search(text)) or ("?" in text and bool(_ASKS_WHAT.search(text)))
     if intent.get(INTENT_NAME_KEY) != "greet":
         return False
     asks = bool(_ASKS_THE_PAGES.search(text))
