@@ -577,7 +577,8 @@ def search_query(
         # "et ils y parlent de quoi ?" names nothing: the words a page says themes with rank for it.
         # Not a question naming enough ("la résolution A/RES/65/170 porte sur quoi ?": its item).
         query = f"{query} {qtype.terms}"
-    if why == "followup" and len(turn.said) >= 2:
+    turns_away = not turn.country and _turns_to(part, index)  # "et pour le Yémen ?" is asked as before
+    if why == "followup" and len(turn.said) >= 2 and not turns_away:
         # The topic's own words rank none of its sentences above another: what else it said, if anything.
         # A follow-up of nothing but question words ("et où ?") after another ("c'était quand ?"):
         # what the conversation was about is said further back.
@@ -589,6 +590,24 @@ def search_query(
         query = f"{query} {turn.country}"
     # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
+
+
+# "et au niveau local ?", "et pour les migrants eux-mêmes ?": the follow-up turns to another side.
+_CONTRAST = re.compile(r"^(?:ok |d.accord |bon )?(?:et|mais)\b")
+_POINTS_BACK = re.compile(r"\b(?:ca|cela|lequel|laquelle|lesquels|lesquelles)\b")
+
+
+def _turns_to(part: Part, index: SentenceIndex | None) -> bool:
+    """Whether a follow-up opened by "et"/"mais" names a side of the topic the pages have words for:
+    its sentences are then ranked on those words alone, the message before would pull back to
+    what was just answered ("et au niveau local ?" after the national policies)."""
+    folded = part.analysis.folded
+    if index is None or not _CONTRAST.match(folded) or _stands_for_something(part.text) or _POINTS_BACK.search(folded):
+        return False  # "et elle contribue à quoi ?", "et ça ... ?": what was just answered
+    qtype = part.analysis.qtype
+    if (qtype is not None and qtype.name != "activity") or _ORDINAL.search(fold(spell_ordinals(part.text))):
+        return False  # "et il a eu lieu quand ?", "et le troisième ?": asked of what was just said
+    return any(len(w) > 3 and not w.isdigit() and index.knows(w) for w in part.own_words)
 
 
 # A follow-up of a follow-up ("le deuxième dialogue" / "c'était quand ?" / "et où ?") is read
@@ -634,8 +653,9 @@ RARE_TITLE_WORD_UNITS = 2
 
 def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     """Named things of the question a sentence must hold to answer it: years, the country."""
-    found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
-    found += _ORDINAL.findall(fold(spell_ordinals(part.text)))
+    text = part.text
+    found = [re.sub(r"\s", "", y) for y in _YEAR.findall(text)]
+    found += _ORDINAL.findall(fold(spell_ordinals(text)))
     # "et celle du 8 juillet ?": a day the pages name picks the item of that day (a day they do not
     # name is no gap: "le 14 septembre" is in "14-15 septembre").
     found += [day for day in _DAY_MONTH.findall(fold(part.text)) if _pages_name(index, [day])]

@@ -2626,6 +2626,14 @@ ASKED = [
         "intent", "ask_capabilities", None, "event.high_level_dialogues",
         ("le premier dialogue de haut niveau des nations unies sur les migrations en 2006",),
         "les tables rondes c'était sur quels sujets ?", ("droits des migrants",), (), id="on-which-subjects-follow-up"),
+    pytest.param(  # "et pendant le voyage ?" turns to another side: ranked on its own words
+        "intent", "ask_movement_assistance", None, "programme.movement_assistance",
+        ("Qu'est-ce que l'aide au mouvement de l'OIM ?",), "et pendant le voyage ?",
+        ("escortes médicales",), (), id="and-during-the-journey-turns-to-it"),
+    pytest.param(  # ... as does "et pour les migrants eux-mêmes ?" after the local policies
+        "intent", "ask_migration_development", None, "framework.migration_development",
+        ("Comment l'OIM fait pour intégrer la migration au niveau local ?",), "et pour les migrants eux-mêmes ?",
+        ("accéder aux services",), (), id="and-for-the-migrants-themselves"),
     pytest.param(  # "remplacer" finds "des alternatives"
         "intent", "ask_complementary_pathways", None, None, (),
         "Pourquoi vous parlez tout le temps de voies légales pour les réfugiés, c'est pour remplacer quoi comme trajets ?",
