@@ -2433,7 +2433,17 @@ def question_beside_danger(kb: KnowledgeBase, text: str) -> str | None:
     clause = asked.rsplit(",", 1)[-1].strip()
     if clause != asked and _asks_the_organisation(kb, clause):
         return clause
-    return asked if asks_about_the_pages(kb, asked, analyse(kb.answering, written_out(kb, asked))) else None
+    if asks_about_the_pages(kb, asked, analyse(kb.answering, written_out(kb, asked))):
+        return asked
+    # "Je lis que le directeur de l'OIM a parlé des mineurs non accompagnés au Conseil. Qu'est-ce
+    # qu'il a dit sur ... ?": "il" stands for what the sentence just before names.
+    told = sentences(text)
+    first = next((i for i, s in enumerate(told) if s.endswith("?")), 0)
+    if first and _stands_for_something(asked):
+        both = f"{told[first - 1]} {asked}"
+        if asks_about_the_pages(kb, both, analyse(kb.answering, written_out(kb, both))):
+            return both
+    return None
 
 
 def _asks_the_organisation(kb: KnowledgeBase, clause: str) -> bool:

@@ -3556,6 +3556,18 @@ def test_harm_read_by_the_classifier_as_a_call_for_help(kb: KnowledgeBase) -> No
     assert kb.safety.harm_read_as_call_for_help("je voudrais faire venir ma femme", ("urgent_help",)) is None
 
 
+def test_a_question_pointing_back_beside_danger_is_answered_after_the_help(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A child alone told (the help first), then "Qu'est-ce qu'il a dit ... ?" where "il" is the
+    Director General the sentence before names: that question is answered too."""
+    text = ("Mon neveu a 15 ans. Il est parti seul, on ne sait pas qui s'occupe de lui. Je lis que le directeur de "
+            "l'OIM a parlé des mineurs non accompagnés au Conseil. Qu'est-ce qu'il a dit sur la façon dont les pays "
+            "les accueillent ?")
+    assert kb.safety.match(text) is not None
+    assert focused.question_beside_danger(kb, text) is not None
+    _, shown = respond(kb, index, intent=URGENT_INTENT, text=text)
+    assert "protégé en priorité" in shown and "structures basiques" in shown, shown
+
+
 def test_no_question_of_the_qa_sets_is_taken_for_an_emergency(kb: KnowledgeBase) -> None:
     """The triggers stay precise: no message of a category other than distress or a situation told
     (hardship, which may be both) matches one, but for a distress told beside a question."""
