@@ -653,9 +653,8 @@ RARE_TITLE_WORD_UNITS = 2
 
 def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     """Named things of the question a sentence must hold to answer it: years, the country."""
-    text = part.text
-    found = [re.sub(r"\s", "", y) for y in _YEAR.findall(text)]
-    found += _ORDINAL.findall(fold(spell_ordinals(text)))
+    found = [re.sub(r"\s", "", y) for y in _YEAR.findall(part.text)]
+    found += _ORDINAL.findall(fold(spell_ordinals(part.text)))
     # "et celle du 8 juillet ?": a day the pages name picks the item of that day (a day they do not
     # name is no gap: "le 14 septembre" is in "14-15 septembre").
     found += [day for day in _DAY_MONTH.findall(fold(part.text)) if _pages_name(index, [day])]
