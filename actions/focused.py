@@ -1783,7 +1783,12 @@ def _asks_something(kb: KnowledgeBase, text: str) -> bool:
 def _asking_sentences(text: str) -> str:
     """The sentences of the text that end with "?" (all of it when none does): the point asked
     about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
-    asking = [s for s in sentences(text) if s.endswith("?")]
+    told = sentences(text)
+    asking = [s for s in told if s.endswith("?")]
+    if not asking and len(told) > 1 and told[-1][-1:] not in ".!":
+        # The first question of two, split off its "?" ("Mon frère ... Ça me met en colère. Comment
+        # l'OIM voit les migrants ? Quels mots ... ?"): asked in its last sentence.
+        asking = told[-1:]
     # What is said before a colon sets the scene ("Je prépare un exposé sur l'OIM : de quel
     # événement est-elle née ?"): the question is after it.
     asking = [_PREAMBLE.sub("", s) for s in asking]

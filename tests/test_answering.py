@@ -2634,6 +2634,11 @@ ASKED = [
         "intent", "ask_migration_development", None, "framework.migration_development",
         ("Comment l'OIM fait pour intégrer la migration au niveau local ?",), "et pour les migrants eux-mêmes ?",
         ("accéder aux services",), (), id="and-for-the-migrants-themselves"),
+    pytest.param(  # the first of two questions split off its "?": its story's words are no point asked
+        "intent", "ask_iom_identity", None, None, (),
+        "Mon frère a 23 ans, il est en Allemagne depuis deux ans et à chaque repas de famille mon oncle dit que les "
+        "migrants sont un fardeau. Ça me met en colère. Comment l'OIM voit les migrants, elle, dans ses textes ? "
+        "Quels mots elle utilise pour les décrire ?", (), ("repas", "fardeau"), id="story-words-of-a-split-question"),
     pytest.param(  # "remplacer" finds "des alternatives"
         "intent", "ask_complementary_pathways", None, None, (),
         "Pourquoi vous parlez tout le temps de voies légales pour les réfugiés, c'est pour remplacer quoi comme trajets ?",
