@@ -577,8 +577,9 @@ def search_query(
         # "et ils y parlent de quoi ?" names nothing: the words a page says themes with rank for it.
         # Not a question naming enough ("la résolution A/RES/65/170 porte sur quoi ?": its item).
         query = f"{query} {qtype.terms}"
-    turns_away = not turn.country and _turns_to(part, index)  # "et pour le Yémen ?" is asked as before
-    if why == "followup" and len(turn.said) >= 2 and not turns_away:
+    # Not a follow-up turning to another side ("et pendant le voyage ?"); "et pour le Yémen ?" is
+    # asked as the message before asked.
+    if why == "followup" and len(turn.said) >= 2 and (turn.country or not _turns_to(part, index)):
         # The topic's own words rank none of its sentences above another: what else it said, if anything.
         # A follow-up of nothing but question words ("et où ?") after another ("c'était quand ?"):
         # what the conversation was about is said further back.
@@ -1393,10 +1394,14 @@ def _echoed_frame(index: SentenceIndex, part: Part, entry: Entry | None) -> Rank
     if set(frame.split()) & _SUBJECTS:
         return None  # "l'OIM travaille avec qui ?": any sentence of what it does with someone echoes it
 
-    said = re.compile(rf"\b{re.escape(frame)} (?!qui\b)[a-z]")
+    return _best_saying(index, part, entry, re.compile(rf"\b{re.escape(frame)} (?!qui\b)[a-z]"))
+
+
+def _best_saying(index: SentenceIndex, part: Part, entry: Entry | None, said: re.Pattern[str]) -> RankedUnit | None:
+    """The best-ranked sentence whose folded text matches `said`, of the topic when there is one
+    ("l'OIM travaille avec qui pour la réinstallation ?" is not answered by "L'OIM travaille avec ses
+    Etats membres ..." of the integration)."""
     ranked = index.rank(part.text, entry, part.analysis.evidence, k=20)
-    # Of the topic when there is one ("l'OIM travaille avec qui pour la réinstallation ?" is not
-    # answered by "L'OIM travaille avec ses Etats membres ..." of the integration).
     return next((h for h in ranked if said.search(fold(h.unit.text)) and (h.in_topic or entry is None)), None)
 
 
@@ -1410,8 +1415,7 @@ def _superlative_blank(index: SentenceIndex, part: Part, entry: Entry | None) ->
     question leaving that adjective blank ("... les plus quoi ?" -> "les plus vulnérables")."""
     if not _SUPERLATIVE_BLANK.search(part.analysis.folded):
         return None
-    ranked = index.rank(part.text, entry, part.analysis.evidence, k=20)
-    return next((h for h in ranked if _SUPERLATIVE.search(fold(h.unit.text)) and (h.in_topic or entry is None)), None)
+    return _best_saying(index, part, entry, _SUPERLATIVE)
 
 
 def unknown_points(
