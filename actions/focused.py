@@ -159,6 +159,9 @@ _ORDINAL = re.compile(r"\b(?:troisieme|quatrieme|cinquieme)\b")  # the pages kno
 # "depuis quand ?": the start, so the earliest year among sentences scoring within this margin.
 _SINCE_WHEN = re.compile(r"\b(?:depuis|a partir de) (?:quand|qd|kan|kand|quelle annee)\b")
 SINCE_MARGIN = 0.10
+# ...and this close, a sentence stating "depuis <year>".
+SINCE_STATED_MARGIN = 0.20
+_SINCE_YEAR = re.compile(r"\bdepuis (?:(?:le |la |l')?\w+ )?(?:1[89]|20)\d\d\b")
 # A year; not a decade ("les années 2000", "années 90": no sentence names it as such).
 _YEAR = re.compile(r"(?<!annees )(?<!années )\b(?:1[89]|20)\d\d\b(?!s\b)", re.IGNORECASE)
 
@@ -585,12 +588,31 @@ def search_query(
         # what the conversation was about is said further back.
         bare = not part.own_words
         before = _last_message_with_words(index.kb, turn.said[:-1]) if bare and index is not None else turn.said[-2]
+        before = _without_the_other_one(part, before)
         query = f"{query} {without_title_words(spell_ordinals(before), entry, index)}"
-    if turn.country and turn.country_said and name_key(turn.country) not in name_key(query):
+    if (
+        turn.country and turn.country_said and name_key(turn.country) not in name_key(query)
+        and name_key(turn.country_said) in name_key(query)
+    ):
         # "l'oim en irak": the sentences write the entity's name ("l'invasion de l'Iraq en 2003").
         query = f"{query} {turn.country}"
     # Every page is about the OIM: its name ranks nothing ("dans combien de pays est l'OIM ?").
     return query
+
+
+# Which one of several: "le premier ... en 2006" / "et le deuxième c'était quand ?".
+_ANY_ORDINAL = re.compile(r"\b(?:1er|1ere|premier|premiere|deuxieme|second|seconde|troisieme|quatrieme|cinquieme|dernier|derniere)s?\b")
+
+
+def _without_the_other_one(part: Part, before: str) -> str:
+    """The message before without its ordinal and years when the follow-up names another ordinal:
+    "et le deuxième c'était quand ?" after "le premier dialogue ... c'était en 2006" asks about the
+    second, which the first's words ("premier", "2006") would rank below the first."""
+    asked = set(_ANY_ORDINAL.findall(fold(part.text)))
+    told = set(_ANY_ORDINAL.findall(fold(before)))
+    if not asked or not told or asked & told:
+        return before
+    return _YEAR.sub(" ", _ANY_ORDINAL.sub(" ", fold(before)))
 
 
 # "et au niveau local ?", "et pour les migrants eux-mêmes ?": the follow-up turns to another side.
@@ -648,6 +670,8 @@ def _blank_title_words(text: str, entry: Entry | None, index: SentenceIndex | No
     return re.sub(r"[^\W\d_]+", lambda m: " " if _prefix(fold(m.group(0))) in title else m.group(0), text)
 
 
+# Where the users say they are is their story when the message brings this many other words.
+USER_PLACE_OTHER_WORDS = 2
 # A title word that at most this many sentences of the pages use names a part of the topic.
 RARE_TITLE_WORD_UNITS = 2
 
@@ -662,6 +686,12 @@ def anchors(part: Part, turn: Turn, index: SentenceIndex) -> list[str]:
     # Where the users are, told before their question ("On est une association au Tchad ..., l'OIM
     # forme ... ?"), is their story, not a place asked about.
     asking = _asking_sentences(part.text)
+    said = fold(turn.country_said or turn.country or "")
+    others = [w for w in part.own_words if len(w) > 3 and w not in said.split()]
+    if said and len(others) >= USER_PLACE_OTHER_WORDS and index.kb.answering.where_the_user_is(fold(asking), said):
+        # "moi je suis au Niger en ce moment et ..., quelle guerre ?": where they are, not what they
+        # ask. Not "et moi je suis au niger" after "je veux rentrer": their place is all they add.
+        return found
     if turn.country and name_key(turn.country) and name_key(turn.country) in name_key(asking):
         found.append(turn.country)
     elif (
@@ -1025,11 +1055,39 @@ def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:
     """The best hit; for "depuis quand ?", the one with the earliest year among those nearly as
     good: the Dialogues exist since their first one (2006), not since the latest (2013)."""
     if not _SINCE_WHEN.search(part.analysis.folded):
-        return _tie_broken(hits, part)
+        return _naming_the_kind_asked(hits, part) or _tie_broken(hits, part)
+    # A sentence saying "depuis 1951" answers in the question's own terms, a little below the best
+    # ("l'OIM elle travaille depuis quelle année pour les migrations ?": not "L'année 2016 a marqué
+    # un tournant pour la migration").
+    stated = [h for h in hits if h.shows_type and h.score >= hits[0].score - SINCE_STATED_MARGIN and _SINCE_YEAR.search(fold(h.unit.text))]
+    if stated:
+        hits = stated
     close = [h for h in hits if h.shows_type and h.score >= hits[0].score - SINCE_MARGIN and _YEAR.search(h.unit.text)]
     if not close:
         return hits[0]
     return min(close, key=lambda h: (min(int(y) for y in _YEAR.findall(h.unit.text)), -h.score))
+
+
+# A sentence naming the kind of thing asked ("quels avantages ?") this close to the best, which
+# does not, answers before it.
+KIND_MARGIN = 0.10
+
+
+def _naming_the_kind_asked(hits: list[RankedUnit], part: Part) -> RankedUnit | None:
+    """For "quels <noun> ?", the best hit using that noun when the best does not and it scores
+    within KIND_MARGIN: "quand elle est bien gérée, quels avantages elle apporte ?" is answered
+    by "Elle apporte des avantages considérables ...", not by the sentence sharing the clause."""
+    # A kind of the question's own words: not "quel pays ?", whose answer names countries.
+    kinds = {_prefix(k.rstrip("sx")) for k in _WHICH_KIND.findall(part.analysis.folded) if k in part.own_words}
+    if not kinds or not hits:
+        return None
+
+    def names_kind(hit: RankedUnit) -> bool:
+        return bool(kinds & {_prefix(w.rstrip("sx")) for w in folded_words(hit.unit.text)})
+
+    if names_kind(hits[0]):
+        return None
+    return next((h for h in hits if h.score >= hits[0].score - KIND_MARGIN and h.shows_type and names_kind(h)), None)
 
 
 # Hits scoring this close to the best are tied (_tie_broken).
@@ -1078,6 +1136,27 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     if hit.in_topic:
         return hit.score >= GOOD_SENTENCE
     return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
+
+
+# "quelle guerre exactement ?": a thing of a kind, asked by its name.
+# Not "quel exemple de professionnel ?", "quel type d'aide": the kind is what follows "de"; but
+# "quels pays de l'UE" asks for countries.
+_WHICH_KIND = re.compile(r"\bquel(?:le)?s? ([a-z]{4,})\b(?! de (?!l'|la |le |les )| d'\w)")
+
+
+def _names_the_kind_asked(hit: RankedUnit, analysis: QuestionAnalysis) -> bool:
+    """Whether a question of no type asks "quel <noun> ?" and the sentence names one of that kind
+    with a capital ("quelle guerre ?": "... des cendres de la Seconde Guerre mondiale")."""
+    kinds = _WHICH_KIND.findall(analysis.folded)
+    if not kinds:
+        return False
+    words = re.findall(r"[\w'’-]+", hit.unit.text)
+    for at, word in enumerate(words):
+        if fold(word).rstrip("sx") in {k.rstrip("sx") for k in kinds}:
+            around = words[max(0, at - 2) : at] + words[at + 1 : at + 3]
+            if word[:1].isupper() or any(w[:1].isupper() for w in around if len(w) > 3):
+                return True
+    return False
 
 
 # A name a question writes capitalised, not first ("... quitté la Tchécoslovaquie ...").
@@ -1626,6 +1705,7 @@ def answer_part(
         _answers(hit, entry, analysis)
         or _names_a_rare_place(index, hit, part, turn, wanted)
         or _holds_rare_words(index, hit, part)
+        or (hit is not None and analysis.qtype is None and hit.search_score >= GOOD_SENTENCE and _names_the_kind_asked(hit, analysis))
         # "quel événement est associé à 1975 ?": the topic's sentence naming the year asked.
         # Not a count or an outcome asked of that year: the sentence must give it.
         or (hit is not None and hit.in_topic and analysis.qtype is None and any(_YEAR.fullmatch(w) for w in wanted))
@@ -2364,9 +2444,31 @@ def answer_small_talk(kb: KnowledgeBase, turn: Turn, domain: DomainDict) -> Repl
         analysis = read if read.aspect is not None else analysis
     part = Part(full, analysis, own_words(kb, analysis))
     asks = analysis.qtype or analysis.aspect or (analysis.pointer and "?" in full)
-    if not asks or not is_followup(kb, part, turn, topic):
-        return Reply()
-    return respond(kb, turn, domain, "small_talk")
+    if asks and is_followup(kb, part, turn, topic):
+        return respond(kb, turn, domain, "small_talk")
+    if turn.intent == "ask_asylum_visa":
+        # "et si moi je veux demander l'asile au lieu de rentrer ?" after the voluntary return: the
+        # topic's sentence on asylum ("que le migrant souhaite ou non déposer une demande d'asile,
+        # l'OIM procède à une première évaluation des risques ..."), then no promise (actions.py).
+        return _topic_sentence_on_its_words(kb, part, topic)
+    return Reply()
+
+
+def _topic_sentence_on_its_words(kb: KnowledgeBase, part: Part, topic: Entry) -> Reply:
+    """Of the topic's five best sentences, the first holding the message's noun that the fewest
+    sentences of the pages use ("asile", not "lieu" that none uses nor the verb "rentrer"), else nothing."""
+    index = sentence_index(kb)
+    reply = Reply()
+    own = set(part.own_words)
+    nouns = [_prefix(fold(t.text)) for t in search_docs([part.text])[0] if t.pos_ == "NOUN" and fold(t.text) in own]
+    rarest = min((n for n in nouns if index.units_using(n)), key=index.units_using, default=None)
+    if rarest is None:
+        return reply
+    for hit in index.rank(part.text, topic, "none", k=5, within_topic=True):
+        if hit.score >= GOOD_SENTENCE and rarest in {_prefix(w) for w in folded_words(hit.unit.text)}:
+            say_unit(reply, kb, index, hit, part, topic)
+            break
+    return reply
 
 
 # What respond() says when it found nothing to answer with.

@@ -670,6 +670,19 @@ def test_a_broken_rules_file_is_refused_as_a_knowledge_error(tmp_path: Path, nam
     assert name in str(raised.value)
 
 
+def test_a_key_given_twice_is_refused_as_a_knowledge_error(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys silently: a second `not_with_types:` written under an
+    aspect would drop the first list. Loading says so, naming the file and the key."""
+    folder = tmp_path / "knowledge"
+    shutil.copytree(paths.knowledge_dir(), folder)
+    rules = folder / "answering.yml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("  - name: office\n", "  - name: office\n    missing: x\n", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as raised:
+        KnowledgeBase.load(folder)
+    assert "answering.yml" in str(raised.value) and "'missing' is given twice" in str(raised.value)
+
+
 # --- Page sentences (bot/knowledge/sentence_search.py) -------------------------------------------------------
 
 
@@ -2643,6 +2656,32 @@ ASKED = [
         "intent", "ask_complementary_pathways", None, None, (),
         "Pourquoi vous parlez tout le temps de voies légales pour les réfugiés, c'est pour remplacer quoi comme trajets ?",
         ("dangereux et irréguliers",), (), id="replace-finds-alternatives"),
+    pytest.param(  # "90 % sur le terrain": a figure in digits stands by the question's words
+        "intent", "ask_presence", None, None, (),
+        "Aujourd'hui, combien de personnes sur combien sont migrantes selon l'OIM ? Et quelle part de son personnel est sur le terrain ?",
+        ("sur sept", "90 %"), (), id="a-share-in-digits-stands-by-its-words"),
+    pytest.param(  # "depuis 1951" answers "depuis quelle année" in its own terms
+        "intent", "ask_presence", None, None, (),
+        "l'OIM elle travaille depuis quelle année pour les migrations et aussi combien de son personnel est sur le terrain",
+        ("depuis 1951", "90 %"), ("L’année 2016",), id="since-what-year-stated-as-since"),
+    pytest.param(  # offices named, a share asked: no address gap
+        "intent", "ask_presence", None, None, (),
+        "est ce que les gens de l'OIM ils sont surtout dans les bureaux à Genève ou sur le terrain avec nous c'est quoi la proportion",
+        ("90 %",), ("adresse",), id="offices-named-a-share-asked"),
+    pytest.param(  # "le sigle" is a word of phrasing, not a point the pages miss
+        "intent", "ask_resettlement", "resettlement", None, (), "Que signifie le sigle CRISP dans les activités de réinstallation ?",
+        ("voies complémentaires durables",), ("sigle",), id="acronym-is-a-phrasing-word"),
+    pytest.param(  # "quels avantages ?": the sentence naming them, not the one sharing the clause before
+        "intent", "ask_migration_development", None, None, (),
+        "Si la migration est mal gérée, l'OIM dit qu'elle peut avoir quel effet ? Et quand elle est bien gérée, quels avantages elle apporte ?",
+        ("impact négatif", "diversité culturelle"), (), id="which-kind-named-by-the-sentence"),
+    pytest.param(  # "obligatoire" finds "non contraignante"
+        "intent", "ask_gfmd", None, "event.gfmd", ("le forum mondial sur la migration et le développement c'est quoi ça",),
+        "c'est obligatoire pour les pays", ("non contraignante",), (), id="compulsory-finds-binding"),
+    pytest.param(  # "vivent", "envoient de l'argent": the diaspora's case, told of one's relatives
+        "intent", "ask_migration_development", None, None, (),
+        "Mes parents vivent en France et envoient de l'argent au pays, et mon oncle aide son village avec ce qu'il a "
+        "appris ici. L'OIM dit quoi de ça pour le développement ?", ("diaspora",), (), id="diaspora-told-of-relatives"),
 ]
 
 
@@ -2661,6 +2700,33 @@ def test_a_country_typed_otherwise_is_found_as_the_pages_write_it(kb: KnowledgeB
     _, shown = respond(kb, index, intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, text="loim en irak c t kel annee",
                        country="Iraq", country_said="irak")
     assert "Iraq" in shown, shown
+
+
+def test_a_teller_and_where_the_user_is_are_their_story(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Who told them ("un monsieur m'a dit que") is no point the pages miss, where they are (Niger)
+    no place a sentence must name, and "quelle guerre ?" is answered by the sentence naming it."""
+    text = ("bonjour moi je suis au Niger en ce moment et un monsieur m'a dit que l'OIM c'est né après une guerre "
+            "c'est vrai ça quelle guerre exactement")
+    _, shown = respond(kb, index, intent="ask_iom_identity", text=text, country="Niger", country_said="Niger")
+    assert "Seconde Guerre mondiale" in shown and "monsieur" not in shown, shown
+
+
+def test_the_second_one_after_the_first_told(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et le deuxième c'était quand ?" after the first Dialogue's year: the first's ordinal and year
+    rank nothing for the second."""
+    first = "le premier dialogue de haut niveau sur les migrations c'était en 2006 à New York"
+    _, given = respond(kb, index, intent="ask_high_level_dialogue", text=first)
+    _, shown = respond(kb, index, "fallback", intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, topic="event.high_level_dialogues",
+                       before=(first,), text="et le deuxième c'était quand", previous_reply=given)
+    assert "3-4 octobre 2013" in shown and "14-15 septembre 2006" not in shown, shown
+
+
+def test_asylum_after_a_programme_gets_its_sentence_on_asylum(kb: KnowledgeBase) -> None:
+    """Asylum asked after the voluntary return: the programme's sentence on asylum, then no promise."""
+    text = "et si moi je veux demander l'asile au lieu de rentrer"
+    turn = Turn(intent="ask_asylum_visa", text=text, topic="programme.voluntary_return", said=("conseils ?", text))
+    shown = render(actions_module._small_talk(kb, turn, DOMAIN))
+    assert "évaluation des risques" in shown and "Je ne peux rien promettre" in shown, shown
 
 
 def test_a_question_naming_the_oim_alone_beside_another_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:

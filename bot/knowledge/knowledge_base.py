@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from bot.knowledge import paths
 from bot.knowledge.files import Problem, RawKnowledge, read_knowledge
 from bot.knowledge.records import (
@@ -155,8 +157,9 @@ class KnowledgeBase:
         ):
             try:
                 setattr(self, attribute, model.load(root))
-            except (OSError, ValueError, re.error, ValidationError) as error:
-                problems.append(Problem(name, None, f"invalid: {error}"))
+            except (OSError, ValueError, re.error, ValidationError, yaml.YAMLError) as error:
+                # A YAML slip (a key given twice, an unclosed bracket) too: the last good rules stay.
+                problems.append(Problem(name, None, f"invalid: {error}".replace("\n", " ")))
         for situation in self.answering.situations if self._answering else []:
             if situation.entry not in self._entries:
                 problems.append(Problem(ANSWERING_FILE, None, f"situation {situation.name}: no entry {situation.entry}"))

@@ -278,9 +278,12 @@ class AnsweringRules(BaseModel):
     # written as that year plus or minus one (the pages give years in digits).
     year_after: list[str] = []
     year_before: list[str] = []
+    # Where the users say they are, just before a place's name ("moi je suis au Niger en ce moment
+    # et ..."): their story, not a place asked about.
+    user_place: list[str] = []
 
     _words = validator("first_person", "sms_words", pre=True, allow_reuse=True)(_words_not_booleans)
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", "year_after", "year_before", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", "year_after", "year_before", "user_place", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", "asks_nothing", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -520,7 +523,7 @@ class AnsweringRules(BaseModel):
         """Each list of patterns read whole, compiled once."""
         lists = (
             "contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood",
-            "definition_cues", "whether_cues", "relative_times", "year_after", "year_before",
+            "definition_cues", "whether_cues", "relative_times", "year_after", "year_before", "user_place",
         )  # fmt: skip
         return {name: [re.compile(c) for c in getattr(self, name)] for name in lists}
 
@@ -571,6 +574,11 @@ class AnsweringRules(BaseModel):
                 if match:
                     return f"{source[: match.start()]}en {int(told[-1]) + step}{source[match.end() :]}"
         return text
+
+    def where_the_user_is(self, folded: str, place: str) -> bool:
+        """Whether every mention of the (folded) place in the folded text says where the user is."""
+        found = [m.start() for m in re.finditer(rf"\b{re.escape(place)}\b", folded)]
+        return bool(found) and all(self._says("user_place", folded[max(0, at - 60) : at].rstrip()) for at in found)
 
     def says_not_understood(self, text: str) -> bool:
         """Whether the message says the last answer was not understood."""

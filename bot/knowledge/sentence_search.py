@@ -316,10 +316,14 @@ def _features(text: str, entity_labels: Iterable[str], list_item: bool) -> froze
     return frozenset(found)
 
 
+_WORD_OR_FIGURE = re.compile(r"[^\W_]+")
+
+
 def _stands_by(text: str, is_anchor: Callable[[str], bool], is_asked: Callable[[str], bool], window: int) -> bool:
     """Whether a word of the text that is_anchor accepts (a figure, a ranking word) has within
-    `window` words of it one that is_asked accepts (a word of the question)."""
-    words = folded_words(text)
+    `window` words of it one that is_asked accepts (a word of the question). Figures are words
+    here: "à plus de 90 % sur le terrain" has its figure by "terrain"."""
+    words = _WORD_OR_FIGURE.findall(fold(text))
     return any(
         is_anchor(word) and any(is_asked(w) for w in words[max(0, i - window) : i + window + 1])
         for i, word in enumerate(words)

@@ -21,6 +21,24 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
 
+class _UniqueKeyLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a key given twice in one mapping: YAML keeps the last silently, so a
+    maintainer's second `not_with_types:` under one rule would drop the first without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<: *defaults" (docker-compose): merged keys may be overridden
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 class _Dumper(yaml.SafeDumper):
     """Safe dumper: long or multi-line strings as literal blocks (one paragraph = one line), indented lists."""
 
@@ -49,9 +67,9 @@ def dump_yaml(data: Any) -> str:
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse a UTF-8 YAML file (safe loader)."""
+    """Parse a UTF-8 YAML file (safe loader; a key given twice in a mapping is an error)."""
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_Loader)  # noqa: S506 - safe loader
+        return yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader
 
 
 def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> bool:
