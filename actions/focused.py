@@ -716,11 +716,36 @@ def _wanted(index: SentenceIndex, part: Part, turn: Turn, entry: Entry | None, w
     venir ?", "je travaille au ministère de la Santé au Sénégal, ... comment l'OIM peut nous
     accompagner ?": Senegal is only one of the 195 States of a meeting's list)."""
     wanted = anchors(part, turn, index)
+    if entry is not None and wanted:
+        wanted = [w for w in wanted if not _year_naming_the_topic(index, part, entry, w)]
     if why != "situation" or not wanted:
         return wanted
     topic = index.topic_passages(entry) if entry is not None else frozenset()
     units = [u for u in index.units if u.passage_id in topic] if topic else index.units
     return [w for w in wanted if any(_holds(u, [w]) for u in units)]
+
+
+def _year_naming_the_topic(index: SentenceIndex, part: Part, entry: Entry, year: str) -> bool:
+    """Whether the year is the topic's own, told to name it ("le conseil oim nov 2019", "le conseil
+    2019": after a word of its title, months and the OIM's name aside), and its page sections say
+    it: the sentence giving the session's length need not repeat it. Not "en 2018" after another
+    word ("combien de bénéficiaires en 2018 ?"), which a sentence must hold."""
+    if not year.isdigit():
+        return False
+    organisation = _organisation_words(index.kb)
+    title = _title_words(entry) - {_prefix(w) for w in organisation}
+    words = re.findall(r"[^\W_]+", fold(part.text))
+    for at, word in enumerate(words):
+        if word != year:
+            continue
+        before = [
+            w for w in words[max(0, at - 4) : at]
+            if w not in stop_words() and w not in organisation and not any(m.startswith(w) for m in _MONTHS)
+        ]  # fmt: skip
+        if before and _prefix(before[-1]) in title:
+            topic = index.topic_passages(entry)
+            return any(_holds(u, [year]) for u in index.units if u.passage_id in topic)
+    return False
 
 
 def _speaks_of(index: SentenceIndex, hit: RankedUnit, part: Part, entry: Entry | None, wanted: list[str]) -> bool:
@@ -1124,6 +1149,8 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
         return hit.search_score >= REASON_UNMARKED_MATCH
     if hit is None or not hit.shows_type:
         return False
+    if analysis.evidence == "hashtag":
+        return True  # the pages' one hashtag, however many story words thin the score out
     if analysis.evidence in STRICT_EVIDENCE:
         # Few sentences say "une personne sur sept" or "est liée à": one that does and matches
         # the question's words (sentence_search checks a proportion stands by them) answers it.
@@ -1625,7 +1652,10 @@ def answer_part(
         unknown = unknown_points(kb, index, part, turn, situation)
         if unknown:
             hit = best()
-            if hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE:
+            # A kind of fact few sentences show, shown by the best ("c'est quoi leur hashtag ?": the
+            # one hashtag of the pages), answers whatever story words are around it ("foyer").
+            strict = hit is not None and hit.shows_type and analysis.evidence in STRICT_EVIDENCE
+            if not strict and (hit is None or hit.score < UNKNOWN_WORDS_OVERRIDE):
                 # The point named is not in the pages: said first. A sentence that still answers
                 # the rest of the question ("combien de migrants sur la planète ?") comes after it.
                 words = " », « ".join(unknown)
@@ -2317,8 +2347,35 @@ def written_out(kb: KnowledgeBase, text: str) -> str:
     """The text as the answering reads it: SMS forms written out, typos of page and cue words fixed,
     ordinals spelt out and years in digits as the pages write them ("n°1" -> "premier", "deux
     mille seize" -> "2016")."""
-    numbers = spell_numbers(kb.answering.unsms(text))
+    numbers = years_in_full(kb, spell_numbers(kb.answering.unsms(text)))
     return spell_ordinals(sentence_index(kb).respell(numbers, spelling_keep(kb), kb.answering.cue_words))
+
+
+# "en 75 l oim a aidé ki": a year told by its last two digits, then a clause (not "en 10 jours").
+_SHORT_YEAR = re.compile(
+    r"\b(en|in)\s+'?(\d\d)\b(?=\s*(?:$|[?!.,;:]|(?:l|l'|la|le|les|c|ca|ça|on|il|ils|elle|elles|oim|loim|qui|ki|quoi|koi|ou|et)\b))",
+    re.IGNORECASE,
+)
+
+
+def years_in_full(kb: KnowledgeBase, text: str) -> str:
+    """The text with "en 75" written "en 1975" when the pages name that year (and not 2075): SMS
+    and speech drop the century; the pages write years in full."""
+    named = _page_years(kb)
+
+    def full(match: re.Match[str]) -> str:
+        for century in ("19", "20"):
+            if century + match.group(2) in named:
+                return f"{match.group(1)} {century}{match.group(2)}"
+        return match.group(0)
+
+    return _SHORT_YEAR.sub(full, text)
+
+
+@lru_cache(maxsize=4)
+def _page_years(kb: KnowledgeBase) -> frozenset[str]:
+    """The years the pages name."""
+    return frozenset(y for unit in sentence_index(kb).units for y in _YEAR.findall(unit.text))
 
 
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:

@@ -215,6 +215,7 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("mon fils de 12 ans est seul à la frontière", "minor"),
         ("ma fille de 15 ans est seule à la frontière", "minor"),
         ("mon ami saigne beaucoup", "medical"),
+        ("mon pote respire presk plu on vient d arriver du bateau sur la plage vite", "medical"),  # SMS "presque"
         ("on me menace de mort", "danger"),
         ("jai peur on va me tuer si je rentre", "danger"),  # not suicide: someone else's threat
         ("des gens me suivent et me menacent avec un couteau", "danger"),
@@ -478,8 +479,12 @@ def test_question_types(kb: KnowledgeBase, text: str, qtype: str | None) -> None
     ("text", "aspect"),
     [
         ("c'est gratuit ?", "cost"),
+        ("il n'a plus rien. Ça lui coûterait combien ?", "cost"),  # a conditional of "coûter"
         ("il faut payer ?", "cost"),
         ("ça prend combien de temps", "duration"),
+        ("Sur quoi l'OIM se base pour prioriser ?", "priority"),
+        ("ca fait cb de temps", None),  # how long ago: a date, no duration
+        ("il y a combien de temps ?", None),
         ("quels papiers faut-il apporter ?", "papers"),
         ("quelles sont les conditions ?", "conditions"),
         ("combien de tables rondes ?", None),
@@ -2682,6 +2687,20 @@ ASKED = [
         "intent", "ask_migration_development", None, None, (),
         "Mes parents vivent en France et envoient de l'argent au pays, et mon oncle aide son village avec ce qu'il a "
         "appris ici. L'OIM dit quoi de ça pour le développement ?", ("diaspora",), (), id="diaspora-told-of-relatives"),
+    pytest.param(  # "le conseil oim nov 2019": the year names the session, its sentences need not repeat it
+        "intent", "ask_council_session", None, None, (), "le conseil oim nov 2019 ca a dure cb de jrs",
+        ("trois jours",), ("ne précisent pas",), id="a-year-naming-the-topic"),
+    pytest.param(  # ... not a year after another word: "en 2018" is the figure's
+        "intent", "ask_council_session", None, None, (), "combien de bénéficiaires l'OIM a aidé en 2018 selon le conseil ?",
+        ("30 millions",), (), id="a-year-of-the-figure-asked"),
+    pytest.param(  # the one hashtag of the pages, whatever story words are around the question
+        "fallback", DEFAULT_NLU_FALLBACK_INTENT_NAME, None, None, (),
+        "Bonjour 👋👋 Une ado du foyer veut partager une campagne de l'OIM sur les réseaux… c'est quoi leur hashtag ?!?",
+        ("#formigration",), ("foyer",), id="hashtag-beside-story-words"),
+    pytest.param(  # "est-ce qu'il y aura ... ?" asks whether; "suivi" finds "escortes"
+        "intent", "ask_resettlement", "resettlement", None, (),
+        "Mon père a des problèmes de santé et il va partir dans le cadre d'une réinstallation organisée par l'OIM. "
+        "Est-ce qu'il y aura un suivi médical pendant le voyage ?", ("escortes médicales",), (), id="whether-there-will-be"),
 ]
 
 
@@ -2709,6 +2728,19 @@ def test_a_teller_and_where_the_user_is_are_their_story(kb: KnowledgeBase, index
             "c'est vrai ça quelle guerre exactement")
     _, shown = respond(kb, index, intent="ask_iom_identity", text=text, country="Niger", country_said="Niger")
     assert "Seconde Guerre mondiale" in shown and "monsieur" not in shown, shown
+
+
+def test_a_year_told_by_its_last_two_digits(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"en 75": the year the pages write 1975 (the classifier unsure, the history ranked first)."""
+    _, shown = respond(kb, index, "fallback", intent=DEFAULT_NLU_FALLBACK_INTENT_NAME, text="en 75 l oim a aidé ki",
+                       ranked_intents=("ask_iom_history",))
+    assert "boat people vietnamiens en 1975" in shown, shown
+
+
+def test_an_english_courtesy_word_is_no_point_the_pages_miss(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    _, shown = respond(kb, index, "fallback", intent=DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                       text="what is le Pacte mondial sur les migrations please??")
+    assert "please" not in shown, shown
 
 
 def test_the_second_one_after_the_first_told(kb: KnowledgeBase, index: SentenceIndex) -> None:
