@@ -595,6 +595,14 @@ def test_pointers_and_own_words(kb: KnowledgeBase) -> None:
             ["Pourquoi le retour est-il dit « humanitaire »", "qu'évalue l'OIM pendant la consultation"],
         ),
         ("je veux savoir si l'OIM aide et que les migrants sont protégés", None),
+        # "et qui ..." carrying on a relative clause: one story before the question
+        ("J'accompagne un Soudanais qui a vécu l'enfer en Libye et qui hésite à rentrer. Avant un retour humanitaire "
+         "volontaire, qu'est-ce que l'OIM lui propose pour l'aider à décider ?", None),
+        ("qui dirige l'OIM et qui a parlé au Conseil ?", ["qui dirige l'OIM", "qui a parlé au Conseil"]),
+        (
+            "Comment s'appelle l'approche de l'OIM qui touche tous les ministères, et qui l'OIM veut-elle faire participer ?",
+            ["Comment s'appelle l'approche de l'OIM qui touche tous les ministères", "qui l'OIM veut-elle faire participer"],
+        ),
     ],
 )
 def test_split_questions(kb: KnowledgeBase, text: str, parts: list[str] | None) -> None:
@@ -2697,10 +2705,17 @@ ASKED = [
         "fallback", DEFAULT_NLU_FALLBACK_INTENT_NAME, None, None, (),
         "Bonjour 👋👋 Une ado du foyer veut partager une campagne de l'OIM sur les réseaux… c'est quoi leur hashtag ?!?",
         ("#formigration",), ("foyer",), id="hashtag-beside-story-words"),
+    pytest.param(  # "langue" is a word of its own, not a typo of the pages' "longue"
+        "intent", "ask_health_integration", None, None, (), "l'oim donne des cours de langue aux migrants qui arrivent ?",
+        ("« langue »",), (), id="a-word-one-letter-from-a-page-word"),
     pytest.param(  # "est-ce qu'il y aura ... ?" asks whether; "suivi" finds "escortes"
         "intent", "ask_resettlement", "resettlement", None, (),
         "Mon père a des problèmes de santé et il va partir dans le cadre d'une réinstallation organisée par l'OIM. "
         "Est-ce qu'il y aura un suivi médical pendant le voyage ?", ("escortes médicales",), (), id="whether-there-will-be"),
+    pytest.param(  # "forom": a typo of the pages' "forum" the language model knows, no point they miss
+        "intent", "ask_gfmd", None, None, (),
+        "euh bon alors voilà heu ma question c'est le truc là le forom mondial migrassion developement FMMD c'est quoi ??",
+        ("Forum mondial sur la migration et le développement",), ("forom",), id="a-typo-the-model-knows"),
 ]
 
 

@@ -363,7 +363,7 @@ class AnsweringRules(BaseModel):
         année s'est tenu le premier dialogue, et le deuxième ?": the first asked again."""
         for position in _and_positions(simple):
             left, right = simple[:position], simple[position:].strip()[2:]
-            if self._asks(fold(left)) and self._asks(fold(right)):
+            if self._asks(fold(left)) and self._asks(fold(right)) and not _relatives_chained(fold(left), fold(right)):
                 return [source[:position], source[position:].strip()[2:]]
         elliptic = self._elliptic(source, simple) or self._parallel(source, simple) or self._other_subject(source, simple)
         return elliptic or [source]
@@ -688,6 +688,8 @@ class AnsweringRules(BaseModel):
             left = fold(simple[start : match.start()])
             if "?" not in match.group(0) and any(p.search(left) for p in self._chained_endings):
                 continue  # "comment et quand la migration se produit": question words of one clause
+            if "?" not in match.group(0) and _relatives_chained(left, rest):
+                continue  # "un Soudanais qui a vécu l'enfer en Libye et qui hésite à rentrer"
             if "?" not in match.group(0) and not self._asks(left) and not self.aspect(left):
                 continue  # "Dans son discours au Conseil, comment ...": the frame of the question after it
             parts.append(source[start : match.start()])
@@ -718,6 +720,25 @@ class AnsweringRules(BaseModel):
             if _own_words(p, empty) >= self.two_questions.min_words or self._asks(fold(p)) or self.aspect(fold(p))
         ]
         return parts if len(parts) >= 2 else []
+
+
+# A relative "qui" after a noun ("un Soudanais qui a vécu ..."), not one opening the clause ("qui
+# dirige l'OIM") nor one after a preposition or a verb ("avec qui", "c'est qui").
+_RELATIVE_WHO = re.compile(r"\b(?!(?:a|avec|de|d|pour|par|chez|vers|est|sont|etait|et|ou|c)\b)[a-z]{3,} qui\b")
+
+
+def _relatives_chained(left: str, right: str) -> bool:
+    """Whether "et qui ..." (folded `right`) carries on a relative clause of `left` ("un Soudanais qui
+    a vécu l'enfer en Libye et qui hésite à rentrer"): one story, not two questions."""
+    return (
+        right.startswith("qui ") and _RELATIVE_WHO.search(left) is not None
+        # Not "et qui l'OIM veut-elle faire participer ?": "qui" asked of a subject named after it.
+        and _WHO_ASKED_OF_A_SUBJECT.match(right) is None and _INVERTED_SUBJECT.search(right) is None
+    )
+
+
+_WHO_ASKED_OF_A_SUBJECT = re.compile(r"qui (?:l'|le |la |les |un |une |des |son |sa |ses |leur |leurs |ce |cette |ces |vous |nous |tu |je |j')")
+_INVERTED_SUBJECT = re.compile(r"\w-(?:t-)?(?:il|elle|ils|elles|on)\b")
 
 
 # "..., et le deuxième ?", "et en 2013 ?": "et" and at most three words ending the message.

@@ -98,6 +98,9 @@ FIGURE_WINDOW_WORDS = 4
 # A misspelt word is read as the page word at least this close (difflib ratio: "presant"/"present"
 # 0.86, "evacuassion"/"evacuation" 0.82, "mali"/"mal" is never tried: "mali" has a word vector).
 RESPELL_CUTOFF = 0.8
+# A noun of the question one letter away from a page word of this length is read as its typo
+# ("forom" / "forum"), not as a point the pages miss.
+TYPO_MIN_LETTERS = 5
 # A correctly typed French word is read as a page word only if both start with these many letters.
 FAMILY_PREFIX = 4
 _TYPED_WORD = re.compile(r"[^\W\d_]+")
@@ -599,6 +602,7 @@ class SentenceIndex:
             )
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
+        self._initials: dict[str, tuple[str, ...]] | None = None
         self._sounds: dict[frozenset[str], dict[str, list[str]]] = {}
         shares: dict[str, int] = {}
         # Per six-letter prefix, the sentences and items using it (units_using: not the pairs of
@@ -1110,11 +1114,32 @@ class SentenceIndex:
                 continue  # "develop", "gouvern": a page word cut short, as SMS writes it
             if not token.has_vector:
                 continue  # unknown to the language model: a typo or SMS spelling, not a topic
+            if any(self._one_letter_from_a_page_word(form) for form in forms):
+                continue  # "forom": the pages' "forum" mistyped, though the model knows the typo
             vector = token.vector / (float(np.linalg.norm(np.asarray(token.vector))) or 1.0)
             if self._word_vectors.size and float((self._word_vectors @ vector).max()) >= CLOSE_WORD:
                 continue  # "mer" ~ "maritimes": the pages speak of it in other words
             found.append(token.text.lower())
         return found
+
+    def _one_letter_from_a_page_word(self, form: str) -> bool:
+        """Whether `form`, no word of the language, is one letter away from a page word of the same
+        first letter and length (TYPO_MIN_LETTERS letters or more: short words one letter apart are
+        other words)."""
+        if len(form) < TYPO_MIN_LETTERS or form in french_words():
+            return False  # "langue" is no typo of "longue"
+        same_start = self._words_by_initial.get(form[0], ())
+        return any(len(word) == len(form) and edit_distance(form, word) == 1 for word in same_start)
+
+    @property
+    def _words_by_initial(self) -> dict[str, tuple[str, ...]]:
+        """The pages' words by first letter, built once."""
+        if self._initials is None:
+            grouped: dict[str, list[str]] = {}
+            for word in sorted(self._vocabulary):
+                grouped.setdefault(word[0], []).append(word)
+            self._initials = {letter: tuple(words) for letter, words in grouped.items()}
+        return self._initials
 
     def _clipped(self, form: str) -> bool:
         """Whether a page word begins with `form` ("develop": "developpement")."""
