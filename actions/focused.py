@@ -871,6 +871,10 @@ def _best(
         matched = next((h for h in hits[:1] if h.search_score >= OWN_QUESTION_MATCH and h.shows_type), None)
         if matched is not None and len(brought) >= OWN_QUESTION_WORDS:
             return matched
+        if evidence in STRICT_EVIDENCE and hits and hits[0].shows_type and hits[0].score >= STRICT_SENTENCE:
+            # A kind of fact few sentences show, asked of what was just said ("c vrai ke bcp de gens
+            # sont migrants ? c 1 sur cb"): the sentence showing it by those words, whatever its topic.
+            return hits[0]
         # The best unit of the topic's pages ("et l'UNICEF ?" after the dialogue's observers).
         # A date or a figure of another topic's own passages is not this topic's: "depuis quand ?"
         # after the relocation is not answered by the year of the resettlement's operations, told
@@ -2110,7 +2114,8 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
             # The part before is what a later part follows up on ("... et il a duré combien de jours ?").
             # So is the one a pronoun stands for ("qui dirige l'OIM et elle a été créée quand ?").
             refers_back = (
-                not part.own_words
+                # "c 1 sur cb": a figure of the question's cue is no word of its own.
+                all(w.isdigit() for w in part.own_words)
                 or bool(set(folded_words(part.text)) & SUBJECT_PRONOUNS)
                 or bool(_OBJECT_PRONOUN.search(fold(part.text)))
             )

@@ -2705,6 +2705,9 @@ ASKED = [
         "fallback", DEFAULT_NLU_FALLBACK_INTENT_NAME, None, None, (),
         "Bonjour 👋👋 Une ado du foyer veut partager une campagne de l'OIM sur les réseaux… c'est quoi leur hashtag ?!?",
         ("#formigration",), ("foyer",), id="hashtag-beside-story-words"),
+    pytest.param(  # "c 1 sur cb" follows up on the question before it; few sentences give a share
+        "intent", "ask_beneficiaries", None, None, (), "c vrai ke bcp de gens sont migrants? c 1 sur cb",
+        ("une personne sur sept",), (), id="a-share-asked-of-the-question-before"),
     pytest.param(  # "langue" is a word of its own, not a typo of the pages' "longue"
         "intent", "ask_health_integration", None, None, (), "l'oim donne des cours de langue aux migrants qui arrivent ?",
         ("« langue »",), (), id="a-word-one-letter-from-a-page-word"),
