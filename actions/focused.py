@@ -1084,7 +1084,7 @@ def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:
     """The best hit; for "depuis quand ?", the one with the earliest year among those nearly as
     good: the Dialogues exist since their first one (2006), not since the latest (2013)."""
     if not _SINCE_WHEN.search(part.analysis.folded):
-        return _naming_the_kind_asked(hits, part) or _tie_broken(hits, part)
+        return _best_naming_the_kind_asked(hits, part) or _tie_broken(hits, part)
     # A sentence saying "depuis 1951" answers in the question's own terms, a little below the best
     # ("l'OIM elle travaille depuis quelle année pour les migrations ?": not "L'année 2016 a marqué
     # un tournant pour la migration").
@@ -1097,12 +1097,18 @@ def _earliest_if_since(hits: list[RankedUnit], part: Part) -> RankedUnit:
     return min(close, key=lambda h: (min(int(y) for y in _YEAR.findall(h.unit.text)), -h.score))
 
 
+# "quelle guerre exactement ?": a thing of a kind, asked by its name.
+# Not "quel exemple de professionnel ?", "quel type d'aide": the kind is what follows "de"; but
+# "quels pays de l'UE" asks for countries.
+_WHICH_KIND = re.compile(r"\bquel(?:le)?s? ([a-z]{4,})\b(?! de (?!l'|la |le |les )| d'\w)")
+
+
 # A sentence naming the kind of thing asked ("quels avantages ?") this close to the best, which
 # does not, answers before it.
 KIND_MARGIN = 0.10
 
 
-def _naming_the_kind_asked(hits: list[RankedUnit], part: Part) -> RankedUnit | None:
+def _best_naming_the_kind_asked(hits: list[RankedUnit], part: Part) -> RankedUnit | None:
     """For "quels <noun> ?", the best hit using that noun when the best does not and it scores
     within KIND_MARGIN: "quand elle est bien gérée, quels avantages elle apporte ?" is answered
     by "Elle apporte des avantages considérables ...", not by the sentence sharing the clause."""
@@ -1169,13 +1175,7 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
     return hit.score >= (GOOD_ON_PAGE if hit.on_topic_page else GOOD_OUTSIDE_TOPIC)
 
 
-# "quelle guerre exactement ?": a thing of a kind, asked by its name.
-# Not "quel exemple de professionnel ?", "quel type d'aide": the kind is what follows "de"; but
-# "quels pays de l'UE" asks for countries.
-_WHICH_KIND = re.compile(r"\bquel(?:le)?s? ([a-z]{4,})\b(?! de (?!l'|la |le |les )| d'\w)")
-
-
-def _names_the_kind_asked(hit: RankedUnit, analysis: QuestionAnalysis) -> bool:
+def _names_one_of_the_kind_asked(hit: RankedUnit, analysis: QuestionAnalysis) -> bool:
     """Whether a question of no type asks "quel <noun> ?" and the sentence names one of that kind
     with a capital ("quelle guerre ?": "... des cendres de la Seconde Guerre mondiale")."""
     kinds = _WHICH_KIND.findall(analysis.folded)
@@ -1739,7 +1739,7 @@ def answer_part(
         _answers(hit, entry, analysis)
         or _names_a_rare_place(index, hit, part, turn, wanted)
         or _holds_rare_words(index, hit, part)
-        or (hit is not None and analysis.qtype is None and hit.search_score >= GOOD_SENTENCE and _names_the_kind_asked(hit, analysis))
+        or (hit is not None and analysis.qtype is None and hit.search_score >= GOOD_SENTENCE and _names_one_of_the_kind_asked(hit, analysis))
         # "quel événement est associé à 1975 ?": the topic's sentence naming the year asked.
         # Not a count or an outcome asked of that year: the sentence must give it.
         or (hit is not None and hit.in_topic and analysis.qtype is None and any(_YEAR.fullmatch(w) for w in wanted))
