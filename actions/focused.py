@@ -1178,12 +1178,12 @@ def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnal
 def _names_one_of_the_kind_asked(hit: RankedUnit, analysis: QuestionAnalysis) -> bool:
     """Whether a question of no type asks "quel <noun> ?" and the sentence names one of that kind
     with a capital ("quelle guerre ?": "... des cendres de la Seconde Guerre mondiale")."""
-    kinds = _WHICH_KIND.findall(analysis.folded)
+    kinds = {k.rstrip("sx") for k in _WHICH_KIND.findall(analysis.folded)}
     if not kinds:
         return False
     words = re.findall(r"[\w'’-]+", hit.unit.text)
     for at, word in enumerate(words):
-        if fold(word).rstrip("sx") in {k.rstrip("sx") for k in kinds}:
+        if fold(word).rstrip("sx") in kinds:
             around = words[max(0, at - 2) : at] + words[at + 1 : at + 3]
             if word[:1].isupper() or any(w[:1].isupper() for w in around if len(w) > 3):
                 return True
@@ -2352,35 +2352,9 @@ def written_out(kb: KnowledgeBase, text: str) -> str:
     """The text as the answering reads it: SMS forms written out, typos of page and cue words fixed,
     ordinals spelt out and years in digits as the pages write them ("n°1" -> "premier", "deux
     mille seize" -> "2016")."""
-    numbers = years_in_full(kb, spell_numbers(kb.answering.unsms(text)))
-    return spell_ordinals(sentence_index(kb).respell(numbers, spelling_keep(kb), kb.answering.cue_words))
-
-
-# "en 75 l oim a aidé ki": a year told by its last two digits, then a clause (not "en 10 jours").
-_SHORT_YEAR = re.compile(
-    r"\b(en|in)\s+'?(\d\d)\b(?=\s*(?:$|[?!.,;:]|(?:l|l'|la|le|les|c|ca|ça|on|il|ils|elle|elles|oim|loim|qui|ki|quoi|koi|ou|et)\b))",
-    re.IGNORECASE,
-)
-
-
-def years_in_full(kb: KnowledgeBase, text: str) -> str:
-    """The text with "en 75" written "en 1975" when the pages name that year (and not 2075): SMS
-    and speech drop the century; the pages write years in full."""
-    named = _page_years(kb)
-
-    def full(match: re.Match[str]) -> str:
-        for century in ("19", "20"):
-            if century + match.group(2) in named:
-                return f"{match.group(1)} {century}{match.group(2)}"
-        return match.group(0)
-
-    return _SHORT_YEAR.sub(full, text)
-
-
-@lru_cache(maxsize=4)
-def _page_years(kb: KnowledgeBase) -> frozenset[str]:
-    """The years the pages name."""
-    return frozenset(y for unit in sentence_index(kb).units for y in _YEAR.findall(unit.text))
+    index = sentence_index(kb)
+    numbers = index.with_years_in_full(spell_numbers(kb.answering.unsms(text)))
+    return spell_ordinals(index.respell(numbers, spelling_keep(kb), kb.answering.cue_words))
 
 
 def spelling_keep(kb: KnowledgeBase) -> frozenset[str]:

@@ -727,6 +727,11 @@ class AnsweringRules(BaseModel):
 _RELATIVE_WHO = re.compile(r"\b(?!(?:a|avec|de|d|pour|par|chez|vers|est|sont|etait|et|ou|c)\b)[a-z]{3,} qui\b")
 
 
+# ... but "qui" asked of a subject named after it ("et qui l'OIM veut-elle faire participer ?").
+_WHO_ASKED_OF_A_SUBJECT = re.compile(r"qui (?:l'|le |la |les |un |une |des |son |sa |ses |leur |leurs |ce |cette |ces |vous |nous |tu |je |j')")
+_INVERTED_SUBJECT = re.compile(r"\w-(?:t-)?(?:il|elle|ils|elles|on)\b")
+
+
 def _relatives_chained(left: str, right: str) -> bool:
     """Whether "et qui ..." (folded `right`) carries on a relative clause of `left` ("un Soudanais qui
     a vécu l'enfer en Libye et qui hésite à rentrer"): one story, not two questions."""
@@ -735,10 +740,6 @@ def _relatives_chained(left: str, right: str) -> bool:
         # Not "et qui l'OIM veut-elle faire participer ?": "qui" asked of a subject named after it.
         and _WHO_ASKED_OF_A_SUBJECT.match(right) is None and _INVERTED_SUBJECT.search(right) is None
     )
-
-
-_WHO_ASKED_OF_A_SUBJECT = re.compile(r"qui (?:l'|le |la |les |un |une |des |son |sa |ses |leur |leurs |ce |cette |ces |vous |nous |tu |je |j')")
-_INVERTED_SUBJECT = re.compile(r"\w-(?:t-)?(?:il|elle|ils|elles|on)\b")
 
 
 # "..., et le deuxième ?", "et en 2013 ?": "et" and at most three words ending the message.

@@ -524,6 +524,12 @@ DEMONYM_SENTENCE_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]{3,}\b")
 
 
+# "en 75 l oim a aidé ki": a year told by its last two digits, then a clause (not "en 10 jours").
+_SHORT_YEAR = re.compile(
+    r"\b(en|in)\s+'?(\d\d)\b(?=\s*(?:$|[?!.,;:]|(?:l|l'|la|le|les|c|ca|ça|on|il|ils|elle|elles|oim|loim|qui|ki|quoi|koi|ou|et)\b))",
+    re.IGNORECASE,
+)
+
 # "les années 70", "années 1970", "années 2000": a decade, written as its years in the pages.
 _DECADE = re.compile(r"\bann[eé]es\s+(19|20)?([0-9])0\b", re.IGNORECASE)
 
@@ -603,6 +609,7 @@ class SentenceIndex:
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
         self._initials: dict[str, tuple[str, ...]] | None = None
+        self._years: frozenset[str] | None = None
         self._sounds: dict[frozenset[str], dict[str, list[str]]] = {}
         shares: dict[str, int] = {}
         # Per six-letter prefix, the sentences and items using it (units_using: not the pairs of
@@ -1040,6 +1047,21 @@ class SentenceIndex:
             return min(close, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), close.index(c)))
 
         return _TYPED_WORD.sub(fix, text)
+
+    def with_years_in_full(self, text: str) -> str:
+        """The text with "en 75" written "en 1975" when the pages name that year (and not 2075): SMS
+        and speech drop the century; the pages write years in full."""
+        if self._years is None:
+            self._years = frozenset(m.group(0) for unit in self.units for m in YEAR.finditer(unit.text))
+        named = self._years
+
+        def full(match: re.Match[str]) -> str:
+            for century in ("19", "20"):
+                if century + match.group(2) in named:
+                    return f"{match.group(1)} {century}{match.group(2)}"
+            return match.group(0)
+
+        return _SHORT_YEAR.sub(full, text)
 
     def with_place_names(self, question: str) -> str:
         """The question with the place name of each adjective the pages do not use ("la crise chilienne"
