@@ -1898,6 +1898,17 @@ def _asks_something(kb: KnowledgeBase, text: str) -> bool:
     return analysis.qtype is not None or analysis.aspect is not None
 
 
+def _asks_contact_means(kb: KnowledgeBase, text: str) -> bool:
+    """Whether the message asks for an e-mail, phone or fax: in its question sentence when that one
+    asks a point of its own, a question word or two words of its own ("Il m'a dit au téléphone qu'il
+    veut rentrer au Mali. Est-ce que quelqu'un peut l'aider à rentrer ?": the telephone is the
+    story's), else anywhere in it ("je voudrais le numéro de l'OIM, vous l'avez ?")."""
+    asking = _asking_sentences(text)
+    if asking != text and (_asks_something(kb, asking) or len(own_words(kb, analyse(kb.answering, asking))) > 1):
+        return kb.answering.asks_contact_means(asking)
+    return kb.answering.asks_contact_means(text)
+
+
 def _asking_sentences(text: str) -> str:
     """The sentences of the text that end with "?" (all of it when none does): the point asked
     about is named there, not in the story before it ("ma diapositive... combien d'États ?")."""
@@ -2057,7 +2068,7 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
         asks_about_contact_just_given(kb, parts[0], turn)
         or asks_whom_to_contact(kb, parts[0], topic or nlu_entry)
         or (
-            kb.answering.asks_contact_means(parts[0].text)
+            _asks_contact_means(kb, parts[0].text)
             # "Il y a un e-mail pour poser des questions au DAES ?": the contact it names
             and (_about_something(kb, parts[0], topic or nlu_entry) or turn.contact_target is not None)
         )

@@ -148,6 +148,10 @@ def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fie
         ("\x00\x1b\u200e", ""),
         ("bonjourrrrr l'oim existe depuiiiis quand ???", "bonjour l'oim existe depuis quand ?"),
         ("l'oim c'est quoi???!!!??? ça existe depuis quand?!?!?!", "l'oim c'est quoi ? ça existe depuis quand ?"),
+        # a symbol typed three times is decoration: "###test###" was read as the pages' hashtag
+        ("###test### ;;; >>> c vrai que la traite ??? <<<", "test c vrai que la traite ?"),
+        ("~~~ slt ~~~ --- ok ---", "slt ok"),
+        ("#formigration c quoi ? a -> b", "#formigration c quoi ? a -> b"),  # a hashtag and an arrow stay
         ("super !!! merci", "super ! merci"),
         ("terre, www.iom.int", "terre, www.iom.int"),  # two letters are French; "www" is an address
     ],
@@ -278,6 +282,8 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("je ne veux plus vivre", "suicide"),
         ("ma vie n'a plus de sens", "suicide"),
         ("il y a un petit garçon tout seul à la gare, il a 10 ans", "minor"),
+        ("ya un petit de 10 ans tout seul a la gare routiere il parle pas la langue", "minor"),
+        ("une gamine de 12 ans seule dans la rue", "minor"),
         ("je veux partir pour toujours, personne ne me regrettera", "suicide"),
         ("je vais partir pour de bon ce soir", "suicide"),
         # other words for the same thoughts (probed after a blind miss)
@@ -365,6 +371,7 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "j'ai pris des médicaments pour le mal de tête, je peux voyager ?",
         "je pense à rentrer au pays",
         "ya un truc pr les mineur ki arrive tt seul sans parent loim en parle",
+        "les jeunes de 15 ans seuls, l'OIM les aide ?",  # children of an age in general, not one seen
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
@@ -1656,6 +1663,9 @@ def test_an_adjective_of_a_place_is_searched_as_the_place(index: SentenceIndex, 
         ("kel pei a rejoin", "quel pays a rejoin"),  # "pei" is no "paie": no cost asked
         ("koi kon fé", "quoi qu'on fait"),
         ("le 2em dialog", "le deuxième dialogue"),
+        ("c t apres quoi ?", "c'était apres quoi ?"),  # read as "t'es un robot ?" before
+        ("oim c depui kel anne", "oim c'est depuis quel année"),
+        ("jvis en france et jenvoie de l argent", "je vis en france et j'envoie de l argent"),
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
@@ -4076,3 +4086,16 @@ def test_the_programme_named_by_the_second_question_is_not_the_firsts(kb: Knowle
         "Ma tante demande : combien de personnes l'OIM a aidé à se déplacer en 2021, et depuis quels pays "
         "se fait le retour humanitaire volontaire ?"))
     assert "118 000" in shown and "Libye" in shown and "ne précisent pas" not in shown
+
+
+def test_a_telephone_in_the_story_is_no_contact_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Il m'a dit au téléphone qu'il veut rentrer au Mali. ... quelqu'un peut l'aider à rentrer ?":
+    the telephone is how the brother told it; the question asks for help to go home (the voluntary
+    return), not for a contact in Mali. Asked in its own question sentence, it is one."""
+    text = ("Mon petit frère est enfermé dans un centre en Libye depuis cinq mois. Il m'a dit au téléphone qu'il "
+            "veut juste rentrer à la maison au Mali, il a abandonné l'idée de l'Europe. Est-ce que quelqu'un peut "
+            "l'aider à rentrer ?")
+    reply, shown = respond(kb, index, intent="ask_voluntary_return", text=text, country="Mali", country_said="Mali",
+                           programme="voluntary_return")
+    assert "retour humanitaire volontaire" in shown and "utter_no_contact_for_country" not in responses(reply), shown
+    assert focused._asks_contact_means(kb, "Mon frère est en Libye. Quel est le numéro de téléphone de l'OIM ?")

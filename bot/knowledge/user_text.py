@@ -26,6 +26,9 @@ _CODE_ELEMENT = re.compile(r"<\s*(script|style)\b[^<>]{0,200}>.{0,2000}?<\s*/\s*
 # "quoi???!!!???", "depuis quand?!?!": one question mark (one "!" when no "?" was typed), as the
 # classifier saw questions written; a run mixing both read as its own word tipped the intent.
 _PUNCTUATION_RUN = re.compile(r"[ \t]*[?!][?! \t]*[?!]")
+# A symbol typed three times or more is decoration, not words ("###test###", ";;;", ">>> ... <<<",
+# "~~~"): read as "#test", ";" or ">" it became a hashtag, a clause break or a quotation.
+_DECORATION = re.compile(r"([#;~*=<>_|^+/\\-])\1{2,}")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _QUESTION_WORDS = re.compile(
@@ -48,7 +51,8 @@ STORY_BEFORE_QUESTION_CHARS = 120
 
 def clean_user_text(text: str) -> str:
     """Control and format characters out, HTML tags out (script and style elements whole),
-    stretched letters (three or more) typed once, whitespace folded, lone surrogates fixed."""
+    stretched letters (three or more) typed once, runs of a symbol out, whitespace folded, lone
+    surrogates fixed."""
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     kept = []
     for ch in text:
@@ -60,7 +64,7 @@ def clean_user_text(text: str) -> str:
         else:
             kept.append(ch)
     text = _WORD.sub(_unstretched, _TAG.sub(" ", _CODE_ELEMENT.sub(" ", "".join(kept))))
-    text = _PUNCTUATION_RUN.sub(_one_mark, text)
+    text = _PUNCTUATION_RUN.sub(_one_mark, _DECORATION.sub(" ", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 
