@@ -1666,6 +1666,7 @@ def test_an_adjective_of_a_place_is_searched_as_the_place(index: SentenceIndex, 
         ("c t apres quoi ?", "c'était apres quoi ?"),  # read as "t'es un robot ?" before
         ("oim c depui kel anne", "oim c'est depuis quel année"),
         ("jvis en france et jenvoie de l argent", "je vis en france et j'envoie de l argent"),
+        ("le pro de la sante il part d'ou", "le professionnel de la sante il part d'ou"),
     ],
 )
 def test_sms_forms_are_written_out(kb: KnowledgeBase, typed: str, read: str) -> None:
@@ -1804,6 +1805,7 @@ def test_for_whom_is_answered_by_the_entrys_curated_who(
         ("il faut avoir quel âge pour partir ?", "age"),
         ("l'OIM soutient quelle agence pour le rapatriement ?", None),  # who, not where
         ("il y a une agence de l'OIM à Dakar ?", "office"),
+        ("kel agence onu pr les enfant ds les observateur du dialogue", None),  # "quel" and "onu": which body
         ("Et si la migration est mal gérée, qu'est-ce qui peut arriver ?", None),  # "ce qui peut": no "who may"
         ("qui peut en bénéficier ?", "conditions"),
         ("L'initiative CRISP, elle est menée par l'OIM avec quelle autre agence ?", None),  # who, not an office
