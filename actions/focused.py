@@ -2281,9 +2281,12 @@ def _reply_with(response: str) -> Reply:
 
 def _asks_about_nothing(kb: KnowledgeBase, part: Part, turn: Turn, topic: Entry | None, nlu_entry: Entry | None) -> bool:
     """Only question words ("pourquoi ?", "combien ?") with no conversation to refer to; not a
-    question on the organisation itself ("Comment l'OIM considère-t-elle les migrants ?")."""
+    question on the organisation itself ("Comment l'OIM considère-t-elle les migrants ?"), nor one
+    asking what only a handful of sentences show ("c'est quoi le hashtag sur la page ?")."""
     named = turn.programme or turn.country or turn.contact_target
     if topic or nlu_entry or named or part.own_words or part.analysis.aspect or part.analysis.qtype is None:
+        return False
+    if sentence_index(kb).is_scarce(part.analysis.qtype.evidence):
         return False
     return not names_the_organisation(kb, part.text)
 

@@ -4101,3 +4101,18 @@ def test_a_telephone_in_the_story_is_no_contact_asked(kb: KnowledgeBase, index: 
                            programme="voluntary_return")
     assert "retour humanitaire volontaire" in shown and "utter_no_contact_for_country" not in responses(reply), shown
     assert focused._asks_contact_means(kb, "Mon frère est en Libye. Quel est le numéro de téléphone de l'OIM ?")
+
+
+def test_a_question_on_what_few_sentences_show_needs_no_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"c quoi le hashtag sur la page des 65 ans": no topic, no word of its own, yet what it asks
+    (a hashtag) is shown by one unit of the pages: that unit, not "Pouvez-vous préciser ?"."""
+    reply, shown = respond(kb, index, "fallback", intent=DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                           text="c quoi le hashtag sur la page des 65 ans")
+    assert "#formigration" in shown and "utter_clarify" not in responses(reply), shown
+    assert index.is_scarce("hashtag") and not index.is_scarce("date") and not index.is_scarce("none")
+
+
+def test_a_celebration_finds_the_anniversary(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"elle a fêté combien d'ans en 2016": the pages say "65e anniversaire" (search_words.yml)."""
+    hits = index.rank("l oim elle a fêté combien d'ans en 2016", None, "none", k=1)
+    assert "65e anniversaire" in hits[0].unit.text, hits[0].unit.text

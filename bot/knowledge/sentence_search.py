@@ -892,7 +892,7 @@ class SentenceIndex:
         best_words = max(scores.values(), default=0.0)
         # What only a handful of units show ("#formigration" for "quel est le hashtag de l'OIM ?")
         # is found by what it is: as good a match on words as the best, whatever words it shares.
-        scarce = evidence != "none" and self._evidence_count(evidence) <= SCARCE_EVIDENCE_UNITS
+        scarce = self.is_scarce(evidence)
         for unit in self.units:
             if scarce and evidence in unit.features:
                 scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
@@ -972,6 +972,11 @@ class SentenceIndex:
         if shown is None:
             shown = self._evidence_counts[evidence] = sum(evidence in u.features for u in self.units)
         return shown
+
+    def is_scarce(self, evidence: str) -> bool:
+        """Whether only a handful of units show this kind of evidence ("#formigration"): a question
+        asking for it is answered by what it asks, whatever words it names."""
+        return evidence != "none" and self._evidence_count(evidence) <= SCARCE_EVIDENCE_UNITS
 
     def _is_rare(self, evidence: str) -> bool:
         """Whether few units show this kind of evidence (a proportion, an outcome): showing it then
