@@ -90,6 +90,47 @@ def test_health_checks_see_the_redis_of_the_atomic_lock_store(tmp_path) -> None:
     assert [(s["port"], s["db"]) for s in redis_servers(endpoints)] == [(6390, 0), (6391, 2)]
 
 
+def _texts_or_names(tracker) -> list[str]:
+    return [e.as_dict().get("text") or e.as_dict().get("name") for e in tracker.events]
+
+
+def test_a_save_adds_the_turn_and_a_replica_that_missed_events_still_merges(scratch_redis: RedisServer) -> None:
+    """The usual save (the tracker read, then its turn added) is written as it is, without Rasa's
+    merge (it rebuilt both trackers from their events, 3-7 ms a turn); a tracker that lacks events
+    another replica stored is merged as Rasa does: no event of either is lost."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.serving import redis_tracker_store as module
+
+    from rasa.shared.core.domain import Domain
+
+    store = module.RetryingRedisTrackerStore(
+        Domain.empty(), host="127.0.0.1", port=scratch_redis.port, db=3, key_prefix="merge"
+    )
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        first = DialogueStateTracker.from_events("c1", [UserUttered("bonjour", timestamp=1.0)])
+        await store.save(first)
+        read = await store.retrieve("c1")
+        read.update(ActionExecuted("utter_greet", timestamp=2.0))
+        read.update(UserUttered("et le retour ?", timestamp=3.0))
+        await store.save(read)  # extends what is stored
+        usual = _texts_or_names(await store.retrieve("c1"))
+        stale = DialogueStateTracker.from_events(
+            "c1", [UserUttered("bonjour", timestamp=1.0), UserUttered("autre réplique", timestamp=4.0)]
+        )
+        await store.save(stale)  # lacks the events another replica stored: merged
+        merged = _texts_or_names(await store.retrieve("c1"))
+        return usual, merged
+
+    usual, merged = asyncio.run(scenario())
+    assert usual == ["bonjour", "utter_greet", "et le retour ?"], usual
+    assert {"bonjour", "utter_greet", "et le retour ?", "autre réplique"} <= set(merged), merged
+    assert module._extends('{"events": [{"a": 1}, {"b": 2}]}', '{"events": [{"a": 1}]}')
+    assert not module._extends('{"events": [{"a": 1}]}', '{"events": [{"a": 1}, {"b": 2}]}')
+
+
 # --- bot.serving.redis_lock_store: tickets across processes --------------------------------------------
 
 def _lock_stores(server: RedisServer, count: int) -> list:
