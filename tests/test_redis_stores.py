@@ -98,12 +98,11 @@ def test_a_save_adds_the_turn_and_a_replica_that_missed_events_still_merges(scra
     """The usual save (the tracker read, then its turn added) is written as it is, without Rasa's
     merge (it rebuilt both trackers from their events, 3-7 ms a turn); a tracker that lacks events
     another replica stored is merged as Rasa does: no event of either is lost."""
+    from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from bot.serving import redis_tracker_store as module
-
-    from rasa.shared.core.domain import Domain
 
     store = module.RetryingRedisTrackerStore(
         Domain.empty(), host="127.0.0.1", port=scratch_redis.port, db=3, key_prefix="merge"
