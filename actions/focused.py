@@ -2033,7 +2033,7 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
         return found if found.messages else _reply_with("utter_other_language")
     if mode != "intent" and not has_known_word(kb, full):
         return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
-    asked = focus(full)
+    asked = focus(kb.answering.without_courtesy(full))  # "Madame, Monsieur, ... salutations. Prof. Ndiaye"
     # "et l'année d'après ?" after "... en 2018 ?": "et en 2019 ?"
     text = kb.answering.with_year_told(written_out(kb, asked), turn.said[:-1])
     topic = kb.entry(turn.topic) if turn.topic else None

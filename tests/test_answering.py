@@ -151,6 +151,9 @@ def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fie
         # a symbol typed three times is decoration: "###test###" was read as the pages' hashtag
         ("###test### ;;; >>> c vrai que la traite ??? <<<", "test c vrai que la traite ?"),
         ("~~~ slt ~~~ --- ok ---", "slt ok"),
+        ("@@## qui sont les observateurs ;;; ?? ///", "qui sont les observateurs ?"),  # mixed symbols, two of them
+        ("$$## ~~ c'était quand ##$$", "c'était quand"),
+        ("https://www.iom.int", "https://www.iom.int"),  # an address keeps its "://"
         ("#formigration c quoi ? a -> b", "#formigration c quoi ? a -> b"),  # a hashtag and an arrow stay
         ("super !!! merci", "super ! merci"),
         ("terre, www.iom.int", "terre, www.iom.int"),  # two letters are French; "www" is an address
@@ -4116,3 +4119,30 @@ def test_a_celebration_finds_the_anniversary(kb: KnowledgeBase, index: SentenceI
     """"elle a fêté combien d'ans en 2016": the pages say "65e anniversaire" (search_words.yml)."""
     hits = index.rank("l oim elle a fêté combien d'ans en 2016", None, "none", k=1)
     assert "65e anniversaire" in hits[0].unit.text, hits[0].unit.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("Madame, Monsieur,\nJe souhaiterais connaître la date du deuxième Dialogue. Dans l'attente de votre réponse, "
+         "je vous adresse mes respectueuses salutations.\nProf. Ndiaye", "Je souhaiterais connaître la date du deuxième Dialogue."),
+        ("l'OIM a été fondée en quelle année ? Merci d'avance. Cordialement, Inès", "l'OIM a été fondée en quelle année ?"),
+        ("Monsieur le directeur général de l'OIM, c'est qui ?", "Monsieur le directeur général de l'OIM, c'est qui ?"),  # no salutation
+        ("Merci de me dire quand a eu lieu le premier dialogue.", "Merci de me dire quand a eu lieu le premier dialogue."),
+        ("merci beaucoup", "merci beaucoup"),  # formulas only: left as typed
+    ],
+)
+def test_letter_formulas_around_a_question_are_taken_out(kb: KnowledgeBase, typed: str, read: str) -> None:
+    assert kb.answering.without_courtesy(typed) == read
+
+
+def test_a_formal_letter_asks_no_delay_nor_office(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Dans l'attente de votre réponse, je vous adresse mes salutations": no waiting time asked,
+    no office address; the date asked is answered."""
+    text = ("Madame, Monsieur, Dans le cadre de mes recherches, je souhaiterais connaître la date du deuxième Dialogue "
+            "de haut niveau sur les migrations internationales et le développement. Dans l'attente de votre réponse, "
+            "je vous adresse mes respectueuses salutations. Prof. Ndiaye")
+    _, shown = respond(kb, index, intent="ask_high_level_dialogue", text=text)
+    assert "2013" in shown and "ne précisent pas" not in shown, shown
+    assert analyse(kb.answering, "##").qtype is None  # decoration, not the pages' hashtag
+    assert analyse(kb.answering, "c'est quoi #formigration ?").qtype.name == "hashtag"

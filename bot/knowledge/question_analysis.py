@@ -281,9 +281,13 @@ class AnsweringRules(BaseModel):
     # Where the users say they are, just before a place's name ("moi je suis au Niger en ce moment
     # et ..."): their story, not a place asked about.
     user_place: list[str] = []
+    # Letter formulas around a question ("Madame, Monsieur,", "Dans l'attente de votre réponse, je
+    # vous adresse mes salutations. Prof. Ndiaye"): matched on the text as typed, case ignored, and
+    # taken out before it is read ("attente" asked no delay, "adresse" no office).
+    courtesy: list[str] = []
 
     _words = validator("first_person", "sms_words", pre=True, allow_reuse=True)(_words_not_booleans)
-    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", "year_after", "year_before", "user_place", allow_reuse=True)(_compile_all)
+    _check_contact_cues = validator("contact_cues", "whom_to_contact_cues", "contact_means_cues", "person_cues", "not_understood", "definition_cues", "whether_cues", "relative_times", "year_after", "year_before", "user_place", "courtesy", allow_reuse=True)(_compile_all)
     _check_not_question = validator("not_question_words", "still_asks", "set_aside", "leading_clauses", "leading_context", "asks_nothing", allow_reuse=True)(_compile_all)
 
     class Config:
@@ -574,6 +578,23 @@ class AnsweringRules(BaseModel):
                 if match:
                     return f"{source[: match.start()]}en {int(told[-1]) + step}{source[match.end() :]}"
         return text
+
+    @cached_property
+    def _courtesy_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p, re.IGNORECASE) for p in self.courtesy]
+
+    def without_courtesy(self, text: str) -> str:
+        """The text without the letter formulas around its question (`courtesy`), as long as
+        words are left (a message of formulas only is left as typed)."""
+        kept = text
+        changed = True
+        while changed:
+            changed = False
+            for pattern in self._courtesy_patterns:
+                shorter = pattern.sub(" ", kept, count=1).strip(" ,")
+                if shorter != kept.strip(" ,") and re.search(r"[^\W\d_]{2,}", shorter):
+                    kept, changed = shorter, True
+        return re.sub(r"\s{2,}", " ", kept).strip() if kept != text else text
 
     def where_the_user_is(self, folded: str, place: str) -> bool:
         """Whether every mention of the (folded) place in the folded text says where the user is."""

@@ -26,9 +26,10 @@ _CODE_ELEMENT = re.compile(r"<\s*(script|style)\b[^<>]{0,200}>.{0,2000}?<\s*/\s*
 # "quoi???!!!???", "depuis quand?!?!": one question mark (one "!" when no "?" was typed), as the
 # classifier saw questions written; a run mixing both read as its own word tipped the intent.
 _PUNCTUATION_RUN = re.compile(r"[ \t]*[?!][?! \t]*[?!]")
-# A symbol typed three times or more is decoration, not words ("###test###", ";;;", ">>> ... <<<",
-# "~~~"): read as "#test", ";" or ">" it became a hashtag, a clause break or a quotation.
-_DECORATION = re.compile(r"([#;~*=<>_|^+/\\-])\1{2,}")
+# Symbols typed in a run are decoration, not words ("###test###", "@@##", "$$", ";;;", ">> ... <<",
+# "~~", "///"; not the "://" of an address): read as "#test", ";" or ">" they became a hashtag, a
+# clause break or a quotation. Sentence marks of their own (";", ":", "-") only three times or more.
+_DECORATION = re.compile(r"(?<!:)[#@$%^&*~=<>_|/\\+]{2,}|([;:-])\1{2,}")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _QUESTION_WORDS = re.compile(
