@@ -4146,3 +4146,27 @@ def test_a_formal_letter_asks_no_delay_nor_office(kb: KnowledgeBase, index: Sent
     assert "2013" in shown and "ne précisent pas" not in shown, shown
     assert analyse(kb.answering, "##").qtype is None  # decoration, not the pages' hashtag
     assert analyse(kb.answering, "c'est quoi #formigration ?").qtype.name == "hashtag"
+
+
+@pytest.mark.parametrize(
+    ("text", "qtype"),
+    [
+        # dictated by voice, no question mark: the question word ends the message
+        ("dans votre texte il y a un professionnel de la santé qui quitte la Malaisie il va s'installer où", "place"),
+        ("et il a fait son discours où", "place"),
+        ("au conseil il y a un pays qui a demandé à devenir membre c'est lequel", "list_countries"),
+        ("c t ou", "place"),  # "c'était où": one letter before "ou" is no word
+    ],
+)
+def test_a_question_word_ending_a_message_without_question_mark_asks(kb: KnowledgeBase, text: str, qtype: str) -> None:
+    analysis = analyse(kb.answering, kb.answering.unsms(text))
+    assert analysis.qtype is not None and analysis.qtype.name == qtype, analysis.qtype
+
+
+def test_a_dictated_question_on_a_page_sentence_is_answered(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Read as out of scope by the classifier, the question names a page sentence's words and asks
+    where (no "?"): that sentence, not "je ne peux répondre qu'aux questions sur l'OIM"."""
+    text = "dans votre texte sur l'histoire il y a un exemple d'un professionnel de la santé qui quitte la Malaisie il va s'installer où"
+    _, shown = respond(kb, index, "out_of_scope", intent="out_of_scope", text=text, country="Malaisie",
+                       country_said="Malaisie")
+    assert "Jordanie" in shown, shown
