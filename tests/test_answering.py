@@ -4170,3 +4170,9 @@ def test_a_dictated_question_on_a_page_sentence_is_answered(kb: KnowledgeBase, i
     _, shown = respond(kb, index, "out_of_scope", intent="out_of_scope", text=text, country="Malaisie",
                        country_said="Malaisie")
     assert "Jordanie" in shown, shown
+
+
+def test_teenagers_and_young_people_find_the_minors(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"les ados", "ces jeunes": the pages say "mineurs non accompagnés" (search_words.yml)."""
+    hits = index.rank("le directeur général a-t-il parlé des ados arrivés sans parents ?", kb.entry("event.council_110"), "none", k=1)
+    assert "mineurs non accompagnés" in hits[0].unit.text, hits[0].unit.text
