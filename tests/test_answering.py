@@ -4176,3 +4176,15 @@ def test_teenagers_and_young_people_find_the_minors(kb: KnowledgeBase, index: Se
     """"les ados", "ces jeunes": the pages say "mineurs non accompagnés" (search_words.yml)."""
     hits = index.rank("le directeur général a-t-il parlé des ados arrivés sans parents ?", kb.entry("event.council_110"), "none", k=1)
     assert "mineurs non accompagnés" in hits[0].unit.text, hits[0].unit.text
+
+
+def test_a_menu_item_answers_only_for_a_topic_citing_the_menu(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"le chef de l'OIM parle des enfants ... ?" of the Council got the menu's "Bureau du Chef de
+    Cabinet" (a few words, one of them asked); the leadership topic, which cites the menu, still
+    finds its items."""
+    question = "Dans l'article sur le Conseil, le chef de l'OIM parle des enfants qui voyagent seuls ?"
+    _, shown = respond(kb, index, intent="ask_council_session", text=question)
+    assert "Chef de Cabinet" not in shown, shown
+    council = index.rank("le chef de l'OIM parle des enfants qui voyagent seuls ?", kb.entry("event.council_110"), "none", k=20)
+    assert not any("Chef de Cabinet" in h.unit.text for h in council)
+    assert any("Chef de Cabinet" in h.unit.text for h in index.rank("le bureau du chef de cabinet", None, "none", k=5))

@@ -931,6 +931,10 @@ class SentenceIndex:
             if shows and evidence == "proportion" and question_words and not _figure_near(unit.text, question_words):
                 shows = False  # "quelle proportion des gens sont des migrants ?": not the "90 %" of the staff
             passage = self.kb.passage(unit.passage_id)
+            if passage is not None and passage.navigation and unit.list_item and topic_ids and not in_topic:
+                # A menu item ("Bureau du Chef de Cabinet") answers only for a topic citing the menu:
+                # its few words matched "le chef de l'OIM parle des enfants ... ?" of the Council.
+                continue
             # The site's menu, repeated on every page, is no part of the page's article.
             on_page = passage is not None and passage.source_file in topic_pages and not passage.navigation
             combined = score + SEMANTIC_WEIGHT * (similarity.get(unit_id, 0.0) - SEMANTIC_BASELINE)
