@@ -302,8 +302,10 @@ def is_followup(
         return asks_it and not _organisation_words(kb) & set(part.own_words)
     if not asks or nlu_entry is None or nlu_entry.id == topic.id:
         return False
-    names_it = names_entry(part.own_words, nlu_entry)
-    return not names_it and not _organisation_names(kb) & set(part.own_words)
+    # The classifier's topic, if the words name it, is named only by common words the topic's own
+    # texts use (else `others` returned above): "vitorino il a parlé où" / "devant cb d'États ?" is
+    # on the Council ("devant les 173 États membres"), not on the member states.
+    return not _organisation_names(kb) & set(part.own_words)
 
 
 # A word this many sentences of the pages use is common: alone, it names no topic for sure.

@@ -4188,3 +4188,12 @@ def test_a_menu_item_answers_only_for_a_topic_citing_the_menu(kb: KnowledgeBase,
     council = index.rank("le chef de l'OIM parle des enfants qui voyagent seuls ?", kb.entry("event.council_110"), "none", k=20)
     assert not any("Chef de Cabinet" in h.unit.text for h in council)
     assert any("Chef de Cabinet" in h.unit.text for h in index.rank("le bureau du chef de cabinet", None, "none", k=5))
+
+
+def test_a_common_word_of_the_topic_naming_another_keeps_the_follow_up(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"vitorino il a parlé où" / "devant cb d'États ?", read by the classifier as the member states:
+    "États" is a common word the Council's own texts use, so the follow-up stays on the Council
+    (173 States), not on the Dialogue's list of 195 participating States."""
+    _, shown = respond(kb, index, intent="ask_member_states", text="devant cb d etats ?", topic="event.council_110",
+                       before=("vitorino il a parlé ou",))
+    assert "173" in shown and "195" not in shown, shown
