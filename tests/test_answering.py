@@ -4197,3 +4197,11 @@ def test_a_common_word_of_the_topic_naming_another_keeps_the_follow_up(kb: Knowl
     _, shown = respond(kb, index, intent="ask_member_states", text="devant cb d etats ?", topic="event.council_110",
                        before=("vitorino il a parlé ou",))
     assert "173" in shown and "195" not in shown, shown
+
+
+def test_what_is_checked_finds_what_is_examined(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"on vérifie quoi avant de faire partir quelqu'un ?": the pages say each migrant "est examiné en
+    fonction d'un ensemble de critères" (search_words.yml: the forms of vérifier and examiner)."""
+    hits = index.rank("on vérifie quoi avant de faire partir quelqu'un", kb.entry("programme.voluntary_return"), "none", k=1,
+                      within_topic=True)
+    assert "examiné en fonction" in hits[0].unit.text, hits[0].unit.text
