@@ -52,8 +52,8 @@ STORY_BEFORE_QUESTION_CHARS = 120
 
 def clean_user_text(text: str) -> str:
     """Control and format characters out, HTML tags out (script and style elements whole),
-    stretched letters (three or more) typed once, runs of a symbol out, whitespace folded, lone
-    surrogates fixed."""
+    stretched letters (three or more) typed once, runs of symbols (decoration) out, whitespace
+    folded, lone surrogates fixed."""
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     kept = []
     for ch in text:
