@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -608,8 +608,6 @@ class SentenceIndex:
             )
         # The pages' words (and the extra words respell was given) by first letter, for respell.
         self._spellings: dict[frozenset[str], dict[str, list[str]]] = {}
-        self._initials: dict[str, tuple[str, ...]] | None = None
-        self._years: frozenset[str] | None = None
         self._sounds: dict[frozenset[str], dict[str, list[str]]] = {}
         shares: dict[str, int] = {}
         # Per six-letter prefix, the sentences and items using it (units_using: not the pairs of
@@ -1060,9 +1058,7 @@ class SentenceIndex:
     def with_years_in_full(self, text: str) -> str:
         """The text with "en 75" written "en 1975" when the pages name that year (and not 2075): SMS
         and speech drop the century; the pages write years in full."""
-        if self._years is None:
-            self._years = frozenset(m.group(0) for unit in self.units for m in YEAR.finditer(unit.text))
-        named = self._years
+        named = self._years_named
 
         def full(match: re.Match[str]) -> str:
             for century in ("19", "20"):
@@ -1162,15 +1158,18 @@ class SentenceIndex:
         same_start = self._words_by_initial.get(form[0], ())
         return any(len(word) == len(form) and edit_distance(form, word) == 1 for word in same_start)
 
-    @property
+    @cached_property
     def _words_by_initial(self) -> dict[str, tuple[str, ...]]:
         """The pages' words by first letter, built once."""
-        if self._initials is None:
-            grouped: dict[str, list[str]] = {}
-            for word in sorted(self._vocabulary):
-                grouped.setdefault(word[0], []).append(word)
-            self._initials = {letter: tuple(words) for letter, words in grouped.items()}
-        return self._initials
+        grouped: dict[str, list[str]] = {}
+        for word in sorted(self._vocabulary):
+            grouped.setdefault(word[0], []).append(word)
+        return {letter: tuple(words) for letter, words in grouped.items()}
+
+    @cached_property
+    def _years_named(self) -> frozenset[str]:
+        """Every year the pages write (in full), built once."""
+        return frozenset(m.group(0) for unit in self.units for m in YEAR.finditer(unit.text))
 
     def _clipped(self, form: str) -> bool:
         """Whether a page word begins with `form` ("develop": "developpement")."""
