@@ -74,6 +74,7 @@ INPUTS = [
     ("question-mark", "?"),
     ("dots", "..."),
     ("emoji", "👍"),
+    ("decoration-only", "### ;;; >>> ~~"),  # cleaned away entirely (bot/knowledge/user_text.py)
     ("bell-char", "bonjour\u0007"),
     ("html-script", "<b>bonjour</b><script>alert(1)</script>"),
     ("story-2600", STORY),
