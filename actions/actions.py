@@ -96,6 +96,7 @@ def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
         previous_reply=previous_reply(tracker.events),
         contact_slot=tracker.get_slot("contact_target"),
         ranked_intents=ranked_intents(message),
+        urgent=bool(tracker.get_slot("urgent")),
     )
 
 

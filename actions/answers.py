@@ -59,6 +59,7 @@ class Turn:
     previous_reply: str = ""  # what the assistant answered to the message before this one
     contact_slot: str | None = None  # slot: the contact target last answered
     ranked_intents: tuple[str, ...] = ()  # the classifier's best intents, fallback left out
+    urgent: bool = False  # slot: the conversation was flagged urgent by the safety triage
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:
@@ -414,6 +415,10 @@ def answer_handoff(
         reply.say("utter_handoff_privacy")
     else:
         reply.say("utter_human_handoff")
+    if turn.urgent:
+        # "personne m'aide, je veux tout arrêter" after "je n'en peux plus": a person asked for in
+        # distress hears the emergency advice again before any contact.
+        reply.say("utter_handoff_urgent")
     entry = kb.entry(turn.topic) if turn.topic else None
     _say_handoff_contact(reply, kb, entry, domain)
     return reply

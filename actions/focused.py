@@ -250,14 +250,18 @@ def named_most(named: list[Entry], words: tuple[str, ...]) -> list[Entry]:
     return [e for e in named if naming[e.id] == most]
 
 
-def first_named_entry(kb: KnowledgeBase, words: tuple[str, ...]) -> Entry | None:
+def first_named_entry(kb: KnowledgeBase, words: tuple[str, ...], intents: tuple[str, ...] = ()) -> Entry | None:
     """The entry the words name first, in their order ("Dialogue" before "Nations Unies"); of those
     one word names ("migration": the Dialogues, the Forum, the migration and development), the one
-    the whole message names most ("... la migration et le développement durable ...")."""
+    the whole message names most ("... la migration et le développement durable ..."); of those
+    still tied, the one whose intent the classifier ranked ("travailler avec l'OIM sur migration et
+    développement, on écrit à quelle adresse ?": the migration and development, not the Dialogues)."""
     for end in range(1, len(words) + 1):
         named = named_entries(kb, words[:end])
         if named:
-            return named_most(named, words)[0]
+            most = named_most(named, words)
+            ranked = [e for e in most if any(i in e.intents for i in intents)]
+            return (ranked or most)[0]
     return None
 
 
@@ -1196,6 +1200,17 @@ def _names_one_of_the_kind_asked(hit: RankedUnit, analysis: QuestionAnalysis) ->
 _CAPITALISED = re.compile(r"(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]{3,}")
 
 
+def _naming_what_is_asked(kb: KnowledgeBase, part: Part) -> str:
+    """The question's sentences, or the whole message when they point back at the story before
+    them ("il va vivre dans quel pays ?", "je compte comme migrante ?"): else the story's rare names
+    and words are where the users are, not what they ask ("une famille réfugiée en Jordanie ...
+    L'OIM intervient comment ?")."""
+    question = _asking_sentences(part.text)
+    if _stands_for_something(question) or set(folded_words(question)) & {fold(w) for w in kb.answering.first_person}:
+        return part.text
+    return question
+
+
 def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part, turn: Turn, wanted: list[str]) -> bool:
     """Whether the best sentence holds a country (or a name) the question names that at most
     RARE_WORD_UNITS sentences of the pages name, and shows what is asked: "le professionnel de santé qui part de
@@ -1208,7 +1223,7 @@ def _names_a_rare_place(index: SentenceIndex, hit: RankedUnit | None, part: Part
     named = [turn.country] if turn.country and turn.country in wanted else []
     asked = {_prefix(w) for w in folded_words(part.text) if len(w) > 3 and w not in stop_words()}
     held = {_prefix(w) for w in folded_words(hit.unit.text)}
-    for name in _rare_names(index, hit, [*named, *_CAPITALISED.findall(part.text)]):
+    for name in _rare_names(index, hit, [*named, *_CAPITALISED.findall(_naming_what_is_asked(index.kb, part))]):
         # More than the place in common: "je suis au Niger" or "la France propose combien de places ?"
         # are not about the sentence that merely names the country.
         place = {_prefix(w) for w in folded_words(name)}
@@ -1270,7 +1285,12 @@ def _rare_words_held(index: SentenceIndex, hit: RankedUnit, part: Part) -> int:
     """How many words of the question that at most RARE_WORD_UNITS sentences use the unit holds,
     with its heading ("Secrétariat" says what "Division de la population du DAES" is)."""
     held = {_prefix(w) for w in folded_words(f"{hit.unit.section} {hit.unit.text}")}
-    rare = {_prefix(w) for w in part.own_words if len(w) > 3 and index.units_using(_prefix(w)) <= RARE_WORD_UNITS}
+    asking = _naming_what_is_asked(index.kb, part)
+    asked = {_prefix(w) for w in folded_words(fold(asking))} if asking != part.text else None
+    rare = {
+        _prefix(w) for w in part.own_words
+        if len(w) > 3 and (asked is None or _prefix(w) in asked) and index.units_using(_prefix(w)) <= RARE_WORD_UNITS
+    }  # fmt: skip
     return len(rare & held)
 
 
@@ -1631,6 +1651,13 @@ def answer_part(
             wider = _aspect_hits(index, part, entry, within_topic=False)[0]
             if wider is not None and wider.on_topic_page and _holds(wider.unit, wanted):
                 hit, near = wider, None
+        if hit is None and topic is not None and entry is not None and topic.id != entry.id and not named_entries(kb, part.own_words):
+            # "le retour humanitaire volontaire depuis le Yémen ?" then "et on voyage comment, avion
+            # ou bateau ?", read as the movement assistance, whose passages name no means: the
+            # topic of the conversation does ("vols charters et mouvements maritimes").
+            earlier = _aspect_hits(index, asked, topic)[0]
+            if earlier is not None:
+                hit, near, entry = earlier, None, topic
         if hit is not None:
             say_unit(reply, kb, index, hit, part, entry)
         else:
@@ -2077,7 +2104,7 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
     ):
         if topic is None and nlu_entry is not None:
             turn = replace(turn, topic=nlu_entry.id)  # the topic the classifier read, unless the message names one
-        elif topic is None and (first := first_named_entry(kb, parts[0].own_words)) is not None:
+        elif topic is None and (first := first_named_entry(kb, parts[0].own_words, turn.ranked_intents)) is not None:
             turn = replace(turn, topic=first.id)  # "pour le Dialogue ..., quel département des Nations Unies contacter ?"
         return answer_contact(kb, turn, domain)
     if (
@@ -2313,15 +2340,15 @@ def asks_about_contact_just_given(kb: KnowledgeBase, part: Part, turn: Turn) -> 
         return False
     if len(part.own_words) > kb.answering.followups.max_own_words:
         return False
-    if (
-        not turn.contact_slot and not _contact_was_asked(kb, turn) and not kb.answering.asks_contact(part.text)
-        and not _PERSON_POINTER.search(fold(part.text))
-    ):
+    unasked = not turn.contact_slot and not _contact_was_asked(kb, turn) and not kb.answering.asks_contact(part.text)
+    if unasked and not _PERSON_POINTER.search(fold(part.text)):
         # The card closed an answer on the topic, unasked ("qui a pris la parole au Conseil ?":
         # the gap, then the press contact): "c'était quel jour ?" is about the Council, not the
         # card; "il est basé où ?", "on le joint comment ?" still point at the person on the card.
         return False
     qtype = part.analysis.qtype
+    if unasked and qtype is not None and qtype.name not in kb.answering.followups.unasked_contact_types:
+        return False  # "elle a ouvert quel jour ?": "elle" is the session the answer spoke of
     if qtype is not None and qtype.name not in kb.answering.followups.contact_types and not kb.answering.asks_contact(part.text):
         return False  # "et ils y parlent de quoi ?" after the Council's press contact: the Council's themes
     return bool(part.analysis.pointer or kb.answering.asks_contact(part.text) or qtype)

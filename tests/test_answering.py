@@ -34,6 +34,7 @@ from actions import actions as actions_module
 from actions import focused
 from actions.actions import (
     ActionAnswerQuestion,
+    ActionHumanHandoff,
     ActionOutOfScope,
     ActionSafetyTriage,
     ActionSearchFallback,
@@ -325,6 +326,8 @@ def test_a_short_message_is_left_as_it_is() -> None:
         # a jump threatened from a height, told by a hotline worker
         ("urgent : un homme au téléphone dit qu'il est sur un pont et qu'il va sauter", "suicide"),
         ("elle menace de se jeter par la fenêtre", "suicide"),
+        # giving up on everything, said after "je n'en peux plus"
+        ("personne m'aide, je veux tout arrêter", "distress"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -375,6 +378,7 @@ def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
         "je pense à rentrer au pays",
         "ya un truc pr les mineur ki arrive tt seul sans parent loim en parle",
         "les jeunes de 15 ans seuls, l'OIM les aide ?",  # children of an age in general, not one seen
+        "je veux tout arrêter mes démarches de réinstallation, c'est possible ?",  # stopping something named
     ],
 )
 def test_questions_about_topics_are_not_emergencies(kb: KnowledgeBase, text: str) -> None:
@@ -1459,6 +1463,17 @@ async def test_action_safety_triage_flags_the_conversation(index: SentenceIndex)
     # The classifier may say urgent_help without a pattern matching: distress is the safe reply.
     names, _, slots = await _run(ActionSafetyTriage(), _tracker("urgent_help", "aidez moi"))
     assert names == ["utter_safety_distress", "utter_safety_person"] and slots["urgent"] is True
+
+
+async def test_a_person_asked_for_in_an_urgent_conversation_hears_the_emergency_advice_again(index: SentenceIndex) -> None:
+    """domain.yml utter_handoff_urgent: "je n'en peux plus" then "je veux parler à quelqu'un" gets the
+    emergency services again (no number), not only "no person, here is the press contact"."""
+    tracker = _tracker("ask_human", "je veux parler à quelqu'un", slots={"urgent": True}, said=("je n'en peux plus",))
+    names, text, _ = await _run(ActionHumanHandoff(), tracker)
+    assert "utter_handoff_urgent" in names and "services d'urgence" in text
+    assert not re.search(r"\b(112|911|15|17)\b", text)
+    names, _, _ = await _run(ActionHumanHandoff(), _tracker("ask_human", "je veux parler à quelqu'un"))
+    assert "utter_handoff_urgent" not in names
 
 
 # --- REST request checks (bot/serving/rest_channel.py) -----------------------------------------------------
@@ -3789,6 +3804,80 @@ def test_who_asked_after_a_reply_naming_them_gets_it_again(kb: KnowledgeBase, in
     _, text = respond(kb, index, intent="ask_repatriation", text="avec qui ?", topic=reply.slots.get("topic"),
                       before=(first,), previous_reply=given)
     assert "rapatriement du HCR" in text and "Observateurs" not in text
+
+
+def test_a_day_asked_after_a_sentence_naming_the_press_contact_is_the_topics_day(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """answering.yml followups `unasked_contact_types`: a quoted sentence named Leonard Doyle (nobody
+    asked for a contact); "elle a ouvert quel jour ?" asks the session's day, not the press card.
+    Asked for, the card still answers "on peut l'appeler quand ?"-like questions (contact_types)."""
+    given = "Pour plus d’informations, veuillez contacter Leonard Doyle au siège de l’OIM à Genève, Tel. +41 79 285 7123, email : ldoyle@iom.int"
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="elle a ouvert quel jour ?",
+                      topic="event.council_110", before=("y a eu la 110e session du conseil de l'oim à Genève",),
+                      previous_reply=given)
+    assert "26 novembre" in text and "ldoyle@iom.int" not in text
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="il est basé où ?",
+                      topic="event.council_110", before=("y a eu la 110e session du conseil de l'oim à Genève",),
+                      previous_reply=given)
+    assert "ldoyle@iom.int" in text
+
+
+def test_an_aspect_the_classifiers_topic_misses_is_looked_for_in_the_conversations_topic(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """"et on voyage comment, avion ou bateau ?" after the voluntary return, read as the movement
+    assistance (whose passages name no means): the voluntary return's sentence naming them, not
+    "the documents do not say which means of transport"."""
+    first = "Le retour humanitaire volontaire depuis le Yémen, comment ça marche ?"
+    _, text = respond(kb, index, intent="ask_movement_assistance", text="et on voyage comment, avion ou bateau ?",
+                      topic="programme.voluntary_return", before=(first,))
+    assert "vols charters" in text and "ne précisent pas" not in text
+
+
+def test_the_type_asked_is_read_in_the_question_sentence_not_the_story_before(kb: KnowledgeBase) -> None:
+    """A relative "qui" in the sentence told before the question asks no one: the question sentence's
+    "quels cas" asks a list, and the sentence naming the cases ranks first."""
+    text = ("Dans son discours au Conseil, le DG de l'OIM a parlé des pays qui manquent de structures d'accueil. "
+            "Il a cité quels cas particulièrement graves ?")
+    assert analyse(kb.answering, text).qtype.name == "list"
+    assert analyse(kb.answering, "des pays qui manquent de structures d'accueil ?").qtype.name == "who"
+    top = sentence_index(kb).rank(text, kb.entry("event.council_110"), analyse(kb.answering, text).evidence, k=1)[0]
+    assert "mineurs non accompagnés" in top.unit.text
+
+
+def test_rare_words_of_the_story_before_the_question_pick_no_other_topics_sentence(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """Where the users are, told before their question ("une famille syrienne réfugiée en Jordanie
+    ... L'OIM intervient comment ?"), is no rare word of what they ask: the resettlement the
+    classifier read, not the one sentence naming a migrant settling in Jordan."""
+    text = ("Je suis bénévole dans une association, on suit une famille syrienne réfugiée en Jordanie qui rêve de "
+            "partir s'installer au Canada. L'OIM intervient comment ?")
+    reply, answer = respond(kb, index, intent="ask_resettlement", text=text, country="Canada")
+    assert reply.slots.get("topic") == "programme.resettlement" and "Malaisie" not in answer
+    # A question pointing back at the story keeps its names: "il" is the professional of Malaysia.
+    _, answer = respond(kb, index, "fallback", intent="nlu_fallback", text=(
+        "Mon cousin est un professionnel de la santé qui quitte la Malaisie. Il va vivre dans quel pays ?"))
+    assert "Jordanie" in answer
+    # So does a question on the users themselves: their story is what they ask about.
+    _, answer = respond(kb, index, intent="ask_health_integration", text=(
+        "Je suis infirmière, je quitte la Malaisie pour un poste en Jordanie. Est-ce que vous me considérez comme une migrante moi aussi ?"))
+    assert "une personne sur sept" in answer
+
+
+def test_writing_to_which_address_asks_for_the_contact_of_the_topic_the_classifier_ranked(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """answering.yml whom_to_contact_cues ("on écrit à quelle adresse ?") and first_named_entry's
+    tie-break: "migration" and "développement" name the Dialogues, the Forum and the migration and
+    development alike; the classifier's runner-up (ask_migration_development) picks the unit's
+    e-mail, not the UN's fax in New York."""
+    text = "Notre association veut travailler avec l'OIM sur migration et développement, on écrit à quelle adresse ?"
+    _, answer = respond(kb, index, "fallback", intent="nlu_fallback", text=text,
+                        ranked_intents=("ask_contact", "ask_migration_development"))
+    assert "migration4development@iom.int" in answer and "migrationp@un.org" not in answer
+    _, answer = respond(kb, index, "fallback", intent="nlu_fallback",
+                        text="à quelle adresse on écrit pour le dialogue de haut niveau ?")
+    assert "migrationp@un.org" in answer
 
 
 def test_what_a_meeting_spoke_of_is_its_themes_even_after_its_contact(kb: KnowledgeBase, index: SentenceIndex) -> None:

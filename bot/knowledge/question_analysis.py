@@ -21,6 +21,7 @@ from bot.knowledge.records import CONTACT_CHANNELS
 from bot.knowledge.search import keep_words
 from bot.knowledge.sms import SmsSpellings, sms_table
 from bot.knowledge.textnorm import YEAR, fold, fold_apostrophes, folded_words, strip_accents
+from bot.knowledge.user_text import sentences
 from bot.knowledge.yamlio import load_yaml
 
 ANSWERING_FILE = "answering.yml"
@@ -186,6 +187,10 @@ class FollowupRules(BaseModel):
     # The question types a short question right after a contact card may ask of that contact ("il est
     # basé où ?", "c'est qui ?"); another ("et ils y parlent de quoi ?") asks about the topic.
     contact_types: list[str] = []
+    # Of those, the types "il"/"elle" may ask of a card nobody asked for (it closed an answer, or a
+    # quoted sentence named the person): "elle a ouvert quel jour ?" after the Council's sentence
+    # asks the session's day, "il est basé où ?" still the person's city.
+    unasked_contact_types: list[str] = []
 
     _check = validator("pointers", allow_reuse=True)(_compile_all)
     _words = validator("organisation_words", "empty_words", pre=True, allow_reuse=True)(_words_not_booleans)
@@ -302,6 +307,7 @@ class AnsweringRules(BaseModel):
     @validator("followups")
     def _known_contact_types(cls, followups: FollowupRules, values: dict[str, Any]) -> FollowupRules:  # noqa: N805
         _check_type_names("followups: contact_types", followups.contact_types, values)
+        _check_type_names("followups: unasked_contact_types", followups.unasked_contact_types, values)
         return followups
 
     @classmethod
@@ -814,7 +820,7 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
     """Type, aspect and follow-up markers of one question."""
     folded = fold(text)
     asking = rules.without_what_asks_nothing(folded)
-    qtype = rules.question_type(asking)
+    qtype = _type_of_question_sentences(rules, text) or rules.question_type(asking)
     aspect = rules.aspect(asking, qtype)
     return QuestionAnalysis(
         text=text,
@@ -826,6 +832,17 @@ def analyse(rules: AnsweringRules, text: str) -> QuestionAnalysis:
         pointer=rules.has_pointer(folded),
         rest=rules.without_cues(folded),
     )
+
+
+def _type_of_question_sentences(rules: AnsweringRules, text: str) -> QuestionTypeRule | None:
+    """The type its sentences ending with "?" ask, when a sentence told before them does not: the
+    story's words are no cue ("le DG a parlé des pays qui manquent de structures d'accueil. Il a
+    cité quels cas ?" asks a list, its relative "qui" asks no one)."""
+    told = sentences(text)
+    asked = [s for s in told if s.endswith("?")]
+    if not asked or len(asked) == len(told):
+        return None
+    return rules.question_type(rules.without_what_asks_nothing(fold(" ".join(asked))))
 
 
 _ORDINALS = (
