@@ -1752,9 +1752,19 @@ def answer_part(
         # sentence answering the rest follows the gap when one does ("les boat people, l'OIM s'en
         # est occupée en 1980, c'est bien ça ?": the pages say 1975).
         # Only after a year: a sentence on the second Dialogue would read as the answer on the third.
-        rest = _best(index, part, turn, entry, why, []) if all(w.isdigit() for w in wanted) else None
-        near = rest if rest is not None and rest.in_topic and _answers(rest, entry, analysis) else None
-        missing = " ".join(_as_written(part.text, fold(w)) for w in wanted)  # "troisième", not "troisieme"
+        # "l'OIM a aidé les gens de Tchécoslovaquie en 1986 ??": the pages name that country with
+        # another year; the year is what they miss, the sentence naming the country follows.
+        besides_years = [w for w in wanted if not w.isdigit()]
+        if besides_years and not _pages_name(index, besides_years):
+            besides_years = []
+        rest = _best(index, part, turn, entry, why, besides_years) if besides_years or all(w.isdigit() for w in wanted) else None
+        near = (
+            rest if rest is not None and rest.in_topic
+            and (_answers(rest, entry, analysis) or (besides_years and _holds(rest.unit, besides_years)))
+            else None
+        )  # fmt: skip
+        missed = [w for w in wanted if w not in besides_years]
+        missing = " ".join(_as_written(part.text, fold(w)) for w in missed)  # "troisième", not "troisieme"
         say_gap(reply, kb, entry, missing, domain, kind="words", near=near)
         return reply, entry
     labelled = labelled_fact()
@@ -1794,6 +1804,10 @@ def answer_part(
             # topic's sentence naming what is asked, if one does ("... étaient les États-Unis
             # d'Amérique, le Canada et l'Australie" for a count in Australia in 2019).
             near = hit if hit is not None and hit.in_topic and _holds(hit.unit, wanted) else None
+            if near is None and analysis.evidence == "date" and all(w.isdigit() for w in wanted):
+                # "la résolution ... date de 2005, c'est vrai ?": the topic's sentence giving its date.
+                rest = _best(index, part, turn, entry, why, [])
+                near = rest if rest is not None and rest.in_topic and _answers(rest, entry, analysis) else None
             say_gap(reply, kb, entry, analysis.qtype.missing if analysis.qtype else "ce point", domain, near=near)
             return reply, entry
         if mode == "intent" or why in ("situation", "programme", "named"):
@@ -1885,6 +1899,11 @@ def _list_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit
 _LIST_JOINS = re.compile(r",\s|\set\s")
 
 
+def _points_back(part: Part) -> bool:
+    qtype = part.analysis.qtype
+    return qtype is not None and qtype.name in POINTED_BACK_TYPES
+
+
 def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit | None:
     """For a question whose subject pronoun ("il", "elle") stands for what was just said, or that
     carries it on ("c'était quand ?"), the page sentence of the previous reply that shows what it
@@ -1896,12 +1915,24 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
     continues = _CONTINUES_REPLY.search(fold(part.text)) is not None
     if not turn.previous_reply or evidence in ("none", "list"):
         return None
-    if not (set(folded_words(part.text)) & SUBJECT_PRONOUNS or who_said_that or continues):
+    words = set(folded_words(part.text))
+    # "ça sert à quoi au juste ?" after "Pour pouvoir intégrer la migration dans les plans de
+    # développement communautaire ..., l'OIM soutient ... profils migratoires locaux": "ça" too.
+    pointed = bool(words & DEMONSTRATIVES) and _points_back(part)
+    if not (words & SUBJECT_PRONOUNS or who_said_that or continues or pointed):
         return None
     asked = {_prefix(w) for w in part.own_words if len(w) > 3}
-    if not asked and not who_said_that and not (continues and not part.own_words):
-        return None
     given = fold(turn.previous_reply)
+    if not asked and not who_said_that and not (continues and not part.own_words):
+        # "il en a dit quoi ?" right after a quote: what the reply led with, when it shows what is
+        # asked (a quote, a reason); a question of another kind may ask it of the topic instead.
+        if not _points_back(part):
+            return None
+        said = [(given.find(fold(u.text).lstrip("-• ")), u) for u in index.units if not u.list_item and _said_in(u, given)]
+        first = min(said, key=lambda pair: pair[0], default=None)
+        if first is None or evidence not in first[1].features:
+            return None
+        return RankedUnit(first[1], GOOD_SENTENCE, 0.0, True, True)
     for unit in index.units:
         if unit.list_item or evidence not in unit.features or not _said_in(unit, given):
             continue
@@ -1910,6 +1941,11 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
     return None
 
 
+# Question types a follow-up made of a pronoun and question words asks of the sentence just given
+# ("il en a dit quoi ?", "ça sert à quoi ?"): what it said, what for. Not "pourquoi on fait ça ?":
+# the topic may give its reason in another sentence ("solidarité").
+POINTED_BACK_TYPES = frozenset({"said", "purpose"})
+DEMONSTRATIVES = frozenset({"ca", "cela"})
 # "qui a dit ça ?", "c'est qui qui a annoncé ça ?": "qui" doing something to "ça", the reply just given.
 _WHO_SAID_THAT = re.compile(r"\bqui (?:a|l.a|avait) \w+ (?:ca|cela)\W*$")
 # A question carrying on the reply just given: "c'était quelle année ?" (what was just told),

@@ -3880,6 +3880,64 @@ def test_writing_to_which_address_asks_for_the_contact_of_the_topic_the_classifi
     assert "migrationp@un.org" in answer
 
 
+def test_a_claim_with_a_wrong_year_gets_the_year_missed_then_the_sentence_the_pages_give(
+    kb: KnowledgeBase, index: SentenceIndex
+) -> None:
+    """A claim to check with a year the pages do not give: the year is the gap, and the sentence
+    naming what else the claim names follows ("les Hongrois": search_words demonyms, the pages say
+    "la Hongrie en 1956"; "Tchécoslovaquie en 1986": "la Tchécoslovaquie en 1968"); a date claimed
+    wrong gets the topic's sentence giving it ("date de 2005 ?": "résolution 58/208 du 23 décembre 2003")."""
+    assert index.unknown_nouns("l'OIM a aidé les Hongrois en 1965 ?") == []
+    _, text = respond(kb, index, intent="ask_iom_history", text="Mon grand-père dit que l'OIM a aidé les Hongrois en 1965, c'est vrai ?")
+    assert "1965" in text and "Hongrie en 1956" in text and "« hongrois »" not in text
+    _, text = respond(kb, index, intent="ask_iom_history", country="Tchécoslovaquie",
+                      text="Il paraît que l'OIM a aidé les gens de Tchécoslovaquie en 1986 ??")
+    assert "« 1986 »" in text and "Tchécoslovaquie en 1968" in text
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", text=(
+        "c'est vrai que la résolution de l'ONU qui a décidé du dialogue de haut niveau sur les migrations date de 2005 ?"))
+    assert "23 décembre 2003" in text
+
+
+def test_a_pronoun_and_question_words_ask_again_what_the_reply_led_with(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """POINTED_BACK_TYPES: "il en a dit quoi ?" right after the quote on unaccompanied minors is
+    that quote; "ça sert à quoi au juste ?" after the local migration profiles is the purpose the
+    sentence opens on ("Pour pouvoir intégrer la migration dans les plans de développement
+    communautaire ...": a reason, sentence_search _REASON). "pourquoi on fait ça ?" is not: the
+    topic may give its reason in another sentence (the relocation's solidarity)."""
+    first = "Le directeur général a évoqué les mineurs non accompagnés dans son discours ?"
+    reply, given = respond(kb, index, intent="ask_council_session", text=first)
+    assert given.startswith("Toutefois, « de nombreux pays")
+    _, text = respond(kb, index, "out_of_scope", intent="out_of_scope", text="il en a dit quoi ?",
+                      topic=reply.slots.get("topic"), before=(first,), previous_reply=given)
+    assert "structures basiques d’accueil" in text and "privilège" not in text
+    first = "L'OIM peut aider une commune à établir un profil migratoire local ?"
+    reply, given = respond(kb, index, intent="ask_migration_development", text=first)
+    assert given.startswith("Pour pouvoir intégrer")
+    _, text = respond(kb, index, intent="ask_capabilities", text="ça sert à quoi au juste ?",
+                      topic=reply.slots.get("topic"), before=(first,), previous_reply=given)
+    assert text.startswith("Pour pouvoir intégrer la migration dans les plans de développement communautaire")
+    first = "La relocalisation dans l'UE, ça consiste en quoi ?"
+    reply, given = respond(kb, index, intent="ask_relocation", text=first)
+    _, text = respond(kb, index, intent="ask_relocation", text="et pourquoi on fait ça ?",
+                      topic=reply.slots.get("topic"), before=(first,), previous_reply=given)
+    assert "solidarité" in text
+
+
+def test_keyword_searches_joined_by_a_plus_are_two_questions(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """A " + " between two searches typed as keywords splits them (not inside a question marked "?");
+    answering.yml proportion cue: "migrants part population mondiale" asks a share of the world."""
+    split = kb.answering.split_questions
+    assert split("oim 65e anniversaire annee + nb etats membres aujourd'hui", stop_words()) == [
+        "oim 65e anniversaire annee", "nb etats membres aujourd'hui"]
+    assert len(split("combien de migrants + de réfugiés ?", stop_words())) == 1
+    assert len(split("ki é le pei ki a acueilli le + de refujié reinstalé en 2019", stop_words())) == 1  # "le plus de"
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text="oim 65e anniversaire annee + nb etats membres aujourd'hui")
+    assert "2016" in text and "166" in text
+    assert analyse(kb.answering, "migrants part population mondiale").evidence == "proportion"
+    _, text = respond(kb, index, "fallback", intent="nlu_fallback", text="migrants part population mondiale")
+    assert "une personne sur sept" in text
+
+
 def test_what_a_meeting_spoke_of_is_its_themes_even_after_its_contact(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """answering.yml `subjects` (its `terms` rank "débats sur trois thèmes") and followups
     `contact_types`: "et ils y parlent de quoi ?" after a reply ending with the Council's press contact

@@ -356,7 +356,7 @@ class AnsweringRules(BaseModel):
     def _split_pattern(self) -> re.Pattern[str]:
         starters = "|".join(self.two_questions.starters)
         return re.compile(
-            rf"\?+\s*|[,;]?\s+(?:et|puis|aussi)\s+(?=(?:{starters})\b)|,\s+(?=(?:{starters})\b)"
+            rf"\?+\s*|(?<!\ble)(?<!\bla)(?<!\bles)(?<!\bau)(?<!\bdu)\s+\+\s+(?!de\b|d')|[,;]?\s+(?:et|puis|aussi)\s+(?=(?:{starters})\b)|,\s+(?=(?:{starters})\b)"
         )
 
     @cached_property
@@ -709,15 +709,19 @@ class AnsweringRules(BaseModel):
             # combien d'entités ? Et le FMMD, il est piloté par qui ?" holds two questions, not three.
             return self._own_questions(marked, ignore) or [text]
         for match in self._split_pattern.finditer(simple):
+            # "?" ends a question; " + " joins two searches ("oim 65e anniversaire annee + nb etats membres").
+            if "+" in match.group(0) and "?" in simple:
+                continue  # "combien de migrants + de réfugiés ?": one question, written short
+            marked_end = "?" in match.group(0) or "+" in match.group(0)
             rest = fold(simple[match.end() :])
-            if "?" not in match.group(0) and not self.question_type(rest) and not self._starts_question(rest):
+            if not marked_end and not self.question_type(rest) and not self._starts_question(rest):
                 continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
             left = fold(simple[start : match.start()])
-            if "?" not in match.group(0) and any(p.search(left) for p in self._chained_endings):
+            if not marked_end and any(p.search(left) for p in self._chained_endings):
                 continue  # "comment et quand la migration se produit": question words of one clause
-            if "?" not in match.group(0) and _relatives_chained(left, rest):
+            if not marked_end and _relatives_chained(left, rest):
                 continue  # "un Soudanais qui a vécu l'enfer en Libye et qui hésite à rentrer"
-            if "?" not in match.group(0) and not self._asks(left) and not self.aspect(left):
+            if not marked_end and not self._asks(left) and not self.aspect(left):
                 continue  # "Dans son discours au Conseil, comment ...": the frame of the question after it
             parts.append(source[start : match.start()])
             start = match.end()

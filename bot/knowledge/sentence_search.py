@@ -181,6 +181,9 @@ _NUMBER_WORDS = re.compile(
     r"mille|millions?|milliards?|centaines|dizaines|milliers|premiere?|deuxieme|moitie)\b"
 )
 _REASON = re.compile(
+    # a sentence opening on its purpose ("Pour pouvoir intégrer la migration dans les plans ..., l'OIM
+    # soutient ..."), not on its means ("Pour ce faire, ...")
+    r"^pour (?!ce\b)[a-z]+(?:er|ir|re)\b|"
     r"\b(?:car|parce|afin|en raison|du fait que|puisque|etant donne|grace a|c.est pourquoi|pour (?:permettre|trouver|renforcer|garantir|faire|accroitre|"
     r"promouvoir|examiner)|objectif|vise|permet|permettant|but|(?:est|sont) une expression de"
     r"|(?:cree|creee|crees|creees|fonde|fondee|etabli|etablie|mis en place|mise en place) pour)\b"
@@ -1135,6 +1138,8 @@ class SentenceIndex:
             # "maritimes" (search_words.yml same_meaning).
             if forms & ignore or forms & stop_words() or (forms | alike) & self._vocabulary:
                 continue
+            if any(self.place_of_demonym(form) for form in forms):
+                continue  # "les Hongrois": the pages say "la Hongrie en 1956"
             if any(len(form) >= 4 and self._inflected(form) for form in forms):
                 continue  # "pilote": the pages say "pilotée"
             if any(len(form) >= CLIPPED_MIN_LETTERS and self._clipped(form) for form in forms):
