@@ -197,6 +197,10 @@ SMALL_TALK_RESPONSES = {
 }
 
 
+# A question ending on "non ?" or "oui ?" may be read as the answer itself.
+YES_NO_INTENTS = frozenset({"affirm", "deny"})
+
+
 # Said even when the pages answer part of the message: no promise on asylum or a visa
 # ("j'ai combien de chances d'avoir un visa ?": the pages do not say, and nobody can promise).
 SAID_EVEN_AFTER_AN_ANSWER = frozenset({"ask_asylum_visa"})
@@ -206,6 +210,10 @@ def _small_talk(kb: KnowledgeBase, turn: answers.Turn, domain: dict[str, Any]) -
     if turn.intent == "other_language" and focused.reads_as_french(kb, turn.text):
         return _fallback(kb, turn, domain)  # French in SMS spelling: a question after all
     reply = focused.answer_small_talk(kb, turn, domain)
+    if not reply.messages and turn.intent in YES_NO_INTENTS and focused.is_page_question(kb, turn.text):
+        # "je pars travailler à Amman, je compte pas vraiment comme migrante non ?" read as "non":
+        # a question on the pages, answered as the fallback answers one, never "Très bien".
+        return _fallback(kb, turn, domain)
     if not reply.messages or (turn.intent in SAID_EVEN_AFTER_AN_ANSWER and not reply.slots.get("urgent")):
         reply.say(SMALL_TALK_RESPONSES.get(turn.intent, "utter_affirm"))
     return reply

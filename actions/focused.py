@@ -2616,9 +2616,14 @@ def page_question_read_as_handoff(kb: KnowledgeBase, text: str) -> bool:
     """"est-ce vrai qu'une personne sur sept est un migrant ?" read as asking for a person: a
     question on the pages that asks for nobody."""
     text = clean_user_text(text)
-    return not kb.answering.asks_for_a_person(text) and asks_about_the_pages(
-        kb, text, analyse(kb.answering, written_out(kb, text))
-    )
+    return not kb.answering.asks_for_a_person(text) and is_page_question(kb, text)
+
+
+def is_page_question(kb: KnowledgeBase, text: str) -> bool:
+    """Whether the message asks something of the pages, in its own words ("je pars travailler à
+    Amman, je compte pas vraiment comme migrante non ?" read as "non")."""
+    text = clean_user_text(text)
+    return asks_about_the_pages(kb, text, analyse(kb.answering, written_out(kb, text)))
 
 
 def urgent_reply(kb: KnowledgeBase, turn: Turn, domain: DomainDict, text: str) -> Reply | None:

@@ -3938,6 +3938,51 @@ def test_keyword_searches_joined_by_a_plus_are_two_questions(kb: KnowledgeBase, 
     assert "une personne sur sept" in text
 
 
+def test_tricky_and_negative_questions_get_the_pages_answer(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """Questions put as a doubt: "depuis combien de temps ..." asks since when, no duration
+    (answering.yml duration cues); "ils prennent pas l'avion ..., ils font comment ?" asks the
+    transport; "il n'y a aucun contact presse ?" asks the press contact (contact_means_cues); "à
+    peine quelques milliers" names no point the pages miss (empty_words); "dla" is "de la"."""
+    assert analyse(kb.answering, "depuis combien de temps l'OIM transporte des migrants ?").aspect is None
+    _, text = respond(kb, index, intent="ask_movement_assistance",
+                      text="Depuis combien de temps l'OIM transporte des migrants de façon sûre, à peu près ?")
+    assert "70 dernières années" in text and "ne précisent pas" not in text
+    _, text = respond(kb, index, intent="ask_voluntary_return", text=(
+        "Pour ramener les migrants depuis la Libye ou le Yémen ils prennent pas l'avion j'imagine, ils font comment ?"))
+    assert "vols charters" in text
+    _, text = respond(kb, index, intent="ask_council_session", text=(
+        "Je suis journaliste et j'écris sur la 110e session du Conseil de l'OIM, il n'y a aucun contact presse ?"))
+    assert "ldoyle@iom.int" in text
+    _, text = respond(kb, index, intent="ask_movement_assistance",
+                      text="En 2021 l'OIM a aidé à se déplacer à peine quelques milliers de personnes, non ?")
+    assert "118 000" in text and "« peine »" not in text
+    assert kb.answering.unsms("ya dla sante aussi ?") == "il y a de la sante aussi ?"
+    # Its age doubted asks when it was founded (answering.yml founding cues).
+    assert analyse(kb.answering, "L'OIM c'est pas une organisation récente ?").qtype.name == "founding"
+    _, text = respond(kb, index, intent="ask_iom_identity",
+                      text="L'OIM c'est pas une organisation récente ? et elle a combien d'États membres en tout ?")
+    assert "1951" in text and "175" in text
+
+
+async def test_a_question_tagged_non_is_answered_not_taken_for_no() -> None:
+    """actions.py YES_NO_INTENTS: a question on the pages ending in "non ?", read as "non" by the
+    classifier, is answered as the fallback answers (here: the pages do not say), never with the
+    small talk's "Très bien"; a plain "non merci" still is."""
+    text = "Je suis infirmière en Malaisie et je pars travailler à Amman, je compte pas vraiment comme migrante non ?"
+    names, _, _ = await _run(ActionSmallTalk(), _tracker("deny", text))
+    assert "utter_deny" not in names and names
+    names, _, _ = await _run(ActionSmallTalk(), _tracker("deny", "non merci"))
+    assert names == ["utter_deny"]
+
+
+def test_words_typed_in_capitals_mean_what_they_mean_in_lower_case(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """sentence_search SHOUTED_WORD_MIN: "les OBSERVATEURS du dialogue ... c'est qui ???" after a
+    preamble ranks the Dialogue's list of observers as the lower-case question does."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="....... ok donc ......... les OBSERVATEURS du dialogue de haut niveau c'est qui ???")
+    assert text.startswith("Observateurs :")
+
+
 def test_what_a_meeting_spoke_of_is_its_themes_even_after_its_contact(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """answering.yml `subjects` (its `terms` rank "débats sur trois thèmes") and followups
     `contact_types`: "et ils y parlent de quoi ?" after a reply ending with the Council's press contact

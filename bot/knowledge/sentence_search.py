@@ -1225,6 +1225,10 @@ def _vector_row(vocab: Any, word: str) -> int | None:
     return None if row is None else int(row)
 
 
+# A word in capitals this long is shouted, not an acronym ("OBSERVATEURS"; "UNESCO" is a name).
+SHOUTED_WORD_MIN = 7
+
+
 def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> list[tuple[list[str], np.ndarray]]:
     """Per text: spaCy's entity labels (LOC, PER, ORG, MISC) and the unit-length mean vector of
     its content words (stop words and punctuation left out: they make every sentence alike).
@@ -1248,6 +1252,14 @@ def _analyse(texts: Sequence[str], entities: bool = True, keep: bool = True) -> 
         docs = search_docs(missing)  # a question: analysed in memory only
     for text, doc in zip(missing, docs, strict=True):
         words = [np.asarray(t.vector) for t in doc if t.has_vector and t.is_alpha and not t.is_stop]
+        if not keep:
+            # A question's words typed in capitals ("les OBSERVATEURS du dialogue"): the model knows
+            # them in lower case only. Not an acronym ("OIM", "UNICEF": names, not shouting).
+            words += [
+                np.asarray(nlp.vocab.get_vector(t.lower_)) for t in doc
+                if not t.has_vector and t.is_alpha and t.is_upper and len(t) >= SHOUTED_WORD_MIN and not t.is_stop
+                and nlp.vocab.has_vector(t.lower_)
+            ]  # fmt: skip
         vector = np.mean(words, axis=0) if words else np.zeros(nlp.vocab.vectors_length, dtype="float32")
         norm = float(np.linalg.norm(vector))
         fresh[(text, entities)] = ([ent.label_ for ent in doc.ents], vector / norm if norm else vector)
