@@ -1900,6 +1900,7 @@ _LIST_JOINS = re.compile(r",\s|\set\s")
 
 
 def _points_back(part: Part) -> bool:
+    """Whether the question asks what was said or what for (POINTED_BACK_TYPES)."""
     qtype = part.analysis.qtype
     return qtype is not None and qtype.name in POINTED_BACK_TYPES
 
@@ -1925,7 +1926,7 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
     given = fold(turn.previous_reply)
     if not asked and not who_said_that and not (continues and not part.own_words):
         # "il en a dit quoi ?" right after a quote: what the reply led with, when it shows what is
-        # asked (a quote, a reason); a question of another kind may ask it of the topic instead.
+        # asked (what was said, what for); a question of another kind may ask it of the topic instead.
         if not _points_back(part):
             return None
         said = [(given.find(fold(u.text).lstrip("-• ")), u) for u in index.units if not u.list_item and _said_in(u, given)]

@@ -3957,6 +3957,10 @@ def test_tricky_and_negative_questions_get_the_pages_answer(kb: KnowledgeBase, i
                       text="En 2021 l'OIM a aidé à se déplacer à peine quelques milliers de personnes, non ?")
     assert "118 000" in text and "« peine »" not in text
     assert kb.answering.unsms("ya dla sante aussi ?") == "il y a de la sante aussi ?"
+    # "changer leurs lois" is what the pages call "modifier ... de nouvelles lois" (search_words same_meaning).
+    _, text = respond(kb, index, intent="ask_migration_development",
+                      text="L'OIM n'aide pas les gouvernements à changer leurs lois sur la migration, elle fait juste du terrain ?")
+    assert "nouvelles lois" in text
     # Its age doubted asks when it was founded (answering.yml founding cues).
     assert analyse(kb.answering, "L'OIM c'est pas une organisation récente ?").qtype.name == "founding"
     _, text = respond(kb, index, intent="ask_iom_identity",
