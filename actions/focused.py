@@ -1286,7 +1286,7 @@ def _rare_words_held(index: SentenceIndex, hit: RankedUnit, part: Part) -> int:
     with its heading ("Secrétariat" says what "Division de la population du DAES" is)."""
     held = {_prefix(w) for w in folded_words(f"{hit.unit.section} {hit.unit.text}")}
     asking = _naming_what_is_asked(index.kb, part)
-    asked = {_prefix(w) for w in folded_words(fold(asking))} if asking != part.text else None
+    asked = {_prefix(w) for w in folded_words(asking)} if asking != part.text else None
     rare = {
         _prefix(w) for w in part.own_words
         if len(w) > 3 and (asked is None or _prefix(w) in asked) and index.units_using(_prefix(w)) <= RARE_WORD_UNITS
