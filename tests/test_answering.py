@@ -201,6 +201,41 @@ def test_a_question_announced_after_a_story_is_read_alone() -> None:
     assert focus("bref je voulais savoir l'oim elle est dans combien de pays ?").startswith("bref je voulais")
 
 
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("La dame demande pourquoi l'OIM a été créée au départ", "pourquoi l'OIM a été créée au départ ?"),
+        ("Mon client veut savoir si l'OIM a aidé pendant le tsunami", "est-ce que l'OIM a aidé pendant le tsunami ?"),
+        ("slt mon client dmd pk le DG a parlé des mineurs ?", "pk le DG a parlé des mineurs ?"),
+        ("La personne que je traduis demande selon l'OIM qu'est-ce qui détermine la migration ?",
+         "selon l'OIM qu'est-ce qui détermine la migration ?"),
+        # What the asker is may be the point: a place or nationality is kept.
+        ("Un monsieur originaire du Kosovo me demande en quelle année l'OIM est intervenue chez lui",
+         "originaire du Kosovo en quelle année l'OIM est intervenue chez lui ?"),
+        # After a story: the question after "il me demande :".
+        ("bon alors voila, je suis avec mon client depuis 2h a la pref, on attend, on attend, il a lu des trucs "
+         "sur internet et il me pose plein de questions, alors la il me demande: la résolution de l'ONU elle porte sur quoi ?",
+         "la résolution de l'ONU elle porte sur quoi ?"),
+    ],
+)
+def test_a_relayed_question_is_read_without_who_relays_it(text: str, question: str) -> None:
+    assert focus(text) == question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Une fois la demande de retour volontaire faite, il faut attendre combien de temps ?",
+        "Le Conseil de l'OIM a accepté la demande d'adhésion de quel pays ?",
+        "Les migrants qui demandent le retour humanitaire volontaire, ils vivent dans quelles conditions ?",
+        "mon frère a été enlevé, ils demandent 3000 dollars de rançon sinon ils le tuent",
+        "Mon client a fait une demande de réinstallation au Canada, il demande combien de temps il faut attendre",
+    ],
+)
+def test_demande_as_a_noun_or_with_an_object_relays_nothing(text: str) -> None:
+    assert focus(text) == text
+
+
 def test_a_short_message_is_left_as_it_is() -> None:
     text = "je suis en Libye. comment rentrer ?"
     assert len(text) <= LONG_MESSAGE_CHARS
@@ -3626,6 +3661,31 @@ def test_sms_forms_of_s_appeler(kb: KnowledgeBase) -> None:
     assert focused.written_out(kb, "le dg de loim ki a parlé o conseil il sapel coment").endswith("il s'appelle comment")
 
 
+def test_a_relative_qui_asks_no_one(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "des pays qui ont pas de structures d'accueil, il a cité quel cas ?" asks which case, not who
+    (answering.yml not_question_words); "ils ont formé qui exactement ?" still asks who, "l'exemple du
+    professionnel" names one example, it asks for no list, and "... vient de quel document ?" asks a
+    source (who_unnamed)."""
+    text = "Dans son discours le DG parlait de pays qui ont pas de structures d'accueil, il a cité quel cas comme très grave ?"
+    assert analyse(kb.answering, text).evidence != "agent"
+    _, shown = respond(kb, index, intent="ask_council_session", text=text)
+    assert "mineurs non accompagnés" in shown, shown
+    assert analyse(kb.answering, "En 2019, ils ont formé qui exactement ?").evidence == "agent"
+    assert analyse(kb.answering, "les pays qui prennent le plus de réfugiés c'est lesquels").evidence == "places"
+    assert analyse(kb.answering, "l'exemple du professionnel de santé qui migre, il part d'où").evidence != "list"
+    # A relative clause telling which sentence, the source asked ("elle vient de quel document ?"): who said it.
+    assert analyse(kb.answering, "La phrase sur la migration qui ne peut pas être gérée par un seul secteur, "
+                                 "elle vient de quel document ?").evidence == "agent"
+
+
+def test_a_short_sms_word_is_not_read_as_a_page_word_twice_as_long(kb: KnowledgeBase) -> None:
+    """ "aid" sounds like the pages' "aidées" but is no spelling of it; "kom" is "comme"; "cmt" is
+    "comment" (sms_spellings.yml)."""
+    assert "aidees" not in focused.written_out(kb, "le fond pr lé migran bloké il aid cmt exactemen")
+    assert focused.written_out(kb, "le fond pr lé migran bloké il aid cmt exactemen").endswith("comment exactement")
+    assert "comme" in focused.written_out(kb, "je suis bloque au yemen kom je fai pour rentré au pays")
+
+
 def test_someone_is_not_respelled(kb: KnowledgeBase) -> None:
     """ "quelqu'un" is read as "quelqu" + "un": its first word is no typo of the pages' "quelques"."""
     assert focused.written_out(kb, "Avant d'accepter quelqu'un, l'OIM vérifie quoi ?") == "Avant d'accepter quelqu'un, l'OIM vérifie quoi ?"
@@ -3930,6 +3990,10 @@ def test_keyword_searches_joined_by_a_plus_are_two_questions(kb: KnowledgeBase, 
     assert split("oim 65e anniversaire annee + nb etats membres aujourd'hui", stop_words()) == [
         "oim 65e anniversaire annee", "nb etats membres aujourd'hui"]
     assert len(split("combien de migrants + de réfugiés ?", stop_words())) == 1
+    # Marked "?" at the end, a " + " still splits when the search before it asks something.
+    assert split("aide au mouvement ca englobe quoi + aide medicale pdt le voyage ?", stop_words()) == [
+        "aide au mouvement ca englobe quoi", "aide medicale pdt le voyage"]
+    assert len(split("1 mr a perdu ses papiers + plus d argent il est bloké ici, l oim aide ds ce cas?", stop_words())) == 1
     assert len(split("ki é le pei ki a acueilli le + de refujié reinstalé en 2019", stop_words())) == 1  # "le plus de"
     _, text = respond(kb, index, "fallback", intent="nlu_fallback", text="oim 65e anniversaire annee + nb etats membres aujourd'hui")
     assert "2016" in text and "166" in text

@@ -1024,7 +1024,10 @@ class SentenceIndex:
             if folded not in french_words():
                 # Not a word of the language: SMS spelling of the page word it sounds like.
                 heard = self._sounds_with(also)
-                alike = sorted({c for key in sounds_like(folded) for c in heard.get(key, ())})
+                # A word twice as long is another word ("aid" is not "aidées"; "kom" is "comme").
+                alike = sorted(
+                    c for c in {c for key in sounds_like(folded) for c in heard.get(key, ())} if len(c) < 2 * len(folded)
+                )
                 if alike:
                     return min(alike, key=lambda c: (edit_distance(folded, c), len(c) != len(folded), c))
             if len(folded) < 4:

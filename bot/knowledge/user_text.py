@@ -49,6 +49,56 @@ _ANNOUNCES_QUESTION = re.compile(
 # ...when that much was told before them (shorter: "bref, c'est quoi l'OIM ?" is all question).
 STORY_BEFORE_QUESTION_CHARS = 120
 
+# A question relayed for someone else ("la dame demande si ...", "mon client veut savoir ...", "la
+# personne que je traduis demande ..."): who asks is no point of the question ("les documents ne
+# mentionnent pas « dame »"), what follows is the question. Read at the start of the message (after
+# greetings), or after a story ("... on attend à la préfecture, alors là il me demande : ...").
+_GREETINGS = r"(?:(?:re-?)?(?:bonjour|bonsoir|salut|slt|bjr|cc|coucou|hello)\b[\s,!.]*)*"
+_RELAY_ASKER = (
+    r"(?:(?:la|une|cette|le|un|ce|mon|ma|son|sa|notre|leur)\s+(?:jeune\s+)?[^\W\d_]{3,}"
+    r"|(?:les|des|mes|ses|nos|leurs)\s+[^\W\d_]{3,}|il|elle|ils|elles)"
+)
+# "demande" takes what follows only after "si", "que", a colon or a question word ("demande combien
+# ..."), not an object ("ils demandent une rançon", "la demande d'adhésion"); "veut savoir", "dmd" take
+# anything after them.
+_RELAY_THEN = (
+    r"(?:\s*[:,]\s*|\s+(?:(?:si|que|ce que)\b\s*|s'(?=ils?\b)|qu'|ce qu')|\s+(?=(?:combien|quand|quel|quelle|quels|quelles"
+    r"|comment|pourquoi|o[uù]|[àa] quoi|en quel\w*|depuis|sur quel\w*|pour quel\w*|dans quel\w*|de quel\w*|qui|quoi"
+    r"|c.est (?:quoi|qui)|est-ce|pk|cb|cmt|ki|koi|kel\w*|c koi|c ki|selon|d.apr[èe]s)\b))"
+)
+_RELAY_VERB = (
+    r"(?:(?:me|nous|vous|se)\s+)?(?:(?:demande|demandent)\b" + _RELAY_THEN
+    + r"|(?:dmd|dmde|dmnd|pose (?:la|une|cette) question|(?:veut|veulent|voudrait|voudraient|aimerait|aimeraient"
+    r"|souhaite|souhaiterait|voulait|cherche [àa]) savoir)\b(?:\s*[:,]\s*|\s+)(?:(?:si|que|ce que)\b\s*|s'(?=ils?\b)|qu'|ce qu')?)"
+)
+_NOT_A_VERB = r"(?<!\bla )(?<!\bune )(?<!\bsa )(?<!\bma )(?<!\bta )(?<!\bleur )(?<!\bcette )(?<!\bqui )(?<!\bqu')"
+_RELAYED_AT_START = re.compile(
+    rf"^\W*{_GREETINGS}{_RELAY_ASKER}\b(?P<told>[^?.!:;,\n]{{0,60}}?)\s{_NOT_A_VERB}{_RELAY_VERB}", re.IGNORECASE
+)
+_RELAYED_AFTER_STORY = re.compile(rf"\b(?:il|elle|ils|elles)\s+{_RELAY_VERB}", re.IGNORECASE)
+_RELATIVE = re.compile(r"(?:que|qu'|qui|dont|avec qui|[àa] qui|pour qui)\b", re.IGNORECASE)
+
+
+def without_relay(text: str) -> str:
+    """The question without who relays it ("la dame demande si l'OIM ... ?" -> "l'OIM ... ?")."""
+    after_story = [m for m in _RELAYED_AFTER_STORY.finditer(text) if m.start() >= STORY_BEFORE_QUESTION_CHARS]
+    found = after_story[-1] if after_story else _RELAYED_AT_START.match(text)
+    if found is None:
+        return text
+    rest = text[found.end():].strip()
+    if len(rest.split()) < 3:
+        return text
+    if "?" not in rest:
+        rest = f"{rest.rstrip(' .!')} ?"  # "veut savoir si l'OIM a aidé ...": a question, as relayed
+    relayed = found.group(0).lower().rstrip()
+    if relayed.endswith((" si", "s'")):
+        # "... savoir si l'OIM a aidé ..." asks whether: "est-ce que l'OIM a aidé ... ?"
+        rest = f"est-ce qu'{rest}" if relayed.endswith("s'") or rest[:1].lower() in "aeéiou" else f"est-ce que {rest}"
+    told = re.sub(r"\s+(?:et|mais)$", "", (found.groupdict().get("told") or "").strip())  # "... dans une ONG et veut savoir"
+    # What the asker is may be the point ("un monsieur originaire du Kosovo me demande en quelle
+    # année ...", "une dame haïtienne voudrait savoir ..."); who relays it is not ("que je traduis").
+    return f"{told} {rest}" if told and not _RELATIVE.match(told) else rest
+
 
 def clean_user_text(text: str) -> str:
     """Control and format characters out, HTML tags out (script and style elements whole),
@@ -105,6 +155,7 @@ def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -
     Short messages are returned as they are, unless they announce their question after a story
     ("j'ai marché longtemps, ..., bref je voulais savoir l'oim elle est dans combien de pays ?").
     """
+    text = without_relay(text)
     announced = [m for m in _ANNOUNCES_QUESTION.finditer(text) if m.start() >= STORY_BEFORE_QUESTION_CHARS]
     if announced and has_words(text[announced[-1].end():]):
         text = text[announced[-1].end():].lstrip(" ,:")
