@@ -3678,6 +3678,18 @@ def test_a_relative_qui_asks_no_one(kb: KnowledgeBase, index: SentenceIndex) -> 
                                  "elle vient de quel document ?").evidence == "agent"
 
 
+def test_words_of_other_languages_mixed_in_name_no_point(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "devant combien d'Etats membres wesh ?" asks the count, "wesh" is no point the pages miss;
+    "cree par qui ? by whom ?" after the Global Migration Group is a follow-up, not small talk
+    (answering.yml empty_words)."""
+    reply, shown = respond(kb, index, intent="ask_member_states", text="devant combien d'Etats membres wesh ?",
+                           topic="event.council_110", before=("Vitorino a fait un discours au Conseil c'est ca ?",))
+    assert "wesh" not in shown and "173" in shown, shown
+    turn = Turn(intent="bot_challenge", text="cree par qui ? by whom ?", topic="event.global_migration_group",
+                said=("le Groupe mondial sur la migration c'est quoi exactement ?", "cree par qui ? by whom ?"))
+    assert "Secrétaire général" in render(focused.answer_small_talk(kb, turn, DOMAIN))
+
+
 def test_a_short_sms_word_is_not_read_as_a_page_word_twice_as_long(kb: KnowledgeBase) -> None:
     """ "aid" sounds like the pages' "aidées" but is no spelling of it; "kom" is "comme"; "cmt" is
     "comment" (sms_spellings.yml)."""
@@ -3994,6 +4006,10 @@ def test_keyword_searches_joined_by_a_plus_are_two_questions(kb: KnowledgeBase, 
     assert split("aide au mouvement ca englobe quoi + aide medicale pdt le voyage ?", stop_words()) == [
         "aide au mouvement ca englobe quoi", "aide medicale pdt le voyage"]
     assert len(split("1 mr a perdu ses papiers + plus d argent il est bloké ici, l oim aide ds ce cas?", stop_words())) == 1
+    # One question marked "?", a word of thanks after it: split as if unmarked.
+    assert split("le premier Dialogue de haut niveau c'etait quelles dates, et ca a abouti a la creation de quoi ? nanga def",
+                 stop_words()) == ["le premier Dialogue de haut niveau c'etait quelles dates",
+                                   "ca a abouti a la creation de quoi ? nanga def"]
     assert len(split("ki é le pei ki a acueilli le + de refujié reinstalé en 2019", stop_words())) == 1  # "le plus de"
     _, text = respond(kb, index, "fallback", intent="nlu_fallback", text="oim 65e anniversaire annee + nb etats membres aujourd'hui")
     assert "2016" in text and "166" in text

@@ -704,10 +704,13 @@ class AnsweringRules(BaseModel):
         parts: list[str] = []
         start = 0
         marked = [p for p in re.split(r"\?+", source) if p.strip(" ,;.!?")]
-        if len(marked) >= 2:
+        own = self._own_questions(marked, ignore) if len(marked) >= 2 else []
+        if own:
             # Questions marked "?" each are split there only: "Le Groupe mondial réunit l'OIM et
             # combien d'entités ? Et le FMMD, il est piloté par qui ?" holds two questions, not three.
-            return self._own_questions(marked, ignore) or [text]
+            # One question marked, thanks after it ("..., et ça a abouti à quoi ? nanga def"): split
+            # as if unmarked.
+            return own
         for match in self._split_pattern.finditer(simple):
             # "?" ends a question; " + " joins two searches ("oim 65e anniversaire annee + nb etats membres").
             rest = fold(simple[match.end() :])
