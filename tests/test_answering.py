@@ -3690,6 +3690,16 @@ def test_words_of_other_languages_mixed_in_name_no_point(kb: KnowledgeBase, inde
     assert "Secrétaire général" in render(focused.answer_small_talk(kb, turn, DOMAIN))
 
 
+def test_being_confused_is_no_loss_of_papers(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """ "je suis perdu" says the user is confused; "j'ai perdu mes papiers" tells a stranded migrant's case
+    (answering.yml situations)."""
+    assert kb.answering.situation("slt ds la structure de l'oim ya koi comme directrice generale adjointe? jsui perdu", ()) is None
+    assert kb.answering.situation("Je demande parce que je suis perdu entre tous ces organismes", ()) is None
+    for told in ("j'ai perdu mes papiers et je n'ai plus d'argent", "on est perdus dans le desert, le chauffeur est parti"):
+        found = kb.answering.situation(told, ())
+        assert found is not None and found.name == "stranded_without_papers_or_money", told
+
+
 def test_a_short_sms_word_is_not_read_as_a_page_word_twice_as_long(kb: KnowledgeBase) -> None:
     """ "aid" sounds like the pages' "aidées" but is no spelling of it; "kom" is "comme"; "cmt" is
     "comment" (sms_spellings.yml)."""
