@@ -152,8 +152,9 @@ def sentences(text: str) -> list[str]:
 def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -> str:
     """A long message reduced to its last question sentences (else its last sentences).
 
-    Short messages are returned as they are, unless they announce their question after a story
-    ("j'ai marché longtemps, ..., bref je voulais savoir l'oim elle est dans combien de pays ?").
+    A question relayed for someone else loses who relays it first (`without_relay`). Short messages
+    are then returned as they are, unless they announce their question after a story ("j'ai marché
+    longtemps, ..., bref je voulais savoir l'oim elle est dans combien de pays ?").
     """
     text = without_relay(text)
     announced = [m for m in _ANNOUNCES_QUESTION.finditer(text) if m.start() >= STORY_BEFORE_QUESTION_CHARS]
