@@ -1154,7 +1154,12 @@ def _tie_broken(hits: list[RankedUnit], part: Part) -> RankedUnit:
 
 def _said_in(unit: Unit, folded_reply: str) -> bool:
     """Whether the answer before (folded) already quotes the unit, a list item's dash aside."""
-    return fold(unit.text).lstrip("-• ") in folded_reply
+    return _quoted_at(unit, folded_reply) >= 0
+
+
+def _quoted_at(unit: Unit, folded_reply: str) -> int:
+    """Where the answer before (folded) quotes the unit, a list item's dash aside (-1: it does not)."""
+    return folded_reply.find(fold(unit.text).lstrip("-• "))
 
 
 def _answers(hit: RankedUnit | None, entry: Entry | None, analysis: QuestionAnalysis) -> bool:
@@ -1929,7 +1934,7 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
         # asked (what was said, what for); a question of another kind may ask it of the topic instead.
         if not _points_back(part):
             return None
-        said = [(given.find(fold(u.text).lstrip("-• ")), u) for u in index.units if not u.list_item and _said_in(u, given)]
+        said = [(at, u) for u in index.units if not u.list_item and (at := _quoted_at(u, given)) >= 0]
         first = min(said, key=lambda pair: pair[0], default=None)
         if first is None or evidence not in first[1].features:
             return None

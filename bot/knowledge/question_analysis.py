@@ -714,14 +714,14 @@ class AnsweringRules(BaseModel):
         for match in self._split_pattern.finditer(simple):
             # "?" ends a question; " + " joins two searches ("oim 65e anniversaire annee + nb etats membres").
             rest = fold(simple[match.end() :])
-            if "+" in match.group(0) and "?" in simple and not self._asks(fold(simple[start : match.start()])):
+            left = fold(simple[start : match.start()])
+            if "+" in match.group(0) and "?" in simple and not self._asks(left):
                 # "1 mr a perdu ses papiers + plus d argent, l oim aide ds ce cas ?": one question after
                 # a story; "aide au mouvement ca englobe quoi + aide medicale pdt le voyage ?": two.
                 continue
             marked_end = "?" in match.group(0) or "+" in match.group(0)
             if not marked_end and not self.question_type(rest) and not self._starts_question(rest):
                 continue  # "je suis au Yémen et c'est la guerre": a story, not a second question
-            left = fold(simple[start : match.start()])
             if not marked_end and any(p.search(left) for p in self._chained_endings):
                 continue  # "comment et quand la migration se produit": question words of one clause
             if not marked_end and _relatives_chained(left, rest):
