@@ -1665,6 +1665,10 @@ def answer_part(
                 hit, near, entry = earlier, None, topic
         if hit is not None:
             say_unit(reply, kb, index, hit, part, entry)
+            if entry is None:
+                # No topic before: the sentence's own is the conversation's now ("... comment l'OIM
+                # décide qui passe en premier ?" then "et pour les transporter, ils utilisent quoi ?").
+                return reply, entry_of_unit(kb, index, hit.unit)
         else:
             # Not answered, but the topic's best sentences may touch the point ("documents
             # disponibles pour voyager" for "which papers?"): the gap first, then that sentence.
@@ -1954,11 +1958,11 @@ POINTED_BACK_TYPES = frozenset({"said", "purpose"})
 DEMONSTRATIVES = frozenset({"ca", "cela"})
 # "qui a dit ça ?", "c'est qui qui a annoncé ça ?": "qui" doing something to "ça", the reply just given.
 _WHO_SAID_THAT = re.compile(r"\bqui (?:a|l.a|avait) \w+ (?:ca|cela)\W*$")
-# A question carrying on the reply just given: "c'était quelle année ?" (what was just told),
+# A question carrying on the reply just given: "c'était quelle année ?", "elle date de quand ?" (what was just told),
 # "devant combien d'États ?" (a preposition opening a question that completes its sentence); not
 # "et avec qui d'autre ?", which asks for something else.
 _CONTINUES_REPLY = re.compile(
-    r"^(?:et |mais )?(?!.*\bautres?\b)(?:c.?etait\b|(?:devant|pour|par|chez|aupres de|vers|sur) (?:combien|quel|quelle|quels|quelles)\b)"
+    r"^(?:et |mais )?(?!.*\bautres?\b)(?:c.?etait\b|(?:il|elle|ca|cela) date\b|(?:devant|pour|par|chez|aupres de|vers|sur) (?:combien|quel|quelle|quels|quelles)\b)"
 )
 
 

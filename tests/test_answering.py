@@ -363,6 +363,9 @@ def test_a_short_message_is_left_as_it_is() -> None:
         ("elle menace de se jeter par la fenêtre", "suicide"),
         # giving up on everything, said after "je n'en peux plus"
         ("personne m'aide, je veux tout arrêter", "distress"),
+        # violence told of a relative
+        ("mon frère est enfermé dans un centre de détention en Libye, ils les frappent, ils mangent pas", "danger"),
+        ("mon cousin se fait tabasser par les gardiens tous les soirs", "danger"),
     ],
 )
 def test_safety_triggers(kb: KnowledgeBase, text: str, category: str) -> None:
@@ -1036,6 +1039,49 @@ def test_a_room_code_is_no_year(kb: KnowledgeBase, index: SentenceIndex) -> None
     assert "3-4 octobre 2013" in text and "DC2-1950" not in text
 
 
+def test_an_aspect_answered_with_no_topic_before_makes_the_sentence_topic_the_conversation_s(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The criteria of the voluntary return, asked with no topic on: the next follow-up ("et pour les
+    transporter ?") is on that programme."""
+    reply, text = respond(kb, index, intent="nlu_fallback", mode="fallback", country="Libye",
+                          text="Pour le retour depuis la Libye, comment l'OIM décide qui passe en premier ?")
+    assert "critères" in text and reply.slots.get("topic") == "programme.voluntary_return", (reply.slots, text)
+
+
+def test_which_of_two_bodies_to_call_asks_who_handles_the_case(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"faut appeler le HCR ou l'OIM ?" asks which one handles the case told, not for a number."""
+    _, text = respond(kb, index, intent="ask_voluntary_return", country="Libye",
+                      text="Mon cousin est enfermé dans un centre de détention en Libye, il veut rentrer chez nous au "
+                           "Sénégal. Je sais pas si faut appeler le HCR ou l'OIM, qui s'occupe de ça ?")
+    assert "retour humanitaire volontaire" in text and "@" not in text, text
+
+
+def test_when_something_just_said_dates_from_is_in_the_reply_just_given(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et elle date de quand, euh ?" after the resolution's sentence: its date, "euh" asking nothing."""
+    _, text = respond(kb, index, intent="ask_iom_history", topic="event.high_level_dialogues",
+                      before=("la résolution de l'ONU qui a lancé le dialogue de haut niveau, c'est laquelle ?",),
+                      previous_reply="L’Assemblée générale des Nations Unies a, dans sa résolution 58/208 du 23 décembre "
+                                     "2003, décidé qu’à sa soixante et unième session, en 2006, son dialogue de haut niveau "
+                                     "serait consacré à la question des migrations internationales et du développement.",
+                      text="Et elle date de quand, euh, exactement ?")
+    assert "23 décembre 2003" in text, text
+
+
+def test_fillers_of_a_phone_call_are_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"allô", "du coup": a caller's fillers, not a word the pages should mention."""
+    _, reply = respond(kb, index, intent="ask_high_level_dialogue",
+                       text="Allô bonjour, euh, le deuxième dialogue de haut niveau, il s'est tenu quand, les dates exactes, du coup ?")
+    assert "octobre 2013" in reply and "allô" not in reply.lower() and "coup" not in reply, reply
+
+
+@pytest.mark.parametrize("text", ["ya combien d'etats dans le dialogue onu sur les migrations ?",
+                                  "combien de pays dans le dialogue de haut niveau sur les migrations"])
+def test_a_count_unqualified_takes_the_heading_of_the_topic_page(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
+    """"combien d'États dans le Dialogue ?" asks for the figure of "États participants (195 États)",
+    although it does not say "participent"."""
+    _, reply = respond(kb, index, intent="ask_high_level_dialogue", text=text)
+    assert "195" in reply, reply
+
+
 def test_an_aspect_follow_up_is_ranked_with_the_message_before(kb: KnowledgeBase, index: SentenceIndex) -> None:
     _, text = respond(kb, index, intent="ask_programme_eligibility", topic="event.council_110",
                       before=("Vitorino a dit que beaucoup de pays n'ont pas de structures d'accueil de base ?",),
@@ -1283,6 +1329,14 @@ def test_small_talk_is_answered_only_when_it_is_a_follow_up_question(kb: Knowled
     urgent = focused.answer_small_talk(kb, Turn(intent="affirm", text="je veux mourir", said=("je veux mourir",)),
                                        DOMAIN)
     assert responses(urgent)[0] == "utter_safety_suicide"
+
+
+def test_a_request_for_concrete_examples_is_a_follow_up(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"donne moi des exemples concrets" read as "what can you do?": "concrets" names no point, the
+    examples of the topic are the reply."""
+    asked = Turn(intent="ask_capabilities", text="donne moi des exemples concrets", topic="programme.complementary_pathways",
+                 said=("C'est quoi les voies complémentaires ?", "donne moi des exemples concrets"))
+    assert "voies complémentaires" in render(focused.answer_small_talk(kb, asked, DOMAIN))
 
 
 # --- Rasa NLU components (bot/nlu/guards.py) -------------------------------------------------------

@@ -375,6 +375,16 @@ def _counted_stems(word: str) -> frozenset[str]:
     return frozenset({_stem(word)} | {_stem(other) for other in counted_alike().get(word, ())})
 
 
+def _counted_unqualified(question: str) -> bool:
+    """Whether what "combien de ..." counts comes with no word of its own right after it ("combien
+    d'États dans le Dialogue ?", not "combien d'États membres ?"): then any count of that thing on
+    the topic's page answers, whatever its heading adds ("États participants (195 États)")."""
+    folded = fold(fold_apostrophes(question))
+    match = _COUNTED.search(folded)
+    following = folded[match.end() :].split()[:1] if match else []
+    return bool(match) and (not following or following[0] in stop_words())
+
+
 def _asked_stems(question: str) -> set[str]:
     """The question's stems (_stems) and those of the words counted alike (search_words.yml)."""
     words = [w for w in folded_words(question) if len(w) > 3 and not w.isdigit()]
@@ -890,6 +900,7 @@ class SentenceIndex:
             }
         counted = _counted_noun(whole_question or question) if evidence == "number" else frozenset()
         asked_stems = _asked_stems(whole_question or question) if counted else set()
+        unqualified = bool(counted) and _counted_unqualified(whole_question or question)
         best_words = max(scores.values(), default=0.0)
         # What only a handful of units show ("#formigration" for "quel est le hashtag de l'OIM ?")
         # is found by what it is: as good a match on words as the best, whatever words it shares.
@@ -897,7 +908,7 @@ class SentenceIndex:
         for unit in self.units:
             if scarce and evidence in unit.features:
                 scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
-            if counted and self._counted_heading(unit, counted, asked_stems):
+            if counted and self._counted_heading(unit, counted, asked_stems, unqualified, topic_pages):
                 # The heading says all the question asks and gives its figure: as good a match on
                 # words as the best, whatever else the question names.
                 scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
@@ -951,7 +962,7 @@ class SentenceIndex:
             joins = not shows and evidence == "list" and bool(_JOINED.search(unit.text))
             if not shows:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
-            if counted and self._counted_heading(unit, counted, asked_stems):
+            if counted and self._counted_heading(unit, counted, asked_stems, unqualified, topic_pages):
                 combined += COUNTED_HEADING_BONUS
             elif counted and not unit.list_item and _counts(unit.text, counted):
                 combined += COUNTED_TEXT_BONUS
@@ -965,11 +976,16 @@ class SentenceIndex:
         ranked.sort(key=lambda r: (-r.score, r.unit.id))
         return ranked[:k]
 
-    def _counted_heading(self, unit: Unit, counted: frozenset[str], asked_stems: set[str]) -> bool:
+    def _counted_heading(
+        self, unit: Unit, counted: frozenset[str], asked_stems: set[str], unqualified: bool, topic_pages: set[str]
+    ) -> bool:
         """Whether the unit is an item of a list whose heading gives the figure of the thing counted,
-        every word of the heading asked: a candidate whatever else the question names ("combien
-        d'États participent au Dialogue de haut niveau sur ... ?" names the meetings' titles too)."""
-        return unit.list_item and _counts(unit.section, counted) and _heading_asked(unit.section, asked_stems)
+        every word of the heading asked, or the thing counted unqualified on the topic's page: a
+        candidate whatever else the question names ("combien d'États participent au Dialogue de
+        haut niveau sur ... ?" names the meetings' titles too; "ya cb d'états ds le dialogue ?")."""
+        if not (unit.list_item and _counts(unit.section, counted)):
+            return False
+        return _heading_asked(unit.section, asked_stems) or (unqualified and self._about_topic(unit.id, topic_pages))
 
     def _evidence_count(self, evidence: str) -> int:
         """How many units show this kind of evidence (counted once)."""
