@@ -2108,7 +2108,8 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
         return found if found.messages else _reply_with("utter_other_language")
     if mode != "intent" and not has_known_word(kb, full):
         return _reply_with("utter_ask_rephrase")  # "?", an emoji, "asdfghjkl", a phone number: nothing to read
-    asked = focus(kb.answering.without_courtesy(full))  # "Madame, Monsieur, ... salutations. Prof. Ndiaye"
+    formal = kb.answering.without_courtesy(full)  # "Madame, Monsieur, ... salutations. Prof. Ndiaye"
+    asked = focus(formal)
     # "et l'année d'après ?" after "... en 2018 ?": "et en 2019 ?"
     text = kb.answering.with_year_told(written_out(kb, asked), turn.said[:-1])
     topic = kb.entry(turn.topic) if turn.topic else None
@@ -2124,8 +2125,9 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
         texts = [text]
     more_than_two = len(texts) > MAX_QUESTIONS
     texts = texts[:MAX_QUESTIONS]
-    if asked != full:
-        # A long story: the question is read alone, the situation from the story around it.
+    if asked != formal:
+        # A long story: the question is read alone, the situation from the story around it (not
+        # a mere "D'accord." or "Madame," taken off: the message before is still the one before).
         turn = replace(turn, said=(*turn.said[:-1], full, text))
     parts = []
     for question in texts:

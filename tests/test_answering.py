@@ -216,6 +216,11 @@ def test_a_question_announced_after_a_story_is_read_alone() -> None:
         ("bon alors voila, je suis avec mon client depuis 2h a la pref, on attend, on attend, il a lu des trucs "
          "sur internet et il me pose plein de questions, alors la il me demande: la résolution de l'ONU elle porte sur quoi ?",
          "la résolution de l'ONU elle porte sur quoi ?"),
+        # A relative in SMS spelling; "d'où"; "ce que" kept as a question.
+        ("mn oncle dmd l'oim a aidé ds cb de pays en 2021", "l'oim a aidé ds cb de pays en 2021 ?"),
+        ("mon père demande d'où partent les retours humanitaires volontaires",
+         "d'où partent les retours humanitaires volontaires ?"),
+        ("ma nièce demande ce que veut dire FMMD", "qu'est-ce que veut dire FMMD ?"),
     ],
 )
 def test_a_relayed_question_is_read_without_who_relays_it(text: str, question: str) -> None:
@@ -1064,6 +1069,34 @@ def test_when_something_just_said_dates_from_is_in_the_reply_just_given(kb: Know
                                      "serait consacré à la question des migrations internationales et du développement.",
                       text="Et elle date de quand, euh, exactement ?")
     assert "23 décembre 2003" in text, text
+
+
+def test_fillers_opening_a_message_do_not_thin_the_question_out(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Oui bonjour, euh, en fait, ..." before a question: the UNICEF's line, as without them."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue",
+                      text="Oui bonjour, euh, en fait, l'UNICEF, elle participe au dialogue de haut niveau ?")
+    assert "Observateurs" in text and "UNICEF" in text, text
+
+
+def test_papers_asked_for_an_enrolment_are_the_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"quels papiers ... pour m'inscrire au retour ... en Libye ?" asks for the papers (a gap), not
+    how to enrol; a "dossier" sent to an address is no paper asked for."""
+    _, text = respond(kb, index, intent="ask_voluntary_return",
+                      text="Quels papiers exactement je dois apporter pour m'inscrire au retour humanitaire volontaire en Libye ?")
+    assert "ne précisent pas quels papiers" in text, text
+    assert kb.answering.aspect(fold("quelle adresse pour envoyer un dossier a la division ?"))[0].name != "papers"
+
+
+def test_a_filler_taken_off_a_follow_up_keeps_the_message_before(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"D'accord. Et ça se déroulait dans quelle ville ?": the question before is still the one
+    the follow-up continues (the second Dialogue), not "D'accord." read as a story."""
+    _, text = respond(kb, index, intent="affirm", mode="small_talk", topic="event.high_level_dialogues",
+                      before=("Quel était l'intitulé du deuxième Dialogue de haut niveau sur les migrations "
+                              "internationales et le développement ?",),
+                      previous_reply="Le deuxième Dialogue de haut niveau était consacré, entre autres, au cadre de "
+                                     "développement pour l’après-2015.",
+                      text="D'accord. Et ça se déroulait dans quelle ville ?")
+    assert "New York" in text, text
 
 
 def test_fillers_of_a_phone_call_are_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
