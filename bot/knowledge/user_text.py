@@ -55,7 +55,7 @@ STORY_BEFORE_QUESTION_CHARS = 120
 # greetings), or after a story ("... on attend à la préfecture, alors là il me demande : ...").
 _GREETINGS = r"(?:(?:re-?)?(?:bonjour|bonsoir|salut|slt|bjr|cc|coucou|hello)\b[\s,!.]*)*"
 _RELAY_ASKER = (
-    r"(?:(?:la|une|cette|le|un|ce|mon|ma|son|sa|notre|leur)\s+(?:jeune\s+)?[^\W\d_]{3,}"
+    r"(?:(?:la|une|cette|le|un|ce|mon|mn|ma|son|sa|notre|leur)\s+(?:jeune\s+)?[^\W\d_]{3,}"
     r"|(?:les|des|mes|ses|nos|leurs)\s+[^\W\d_]{3,}|il|elle|ils|elles)"
 )
 # "demande" takes what follows only after "si", "que", a colon or a question word ("demande combien
@@ -63,7 +63,7 @@ _RELAY_ASKER = (
 # anything after them.
 _RELAY_THEN = (
     r"(?:\s*[:,]\s*|\s+(?:(?:si|que|ce que)\b\s*|s'(?=ils?\b)|qu'|ce qu')|\s+(?=(?:combien|quand|quel|quelle|quels|quelles"
-    r"|comment|pourquoi|o[uù]|[àa] quoi|en quel\w*|depuis|sur quel\w*|pour quel\w*|dans quel\w*|de quel\w*|qui|quoi"
+    r"|comment|pourquoi|o[uù]|d.o[uù]|[àa] quoi|en quel\w*|depuis|sur quel\w*|pour quel\w*|dans quel\w*|de quel\w*|qui|quoi"
     r"|c.est (?:quoi|qui)|est-ce|pk|cb|cmt|ki|koi|kel\w*|c koi|c ki|selon|d.apr[èe]s)\b))"
 )
 _RELAY_VERB = (
@@ -94,6 +94,9 @@ def without_relay(text: str) -> str:
     if relayed.endswith((" si", "s'")):
         # "... savoir si l'OIM a aidé ..." asks whether: "est-ce que l'OIM a aidé ... ?"
         rest = f"est-ce qu'{rest}" if relayed.endswith("s'") or rest[:1].lower() in "aeéiou" else f"est-ce que {rest}"
+    elif relayed.endswith(("ce que", "ce qu'")):
+        # "... demande ce que veut dire FMMD": "qu'est-ce que veut dire FMMD ?"
+        rest = f"qu'est-ce qu'{rest}" if relayed.endswith("'") else f"qu'est-ce que {rest}"
     told = re.sub(r"\s+(?:et|mais)$", "", (found.groupdict().get("told") or "").strip())  # "... dans une ONG et veut savoir"
     # What the asker is may be the point ("un monsieur originaire du Kosovo me demande en quelle
     # année ...", "une dame haïtienne voudrait savoir ..."); who relays it is not ("que je traduis").
