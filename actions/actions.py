@@ -81,6 +81,8 @@ def _entity_words(tracker: Tracker, name: str) -> str | None:
 def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
     """The latest message's intent and entities plus the context slots."""
     message = tracker.latest_message or {}
+    said = tuple(str(event.get("text") or "") for event in tracker.events if event.get("event") == "user")
+    said = said[-RECENT_MESSAGES:]
     return answers.Turn(
         intent=(message.get("intent") or {}).get("name") or "",
         text=message.get("text") or "",
@@ -90,9 +92,9 @@ def turn_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> answers.Turn:
         contact_target=_entity(tracker, "contact_target", lambda v: bool(kb.contacts_for(target=v))),
         topic=tracker.get_slot("topic"),
         programme_slot=tracker.get_slot("programme"),
-        said=tuple(
-            str(event.get("text") or "") for event in tracker.events if event.get("event") == "user"
-        )[-RECENT_MESSAGES:],
+        said=said,
+        # The user event keeps the message as sent; the NLU's text is its question alone.
+        full_text=said[-1] if said and said[-1] != message.get("text") else "",
         previous_reply=previous_reply(tracker.events),
         contact_slot=tracker.get_slot("contact_target"),
         ranked_intents=ranked_intents(message),

@@ -60,6 +60,9 @@ class Turn:
     contact_slot: str | None = None  # slot: the contact target last answered
     ranked_intents: tuple[str, ...] = ()  # the classifier's best intents, fallback left out
     urgent: bool = False  # slot: the conversation was flagged urgent by the safety triage
+    # The message as sent, when the NLU read only its question (a story told before it): the story
+    # names what "ce truc", "en" point to. Empty when it is `text` itself.
+    full_text: str = ""
 
 
 def sources_line(kb: KnowledgeBase, passage_ids: Iterable[str]) -> str:

@@ -368,6 +368,12 @@ def choose_entry(
             # et le développement : ...": the topic named by its whole title, the one the classifier
             # read, is what is asked; the situation told (a town hall) is its context.
             return nlu_entry, "intent"
+        asked_of = named_most(named_entries(kb, part.own_words), part.own_words)
+        if part.analysis.qtype is not None and part.analysis.qtype.name in FACT_TYPES and len(asked_of) == 1 and asked_of[0].id != entry.id:
+            # "Je suis étudiant sans papiers et je fais un mémoire. Le premier Dialogue de haut
+            # niveau, il a eu lieu quand ?": a date, a count asked of another topic named is asked
+            # of it; the story is only who asks.
+            return asked_of[0], "named"
         return entry, "situation"
     if turn.programme:
         entry = kb.entry_for_programme(turn.programme)
@@ -1956,6 +1962,8 @@ def _in_reply_just_given(index: SentenceIndex, part: Part, turn: Turn) -> Ranked
 # the topic may give its reason in another sentence ("solidarité").
 POINTED_BACK_TYPES = frozenset({"said", "purpose"})
 DEMONSTRATIVES = frozenset({"ca", "cela"})
+# Words pointing to a thing just named ("ce rapport", "ce truc", "ça").
+POINTING_WORDS = DEMONSTRATIVES | {"ce", "cet", "cette", "ces"}
 # "qui a dit ça ?", "c'est qui qui a annoncé ça ?": "qui" doing something to "ça", the reply just given.
 _WHO_SAID_THAT = re.compile(r"\bqui (?:a|l.a|avait) \w+ (?:ca|cela)\W*$")
 # A question carrying on the reply just given: "c'était quelle année ?", "elle date de quand ?" (what was just told),
@@ -2113,6 +2121,20 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
     # "et l'année d'après ?" after "... en 2018 ?": "et en 2019 ?"
     text = kb.answering.with_year_told(written_out(kb, asked), turn.said[:-1])
     topic = kb.entry(turn.topic) if turn.topic else None
+    # The message as sent: the NLU may have read only its question (Turn.full_text).
+    story = clean_user_text(turn.full_text) if turn.full_text else formal
+    words_asked = tuple(folded_words(asked))
+    if (
+        topic is None and story != asked and analyse(kb.answering, asked).pointer
+        and not named_entries(kb, words_asked)
+        and (not SUBJECT_PRONOUNS & set(words_asked) or POINTING_WORDS & set(words_asked))
+    ):
+        # "..., y a un truc qui s'appelle le dialogue de haut niveau, ... ma question c'est : est-ce
+        # que ce truc a été établi en 2003 ?": what the question points to is named in the story.
+        # Not "ils" or "elle" alone, which may be the OIM itself ("... un discours du directeur ...,
+        # bref ils ont aidé combien de personnes en 2018 ?"); "ce rapport, il s'appelle comment ?" points.
+        topic = first_named_entry(kb, tuple(folded_words(story)), turn.ranked_intents)
+        turn = replace(turn, topic=topic.id) if topic is not None else turn
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]
     if (

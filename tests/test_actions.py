@@ -10,7 +10,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers
+from actions import answers, focused
 from actions.actions import ActionAnswerContact, ActionAnswerQuestion, ActionHumanHandoff, turn_from_tracker
 from bot.knowledge.knowledge_base import KnowledgeBase
 from bot.knowledge.paths import pages_dir, repo_root
@@ -269,6 +269,24 @@ def test_the_turn_keeps_a_country_as_the_message_writes_it(kb: KnowledgeBase) ->
     turn = turn_from_tracker(_tracker("ask_resettlement", {"topic": None}, entities=entities, text=text), kb)
     assert (turn.country, turn.country_said) == ("États-Unis d'Amérique", "États-Unis")
     assert turn_from_tracker(_tracker("ask_resettlement", {"topic": None}, text=text), kb).country_said is None
+
+
+STORY_THEN_POINTER = ("bonjour, j'ai lu un long article sur le retour humanitaire volontaire, mon cousin est coincé "
+                      "là-bas depuis deux ans et il souffre beaucoup, on est tous inquiets, bref ma question c'est : "
+                      "ça se passe comment pour en bénéficier ?")
+
+
+def test_the_story_around_a_question_reaches_the_answer(kb: KnowledgeBase) -> None:
+    """The NLU reads the question alone ("ça se passe comment pour en bénéficier ?"); the user event
+    keeps the story, which names what "en" points to: the voluntary return, not "which help?"."""
+    question = "ça se passe comment pour en bénéficier ?"
+    tracker = _tracker("ask_programme_eligibility", {"topic": None}, said=(STORY_THEN_POINTER,), text=question)
+    turn = turn_from_tracker(tracker, kb)
+    assert turn.full_text == STORY_THEN_POINTER
+    reply = focused.respond(kb, turn, DOMAIN)
+    assert reply.slots.get("topic") == "programme.voluntary_return", reply
+    plain = _tracker("ask_programme_eligibility", {"topic": None}, said=(question,), text=question)
+    assert turn_from_tracker(plain, kb).full_text == ""
 
 
 async def test_rasa_action_sets_topic_and_utters_template() -> None:

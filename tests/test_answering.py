@@ -1099,6 +1099,23 @@ def test_a_filler_taken_off_a_follow_up_keeps_the_message_before(kb: KnowledgeBa
     assert "New York" in text, text
 
 
+def test_a_claim_of_what_someone_said_is_ranked_on_what_was_said(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"est-ce que le DG a dit que les migrants sont des partenaires ?": the sentence saying so, not
+    the one introducing the DG's speech."""
+    _, text = respond(kb, index, intent="ask_council_session",
+                      text="est-ce que le directeur général a dit que les migrants sont des partenaires ?")
+    assert "partenaires déterminés" in text, text
+
+
+def test_a_fact_asked_of_another_topic_beside_a_story_is_asked_of_that_topic(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"Je suis étudiant sans papiers ... Le premier Dialogue, il a eu lieu quand ?": the Dialogue's
+    date, not the fund for stranded migrants the story would fit."""
+    _, text = respond(kb, index, intent="nlu_fallback", mode="fallback",
+                      text="Je suis étudiant sans papiers et je fais un mémoire. Le tout premier Dialogue de haut "
+                           "niveau de l'ONU sur les migrations, il a eu lieu quand ?")
+    assert "2006" in text and "bloqués" not in text, text
+
+
 def test_fillers_of_a_phone_call_are_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"allô", "du coup": a caller's fillers, not a word the pages should mention."""
     _, reply = respond(kb, index, intent="ask_high_level_dialogue",
@@ -1409,7 +1426,9 @@ def test_a_question_read_as_a_goodbye_or_thanks_is_answered_as_a_question(guard:
     """"et ça a donné quoi à la fin ?" was read as a goodbye ("à la fin"): the guard makes it a
     question for the fallback; a goodbye or thanks asking nothing stays one."""
     for text, intent in (("et ça a donné quoi à la fin ?", "goodbye"), ("merci, et c'était quand ?", "thanks"),
-                         ("ok merci, et comment on s'inscrit ?", "thanks")):
+                         ("ok merci, et comment on s'inscrit ?", "thanks"), ("et cinq ans plus tard ?", "goodbye"),
+                         ("on doit parler du dialogue de haut niveau, est-ce que c'est vrai que ce truc a été établi "
+                          "en 2003 ? voilà merci beaucoup et désolée pour le pavé hein", "thanks")):
         message = _message(text, intent)
         guard.process([message])
         assert message.get(INTENT)["name"] == DEFAULT_NLU_FALLBACK_INTENT_NAME, text

@@ -121,6 +121,11 @@ _HOW_ONE_IS = re.compile(r"\b(?:allez|vas|va|cv|bien ou quoi)\b", re.IGNORECASE)
 # A leave-taking or thanks never asks "quoi ?" ("et ça a donné quoi à la fin ?" is no goodbye).
 _ASKS_WHAT = re.compile(r"\b(?:quoi|koi|comment|cmt|où)\b", re.IGNORECASE)
 LEAVE_TAKING = frozenset({"goodbye", "thanks"})
+# ...and is a few words: a long message with a question mark, read as thanks for its "merci beaucoup"
+# at the end, is a question ("... est-ce que c'est vrai que ce truc a été établi en 2003 ? voilà merci").
+LEAVE_TAKING_MAX_WORDS = 12
+# ...and never carries on what was said with a question ("et cinq ans plus tard ?" is no "à plus tard").
+_CARRIES_ON = re.compile(r"^\W*(?:et|mais|puis|alors)\b", re.IGNORECASE)
 
 
 def _question_read_as_greeting(message: Message, text: str) -> bool:
@@ -129,7 +134,13 @@ def _question_read_as_greeting(message: Message, text: str) -> bool:
     reads the pages), not only greeted or bid farewell."""
     intent = message.get(INTENT) or {}
     if intent.get(INTENT_NAME_KEY) in LEAVE_TAKING:
-        return bool(_ASKS_THE_PAGES.search(text)) or ("?" in text and bool(_ASKS_WHAT.search(text)))
+        return bool(_ASKS_THE_PAGES.search(text)) or (
+            "?" in text
+            and (
+                bool(_ASKS_WHAT.search(text) or _CARRIES_ON.match(text))
+                or len(re.findall(r"[^\W\d_]+", text)) > LEAVE_TAKING_MAX_WORDS
+            )
+        )
     if intent.get(INTENT_NAME_KEY) != "greet":
         return False
     asks = bool(_ASKS_THE_PAGES.search(text))
