@@ -1847,6 +1847,10 @@ _AND_THE_OTHER = re.compile(
 )
 
 
+# "et de tables rondes ?", "et des observateurs ?": more of what the message before counted or listed.
+_AND_OF = re.compile(r"^(?:et|mais) (?:de |d'|des |du )\w+(?: \w+)?\s*\??\s*$")
+
+
 def _gap_then_closest(
     reply: Reply, kb: KnowledgeBase, index: SentenceIndex, part: Part, entry: Entry | None,
     hit: RankedUnit | None, missing: str, domain: DomainDict, kind: str,
@@ -1882,8 +1886,10 @@ def _with_type_of_message_before(kb: KnowledgeBase, part: Part, turn: Turn) -> P
     One asking nothing ("et le premier ?") asks what the message before asked."""
     if len(turn.said) < 2:
         return part
-    if part.analysis.qtype is None and part.analysis.aspect is None and _AND_THE_OTHER.match(fold(part.text)):
-        # "et le premier ?" after "le deuxième Dialogue, il s'est tenu quand ?": the same question.
+    folded = fold(part.text)
+    if part.analysis.qtype is None and part.analysis.aspect is None and (_AND_THE_OTHER.match(folded) or _AND_OF.match(folded)):
+        # "et le premier ?" after "le deuxième Dialogue, il s'est tenu quand ?", "et de tables rondes ?"
+        # after "combien de séances plénières ?": the same question.
         before = kb.answering.question_type(fold(turn.said[-2]))
         if before is None:
             return part
@@ -1904,10 +1910,15 @@ def _list_just_given(index: SentenceIndex, part: Part, turn: Turn) -> RankedUnit
         return None
     if any(len(w) > 3 and not _ORDINAL.fullmatch(w) for w in part.own_words):
         return None  # "et le troisième dialogue ?": another thing, not an item of the list
-    for unit in index.units:
-        if not unit.list_item and len(_LIST_JOINS.findall(fold(unit.text))) >= 2 and fold(unit.text) in given:
-            return RankedUnit(unit, GOOD_SENTENCE, 0.0, True, True)
-    return None
+    lists = [
+        unit for unit in index.units
+        if not unit.list_item and len(_LIST_JOINS.findall(fold(unit.text))) >= 2 and fold(unit.text) in given
+    ]
+    # Of two lists just given, the one that ranks its items ("les trois premiers pays ... étaient
+    # A, B et C", not "des opérations ... en Afghanistan, en Égypte ...").
+    ranked = [unit for unit in lists if "ranking" in unit.features]
+    chosen = (ranked or lists)[:1]
+    return RankedUnit(chosen[0], GOOD_SENTENCE, 0.0, True, True) if chosen else None
 
 
 # ", " and " et " between the items of an enumeration.

@@ -1116,6 +1116,27 @@ def test_a_fact_asked_of_another_topic_beside_a_story_is_asked_of_that_topic(kb:
     assert "2006" in text and "bloqués" not in text, text
 
 
+def test_and_of_something_else_asks_what_the_message_before_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"et de tables rondes ?" after "combien de séances plénières ?": how many round tables."""
+    _, text = respond(kb, index, intent="ask_high_level_dialogue", topic="event.high_level_dialogues",
+                      before=("au premier dialogue de haut niveau y avait combien de séances plénières ?",),
+                      text="et de tables rondes ?")
+    assert "quatre tables rondes" in text, text
+
+
+def test_the_third_of_two_lists_just_given_is_that_of_the_ranking(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """The reply gave the 2019 operations (a list) and the three first resettlement countries: "et le
+    troisième ?" asks the third of the ranking."""
+    _, text = respond(kb, index, intent="ask_resettlement", topic="programme.resettlement",
+                      before=("en 2019 c'était quoi les deux premiers pays de réinstallation ?",),
+                      previous_reply="En 2019, des opérations importantes ont été menées en Afghanistan, en Égypte, en "
+                                     "Éthiopie, en Iraq, en Jordanie, au Kenya, au Liban, en Turquie, en Ouganda, en "
+                                     "République-Unie de Tanzanie et en Ukraine. Les trois premiers pays de réinstallation "
+                                     "étaient les États-Unis d'Amérique, le Canada et l'Australie.",
+                      text="et le troisième ?")
+    assert "Australie" in text and "Afghanistan" not in text, text
+
+
 def test_fillers_of_a_phone_call_are_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"allô", "du coup": a caller's fillers, not a word the pages should mention."""
     _, reply = respond(kb, index, intent="ask_high_level_dialogue",
