@@ -148,6 +148,8 @@ def respond(kb: KnowledgeBase, index: SentenceIndex, mode: str = "intent", **fie
         ("j'ai 3 < 5 enfants", "j'ai 3 < 5 enfants"),  # not a tag: kept
         ("\x00\x1b\u200e", ""),
         ("bonjourrrrr l'oim existe depuiiiis quand ???", "bonjour l'oim existe depuis quand ?"),
+        # laughter around a question is out; laughter alone is the message
+        ("c t en quelle année mdrrr", "c t en quelle année"), ("hahaha c quoi l oim", "c quoi l oim"), ("lol ?", "lol ?"),
         ("l'oim c'est quoi???!!!??? ça existe depuis quand?!?!?!", "l'oim c'est quoi ? ça existe depuis quand ?"),
         # a symbol typed three times is decoration: "###test###" was read as the pages' hashtag
         ("###test### ;;; >>> c vrai que la traite ??? <<<", "test c vrai que la traite ?"),
@@ -197,6 +199,9 @@ def test_a_question_announced_after_a_story_is_read_alone() -> None:
              "mon cousin il ma dit que vous etes une grande organisation, bref ")
     assert focus(story + "je voulais savoir l'oim elle est dans combien de pays ?") == "l'oim elle est dans combien de pays ?"
     assert focus(story + "ma question c'est : ça dure combien de temps ?") == "ça dure combien de temps ?"
+    # An announcement closing the message asks nothing: the question before it is kept.
+    closing = story + "les gens ont des infos sur le pays où ils vont ou pas ?? mon pote savait rien mdr bref voilà"
+    assert "des infos sur le pays" in focus(closing)
     # Announced at once, there is no story to leave out.
     assert focus("bref je voulais savoir l'oim elle est dans combien de pays ?").startswith("bref je voulais")
 
@@ -1142,10 +1147,16 @@ def test_fillers_of_a_phone_call_are_no_point_asked(kb: KnowledgeBase, index: Se
     _, reply = respond(kb, index, intent="ask_high_level_dialogue",
                        text="Allô bonjour, euh, le deuxième dialogue de haut niveau, il s'est tenu quand, les dates exactes, du coup ?")
     assert "octobre 2013" in reply and "allô" not in reply.lower() and "coup" not in reply, reply
+    # nor who is on the line of a hotline
+    _, relayed = respond(kb, index, intent="ask_movement_assistance",
+                         text="un appelant veut faire venir sa femme et ses enfants qui sont restés au pays, c'est dans "
+                              "les activités de mouvement de l'OIM ?")
+    assert "appelant" not in relayed, relayed
 
 
 @pytest.mark.parametrize("text", ["ya combien d'etats dans le dialogue onu sur les migrations ?",
-                                  "combien de pays dans le dialogue de haut niveau sur les migrations"])
+                                  "combien de pays dans le dialogue de haut niveau sur les migrations",
+                                  "Combien d'États prennent part à ce Dialogue de haut niveau sur les migrations ?"])
 def test_a_count_unqualified_takes_the_heading_of_the_topic_page(kb: KnowledgeBase, index: SentenceIndex, text: str) -> None:
     """"combien d'États dans le Dialogue ?" asks for the figure of "États participants (195 États)",
     although it does not say "participent"."""

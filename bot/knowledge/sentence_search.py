@@ -382,7 +382,11 @@ def _counted_unqualified(question: str) -> bool:
     folded = fold(fold_apostrophes(question))
     match = _COUNTED.search(folded)
     following = folded[match.end() :].split()[:1] if match else []
-    return bool(match) and (not following or following[0] in stop_words())
+    # A verb after it qualifies nothing ("combien d'États prennent part au Dialogue ?").
+    return bool(match) and (not following or following[0] in stop_words() or _PLURAL_VERB.fullmatch(following[0]) is not None)
+
+
+_PLURAL_VERB = re.compile(r"[a-z]{2,}ent")
 
 
 def _asked_stems(question: str) -> set[str]:

@@ -103,10 +103,15 @@ def without_relay(text: str) -> str:
     return f"{told} {rest}" if told and not _RELATIVE.match(told) else rest
 
 
+# Laughter typed around a question ("mdr", "ptdr", "lol", "haha", "xD"): the classifier read "c t en
+# quelle année mdr" as out of scope. Stretched forms are typed once before ("mdrrr" -> "mdr").
+_LAUGHTER = re.compile(r"\b(?:mdr|ptdr|lol|xd|jpp|(?:ha){2,}h?|(?:hi){2,})\b", re.IGNORECASE)
+
+
 def clean_user_text(text: str) -> str:
     """Control and format characters out, HTML tags out (script and style elements whole),
-    stretched letters (three or more) typed once, runs of symbols (decoration) out, whitespace
-    folded, lone surrogates fixed."""
+    stretched letters (three or more) typed once, runs of symbols (decoration) out, laughter out
+    (unless it is all the message), whitespace folded, lone surrogates fixed."""
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     kept = []
     for ch in text:
@@ -119,6 +124,8 @@ def clean_user_text(text: str) -> str:
             kept.append(ch)
     text = _WORD.sub(_unstretched, _TAG.sub(" ", _CODE_ELEMENT.sub(" ", "".join(kept))))
     text = _PUNCTUATION_RUN.sub(_one_mark, _DECORATION.sub(" ", text))
+    if _LAUGHTER.sub("", text).strip(" ?!.,"):
+        text = _LAUGHTER.sub(" ", text)  # "c t en quelle année mdr": no word of the question
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 
@@ -152,6 +159,11 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
+def _asks(text: str) -> bool:
+    """Whether the text has words and asks something: a question mark or a question word."""
+    return has_words(text) and ("?" in text or _QUESTION_WORDS.search(text) is not None)
+
+
 def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -> str:
     """A long message reduced to its last question sentences (else its last sentences).
 
@@ -161,8 +173,10 @@ def focus(text: str, limit: int = LONG_MESSAGE_CHARS, keep: int = FOCUS_CHARS) -
     """
     text = without_relay(text)
     announced = [m for m in _ANNOUNCES_QUESTION.finditer(text) if m.start() >= STORY_BEFORE_QUESTION_CHARS]
-    if announced and has_words(text[announced[-1].end():]):
-        text = text[announced[-1].end():].lstrip(" ,:")
+    # The last announcement followed by a question: not a closing "... mdr bref voilà" after it.
+    asking = [m for m in announced if _asks(text[m.end():])]
+    if asking:
+        text = text[asking[-1].end():].lstrip(" ,:")
     if len(text) <= limit:
         return text
     found = sentences(text)
