@@ -493,7 +493,7 @@ def unit_text(index: SentenceIndex, unit: Unit, whole_list: bool, wanted_words: 
             return _cut((f"{heading} : " if heading else "") + " ; ".join(items), MAX_LIST_CHARS)
         return _cut(f"{heading} : {unit.text}" if heading else unit.text, MAX_SENTENCE_CHARS)
     text = f"{unit.context} {unit.text}".strip()
-    before = None if unit.context else _referred_to(index, unit, wanted_words)
+    before = (None if unit.context else _referred_to(index, unit, wanted_words)) or _added_to(index, unit)
     if before is not None:
         text = f"{before.text} {text}"
     following = _continued_by(index, unit)
@@ -517,6 +517,22 @@ def _referred_to(index: SentenceIndex, unit: Unit, wanted_words: tuple[str, ...]
     if not asked & {_prefix(w) for m in _DEMONSTRATIVE.finditer(fold(unit.text)) for w in m.groups() if w}:
         return None
     before = index.sentence_before(unit)
+    return None if before is None or before.list_item else before
+
+
+# "En outre, l'OIM aide ... les autorités locales ...": a sentence adding to the one before it.
+_ADDS_TO = re.compile(r"^(?:en outre|de plus|par ailleurs|qui plus est)\b")
+
+
+def _added_to(index: SentenceIndex, unit: Unit) -> Unit | None:
+    """The sentence before, when this one only adds to it ("En outre, ..."): what it adds to is said
+    first ("... l'OIM soutient l'établissement de profils migratoires locaux ... En outre, ...")."""
+    opening = unit.context or unit.text  # "En outre, ... Il s'agit de ...": the unit's context adds
+    if not _ADDS_TO.match(fold(opening)):
+        return None
+    before = index.sentence_before(unit)
+    if unit.context and before is not None and fold(before.text) == fold(unit.context):
+        before = index.sentence_before(before)
     return None if before is None or before.list_item else before
 
 

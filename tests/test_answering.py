@@ -1142,6 +1142,15 @@ def test_the_third_of_two_lists_just_given_is_that_of_the_ranking(kb: KnowledgeB
     assert "Australie" in text and "Afghanistan" not in text, text
 
 
+def test_a_sentence_adding_to_the_one_before_comes_after_it(kb: KnowledgeBase, index: SentenceIndex) -> None:
+    """"En outre, l'OIM aide ... les autorités locales ..." adds to the sentence before it: a town hall
+    asking how the OIM helps gets that one too (the local migration profiles)."""
+    _, text = respond(kb, index, intent="nlu_fallback", mode="fallback",
+                      text="Je bosse dans une mairie, on veut prendre en compte les migrants dans notre plan de "
+                           "développement local, l'OIM aide comment ?")
+    assert "profils migratoires locaux" in text and text.index("profils migratoires") < text.index("En outre"), text
+
+
 def test_fillers_of_a_phone_call_are_no_point_asked(kb: KnowledgeBase, index: SentenceIndex) -> None:
     """"allô", "du coup": a caller's fillers, not a word the pages should mention."""
     _, reply = respond(kb, index, intent="ask_high_level_dialogue",
