@@ -368,8 +368,9 @@ def choose_entry(
             # et le développement : ...": the topic named by its whole title, the one the classifier
             # read, is what is asked; the situation told (a town hall) is its context.
             return nlu_entry, "intent"
-        asked_of = named_most(named_entries(kb, part.own_words), part.own_words)
-        if part.analysis.qtype is not None and part.analysis.qtype.name in FACT_TYPES and len(asked_of) == 1 and asked_of[0].id != entry.id:
+        asks_a_fact = part.analysis.qtype is not None and part.analysis.qtype.name in FACT_TYPES
+        asked_of = named_most(named_entries(kb, part.own_words), part.own_words) if asks_a_fact else []
+        if len(asked_of) == 1 and asked_of[0].id != entry.id:
             # "Je suis étudiant sans papiers et je fais un mémoire. Le premier Dialogue de haut
             # niveau, il a eu lieu quand ?": a date, a count asked of another topic named is asked
             # of it; the story is only who asks.
@@ -2129,6 +2130,20 @@ def respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str = "inte
         return _respond(kb, turn, domain, mode)
 
 
+def _topic_of_the_story(kb: KnowledgeBase, turn: Turn, asked: str, story: str) -> Entry | None:
+    """The topic a question read out of a longer message points to, named in the story around it
+    ("..., y a un truc qui s'appelle le dialogue de haut niveau, ... ma question c'est : est-ce que
+    ce truc a été établi en 2003 ?"); None when the question names its own or points to nothing.
+    Not "ils" or "elle" alone, which may be the OIM itself ("... un discours du directeur ..., bref
+    ils ont aidé combien de personnes en 2018 ?"); "ce rapport, il s'appelle comment ?" points."""
+    words = tuple(folded_words(asked))
+    if story == asked or not analyse(kb.answering, asked).pointer or named_entries(kb, words):
+        return None
+    if SUBJECT_PRONOUNS & set(words) and not POINTING_WORDS & set(words):
+        return None
+    return first_named_entry(kb, tuple(folded_words(story)), turn.ranked_intents)
+
+
 def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safety: bool = True) -> Reply:
     full = clean_user_text(turn.text)
     urgent = urgent_reply(kb, turn, domain, full) if safety else None
@@ -2148,19 +2163,9 @@ def _respond(kb: KnowledgeBase, turn: Turn, domain: DomainDict, mode: str, safet
     # "et l'année d'après ?" after "... en 2018 ?": "et en 2019 ?"
     text = kb.answering.with_year_told(written_out(kb, asked), turn.said[:-1])
     topic = kb.entry(turn.topic) if turn.topic else None
-    # The message as sent: the NLU may have read only its question (Turn.full_text).
-    story = clean_user_text(turn.full_text) if turn.full_text else formal
-    words_asked = tuple(folded_words(asked))
-    if (
-        topic is None and story != asked and analyse(kb.answering, asked).pointer
-        and not named_entries(kb, words_asked)
-        and (not SUBJECT_PRONOUNS & set(words_asked) or POINTING_WORDS & set(words_asked))
-    ):
-        # "..., y a un truc qui s'appelle le dialogue de haut niveau, ... ma question c'est : est-ce
-        # que ce truc a été établi en 2003 ?": what the question points to is named in the story.
-        # Not "ils" or "elle" alone, which may be the OIM itself ("... un discours du directeur ...,
-        # bref ils ont aidé combien de personnes en 2018 ?"); "ce rapport, il s'appelle comment ?" points.
-        topic = first_named_entry(kb, tuple(folded_words(story)), turn.ranked_intents)
+    if topic is None:
+        # The message as sent: the NLU may have read only its question (Turn.full_text).
+        topic = _topic_of_the_story(kb, turn, asked, clean_user_text(turn.full_text) if turn.full_text else formal)
         turn = replace(turn, topic=topic.id) if topic is not None else turn
     nlu_entry = kb.entry_for_intent(turn.intent) if mode == "intent" else None
     texts = kb.answering.split_questions(text, stop_words()) if text else [text]

@@ -366,24 +366,27 @@ def _stems(text: str) -> set[str]:
 def _counted_noun(question: str) -> frozenset[str]:
     """The stems (_stem) of what "combien de ..." counts and of the words counted alike
     ("combien de pays" -> "pays", "etat", "nation"); empty when nothing is counted."""
-    match = _COUNTED.search(fold(fold_apostrophes(question)))
-    return _counted_stems(match.group(1)) if match else frozenset()
+    return _counted(question)[0]
+
+
+def _counted(question: str) -> tuple[frozenset[str], bool]:
+    """What "combien de ..." counts (_counted_noun) and whether it comes with no word of its own
+    right after it ("combien d'États dans le Dialogue ?", not "combien d'États membres ?"): then
+    any count of that thing on the topic's page answers, whatever its heading adds ("États
+    participants (195 États)")."""
+    folded = fold(fold_apostrophes(question))
+    match = _COUNTED.search(folded)
+    if match is None:
+        return frozenset(), False
+    following = folded[match.end() :].split()[:1]
+    # A verb after it qualifies nothing ("combien d'États prennent part au Dialogue ?").
+    unqualified = not following or following[0] in stop_words() or _PLURAL_VERB.fullmatch(following[0]) is not None
+    return _counted_stems(match.group(1)), unqualified
 
 
 def _counted_stems(word: str) -> frozenset[str]:
     """The (folded) word's stem and those of the words counted alike (search_words.yml)."""
     return frozenset({_stem(word)} | {_stem(other) for other in counted_alike().get(word, ())})
-
-
-def _counted_unqualified(question: str) -> bool:
-    """Whether what "combien de ..." counts comes with no word of its own right after it ("combien
-    d'États dans le Dialogue ?", not "combien d'États membres ?"): then any count of that thing on
-    the topic's page answers, whatever its heading adds ("États participants (195 États)")."""
-    folded = fold(fold_apostrophes(question))
-    match = _COUNTED.search(folded)
-    following = folded[match.end() :].split()[:1] if match else []
-    # A verb after it qualifies nothing ("combien d'États prennent part au Dialogue ?").
-    return bool(match) and (not following or following[0] in stop_words() or _PLURAL_VERB.fullmatch(following[0]) is not None)
 
 
 _PLURAL_VERB = re.compile(r"[a-z]{2,}ent")
@@ -902,9 +905,12 @@ class SentenceIndex:
             scores = {u: s for u, s in scores.items() if self._about_topic(u, topic_pages)} | {
                 u: s for u, s in whole.items() if not self._about_topic(u, topic_pages)
             }
-        counted = _counted_noun(whole_question or question) if evidence == "number" else frozenset()
+        counted, unqualified = _counted(whole_question or question) if evidence == "number" else (frozenset(), False)
         asked_stems = _asked_stems(whole_question or question) if counted else set()
-        unqualified = bool(counted) and _counted_unqualified(whole_question or question)
+        # Items of a list whose heading gives the figure asked (read once, for scoring and bonus).
+        counted_headings = {
+            u.id for u in self.units if counted and self._counted_heading(u, counted, asked_stems, unqualified, topic_pages)
+        }
         best_words = max(scores.values(), default=0.0)
         # What only a handful of units show ("#formigration" for "quel est le hashtag de l'OIM ?")
         # is found by what it is: as good a match on words as the best, whatever words it shares.
@@ -912,7 +918,7 @@ class SentenceIndex:
         for unit in self.units:
             if scarce and evidence in unit.features:
                 scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
-            if counted and self._counted_heading(unit, counted, asked_stems, unqualified, topic_pages):
+            if unit.id in counted_headings:
                 # The heading says all the question asks and gives its figure: as good a match on
                 # words as the best, whatever else the question names.
                 scores[unit.id] = max(scores.get(unit.id, 0.0), best_words)
@@ -966,7 +972,7 @@ class SentenceIndex:
             joins = not shows and evidence == "list" and bool(_JOINED.search(unit.text))
             if not shows:
                 combined *= JOINED_LIST_FACTOR if joins else TYPE_MISMATCH_FACTOR
-            if counted and self._counted_heading(unit, counted, asked_stems, unqualified, topic_pages):
+            if unit_id in counted_headings:
                 combined += COUNTED_HEADING_BONUS
             elif counted and not unit.list_item and _counts(unit.text, counted):
                 combined += COUNTED_TEXT_BONUS

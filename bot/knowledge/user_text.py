@@ -124,8 +124,9 @@ def clean_user_text(text: str) -> str:
             kept.append(ch)
     text = _WORD.sub(_unstretched, _TAG.sub(" ", _CODE_ELEMENT.sub(" ", "".join(kept))))
     text = _PUNCTUATION_RUN.sub(_one_mark, _DECORATION.sub(" ", text))
-    if _LAUGHTER.sub("", text).strip(" ?!.,"):
-        text = _LAUGHTER.sub(" ", text)  # "c t en quelle année mdr": no word of the question
+    without_laughter = _LAUGHTER.sub(" ", text)
+    if without_laughter.strip(" ?!.,"):
+        text = without_laughter  # "c t en quelle année mdr": no word of the question
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 

@@ -138,7 +138,7 @@ def _question_read_as_greeting(message: Message, text: str) -> bool:
             "?" in text
             and (
                 bool(_ASKS_WHAT.search(text) or _CARRIES_ON.match(text))
-                or len(re.findall(r"[^\W\d_]+", text)) > LEAVE_TAKING_MAX_WORDS
+                or _word_count(text) > LEAVE_TAKING_MAX_WORDS
             )
         )
     if intent.get(INTENT_NAME_KEY) != "greet":
@@ -146,7 +146,12 @@ def _question_read_as_greeting(message: Message, text: str) -> bool:
     asks = bool(_ASKS_THE_PAGES.search(text))
     if _HOW_ONE_IS.search(text) and not asks:
         return False  # "bonjour, est-ce que vous allez bien ?"
-    return asks or ("?" in text and len(re.findall(r"[^\W\d_]+", text)) > GREETING_MAX_WORDS)
+    return asks or ("?" in text and _word_count(text) > GREETING_MAX_WORDS)
+
+
+def _word_count(text: str) -> int:
+    """How many words (letters only) the message has."""
+    return len(re.findall(r"[^\W\d_]+", text))
 
 
 def _set_intent(message: Message, name: str) -> None:
